@@ -1,0 +1,141 @@
+"""The `perispiegel` console command: generate demo deliveries, refresh the tables, show status, serve.
+
+Each sub-command is a thin shell around the package that does the work, so that what the command does
+is also what the tests exercise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from tables.database import DEFAULT_DATABASE_PATH, database_url, make_engine
+
+DEMO_YEARS = "2022-2024"
+DEMO_SEED = 7
+DEMO_DELIVERIES_DIR = DEFAULT_DATABASE_PATH.parent / "deliveries"
+
+
+def parse_years(text: str) -> list[int]:
+    """'2022-2024' → [2022, 2023, 2024]; '2023' → [2023]; '2021,2023' → [2021, 2023]."""
+    years: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            first, last = (int(value) for value in part.split("-", 1))
+            if last < first:
+                raise argparse.ArgumentTypeError(f"year range {part!r} runs backwards")
+            years.extend(range(first, last + 1))
+        elif part:
+            years.append(int(part))
+    if not years or any(year < 2000 or year > 2100 for year in years):
+        raise argparse.ArgumentTypeError(f"years {text!r}: expected e.g. 2022-2024 (2000–2100)")
+    return years
+
+
+def _years_argument(text: str) -> list[int]:
+    try:
+        return parse_years(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"years {text!r}: {error}") from error
+
+
+def generate_command(years: list[int], seed: int, out_dir: Path, scale: float, console: Console) -> int:
+    """Write synthetic deliveries for `years` into `out_dir`, with a progress bar per stage."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from synthetic.deliveries import generate_deliveries
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as progress_bar:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress_bar.add_task(stage, total=total)
+            progress_bar.update(tasks[stage], completed=done, total=total)
+
+        summary = generate_deliveries(years, seed, out_dir, scale=scale, progress=report)
+    console.print(f"[green]Synthetic deliveries written to {out_dir}[/green]")
+    for key, value in summary.items():
+        console.print(f"  {key}: {value}")
+    return 0
+
+
+def ensure_demo_data(console: Console) -> int:
+    """On an empty database, generate three years of demo deliveries and load them (what `make run` does)."""
+    from loader.console import load_command
+    from tables.database import current_data_version
+
+    engine = make_engine()
+    if current_data_version(engine) is not None:
+        console.print("Data already loaded; no demo data generated.")
+        return 0
+    console.print(f"No data in {database_url()}: generating demo deliveries {DEMO_YEARS} (seed {DEMO_SEED}).")
+    status = generate_command(parse_years(DEMO_YEARS), DEMO_SEED, DEMO_DELIVERIES_DIR, 1.0, console)
+    if status:
+        return status
+    return load_command(DEMO_DELIVERIES_DIR, engine, console)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perispiegel",
+        description="perispiegel: quality dashboard for Dutch birth care. "
+        f"Database: $PERISPIEGEL_DATABASE_URL (default: the SQLite file {DEFAULT_DATABASE_PATH}).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write synthetic delivery files (demo data)")
+    generate.add_argument("--years", type=_years_argument, required=True, help="e.g. 2022-2024")
+    generate.add_argument("--seed", type=int, default=DEMO_SEED)
+    generate.add_argument("--out", type=Path, required=True, help="folder to write the deliveries into")
+    generate.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ 165,000 births a year")
+
+    load = commands.add_parser("load", help="one refresh: validate, link and publish the deliveries in DIR")
+    load.add_argument("directory", type=Path)
+
+    commands.add_parser("status", help="current data version, row counts and last refreshes")
+    commands.add_parser("demo-data", help="generate and load demo data when the database is empty")
+
+    serve = commands.add_parser("serve", help="start the dashboard")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8050)
+    serve.add_argument("--debug", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    console = Console()
+    if arguments.command == "generate":
+        if arguments.scale <= 0:
+            console.print("[red]--scale must be greater than 0[/red]")
+            return 2
+        return generate_command(arguments.years, arguments.seed, arguments.out, arguments.scale, console)
+    if arguments.command == "load":
+        from loader.console import load_command
+
+        return load_command(arguments.directory, make_engine(), console)
+    if arguments.command == "status":
+        from loader.console import status_command
+
+        return status_command(make_engine(), console)
+    if arguments.command == "demo-data":
+        return ensure_demo_data(console)
+    if arguments.command == "serve":
+        from app import create_app
+
+        console.print(f"perispiegel on http://{arguments.host}:{arguments.port}  (database: {database_url()})")
+        create_app().run(host=arguments.host, port=arguments.port, debug=arguments.debug)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Where the tables live: the database URL, the engine, and which data version is published."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, select
+
+from tables.schema import data_version_current, data_versions, metadata
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "perispiegel.db"
+DATABASE_URL_VARIABLE = "PERISPIEGEL_DATABASE_URL"
+
+
+def database_url() -> str:
+    """The database URL from PERISPIEGEL_DATABASE_URL; the embedded SQLite file by default."""
+    return os.environ.get(DATABASE_URL_VARIABLE) or f"sqlite:///{DEFAULT_DATABASE_PATH}"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for `url` (default: `database_url()`), with the schema created if absent."""
+    url = url or database_url()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
+            # WAL lets the dashboard read the published version while a refresh writes the next one.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine
+
+
+def current_data_version(engine: Engine) -> dict | None:
+    """The published data version as a dict (data_version, label, published_at, ...), or None."""
+    query = select(data_versions).join(
+        data_version_current, data_version_current.c.data_version == data_versions.c.data_version
+    )
+    with engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+    return dict(row) if row else None
