@@ -1,0 +1,149 @@
+"""Benchmark: generate and load one year and ten years of synthetic national deliveries.
+
+Usage:
+    .venv/bin/python benchmarks/bench_load.py [--years 2024] [--ten-years] [--databases sqlite,postgres]
+
+Every step runs in a child process so its peak memory (ru_maxrss) is its own. Machines here are shared
+and noisy, so next to the wall-clock seconds each load is also given as a ratio against a baseline
+measured in the same run: reading the same delivery files with `polars.read_csv` and nothing else (the
+least any loader has to do). Targets (issue 2): one year validated, linked and published in < 60 s;
+ten years with peak memory < 4 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = PROJECT_ROOT / "data" / "bench"
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+CHILD_GENERATE = """
+import sys, json
+from pathlib import Path
+from synthetic.deliveries import generate_deliveries
+years = json.loads(sys.argv[1]); out = Path(sys.argv[2])
+print(json.dumps(generate_deliveries(years, 7, out, scale=1.0), default=str))
+"""
+
+CHILD_BASELINE = """
+import sys
+from pathlib import Path
+import polars as pl
+rows = 0
+for path in sorted(Path(sys.argv[1]).rglob("*.csv")):
+    if any(part.startswith("_") for part in path.relative_to(sys.argv[1]).parts):
+        continue
+    try:
+        rows += pl.read_csv(path, infer_schema=False).height
+    except Exception:
+        pass
+print(rows)
+"""
+
+CHILD_LOAD = """
+import sys, json, dataclasses
+from pathlib import Path
+from tables.database import make_engine
+from loader.refresh import run_refresh
+summary = run_refresh(Path(sys.argv[1]), make_engine(sys.argv[2]))
+print(json.dumps(dataclasses.asdict(summary), default=str))
+"""
+
+
+PEAK_SUFFIX = "\nimport resource\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+
+
+def run_child(code: str, *arguments: str) -> tuple[float, float, str]:
+    """Run `code` in a fresh interpreter; return (seconds, its own peak RSS in MB, its result line)."""
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-c", code + PEAK_SUFFIX, *arguments], cwd=PROJECT_ROOT, capture_output=True,
+        text=True, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    seconds = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise SystemExit(f"child failed:\n{completed.stderr[-3000:]}")
+    *_, result_line, peak_kb = completed.stdout.strip().splitlines()
+    return seconds, int(peak_kb) / 1024, result_line
+
+
+def database_urls(kinds: list[str], workdir: Path) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for kind in kinds:
+        if kind == "sqlite":
+            urls[kind] = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}"
+        elif kind == "postgres":
+            from sqlalchemy import create_engine, text
+
+            name = f"perispiegel_bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'create database "{name}"'))
+            urls[kind] = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return urls
+
+
+def drop_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'drop database if exists "{url.rsplit("/", 1)[1]}" with (force)'))
+
+
+def bench(label: str, years: list[int], kinds: list[str]) -> list[dict]:
+    deliveries = BENCH_DIR / f"deliveries-{years[0]}-{years[-1]}"
+    results: list[dict] = []
+    if not (deliveries / "_truth").exists():
+        seconds, peak, line = run_child(CHILD_GENERATE, json.dumps(years), str(deliveries))
+        generated = json.loads(line)
+        results.append({"step": f"generate {label}", "seconds": seconds, "peak_mb": peak, "detail": generated})
+        print(f"generate {label}: {seconds:.1f} s, peak {peak:.0f} MB, {generated}", flush=True)
+    baseline_seconds, _, rows = run_child(CHILD_BASELINE, str(deliveries))
+    print(f"baseline read_csv {label}: {baseline_seconds:.1f} s for {rows} records", flush=True)
+    with tempfile.TemporaryDirectory() as workdir:
+        for kind, url in database_urls(kinds, Path(workdir)).items():
+            try:
+                seconds, peak, line = run_child(CHILD_LOAD, str(deliveries), url)
+            finally:
+                if kind == "postgres":
+                    drop_postgres(url)
+            summary = json.loads(line)
+            records = summary.get("records_read", 0)
+            row = {
+                "step": f"load {label} {kind}", "seconds": round(seconds, 1), "peak_mb": round(peak),
+                "records": records, "records_per_second": round(records / seconds),
+                "ratio_to_read_csv": round(seconds / baseline_seconds, 1),
+                "births": summary.get("births"), "linkage_rate": summary.get("linkage_rate"),
+            }
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--year", type=int, default=2024)
+    parser.add_argument("--ten-years", action="store_true", help="also 2015-2024 (takes several minutes)")
+    parser.add_argument("--databases", default="sqlite,postgres")
+    arguments = parser.parse_args()
+    kinds = [kind for kind in arguments.databases.split(",") if kind]
+    results = bench("1 year", [arguments.year], kinds)
+    if arguments.ten_years:
+        results += bench("10 years", list(range(arguments.year - 9, arguments.year + 1)), kinds)
+    print("\nsummary")
+    for row in results:
+        print(json.dumps(row, default=str))
+
+
+if __name__ == "__main__":
+    main()
