@@ -1,0 +1,91 @@
+"""The perispiegel web app: Dash Pages on a Flask server.
+
+    python app.py                 serves on http://127.0.0.1:8050
+    gunicorn app:server           the same app under gunicorn
+    perispiegel serve             (cli.py) calls create_app().run(host=..., port=...)
+
+The database comes from PERISPIEGEL_DATABASE_URL (default: the embedded SQLite file, see tables/database.py).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import dash
+import flask
+from dash import Dash, html
+
+from dashboards.context import attach_engine
+from dashboards.filters import register_filter_callbacks
+from dashboards.layout import PAGE_BY_KEY, register_frame_callbacks
+from dashboards.pages import data_quality, definitions, home, overview
+from tables.database import make_engine
+
+ASSETS_FOLDER = Path(__file__).resolve().parent / "assets"
+PAGE_MODULES = {"home": home, "overview": overview, "data_quality": data_quality, "definitions": definitions}
+
+# Dash's default page has a bare <html> (no language) and an empty <footer> landmark; this one has neither.
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="nl">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <div class="dash-config">
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </div>
+    </body>
+</html>"""
+
+
+def create_app(database_url: str | None = None) -> Dash:
+    """The Dash app reading the database at `database_url` (default: PERISPIEGEL_DATABASE_URL or SQLite)."""
+    server = flask.Flask(__name__)
+    attach_engine(server, make_engine(database_url))
+    app = Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS_FOLDER),
+        title="perispiegel",
+        update_title=None,
+        index_string=INDEX_STRING,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    for key, module in PAGE_MODULES.items():
+        page = PAGE_BY_KEY[key]
+        dash.register_page(f"dashboards.pages.{key}", path=page.path, title="perispiegel", name=key,
+                           layout=module.layout)
+    app.layout = html.Div([dash.page_container, html.Div(id="document-language", hidden=True)])
+    register_frame_callbacks(app)
+    register_filter_callbacks(app)
+
+    # ---- JSON API (issue 3, engineer H4): the lead wires it in here -------------------------------------
+    # from api import register_api
+    # register_api(app.server)
+    # -----------------------------------------------------------------------------------------------------
+    return app
+
+
+@cache
+def default_app() -> Dash:
+    return create_app()
+
+
+def __getattr__(name: str) -> object:
+    # `gunicorn app:server` looks up `server`; building the app lazily keeps `import app` free of side effects.
+    if name == "server":
+        return default_app().server
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    default_app().run(host="127.0.0.1", port=8050)

@@ -1,0 +1,142 @@
+"""The target-group and period panel. Its state lives in the URL: "Toepassen" writes the choice into the
+query string, and the page is rendered again from it — so a copied link reproduces the view.
+
+Choices take effect on the button, not on every change, so that keyboard and screen-reader users are not
+moved around while they choose (WCAG 3.2.2, on input). Dimensions, values and their labels come from
+`queries.filters.DIMENSIONS`, the same table the engine and the API validate against.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, State, ctx, html
+
+from dashboards.context import database_engine
+from dashboards.i18n import format_month, text
+from dashboards.layout import ROUTER_LOCATION
+from dashboards.view_state import ViewState, valid_filters, view_from_search
+from queries.filters import DIMENSIONS, PERIOD_PARAMETER, Dimension
+from queries.status import DataStatus, data_status
+
+NO_RESTRICTION = "all"  # the select value meaning "no restriction" (an empty value would show a blank select)
+PERIOD_CONTROLS = ("period_from", "period_to")
+CONTROL_KEYS = (*PERIOD_CONTROLS, *DIMENSIONS)
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """Every month "YYYY-MM" from `first` to `last`, inclusive."""
+    year, month = map(int, first.split("-"))
+    end = tuple(map(int, last.split("-")))
+    months = []
+    while (year, month) <= end:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def dimension_name(dimension: Dimension, language: str) -> str:
+    return dimension.name_nl if language == "nl" else dimension.name_en
+
+
+def value_labels(dimension: Dimension, language: str) -> dict[str, str]:
+    return dimension.labels_nl if language == "nl" else dimension.labels_en
+
+
+def labelled_select(key: str, label: str, options: list[dict], value: str) -> html.Div:
+    control_id = f"filter-{key}"
+    return html.Div(
+        [
+            html.Label(label, htmlFor=control_id, className="form-label"),
+            dbc.Select(id=control_id, options=options, value=value, className="filter-select"),
+        ],
+        className="filter-field",
+    )
+
+
+def filter_panel(view: ViewState, status: DataStatus | None) -> html.Section:
+    language = view.language
+    filters = view.filters
+    months = months_between(status.period_from, status.period_to) if status and status.period_from and \
+        status.period_to else []
+    month_options = [{"label": text("all", language), "value": NO_RESTRICTION}] + [
+        {"label": format_month(month, language), "value": month} for month in months
+    ]
+    fields = [
+        labelled_select("period_from", text("period_from", language), month_options,
+                        filters.period_from or NO_RESTRICTION),
+        labelled_select("period_to", text("period_to", language), month_options, filters.period_to or NO_RESTRICTION),
+    ]
+    chosen = dict(filters.selections)
+    for name, dimension in DIMENSIONS.items():
+        labels = value_labels(dimension, language)
+        options = [{"label": text("all", language), "value": NO_RESTRICTION}]
+        options += [{"label": label, "value": value} for value, label in labels.items()]
+        selected = chosen.get(name, ())
+        if len(selected) > 1:  # a link or the API may combine values; the panel shows that combination as one choice
+            options.append({"label": " + ".join(labels[value] for value in selected), "value": ",".join(selected)})
+        fields.append(labelled_select(name, dimension_name(dimension, language), options,
+                                      ",".join(selected) or NO_RESTRICTION))
+    return html.Section(
+        [
+            html.H2(text("filters", language), id="filters-heading"),
+            html.Div(fields, className="filter-grid"),
+            html.Div(
+                [
+                    dbc.Button(text("apply_filters", language), id="filter-apply", color="primary", className="me-2"),
+                    dbc.Button(text("reset_filters", language), id="filter-reset", color="dark", outline=True),
+                ],
+                className="filter-actions",
+            ),
+            html.P(active_filter_summary(view), id="active-filters", className="active-filters",
+                   role="status"),
+        ],
+        className="filter-panel page-section",
+        id="filters",
+        **{"aria-labelledby": "filters-heading"},
+    )
+
+
+def active_filter_summary(view: ViewState) -> str:
+    """The chosen target group in words, e.g. "Gekozen doelgroep: maart 2024 – mei 2024; Pariteit: Nullipara"."""
+    language = view.language
+    filters = view.filters
+    parts = []
+    if filters.period_from and filters.period_to:
+        parts.append(f"{text('period', language)}: {format_month(filters.period_from, language)} – "
+                     f"{format_month(filters.period_to, language)}")
+    for name, values in filters.selections:
+        dimension = DIMENSIONS[name]
+        labels = value_labels(dimension, language)
+        parts.append(f"{dimension_name(dimension, language)}: {' + '.join(labels[value] for value in values)}")
+    if not parts:
+        return text("no_filters", language)
+    return f"{text('active_filters', language)}: " + "; ".join(parts)
+
+
+def register_filter_callbacks(app: Dash) -> None:
+    """Apply writes the panel's choices into the URL (keeping language and organisation); Clear removes them."""
+
+    @app.callback(
+        Output(ROUTER_LOCATION, "search", allow_duplicate=True),
+        Input("filter-apply", "n_clicks"),
+        Input("filter-reset", "n_clicks"),
+        *(State(f"filter-{key}", "value") for key in CONTROL_KEYS),
+        State(ROUTER_LOCATION, "search"),
+        prevent_initial_call=True,
+    )
+    def apply_filters(_apply: int | None, _reset: int | None, *values_and_search: str | None) -> str:
+        *values, search = values_and_search
+        current = view_from_search(search)
+        if ctx.triggered_id == "filter-reset":
+            return current.with_changes(filters=valid_filters({})).query_string()
+        chosen = {key: value for key, value in zip(CONTROL_KEYS, values, strict=True)
+                  if value and value != NO_RESTRICTION}
+        period_from, period_to = chosen.pop("period_from", None), chosen.pop("period_to", None)
+        if period_from or period_to:
+            # One end chosen: the other end is the edge of the published data.
+            status = data_status(database_engine())
+            period_from = period_from or (status.period_from if status else period_to)
+            period_to = period_to or (status.period_to if status else period_from)
+            first, last = sorted((period_from, period_to))
+            chosen[PERIOD_PARAMETER] = f"{first}..{last}"
+        return current.with_changes(filters=valid_filters(chosen)).query_string()

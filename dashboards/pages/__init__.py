@@ -1,0 +1,1 @@
+"""One module per page; each has a `layout(**query_parameters)` that `app.py` registers with Dash Pages."""

@@ -1,0 +1,160 @@
+"""Data quality and deliveries: the registry's feedback to one organisation (issue 4).
+
+Per delivery the accepted / rejected / objected counts; the rejected records with file, line and dossier
+number so the provider can find and fix them in their own system; improvement hints; completeness of the
+important fields next to the national figure; and the linkage rate. Messages come from the loader in both
+languages and are rendered as text.
+"""
+
+from __future__ import annotations
+
+from dash import html
+
+from dashboards.i18n import code_label, format_datetime, format_month, format_number, format_percent, text
+from dashboards.layout import PageContext, data_table, nowrap, render_page, section
+from dashboards.view_state import ViewState
+from loader.delivery_format import FIELD_BY_NAME
+from queries.delivery_feedback import (
+    completeness_of,
+    deliveries_of,
+    hint_summary_of,
+    linkage_of,
+    rejected_records_of,
+)
+
+REJECTED_SHOWN = 200
+
+
+def layout(**query: object) -> html.Div:
+    return render_page("data_quality", query, content)
+
+
+def field_label(name: str, language: str) -> str:
+    """The Dutch registry concept of a delivery field in Dutch; its column name in English."""
+    field = FIELD_BY_NAME.get(name)
+    if field is None:
+        return name
+    return field.concept if language == "nl" else name.replace("_", " ").capitalize()
+
+
+def content(view: ViewState, context: PageContext) -> list:
+    language = view.language
+    org_code = view.org_code
+    if org_code is None:
+        return [html.P(text("choose_organisation", language), id="empty-state")]
+    parts: list = [
+        html.P(text("dq_intro", language), className="lead"),
+        html.P([html.Strong(context.organisation_name(org_code)), f" ({org_code})"], id="dq-organisation"),
+    ]
+    if context.organisation_type(org_code) == "vsv":
+        parts.append(html.P(text("dq_members_note", language)))
+    return [*parts, deliveries_section(view, context), rejected_section(view, context), hints_section(view, context),
+            completeness_section(view, context), linkage_section(view, context)]
+
+
+def deliveries_section(view: ViewState, context: PageContext) -> html.Section:
+    language = view.language
+    frame = deliveries_of(context.engine, view.org_code)
+    if frame.is_empty():
+        return section(text("deliveries", language), html.P(text("no_deliveries", language)),
+                       section_id="deliveries")
+    message_column = f"message_{language}"
+    rows = [
+        [
+            html.Span([nowrap(row["file_name"]), *([html.Br(), html.Small(row[message_column])] if row[message_column]
+                                           else [])]),
+            code_label("discipline", row["discipline"], language),
+            format_month(row["month"], language),
+            code_label("delivery_status", row["status"], language),
+            *(format_number(row[name], language) for name in
+              ("records_read", "records_accepted", "records_rejected", "records_objected")),
+            nowrap(format_datetime(row["received_at"], language)),
+        ]
+        for row in frame.iter_rows(named=True)
+    ]
+    headers = [text(key, language) for key in ("file", "discipline", "month", "status", "records_read",
+                                                 "records_accepted", "records_rejected", "records_objected",
+                                                 "received")]
+    return section(text("deliveries", language),
+                   data_table(text("deliveries", language), headers, rows, numeric_columns=range(4, 8),
+                              table_id="deliveries-table"),
+                   section_id="deliveries")
+
+
+def rejected_section(view: ViewState, context: PageContext) -> html.Section:
+    language = view.language
+    listing = rejected_records_of(context.engine, view.org_code, limit=REJECTED_SHOWN)
+    if listing.total == 0:
+        return section(text("rejected_records", language), html.P(text("no_rejections", language)),
+                       section_id="rejected")
+    rows = [
+        [nowrap(row["file_name"]), format_number(row["line_number"], language), row["dossier_id"] or "—",
+         row[f"message_{language}"], row["error_codes"]]
+        for row in listing.rows.iter_rows(named=True)
+    ]
+    headers = [text(key, language) for key in ("file", "line", "dossier", "reason", "error_codes")]
+    note = []
+    if listing.total > listing.rows.height:
+        note = [html.P(text("shown_of", language, shown=format_number(listing.rows.height, language),
+                            total=format_number(listing.total, language)))]
+    return section(text("rejected_records", language), *note,
+                   data_table(text("rejected_records", language), headers, rows, numeric_columns=[1],
+                              table_id="rejected-table"),
+                   section_id="rejected")
+
+
+def hints_section(view: ViewState, context: PageContext) -> html.Section:
+    language = view.language
+    summary = hint_summary_of(context.engine, view.org_code)
+    if summary.is_empty():
+        return section(text("hints", language), html.P(text("no_hints", language)), section_id="hints")
+    rows = [
+        [field_label(row["field"], language), code_label("hint_code", row["hint_code"], language),
+         format_number(row["hints"], language), format_number(row["dossiers"], language),
+         row[f"example_{language}"]]
+        for row in summary.iter_rows(named=True)
+    ]
+    headers = [text(key, language) for key in ("field", "kind", "count", "dossiers", "example")]
+    return section(text("hints", language),
+                   data_table(text("hints", language), headers, rows, numeric_columns=[2, 3], table_id="hints-table"),
+                   section_id="hints")
+
+
+def completeness_section(view: ViewState, context: PageContext) -> html.Section:
+    language = view.language
+    frame = completeness_of(context.engine, view.org_code)
+    if frame.is_empty():
+        return section(text("completeness", language), html.P(text("no_deliveries", language)),
+                       section_id="completeness")
+    rows = [
+        [code_label("discipline", row["discipline"], language), field_label(row["field"], language),
+         f"{format_percent(row['completeness'], language)} "
+         f"({format_number(row['filled'], language)} / {format_number(row['records'], language)})",
+         format_percent(row["national_completeness"], language)]
+        for row in frame.iter_rows(named=True)
+    ]
+    headers = [text("discipline", language), text("field", language), text("own", language),
+               text("national", language)]
+    return section(text("completeness", language),
+                   data_table(text("completeness", language), headers, rows, numeric_columns=[2, 3],
+                              table_id="completeness-table"),
+                   section_id="completeness")
+
+
+def linkage_section(view: ViewState, context: PageContext) -> html.Section:
+    language = view.language
+    frame = linkage_of(context.engine, view.org_code)
+    if frame.is_empty():
+        return section(text("linkage", language), html.P(text("no_linkage", language)), section_id="linkage")
+    rows = [
+        [code_label("discipline", row["discipline"], language),
+         *(format_number(row[name], language) for name in ("records", "linked", "expected_links")),
+         format_percent(row["linkage_rate"], language), format_percent(row["national_linkage_rate"], language)]
+        for row in frame.iter_rows(named=True)
+    ]
+    headers = [text(key, language) for key in ("discipline", "records", "linked", "expected_links", "linkage_rate",
+                                                 "national_linkage_rate")]
+    return section(text("linkage", language), html.P(text("linkage_intro", language)),
+                   data_table(text("linkage", language), headers, rows, numeric_columns=range(1, 6),
+                              table_id="linkage-table"),
+                   section_id="linkage")

@@ -1,0 +1,61 @@
+"""Definitions: the data dictionary of the national table in plain words, and the refresh history.
+
+The indicator definitions join here once the indicator catalogue (queries/catalogue.py) exists.
+"""
+
+from __future__ import annotations
+
+from dash import html
+
+from dashboards.i18n import code_label, format_datetime, format_number, text
+from dashboards.layout import PageContext, data_table, nowrap, render_page, section
+from dashboards.view_state import ViewState
+from queries.status import refresh_history
+from tables.schema import births
+
+
+def layout(**query: object) -> html.Div:
+    return render_page("definitions", query, content)
+
+
+def content(view: ViewState, context: PageContext) -> list:
+    language = view.language
+    return [
+        html.P(text("definitions_intro", language), className="lead"),
+        section(text("indicators", language), html.P(text("indicators_pending", language)), section_id="indicators"),
+        data_dictionary_section(language),
+        refresh_history_section(view, context),
+    ]
+
+
+def data_dictionary_section(language: str) -> html.Section:
+    # The Dutch registry term and the English meaning both come from the column definitions in tables/schema.py.
+    rows = [[column.info.get("nl", column.name), html.Code(column.name), column.comment or ""]
+            for column in births.columns if column.name not in {"data_version", "birth_id"}]
+    headers = [text(key, language) for key in ("term", "column", "meaning")]
+    return section(text("data_dictionary", language), html.P(text("meaning_language_note", language)),
+                   data_table(text("data_dictionary", language), headers, rows, table_id="data-dictionary"),
+                   section_id="dictionary")
+
+
+def refresh_history_section(view: ViewState, context: PageContext) -> html.Section:
+    language = view.language
+    history = refresh_history(context.engine)
+    if history.is_empty():
+        return section(text("refresh_history", language), html.P(text("no_refreshes", language)),
+                       section_id="refreshes")
+    rows = [
+        [str(row["refresh_id"]), nowrap(format_datetime(row["started_at"], language)),
+         nowrap(format_datetime(row["finished_at"], language)), code_label("refresh_status", row["status"], language),
+         "—" if row["data_version"] is None else str(row["data_version"]),
+         *(format_number(row[name], language) for name in
+           ("deliveries", "records_read", "records_accepted", "records_rejected", "records_objected"))]
+        for row in history.iter_rows(named=True)
+    ]
+    headers = [text(key, language) for key in ("refresh", "started", "finished", "status", "data_version",
+                                                 "deliveries", "records_read", "records_accepted",
+                                                 "records_rejected", "records_objected")]
+    return section(text("refresh_history", language),
+                   data_table(text("refresh_history", language), headers, rows, numeric_columns=range(5, 10),
+                              table_id="refresh-history"),
+                   section_id="refreshes")

@@ -1,0 +1,160 @@
+"""Read-only questions about what is loaded: the published data version, the refresh history, national counts
+per year and the organisation register.
+
+These read the loader's bookkeeping tables (`tables/schema.py`); they never compute indicators (that is the
+engine's job) and never build layout (that is `dashboards/`). Aggregation happens in the database: the
+`births` table holds ten years of national data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import polars as pl
+from sqlalchemy import Engine, func, select
+
+from tables.database import current_data_version
+from tables.schema import births, deliveries, organisations, refreshes
+
+
+@dataclass(frozen=True)
+class DataStatus:
+    """The published data version as readers see it."""
+
+    data_version: int
+    label: str
+    published_at: datetime  # timezone-aware, UTC
+    births: int
+    period_from: str | None
+    period_to: str | None
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for `DateTime(timezone=True)`; the loader stores UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def data_status(engine: Engine) -> DataStatus | None:
+    """The published data version, or None when nothing has been loaded yet."""
+    row = current_data_version(engine)
+    if row is None:
+        return None
+    return DataStatus(
+        data_version=row["data_version"],
+        label=row["label"],
+        published_at=as_utc(row["published_at"]),
+        births=row["births"],
+        period_from=row["period_from"],
+        period_to=row["period_to"],
+    )
+
+
+_RECORD_COUNTS = ("records_read", "records_accepted", "records_rejected", "records_objected")
+
+
+def _record_sums() -> list:
+    return [func.coalesce(func.sum(deliveries.c[name]), 0).label(name) for name in _RECORD_COUNTS]
+
+
+def refresh_history(engine: Engine, limit: int = 24) -> pl.DataFrame:
+    """The latest refreshes, newest first, with the delivery counts each one read.
+
+    Counts come from the `deliveries` table (not the loader's free-form `summary`), so they always balance:
+    records_read = accepted + rejected + objected per delivery.
+    """
+    per_refresh = (
+        select(
+            deliveries.c.refresh_id,
+            func.count().label("deliveries"),
+            *_record_sums(),
+        )
+        .group_by(deliveries.c.refresh_id)
+        .subquery()
+    )
+    query = (
+        select(
+            refreshes.c.refresh_id,
+            refreshes.c.started_at,
+            refreshes.c.finished_at,
+            refreshes.c.status,
+            refreshes.c.data_version,
+            func.coalesce(per_refresh.c.deliveries, 0).label("deliveries"),
+            *[func.coalesce(per_refresh.c[name], 0).label(name) for name in _RECORD_COUNTS],
+        )
+        .outerjoin(per_refresh, per_refresh.c.refresh_id == refreshes.c.refresh_id)
+        .order_by(refreshes.c.refresh_id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        rows = [dict(row) for row in connection.execute(query).mappings()]
+    for row in rows:
+        row["started_at"] = as_utc(row["started_at"])
+        row["finished_at"] = as_utc(row["finished_at"])
+    schema = {
+        "refresh_id": pl.Int64,
+        "started_at": pl.Datetime("us", "UTC"),
+        "finished_at": pl.Datetime("us", "UTC"),
+        "status": pl.String,
+        "data_version": pl.Int64,
+        "deliveries": pl.Int64,
+        **dict.fromkeys(_RECORD_COUNTS, pl.Int64),
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def counts_per_year(engine: Engine) -> pl.DataFrame:
+    """National counts per birth year: births in the published version and records received in deliveries.
+
+    `births` counts children in the processed table of the current data version. The record counts sum every
+    delivery received for a birth month of that year (a resent dossier counts once per delivery that carried
+    it), so accepted + rejected + objected = read, as the loader guarantees per delivery.
+    """
+    status = data_status(engine)
+    births_per_year = pl.DataFrame(schema={"year": pl.Int64, "births": pl.Int64})
+    with engine.connect() as connection:
+        if status is not None:
+            births_query = (
+                select(births.c.birth_year.label("year"), func.count().label("births"))
+                .where(births.c.data_version == status.data_version)
+                .group_by(births.c.birth_year)
+            )
+            births_per_year = pl.DataFrame(
+                [dict(row) for row in connection.execute(births_query).mappings()],
+                schema={"year": pl.Int64, "births": pl.Int64},
+            )
+        year = func.substr(deliveries.c.month, 1, 4)
+        records_query = (
+            select(year.label("year"), *_record_sums())
+            .where(deliveries.c.month.is_not(None))
+            .group_by(year)
+        )
+        record_rows = [dict(row) for row in connection.execute(records_query).mappings()]
+    records_per_year = pl.DataFrame(
+        record_rows, schema={"year": pl.String, **dict.fromkeys(_RECORD_COUNTS, pl.Int64)}
+    ).with_columns(pl.col("year").cast(pl.Int64))
+    return (
+        births_per_year.join(records_per_year, on="year", how="full", coalesce=True)
+        .with_columns(pl.col("births", *_RECORD_COUNTS).fill_null(0))
+        .sort("year")
+    )
+
+
+def organisation_register(engine: Engine) -> pl.DataFrame:
+    """Every organisation (code, name, type, VSV), ordered by type then name, for choosing a viewpoint."""
+    type_order = {"vsv": 0, "hospital": 1, "practice": 2}
+    query = select(
+        organisations.c.org_code, organisations.c.name, organisations.c.org_type, organisations.c.vsv_code
+    )
+    with engine.connect() as connection:
+        rows = [dict(row) for row in connection.execute(query).mappings()]
+    frame = pl.DataFrame(
+        rows, schema={"org_code": pl.String, "name": pl.String, "org_type": pl.String, "vsv_code": pl.String}
+    )
+    return (
+        frame.with_columns(pl.col("org_type").replace_strict(type_order, default=9).alias("_order"))
+        .sort("_order", "name", "org_code")
+        .drop("_order")
+    )
