@@ -1,0 +1,70 @@
+"""docs/delivery-format.md tells senders the same format the loader enforces."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from fixtures.delivery_files import ORGANISATIONS_FILE
+
+from loader.delivery_format import COLUMNS, FIELDS, FILE_NAME_PATTERN, Discipline
+from loader.validate import validate_deliveries
+
+DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "delivery-format.md"
+
+
+@pytest.fixture(scope="module")
+def document() -> str:
+    return DOCUMENT.read_text(encoding="utf-8")
+
+
+def field_rows(document: str) -> dict[str, list[str]]:
+    """The rows of the field table, by field name: the cells of each row."""
+    rows: dict[str, list[str]] = {}
+    for line in document.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 8 and re.fullmatch(r"`\w+`", cells[1]):
+            rows[cells[1].strip("`")] = cells
+    return rows
+
+
+def disciplines_in(cell: str) -> set[str]:
+    if cell == "all":
+        return {discipline.value for discipline in Discipline}
+    return set() if cell == "–" else {part.strip() for part in cell.split(",")}
+
+
+def test_every_field_has_a_row_in_the_field_table_in_file_order(document: str) -> None:
+    assert list(field_rows(document)) == list(COLUMNS)
+
+
+@pytest.mark.parametrize("spec", FIELDS, ids=lambda spec: spec.name)
+def test_each_field_row_states_the_format_of_the_code(document: str, spec) -> None:
+    cells = field_rows(document)[spec.name]
+    assert spec.concept in cells[6]
+    assert disciplines_in(cells[3]) == {discipline.value for discipline in spec.required_for}
+    assert disciplines_in(cells[4]) == {discipline.value for discipline in spec.important_for}
+    for code in spec.codes:
+        assert f"`{code}`" in cells[5], f"code {code!r} of {spec.name} is not documented"
+    if spec.low is not None:
+        assert f"{spec.low}–{spec.high}" in cells[5]
+
+
+def test_the_example_file_names_follow_the_pattern(document: str) -> None:
+    names = set(re.findall(r"`(l[\w-]+\.csv)`", document))
+    assert {"lvr1_P0001_2023-04.csv", "lvr1_P0001_2023-04_resend1.csv", "lvr2_H001_2023-04.csv"} <= names
+    assert all(FILE_NAME_PATTERN.match(name) for name in names)
+
+
+def test_the_example_files_are_accepted_by_the_loader(document: str, tmp_path: Path) -> None:
+    blocks = re.findall(r"```csv\n(.*?)```", document, flags=re.DOTALL)
+    paths = []
+    for name, block in zip(["lvr1_P0001_2023-04.csv", "lvr2_H001_2023-04.csv"], blocks, strict=True):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(block, encoding="utf-8")
+    result = validate_deliveries(paths, pl.read_csv(ORGANISATIONS_FILE, infer_schema=False))
+    assert [(delivery.records_accepted, delivery.records_rejected, delivery.records_objected)
+            for delivery in result.files] == [(1, 0, 1), (1, 0, 0)]
+    assert result.hints.height == 0

@@ -1,0 +1,244 @@
+"""One refresh on a real database (SQLite and PostgreSQL): stored, versioned, atomic, idempotent."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fixtures.delivery_files import (
+    ORGANISATIONS_FILE,
+    POSTCODE_FILE,
+    child_of,
+    midwife_record,
+    write_delivery,
+)
+from sqlalchemy import Engine, func, select, text
+
+from loader.refresh import KILL_AT_STAGE_VARIABLE, RefreshSummary, run_refresh
+from tables.database import current_data_version
+from tables.schema import births, data_versions, deliveries, metadata, objections, records, refreshes
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APRIL = "2023-04"
+
+
+def refresh(folder: Path, engine: Engine, **kwargs) -> RefreshSummary:
+    return run_refresh(folder, engine, organisations_file=ORGANISATIONS_FILE, postcode_file=POSTCODE_FILE, **kwargs)
+
+
+def scalar(engine: Engine, query) -> object:
+    with engine.connect() as connection:
+        return connection.execute(query).scalar_one()
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in metadata.sorted_tables}
+
+
+def current_births(engine: Engine) -> list[dict]:
+    version = current_data_version(engine)["data_version"]
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(
+            select(births).where(births.c.data_version == version).order_by(births.c.birth_id)).mappings()]
+
+
+def stored_record(engine: Engine, dossier_id: str) -> dict | None:
+    with engine.connect() as connection:
+        row = connection.execute(select(records).where(records.c.dossier_id == dossier_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def test_a_delivery_is_validated_stored_and_published(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "deliveries"
+    write_delivery(folder / APRIL, "lvr1_P0001_2023-04.csv",
+                   [child_of(1), child_of(2), child_of(3, child_sex="X"), child_of(4, birth_weight_g="")])
+    write_delivery(folder / APRIL, "lvr1_P0002_2023-04.csv", [child_of(5, org_code="P0002")])
+    (folder / APRIL / "lvr1_P0002_2023-05.csv").write_bytes(b"\xff\xfe not a delivery")  # rejected whole
+    write_delivery(folder / "_truth", "lvr1_P0001_2023-04.csv", [child_of(9)])  # never read
+    stages: list[str] = []
+
+    summary = refresh(folder, engine, progress=lambda stage, _done, _total: stages.append(stage))
+
+    assert summary.status == "published" and summary.data_version == 1
+    assert (summary.files, summary.files_rejected) == (3, 1)
+    assert (summary.records_read, summary.records_accepted, summary.records_rejected) == (5, 4, 1)
+    assert summary.rejected_by_reason == {"file:not_utf8": 0, "invalid_code:child_sex": 1}
+    assert summary.hints == 1 and summary.births == 4
+    assert list(dict.fromkeys(stages)) == ["register", "read", "validate", "link", "derive", "publish"]
+
+    published = current_births(engine)
+    assert [row["birth_date"].isoformat() for row in published] == ["2023-04-02", "2023-04-03", "2023-04-05",
+                                                                     "2023-04-06"]
+    assert {row["practice_code"] for row in published} == {"P0001", "P0002"}
+    assert all(row["vsv_code"] == "V001" for row in published)
+    with engine.connect() as connection:
+        stored = connection.execute(select(deliveries).order_by(deliveries.c.file_name)).mappings().all()
+        rejected = connection.execute(text("SELECT line_number, dossier_id, error_codes, message_nl, raw "
+                                           "FROM rejected_records")).mappings().one()
+        hint = connection.execute(text("SELECT dossier_id, field, hint_code FROM hints")).mappings().one()
+    assert [(row["file_name"], row["status"]) for row in stored] == [
+        ("lvr1_P0001_2023-04.csv", "partially_accepted"), ("lvr1_P0002_2023-04.csv", "accepted"),
+        ("lvr1_P0002_2023-05.csv", "rejected"),
+    ]
+    for row in stored:
+        assert row["records_read"] == row["records_accepted"] + row["records_rejected"] + row["records_objected"]
+    assert "UTF-8" in stored[2]["message_nl"] and "UTF-8" in stored[2]["message_en"]
+    assert (rejected["line_number"], rejected["dossier_id"], rejected["error_codes"]) == (4, "D3",
+                                                                                         "invalid_code:child_sex")
+    assert "'X'" in rejected["message_nl"] and '"child_sex":"X"' in rejected["raw"]
+    assert dict(hint) == {"dossier_id": "D4", "field": "birth_weight_g", "hint_code": "missing_important"}
+
+
+def test_running_the_same_delivery_twice_changes_nothing(engine: Engine, tmp_path: Path) -> None:
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04.csv", [child_of(1), child_of(2, child_sex="?")])
+    first = refresh(tmp_path, engine)
+    before = row_counts(engine)
+
+    again = refresh(tmp_path, engine)
+
+    assert (again.status, again.data_version, again.files, again.files_unchanged) == ("unchanged", 1, 0, 1)
+    after = row_counts(engine)
+    assert after.pop("refreshes") == before.pop("refreshes") + 1  # the log says it ran; nothing else moved
+    assert after == before
+    assert current_data_version(engine)["data_version"] == first.data_version
+
+
+def test_a_resend_replaces_the_earlier_version(engine: Engine, tmp_path: Path) -> None:
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04.csv", [child_of(1), child_of(2)])
+    refresh(tmp_path, engine)
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04_resend1.csv",
+                   [child_of(1, dossier_version="2", birth_weight_g="3610"),
+                    child_of(2, dossier_version="1", birth_weight_g="2222")])  # same version: the later file wins
+    write_delivery(tmp_path / "later", "lvr1_P0001_2023-04_resend2.csv",
+                   [child_of(1, dossier_version="1", birth_weight_g="1999")])  # an older version does not
+
+    summary = refresh(tmp_path, engine)
+
+    assert summary.data_version == 2 and summary.births == 2
+    assert stored_record(engine, "D1")["dossier_version"] == 2
+    assert sorted(row["birth_weight_g"] for row in current_births(engine)) == [2222, 3610]
+    assert scalar(engine, select(func.count()).select_from(records)) == 2
+
+
+def test_an_objection_is_honoured(engine: Engine, tmp_path: Path) -> None:
+    secret = child_of(7, dossier_id="SECRET7", mother_postcode4="9876", birth_weight_g="4321")
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04.csv", [child_of(1), secret])
+    refresh(tmp_path, engine)
+    assert stored_record(engine, "SECRET7")["birth_weight_g"] == 4321
+
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04_resend1.csv", [{**secret, "objection": "1"}])
+    summary = refresh(tmp_path, engine)
+
+    assert summary.records_objected == 1 and summary.births == 1
+    assert stored_record(engine, "SECRET7") is None
+    with engine.connect() as connection:
+        assert [tuple(row) for row in connection.execute(
+            select(objections.c.org_code, objections.c.discipline, objections.c.dossier_id))] == [
+            ("P0001", "lvr1", "SECRET7")]
+        for table in ("rejected_records", "hints"):
+            dump = " ".join(str(row) for row in connection.execute(text(f"SELECT * FROM {table}")))
+            assert "9876" not in dump and "4321" not in dump
+    assert 4321 not in [row["birth_weight_g"] for row in current_births(engine)]
+
+    # A later delivery of the same dossier without the objection does not bring it back.
+    write_delivery(tmp_path / "may", "lvr1_P0001_2023-04_resend2.csv", [{**secret, "dossier_version": "3"}])
+    refresh(tmp_path, engine)
+    assert stored_record(engine, "SECRET7") is None
+
+
+def test_only_the_previous_version_is_kept_besides_the_current(engine: Engine, tmp_path: Path) -> None:
+    for number in range(1, 4):
+        write_delivery(tmp_path / APRIL, f"lvr1_P0001_2023-04_resend{number}.csv", [child_of(number)])
+        refresh(tmp_path, engine)
+    with engine.connect() as connection:
+        versions = connection.execute(select(births.c.data_version).distinct().order_by(births.c.data_version))
+        assert list(versions.scalars()) == [2, 3]
+        assert list(connection.execute(select(data_versions.c.births).order_by(data_versions.c.data_version))
+                    .scalars()) == [1, 2, 3]
+    assert len(current_births(engine)) == 3
+
+
+def _engine_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("stage", ["validate", "publish"])
+def test_a_killed_refresh_leaves_the_previous_version_intact(engine: Engine, tmp_path: Path, stage: str) -> None:
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04.csv", [child_of(1), child_of(2)])
+    refresh(tmp_path, engine)
+    before = current_births(engine)
+    write_delivery(tmp_path / APRIL, "lvr1_P0002_2023-04.csv", [child_of(n, org_code="P0002") for n in (3, 4, 5)])
+    script = (
+        "import sys; from pathlib import Path; from loader.refresh import run_refresh; "
+        "from tables.database import make_engine; "
+        "run_refresh(Path(sys.argv[1]), make_engine(sys.argv[2]), organisations_file=Path(sys.argv[3]), "
+        "postcode_file=Path(sys.argv[4]))"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), _engine_url(engine), str(ORGANISATIONS_FILE),
+         str(POSTCODE_FILE)],
+        cwd=PROJECT_ROOT, env={**os.environ, KILL_AT_STAGE_VARIABLE: stage, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    engine.dispose()  # a fresh connection, as the dashboard would open
+    assert current_data_version(engine)["data_version"] == 1
+    assert current_births(engine) == before
+    assert scalar(engine, select(func.count()).select_from(deliveries)) == 1
+    assert scalar(engine, select(func.count()).select_from(records)) == 2
+    assert scalar(engine, select(refreshes.c.status).where(refreshes.c.refresh_id == 2)) == "running"
+
+    summary = refresh(tmp_path, engine)
+    assert (summary.status, summary.data_version, summary.births, summary.files) == ("published", 2, 5, 1)
+    assert scalar(engine, select(refreshes.c.status).where(refreshes.c.refresh_id == 2)) == "failed"
+    assert len(current_births(engine)) == 5
+
+
+def test_a_missing_folder_is_an_error(engine: Engine, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        refresh(tmp_path / "nowhere", engine)
+
+
+def test_midwife_and_obstetrician_records_of_one_birth_become_one_child(engine: Engine, tmp_path: Path) -> None:
+    shared = {"care_level_onset": "midwife", "referral_during_labour": "1", "place_of_birth": "hospital_obstetrician"}
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04.csv", [midwife_record(**shared)])
+    write_delivery(tmp_path / APRIL, "lvr2_H001_2023-04.csv",
+                   [midwife_record(**shared, org_code="H001", dossier_id="O1", epidural="1")])
+    summary = refresh(tmp_path, engine)
+    (child,) = current_births(engine)
+    assert summary.births == 1
+    assert (child["practice_code"], child["hospital_code"]) == ("P0001", "H001")
+    assert child["has_midwife_record"] and child["has_obstetrician_record"]
+
+
+def test_load_and_status_commands_print_what_happened(sqlite_engine: Engine, tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from loader.console import load_command, status_command
+
+    references = {"organisations_file": ORGANISATIONS_FILE, "postcode_file": POSTCODE_FILE}
+    screen = Console(record=True, width=160)
+    assert load_command(tmp_path / "nowhere", sqlite_engine, screen, **references) != 0
+    assert load_command(tmp_path, sqlite_engine, screen, **references) != 0
+    refusals = screen.export_text()
+    assert "nowhere" in refusals and "No delivery files" in refusals
+
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04.csv", [child_of(1), child_of(2, child_sex="X")])
+    assert load_command(tmp_path, sqlite_engine, screen, **references) == 0
+    shown = screen.export_text()
+    for line in ("Records read", "Records accepted", "invalid_code:child_sex", "Births linked", "Data version (new)"):
+        assert line in shown
+    assert re.search(r"Records rejected\s+│\s+1 ", shown)
+
+    assert status_command(sqlite_engine, screen) == 0
+    status = screen.export_text()
+    assert "Data version 1" in status and re.search(r"births\s+│\s+1 ", status)
+    assert re.search(r"│\s+1 │ \d{4}-\d\d-\d\d \d\d:\d\d │ .* │ published", status)
