@@ -117,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.scale <= 0:
             console.print("[red]--scale must be greater than 0[/red]")
             return 2
+        if arguments.out.exists() and any(arguments.out.rglob("*.csv")):
+            # Old files would be loaded next to the new ones as if they were one national delivery.
+            console.print(f"[red]{arguments.out} already holds delivery files; choose an empty folder.[/red]")
+            return 2
         return generate_command(arguments.years, arguments.seed, arguments.out, arguments.scale, console)
     if arguments.command == "load":
         from loader.console import load_command

@@ -566,10 +566,12 @@ def field_hints(spec: Field) -> list[Hint]:
             condition = condition | (value > spec.plausible_high)
         hints.append(Hint(
             "implausible", name, condition.fill_null(False),
-            pl.format(f"{nl} '{{}}' is ongebruikelijk; gebruikelijk is {_range_text(spec, low, high, 0)}; "
-                      "controleer de waarde", value),
-            pl.format(f"{en} '{{}}' is unusual; usually {_range_text(spec, low, high, 1)}; please check the value",
-                      value),
+            # concat_str, not pl.format: polars 2.1 panics on pl.format after a filter ("i < self.len()").
+            pl.concat_str([pl.lit(f"{nl} '"), value.cast(pl.Utf8),
+                           pl.lit(f"' is ongebruikelijk; gebruikelijk is {_range_text(spec, low, high, 0)}; "
+                                  "controleer de waarde")]),
+            pl.concat_str([pl.lit(f"{en} '"), value.cast(pl.Utf8),
+                           pl.lit(f"' is unusual; usually {_range_text(spec, low, high, 1)}; please check the value")]),
         ))
     return hints
 

@@ -61,3 +61,12 @@ def test_load_of_a_missing_folder_says_so(tmp_path: Path) -> None:
     result = run_cli("load", str(tmp_path / "nowhere"), database_url=f"sqlite:///{tmp_path / 'x.db'}")
     assert result.returncode != 0
     assert "nowhere" in (result.stdout + result.stderr)
+
+
+def test_generate_refuses_a_folder_that_already_holds_deliveries(tmp_path: Path) -> None:
+    (tmp_path / "2023-01").mkdir()
+    (tmp_path / "2023-01" / "lvr1_P0001_2023-01.csv").write_text("dossier_id\n")
+    result = run_cli("generate", "--years", "2023", "--out", str(tmp_path), "--scale", "0.01",
+                     database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.returncode == 2
+    assert "already holds delivery files" in result.stdout
