@@ -182,7 +182,8 @@ linkage_summary = Table(
     col("linked", Integer, "Gekoppeld", "Records linked to a record of another discipline", nullable=False),
     col("expected_links", Integer, "Te koppelen",
         "Records that should have a partner (e.g. a referred birth's midwife record)", nullable=False),
-    col("linkage_rate", Float, "Koppelpercentage", "linked / expected_links", nullable=True),
+    col("linkage_rate", Float, "Koppelpercentage",
+        "Expected records that were linked / expected_links (at most 1)", nullable=True),
 )
 
 births = Table(

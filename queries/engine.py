@@ -1,0 +1,572 @@
+"""The indicator engine: every question the dashboards, the API and the exports ask about indicators.
+
+Each public method takes the viewer (queries.scope.Viewer) and a filter (queries.filters.Filters, or a
+mapping of URL parameters) and returns a JSON-ready dict that always carries `data_version`. The engine
+aggregates the in-memory copy of the published version (queries.store), caches the unscoped answer per
+data version + question (queries.cache), then applies the viewer's scope and the small-number rules
+(queries.config) on the way out, so no caller can forget either. See docs/indicators.md for the shapes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import polars as pl
+from flask_caching.backends import BaseCache
+from sqlalchemy import Engine
+
+from queries import statistics
+from queries.cache import answer_key, make_answer_cache
+from queries.catalogue import CATALOGUE, INDICATORS, Direction, Indicator
+from queries.config import EngineConfig, load_config
+from queries.filters import DIMENSIONS, Filters, InvalidParameterError, month_label, parse_filters
+from queries.scope import Scope, Viewer
+from queries.store import LEVEL_COLUMNS, BirthStore, Snapshot, numerator_column, population_column
+from tables.database import database_url, make_engine
+
+LEVELS = tuple(LEVEL_COLUMNS)
+GRAINS = ("month", "quarter", "year")
+OVERDISPERSION_METHODS = ("none", "multiplicative", "additive")
+CASE_MIX_COLUMNS = ("parity_group", "maternal_age_band", "ga_band", "plurality_group")
+FUNNEL_CURVE_POINTS = 120
+
+
+class NoDataError(RuntimeError):
+    """No data version has been published yet (run `perispiegel load`)."""
+
+
+def _number(value: float) -> float | None:
+    """A float for JSON: NaN and infinities become None."""
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _verdict(position: str | None, direction: str) -> str | None:
+    """Funnel position → what a user reads: better/worse (or higher/lower for neutral indicators)."""
+    if not position:
+        return None
+    if position == "within":
+        return "within"
+    higher = position.startswith("above")
+    if direction == Direction.NEUTRAL:
+        return "higher" if higher else "lower"
+    return "worse" if higher == (direction == Direction.HIGHER_IS_WORSE) else "better"
+
+
+def _sum_expressions(indicator_ids: Sequence[str]) -> list[pl.Expr]:
+    expressions = []
+    for indicator_id in indicator_ids:
+        expressions.append(pl.col(numerator_column(indicator_id)).sum().cast(pl.Int64).alias(f"n:{indicator_id}"))
+        expressions.append(pl.col(population_column(indicator_id)).sum().cast(pl.Int64).alias(f"d:{indicator_id}"))
+    return expressions
+
+
+def _rate_cells(numerators: np.ndarray, denominators: np.ndarray) -> dict[str, np.ndarray]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(denominators > 0, numerators / np.maximum(denominators, 1), np.nan)
+    low, high = statistics.wilson_interval(numerators, denominators)
+    return {"rate": rate, "ci_low": low, "ci_high": high}
+
+
+def _positions(target: float | np.ndarray, numerators: np.ndarray, denominators: np.ndarray, method: str,
+               overdispersion: statistics.Overdispersion | None) -> np.ndarray:
+    """Funnel position of each unit: exact binomial limits, or overdispersed normal limits."""
+    rate = np.where(denominators > 0, numerators / np.maximum(denominators, 1), np.nan)
+    limits = _limits(target, denominators, method, overdispersion)
+    return statistics.funnel_position(rate, limits["lower_95"], limits["upper_95"], limits["lower_998"],
+                                      limits["upper_998"])
+
+
+def _limits(target: float | np.ndarray, denominators: np.ndarray, method: str,
+            overdispersion: statistics.Overdispersion | None) -> dict[str, np.ndarray]:
+    limits = {}
+    for level, suffix in ((0.95, "95"), (0.998, "998")):
+        if method == "none" or overdispersion is None:
+            lower, upper = statistics.binomial_funnel_limits(target, denominators, level)
+        elif method == "multiplicative":
+            lower, upper = statistics.overdispersed_funnel_limits(target, denominators, level, phi=overdispersion.phi)
+        else:
+            lower, upper = statistics.overdispersed_funnel_limits(target, denominators, level,
+                                                                  tau2=overdispersion.tau2)
+        limits[f"lower_{suffix}"], limits[f"upper_{suffix}"] = lower, upper
+    return limits
+
+
+class IndicatorEngine:
+    """Answers indicator questions for one database (see the module docstring and docs/indicators.md)."""
+
+    def __init__(self, db_engine: Engine, config: EngineConfig | None = None, cache: BaseCache | None = None) -> None:
+        self.config = config or load_config()
+        self.store = BirthStore(db_engine, self.config)
+        self.cache = cache if cache is not None else make_answer_cache(self.config)
+
+    # ---- plumbing -------------------------------------------------------------------------------
+
+    def _snapshot(self) -> Snapshot:
+        snapshot = self.store.snapshot()
+        if snapshot is None:
+            raise NoDataError("no data version has been published yet — run `perispiegel load`")
+        return snapshot
+
+    def _cached(self, snapshot: Snapshot, question: str, arguments: dict, compute: Callable[[], dict]) -> dict:
+        key = answer_key(question, snapshot.data_version, arguments)
+        answer = self.cache.get(key)
+        if answer is None:
+            answer = compute()
+            self.cache.set(key, answer)
+        return answer
+
+    @staticmethod
+    def _filters(filters: Filters | Mapping | None) -> Filters:
+        return filters if isinstance(filters, Filters) else parse_filters(filters)
+
+    @staticmethod
+    def _indicator(indicator_id: str) -> Indicator:
+        if indicator_id not in CATALOGUE:
+            raise InvalidParameterError("indicator", indicator_id, list(CATALOGUE))
+        return CATALOGUE[indicator_id]
+
+    @staticmethod
+    def _choice(parameter: str, value: str, allowed: Sequence[str]) -> str:
+        if value not in allowed:
+            raise InvalidParameterError(parameter, value, allowed)
+        return value
+
+    def _scope(self, snapshot: Snapshot, viewer: Viewer) -> Scope:
+        return Scope(viewer, snapshot.organisations, self.config.pseudonym_key)
+
+    def _subject(self, snapshot: Snapshot, scope: Scope, org_code: str | None) -> tuple[str, str] | None:
+        """(org_code, level) of the organisation a per-organisation question is about, checked against
+        the viewer's scope; None means national only."""
+        code = org_code or scope.viewer.org_code or scope.viewer.vsv_code
+        if not code:
+            return None
+        register = snapshot.organisations.get(code)
+        if register is None or register["org_type"] not in LEVEL_COLUMNS:
+            raise InvalidParameterError("org", code, "an organisation code from the register")
+        level = register["org_type"]
+        scope.require_named(code, level)
+        return code, level
+
+    def _present(self, cell: dict, identity: dict | None, export: bool) -> dict:
+        """Apply the small-number rules to one unscoped cell (counts + statistics) and add identity."""
+        presented = dict(identity or {})
+        presented.update(cell)
+        numerator, denominator = cell["numerator"], cell["denominator"]
+        reason = None
+        if denominator < self.config.min_denominator:
+            reason = "denominator_below_minimum"
+        masked = export and any(self.config.mask_counts_from <= count <= self.config.mask_counts_to
+                                for count in (numerator, denominator))
+        if masked:
+            # A rate next to its denominator gives the masked count back, so it goes too.
+            reason = "count_masked"
+            presented["numerator"] = presented["denominator"] = None
+        if reason:
+            for name in ("rate", "ci_low", "ci_high", "position", "verdict", "ratio", "ratio_low", "ratio_high",
+                         "adjusted_rate", "adjusted_low", "adjusted_high", "expected"):
+                if name in presented:
+                    presented[name] = None
+        presented["suppressed"] = reason is not None
+        presented["suppression_reason"] = reason
+        return presented
+
+    def _envelope(self, snapshot: Snapshot, question: str, viewer: Viewer, filters: Filters, **extra) -> dict:
+        return {"question": question, "data_version": snapshot.version_info(), "viewer": viewer.as_dict(),
+                "filters": filters.as_params(), **extra}
+
+    def _scoped_rows(self, scope: Scope, level: str, cells: list[dict], export: bool) -> list[dict]:
+        rows = [self._present({k: v for k, v in cell.items() if k != "code"}, scope.identity(cell["code"], level),
+                              export) for cell in cells]
+        # Own first, then named, then pseudonyms: sorting by label never orders peers by their code.
+        return sorted(rows, key=lambda row: (not row["own"], not row["named"], row["label"]))
+
+    # ---- simple lookups ------------------------------------------------------------------------------
+
+    def data_version(self) -> dict | None:
+        """The published data version (number, label, published_at, period) or None when none is."""
+        snapshot = self.store.snapshot()
+        return snapshot.version_info() if snapshot else None
+
+    def catalogue(self) -> list[dict]:
+        """Every indicator definition as data (id, names, unit, direction, definitions, source, ...)."""
+        return [definition.as_dict() for definition in INDICATORS]
+
+    def organisations(self, viewer: Viewer, level: str) -> list[dict]:
+        """Organisations of a level the viewer may see by name (for pickers): code, name, vsv_code."""
+        self._choice("level", level, LEVELS)
+        snapshot = self._snapshot()
+        scope = self._scope(snapshot, viewer)
+        return sorted(({"org_code": code, "name": info["name"], "vsv_code": info["vsv_code"]}
+                       for code, info in snapshot.organisations.items()
+                       if info["org_type"] == level and scope.may_name(code, level)), key=lambda row: row["name"])
+
+    # ---- computations (unscoped, cached) ----------------------------------------------------------
+
+    def _unit_counts(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters) -> dict:
+        frame = snapshot.frame
+        column = LEVEL_COLUMNS[level]
+        lazy = frame.lazy().filter(filters.expression())
+        national, per_unit = pl.collect_all([
+            lazy.select(_sum_expressions([indicator_id])),
+            lazy.filter(pl.col(column).is_not_null()).group_by(column).agg(_sum_expressions([indicator_id])),
+        ])
+        return {
+            "national": (int(national[f"n:{indicator_id}"][0] or 0), int(national[f"d:{indicator_id}"][0] or 0)),
+            "codes": per_unit[column].cast(pl.String).to_list(),
+            "numerators": per_unit[f"n:{indicator_id}"].to_numpy().astype(float),
+            "denominators": per_unit[f"d:{indicator_id}"].to_numpy().astype(float),
+        }
+
+    def _compute_units(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters,
+                       overdispersion: str, with_curve: bool) -> dict:
+        definition = CATALOGUE[indicator_id]
+        counts = self._unit_counts(snapshot, indicator_id, level, filters)
+        national_numerator, national_denominator = counts["national"]
+        target = national_numerator / national_denominator if national_denominator else float("nan")
+        numerators, denominators = counts["numerators"], counts["denominators"]
+        keep = denominators > 0
+        codes = [code for code, kept in zip(counts["codes"], keep, strict=True) if kept]
+        numerators, denominators = numerators[keep], denominators[keep]
+        estimable = denominators >= self.config.min_denominator
+        dispersion = None
+        if not math.isnan(target):
+            dispersion = statistics.estimate_overdispersion(numerators[estimable], denominators[estimable], target)
+        positions = (_positions(target, numerators, denominators, overdispersion, dispersion)
+                     if not math.isnan(target) else np.full(len(codes), ""))
+        rates = _rate_cells(numerators, denominators)
+        cells = [
+            {"code": code, "numerator": int(numerators[i]), "denominator": int(denominators[i]),
+             "rate": _number(rates["rate"][i]), "ci_low": _number(rates["ci_low"][i]),
+             "ci_high": _number(rates["ci_high"][i]), "position": positions[i] or None,
+             "verdict": _verdict(positions[i], definition.direction)}
+            for i, code in enumerate(codes)
+        ]
+        national_rates = _rate_cells(np.array([national_numerator]), np.array([national_denominator]))
+        answer = {
+            "target": _number(target),
+            "national": {"numerator": national_numerator, "denominator": national_denominator,
+                         **{k: _number(v[0]) for k, v in national_rates.items()}},
+            "overdispersion": {"method": overdispersion, "phi": dispersion.phi if dispersion else None,
+                               "tau2": dispersion.tau2 if dispersion else None,
+                               "units": dispersion.units if dispersion else 0,
+                               "p_value": dispersion.p_value if dispersion else None},
+            "cells": cells,
+        }
+        if with_curve and not math.isnan(target):
+            largest = max(float(denominators.max()) if len(denominators) else 0.0, 100.0)
+            grid = np.unique(np.round(np.geomspace(1, largest * 1.1, FUNNEL_CURVE_POINTS))).astype(float)
+            limits = _limits(target, grid, overdispersion, dispersion)
+            answer["limits"] = [{"denominator": int(n), **{k: _number(v[i]) for k, v in limits.items()}}
+                                for i, n in enumerate(grid)]
+        return answer
+
+    def _scoped_units(self, question: str, indicator_id: str, level: str, viewer: Viewer,
+                      filters: Filters | Mapping | None, overdispersion: str, export: bool) -> dict:
+        definition = self._indicator(indicator_id)
+        self._choice("level", level, LEVELS)
+        self._choice("overdispersion", overdispersion, OVERDISPERSION_METHODS)
+        filters = self._filters(filters)
+        snapshot = self._snapshot()
+        with_curve = question == "funnel"
+        answer = self._cached(
+            snapshot, "units", {"indicator": indicator_id, "level": level, "filters": filters.as_params(),
+                                "overdispersion": overdispersion, "curve": with_curve},
+            lambda: self._compute_units(snapshot, indicator_id, level, filters, overdispersion, with_curve))
+        scope = self._scope(snapshot, viewer)
+        own_vsv = None
+        if scope.own_vsv_code and level != "vsv":
+            own_vsv = self._vsv_cell(snapshot, scope, indicator_id, filters, overdispersion, export)
+        result = self._envelope(
+            snapshot, question, viewer, filters, indicator=definition.as_dict(), level=level,
+            target=answer["target"], overdispersion=answer["overdispersion"],
+            national=self._present(answer["national"], {"org_code": None, "label": "national", "named": True,
+                                                        "own": False}, export),
+            own_vsv=own_vsv, rows=self._scoped_rows(scope, level, answer["cells"], export))
+        if with_curve:
+            result["limits"] = answer.get("limits", [])
+        return result
+
+    def _vsv_cell(self, snapshot: Snapshot, scope: Scope, indicator_id: str, filters: Filters,
+                  overdispersion: str, export: bool) -> dict | None:
+        answer = self._cached(
+            snapshot, "units", {"indicator": indicator_id, "level": "vsv", "filters": filters.as_params(),
+                                "overdispersion": overdispersion, "curve": False},
+            lambda: self._compute_units(snapshot, indicator_id, "vsv", filters, overdispersion, False))
+        for cell in answer["cells"]:
+            if cell["code"] == scope.own_vsv_code:
+                return self._present({k: v for k, v in cell.items() if k != "code"},
+                                     scope.identity(cell["code"], "vsv"), export)
+        return None
+
+    # ---- questions --------------------------------------------------------------------------------
+
+    def results(self, indicator_id: str, level: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
+                overdispersion: str = "none", export: bool = False) -> dict:
+        """Per organisation of `level` and national: counts, rate, 95% Wilson interval, funnel position
+        and verdict, suppression flags; plus the viewer's own VSV row. Rows the viewer may not name carry
+        only a pseudonym."""
+        return self._scoped_units("results", indicator_id, level, viewer, filters, overdispersion, export)
+
+    def funnel(self, indicator_id: str, level: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
+               overdispersion: str = "none", export: bool = False) -> dict:
+        """`results` plus the control-limit curves (`limits`: denominator → lower/upper at 95% and 99.8%):
+        exact binomial (Spiegelhalter 2005) or widened for overdispersion (multiplicative / additive)."""
+        return self._scoped_units("funnel", indicator_id, level, viewer, filters, overdispersion, export)
+
+    def overview(self, viewer: Viewer, filters: Filters | Mapping | None = None, *, org_code: str | None = None,
+                 export: bool = False) -> dict:
+        """All indicators for one organisation (default: the viewer's own; admin may pick any), its VSV and
+        national, each with rate, interval, funnel position against the national rate and verdict."""
+        filters = self._filters(filters)
+        snapshot = self._snapshot()
+        scope = self._scope(snapshot, viewer)
+        subject = self._subject(snapshot, scope, org_code)
+        answer = self._cached(snapshot, "overview", {"filters": filters.as_params(), "subject": subject},
+                              lambda: self._compute_overview(snapshot, filters, subject))
+        rows = []
+        for definition in INDICATORS:
+            computed = answer[definition.id]
+            row = {"indicator": definition.as_dict(),
+                   "national": self._present(computed["national"], {"org_code": None, "label": "national",
+                                                                   "named": True, "own": False}, export)}
+            for part, code, level in (("organisation", *(subject or (None, None))),
+                                      ("vsv", computed.get("vsv_code"), "vsv")):
+                row[part] = (self._present(computed[part], scope.identity(code, level), export)
+                             if computed.get(part) is not None else None)
+            rows.append(row)
+        return self._envelope(snapshot, "overview", viewer, filters,
+                              organisation=scope.identity(subject[0], subject[1]) if subject else None, rows=rows)
+
+    def _compute_overview(self, snapshot: Snapshot, filters: Filters, subject: tuple[str, str] | None) -> dict:
+        frame = snapshot.frame
+        ids = [definition.id for definition in INDICATORS]
+        lazy = frame.lazy().filter(filters.expression())
+        queries = {"national": lazy.select(_sum_expressions(ids))}
+        vsv_code = None
+        if subject:
+            code, level = subject
+            queries["organisation"] = lazy.filter(pl.col(LEVEL_COLUMNS[level]) == code).select(
+                _sum_expressions(ids))
+            vsv_code = code if level == "vsv" else snapshot.organisations[code].get("vsv_code")
+            if level != "vsv" and vsv_code:
+                queries["vsv"] = lazy.filter(pl.col("vsv_code") == vsv_code).select(_sum_expressions(ids))
+        collected = dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
+        counts = {name: (np.array([table[f"n:{i}"][0] or 0 for i in ids], dtype=float),
+                         np.array([table[f"d:{i}"][0] or 0 for i in ids], dtype=float))
+                  for name, table in collected.items()}
+        national_numerators, national_denominators = counts["national"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            targets = np.where(national_denominators > 0, national_numerators / national_denominators, np.nan)
+        cells: dict[str, list[dict]] = {}
+        for name, (numerators, denominators) in counts.items():
+            rates = _rate_cells(numerators, denominators)
+            part = [{"numerator": int(numerators[k]), "denominator": int(denominators[k]),
+                     **{field: _number(values[k]) for field, values in rates.items()}} for k in range(len(ids))]
+            if name != "national":
+                # One vectorised call for all indicators: each against its own national rate.
+                known = ~np.isnan(targets) & (denominators > 0)
+                positions = np.full(len(ids), "", dtype=object)
+                positions[known] = _positions(targets[known], numerators[known], denominators[known], "none", None)
+                for k, definition in enumerate(INDICATORS):
+                    part[k]["position"] = positions[k] or None
+                    part[k]["verdict"] = _verdict(positions[k], definition.direction)
+            cells[name] = part
+        return {definition.id: {"vsv_code": vsv_code if "vsv" in cells else None,
+                                **{name: part[k] for name, part in cells.items()}}
+                for k, definition in enumerate(INDICATORS)}
+
+    def trend(self, indicator_id: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
+              grain: str = "month", org_code: str | None = None, export: bool = False) -> dict:
+        """Counts, rate and 95% Wilson interval per month, quarter or year: a national series and, for an
+        organisation the viewer may see by name (default: the viewer's own), that organisation's series."""
+        definition = self._indicator(indicator_id)
+        self._choice("grain", grain, GRAINS)
+        filters = self._filters(filters)
+        snapshot = self._snapshot()
+        scope = self._scope(snapshot, viewer)
+        subject = self._subject(snapshot, scope, org_code)
+        answer = self._cached(
+            snapshot, "trend", {"indicator": indicator_id, "grain": grain, "filters": filters.as_params(),
+                                "subject": subject},
+            lambda: self._compute_grouped(snapshot, indicator_id, filters, subject, _period_key(grain),
+                                          lambda key: _period_label(key, grain)))
+        def points(cells: list[dict]) -> list[dict]:
+            return [{"period": cell["key"], **self._present(_without_key(cell), None, export)} for cell in cells]
+
+        series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
+                   "points": points(answer["national"])}]
+        if subject:
+            series.append({"kind": "organisation", **scope.identity(*subject),
+                           "points": points(answer["organisation"])})
+        return self._envelope(snapshot, "trend", viewer, filters, indicator=definition.as_dict(), grain=grain,
+                              series=series)
+
+    def breakdown(self, indicator_id: str, dimension: str, viewer: Viewer, filters: Filters | Mapping | None = None,
+                  *, org_code: str | None = None, export: bool = False) -> dict:
+        """The indicator per value of a target-group dimension (national, and the organisation when given
+        or the viewer's own), with each value's Dutch and English label; missing values as `null`."""
+        definition = self._indicator(indicator_id)
+        self._choice("dimension", dimension, list(DIMENSIONS))
+        filters = self._filters(filters)
+        snapshot = self._snapshot()
+        scope = self._scope(snapshot, viewer)
+        subject = self._subject(snapshot, scope, org_code)
+        spec = DIMENSIONS[dimension]
+        answer = self._cached(
+            snapshot, "breakdown", {"indicator": indicator_id, "dimension": dimension,
+                                    "filters": filters.as_params(), "subject": subject},
+            lambda: self._compute_grouped(snapshot, indicator_id, filters, subject,
+                                          pl.col(spec.column).cast(pl.String), lambda key: key,
+                                          all_keys=list(spec.values)))
+
+        def values(cells: list[dict]) -> list[dict]:
+            return [{"value": cell["key"], "label_nl": spec.labels_nl.get(cell["key"], "Onbekend"),
+                     "label_en": spec.labels_en.get(cell["key"], "Unknown"),
+                     **self._present(_without_key(cell), None, export)} for cell in cells]
+
+        series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
+                   "values": values(answer["national"])}]
+        if subject:
+            series.append({"kind": "organisation", **scope.identity(*subject),
+                           "values": values(answer["organisation"])})
+        return self._envelope(snapshot, "breakdown", viewer, filters, indicator=definition.as_dict(),
+                              dimension={"name": dimension, "name_nl": spec.name_nl, "name_en": spec.name_en},
+                              series=series)
+
+    def _compute_grouped(self, snapshot: Snapshot, indicator_id: str, filters: Filters,
+                         subject: tuple[str, str] | None, key: pl.Expr, label: Callable[[object], str],
+                         all_keys: list | None = None) -> dict:
+        """Counts per key (a period or a dimension value), national and for the subject organisation."""
+        frame = snapshot.frame
+        lazy = frame.lazy().filter(filters.expression())
+        queries = [lazy.group_by(key.alias("key")).agg(_sum_expressions([indicator_id]))]
+        if subject:
+            queries.append(lazy.filter(pl.col(LEVEL_COLUMNS[subject[1]]) == subject[0])
+                           .group_by(key.alias("key")).agg(_sum_expressions([indicator_id])))
+        tables = pl.collect_all(queries)
+        national = tables[0]
+        keys = list(all_keys) if all_keys is not None else sorted(national["key"].to_list())
+        if all_keys is not None and national["key"].is_null().any():
+            keys.append(None)
+
+        def cells(table: pl.DataFrame) -> list[dict]:
+            counts = {row["key"]: (row[f"n:{indicator_id}"], row[f"d:{indicator_id}"])
+                      for row in table.iter_rows(named=True)}
+            numerators = np.array([counts.get(k, (0, 0))[0] for k in keys], dtype=float)
+            denominators = np.array([counts.get(k, (0, 0))[1] for k in keys], dtype=float)
+            rates = _rate_cells(numerators, denominators)
+            return [{"key": label(k) if k is not None else None, "numerator": int(numerators[i]),
+                     "denominator": int(denominators[i]), **{n: _number(v[i]) for n, v in rates.items()}}
+                    for i, k in enumerate(keys)]
+
+        answer = {"national": cells(national)}
+        if subject:
+            answer["organisation"] = cells(tables[1])
+        return answer
+
+    def adjusted(self, indicator_id: str, level: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
+                 export: bool = False) -> dict:
+        """Case-mix adjusted results by indirect standardisation over parity × maternal age band ×
+        gestational-age band × plurality: observed, expected, O/E with exact Poisson 95% interval, the
+        adjusted rate (O/E × national rate) and the position of O/E against 1 at 95% and 99.8%."""
+        definition = self._indicator(indicator_id)
+        self._choice("level", level, LEVELS)
+        filters = self._filters(filters)
+        snapshot = self._snapshot()
+        answer = self._cached(snapshot, "adjusted", {"indicator": indicator_id, "level": level,
+                                                     "filters": filters.as_params()},
+                              lambda: self._compute_adjusted(snapshot, definition, level, filters))
+        scope = self._scope(snapshot, viewer)
+        national = self._present(answer["national"], {"org_code": None, "label": "national", "named": True,
+                                                     "own": False}, export)
+        return self._envelope(snapshot, "adjusted", viewer, filters, indicator=definition.as_dict(), level=level,
+                              case_mix=list(CASE_MIX_COLUMNS), national=national,
+                              rows=self._scoped_rows(scope, level, answer["cells"], export))
+
+    def _compute_adjusted(self, snapshot: Snapshot, definition: Indicator, level: str, filters: Filters) -> dict:
+        """Indirect standardisation (Breslow & Day 1987): reference = national stratum rates in the filter;
+        E = Σ_s n_s · p_s per organisation."""
+        column = LEVEL_COLUMNS[level]
+        strata = list(CASE_MIX_COLUMNS)
+        per_stratum = (
+            snapshot.frame.lazy()
+            .filter(filters.expression() & pl.col(population_column(definition.id)))
+            .group_by([column, *strata])
+            .agg(observed=pl.col(numerator_column(definition.id)).sum().cast(pl.Float64),
+                 population=pl.len().cast(pl.Float64))
+            .with_columns(expected=pl.col("population") * pl.col("observed").sum().over(strata)
+                          / pl.col("population").sum().over(strata))
+            .collect()
+        )
+        observed_total = float(per_stratum["observed"].sum())
+        population_total = float(per_stratum["population"].sum())
+        national_rate = observed_total / population_total if population_total else float("nan")
+        per_unit = (per_stratum.filter(pl.col(column).is_not_null()).group_by(column)
+                    .agg(pl.col("observed").sum(), pl.col("expected").sum(), pl.col("population").sum()))
+        observed = per_unit["observed"].to_numpy()
+        expected = per_unit["expected"].to_numpy()
+        population = per_unit["population"].to_numpy()
+        ratio, low, high = statistics.observed_expected_ratio(observed, expected, 0.95)
+        _, low_998, high_998 = statistics.observed_expected_ratio(observed, expected, 0.998)
+        position = _ratio_positions(ratio, low, high, low_998, high_998)
+        rates = _rate_cells(observed, population)
+        cells = [
+            {"code": code, "numerator": int(observed[i]), "denominator": int(population[i]),
+             "rate": _number(rates["rate"][i]), "ci_low": _number(rates["ci_low"][i]),
+             "ci_high": _number(rates["ci_high"][i]), "expected": _number(expected[i]),
+             "ratio": _number(ratio[i]), "ratio_low": _number(low[i]), "ratio_high": _number(high[i]),
+             "adjusted_rate": _number(ratio[i] * national_rate), "adjusted_low": _number(low[i] * national_rate),
+             "adjusted_high": _number(high[i] * national_rate), "position": position[i] or None,
+             "verdict": _verdict(position[i], definition.direction)}
+            for i, code in enumerate(per_unit[column].cast(pl.String).to_list())
+        ]
+        national_cells = _rate_cells(np.array([observed_total]), np.array([population_total]))
+        return {"national": {"numerator": int(observed_total), "denominator": int(population_total),
+                             **{k: _number(v[0]) for k, v in national_cells.items()}},
+                "cells": cells}
+
+
+def _ratio_positions(ratio: np.ndarray, low_95: np.ndarray, high_95: np.ndarray, low_998: np.ndarray,
+                     high_998: np.ndarray) -> np.ndarray:
+    """Where O/E stands against 1: its interval wholly above 1 → above, wholly below → below."""
+    position = np.full(ratio.shape, "within", dtype=object)
+    position[low_95 > 1] = "above_95"
+    position[low_998 > 1] = "above_998"
+    position[high_95 < 1] = "below_95"
+    position[high_998 < 1] = "below_998"
+    position[np.isnan(ratio)] = ""
+    return position
+
+
+def _without_key(cell: dict) -> dict:
+    return {name: value for name, value in cell.items() if name != "key"}
+
+
+def _period_key(grain: str) -> pl.Expr:
+    month = pl.col("month_index")
+    return {"month": month, "quarter": month // 3, "year": month // 12}[grain]
+
+
+def _period_label(key: int, grain: str) -> str:
+    if grain == "month":
+        return month_label(key)
+    if grain == "quarter":
+        return f"{key // 4:04d}-Q{key % 4 + 1}"
+    return f"{key:04d}"
+
+
+_ENGINES: dict[str, IndicatorEngine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(url: str | None = None) -> IndicatorEngine:
+    """The process-wide engine for a database URL (default: PERISPIEGEL_DATABASE_URL or the embedded file)."""
+    url = url or database_url()
+    with _ENGINES_LOCK:
+        if url not in _ENGINES:
+            _ENGINES[url] = IndicatorEngine(make_engine(url))
+        return _ENGINES[url]

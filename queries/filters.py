@@ -1,0 +1,194 @@
+"""Target groups: the filter dimensions, their allowed values, and parsing/validation of a filter.
+
+One table (`DIMENSIONS`) names every dimension once: the URL/API parameter, the births column, the
+allowed values and their Dutch and English labels. The filter panel, the breakdown and the API all use it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+
+class InvalidParameterError(ValueError):
+    """A question parameter with a value outside its allowed set; the message names both."""
+
+    def __init__(self, parameter: str, value: object, allowed: Sequence[str] | str, message: str | None = None) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.allowed = allowed if isinstance(allowed, str) else ", ".join(allowed)
+        super().__init__(message or f"invalid value {value!r} for parameter '{parameter}'; allowed: {self.allowed}")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A target-group dimension: `name` is the URL/API parameter, `column` the births column."""
+
+    name: str
+    column: str
+    name_nl: str
+    name_en: str
+    labels_nl: dict[str, str]
+    labels_en: dict[str, str]
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(self.labels_en)
+
+
+def _dimension(name: str, column: str, name_nl: str, name_en: str, values: Sequence[tuple[str, str, str]]) -> Dimension:
+    return Dimension(name, column, name_nl, name_en, {v: nl for v, nl, _ in values}, {v: en for v, _, en in values})
+
+
+DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
+    _dimension("parity", "parity_group", "Pariteit", "Parity",
+               [("nulliparous", "Nullipara", "Nulliparous"), ("multiparous", "Multipara", "Multiparous")]),
+    _dimension("maternal_age_band", "maternal_age_band", "Leeftijd moeder", "Maternal age",
+               [("<25", "<25 jaar", "<25 years"), ("25-29", "25-29 jaar", "25-29 years"),
+                ("30-34", "30-34 jaar", "30-34 years"), ("35-39", "35-39 jaar", "35-39 years"),
+                (">=40", "≥40 jaar", "≥40 years")]),
+    _dimension("ga_band", "ga_band", "Zwangerschapsduur", "Gestational age",
+               [("<32", "<32 weken", "<32 weeks"), ("32-36", "32-36 weken", "32-36 weeks"),
+                ("37-41", "37-41 weken", "37-41 weeks"), (">=42", "≥42 weken", "≥42 weeks")]),
+    _dimension("plurality", "plurality_group", "Eenling/meerling", "Singleton/multiple",
+               [("singleton", "Eenling", "Singleton"), ("multiple", "Meerling", "Multiple")]),
+    _dimension("onset", "onset_of_labour", "Begin baring", "Onset of labour",
+               [("spontaneous", "Spontaan", "Spontaneous"), ("induced", "Ingeleid", "Induced"),
+                ("prelabour_caesarean", "Primaire sectio", "Caesarean before labour")]),
+    _dimension("presentation", "presentation", "Ligging", "Presentation",
+               [("cephalic", "Hoofdligging", "Cephalic"), ("breech", "Stuitligging", "Breech"),
+                ("transverse", "Dwarsligging", "Transverse"), ("unknown", "Onbekend", "Unknown")]),
+    _dimension("robson", "robson_group", "Robson-groep", "Robson group",
+               [(g, f"Robson {g}", f"Robson {g}") for g in
+                ("1", "2a", "2b", "3", "4a", "4b", "5", "6", "7", "8", "9", "10")]
+               + [("unclassifiable", "Niet te classificeren", "Unclassifiable")]),
+    _dimension("care_level", "care_level_onset", "Zorgniveau start baring", "Care level at onset of labour",
+               [("midwife", "Eerstelijn (verloskundige)", "Midwife-led"),
+                ("obstetrician", "Tweedelijn (gynaecoloog)", "Obstetrician-led")]),
+    _dimension("place", "place_of_birth", "Plaats geboorte", "Place of birth",
+               [("home", "Thuis", "Home"), ("birth_centre", "Geboortecentrum", "Birth centre"),
+                ("hospital_midwife", "Ziekenhuis, eerstelijn", "Hospital, midwife-led"),
+                ("hospital_obstetrician", "Ziekenhuis, tweedelijn", "Hospital, obstetrician-led"),
+                ("unknown", "Onbekend", "Unknown")]),
+    _dimension("ses", "ses_quintile", "SES-kwintiel wijk", "Neighbourhood SES quintile",
+               [(str(q), f"Kwintiel {q}{' (laagst)' if q == 1 else ' (hoogst)' if q == 5 else ''}",
+                 f"Quintile {q}{' (lowest)' if q == 1 else ' (highest)' if q == 5 else ''}") for q in range(1, 6)]),
+)}
+
+PERIOD_PARAMETER = "period"
+PERIOD_ALLOWED = "YYYY, YYYY-Qn, YYYY-MM, or a range FROM..TO of those (e.g. 2023-01..2023-12)"
+FILTER_PARAMETERS: tuple[str, ...] = (PERIOD_PARAMETER, *DIMENSIONS)
+
+_YEAR = re.compile(r"^(\d{4})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def month_index(month: str) -> int:
+    """'2023-04' → a running month number (year × 12 + month − 1), the store's period column."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def month_label(index: int) -> str:
+    """The inverse of `month_index`."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _period_bounds(text: str, raw: str) -> tuple[str, str]:
+    """First and last month covered by a year, quarter or month."""
+    if match := _YEAR.match(text):
+        return f"{match[1]}-01", f"{match[1]}-12"
+    if match := _QUARTER.match(text):
+        first = (int(match[2]) - 1) * 3 + 1
+        return f"{match[1]}-{first:02d}", f"{match[1]}-{first + 2:02d}"
+    if _MONTH.match(text):
+        return text, text
+    raise InvalidParameterError(PERIOD_PARAMETER, raw, PERIOD_ALLOWED)
+
+
+def parse_period(text: str) -> tuple[str, str]:
+    """'2023', '2023-Q2', '2023-04' or 'A..B' → (first month, last month) as 'YYYY-MM'."""
+    cleaned = text.strip()
+    start_text, separator, end_text = cleaned.partition("..")
+    start, _ = _period_bounds(start_text.strip(), text)
+    _, end = _period_bounds(end_text.strip(), text) if separator else _period_bounds(start_text.strip(), text)
+    if month_index(start) > month_index(end):
+        raise InvalidParameterError(PERIOD_PARAMETER, text, PERIOD_ALLOWED + "; FROM must not be after TO")
+    return start, end
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A target group: a month range and, per dimension, the allowed values (absent = all).
+
+    `selections` is a sorted tuple of (dimension name, sorted values), so equal filters are equal
+    objects and make equal cache keys.
+    """
+
+    period_from: str | None = None
+    period_to: str | None = None
+    selections: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+
+    def as_params(self) -> dict[str, str]:
+        """The filter as URL/API parameters (the inverse of `parse_filters`)."""
+        params: dict[str, str] = {}
+        if self.period_from and self.period_to:
+            params[PERIOD_PARAMETER] = f"{self.period_from}..{self.period_to}"
+        for name, values in self.selections:
+            params[name] = ",".join(values)
+        return params
+
+    def without(self, dimension: str) -> Filters:
+        """The same filter with one dimension left open (a breakdown by that dimension)."""
+        return Filters(self.period_from, self.period_to, tuple(s for s in self.selections if s[0] != dimension))
+
+    def expression(self) -> pl.Expr:
+        """The filter as one polars predicate on the store's columns (rows with a missing value drop out)."""
+        predicate = pl.lit(True)
+        if self.period_from:
+            predicate &= pl.col("month_index") >= month_index(self.period_from)
+        if self.period_to:
+            predicate &= pl.col("month_index") <= month_index(self.period_to)
+        for name, values in self.selections:
+            predicate &= pl.col(DIMENSIONS[name].column).is_in(list(values)).fill_null(False)
+        return predicate
+
+
+def _split_values(raw: str | Sequence[str]) -> list[str]:
+    parts = [raw] if isinstance(raw, str) else list(raw)
+    return [value.strip() for part in parts for value in str(part).split(",") if value.strip()]
+
+
+def parse_filters(params: Mapping[str, str | Sequence[str] | None] | None) -> Filters:
+    """Validate filter parameters (`period` plus any of `DIMENSIONS`) into a `Filters`.
+
+    Other keys are ignored (they belong to the question, e.g. `indicator`). A value may be a list or a
+    comma-separated string. Raises `InvalidParameterError` naming the parameter and its allowed values.
+    """
+    params = params or {}
+    period_from = period_to = None
+    raw_period = params.get(PERIOD_PARAMETER)
+    if raw_period:
+        if not isinstance(raw_period, str):
+            raw_period = ",".join(raw_period)
+        period_from, period_to = parse_period(raw_period)
+    selections = []
+    for name, dimension in DIMENSIONS.items():
+        raw = params.get(name)
+        if raw is None:
+            continue
+        values = _split_values(raw)
+        if not values:
+            continue
+        for value in values:
+            if value not in dimension.labels_en:
+                raise InvalidParameterError(name, value, dimension.values)
+        selections.append((name, tuple(sorted(set(values), key=dimension.values.index))))
+    return Filters(period_from, period_to, tuple(sorted(selections)))
+
+
+# The name the dashboards imported before the Error suffix; kept so both spellings work.
+InvalidParameter = InvalidParameterError

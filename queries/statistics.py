@@ -1,0 +1,209 @@
+"""Small pure statistics functions for rates, funnel plots and indirect standardisation.
+
+All functions take scalars or numpy arrays and work elementwise; none reads data or configuration.
+Proportions are on the 0..1 scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+FUNNEL_LEVELS = (0.95, 0.998)
+DEFAULT_WINSORISING_FRACTION = 0.1
+
+
+def _two_sided_z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def wilson_interval(numerator: ArrayLike, denominator: ArrayLike, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion (Wilson 1927, JASA 22:209; Newcombe 1998,
+    Stat Med 17:857, method 3): the set of p whose score test z = (p̂ − p)/√(p(1 − p)/n) is not rejected,
+
+        (p̂ + z²/2n ± z √(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n).
+
+    NaN where the denominator is 0.
+    """
+    x = np.asarray(numerator, dtype=float)
+    n = np.asarray(denominator, dtype=float)
+    z = _two_sided_z(level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half_width = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        low = np.where(n > 0, np.clip(centre - half_width, 0.0, 1.0), np.nan)
+        high = np.where(n > 0, np.clip(centre + half_width, 0.0, 1.0), np.nan)
+    # The exact bounds at x = 0 and x = n are 0 and 1; floating point can miss them by 1e-17.
+    low = np.where((x == 0) & (n > 0), 0.0, low)
+    high = np.where((x == n) & (n > 0), 1.0, high)
+    return low, high
+
+
+def clopper_pearson_interval(numerator: ArrayLike, denominator: ArrayLike,
+                             level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper–Pearson 1934, Biometrika 26:404) interval from beta quantiles:
+    lower = B(α/2; x, n − x + 1), upper = B(1 − α/2; x + 1, n − x), with 0 and 1 at the edges.
+    """
+    x = np.asarray(numerator, dtype=float)
+    n = np.asarray(denominator, dtype=float)
+    alpha = 1 - level
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n - x + 1), 0.0)
+        high = np.where(x < n, stats.beta.ppf(1 - alpha / 2, x + 1, n - x), 1.0)
+    return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
+
+
+def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probability: float) -> np.ndarray:
+    """The `probability` quantile of the observed proportion under H0: y ~ Binomial(n, target), made
+    continuous by the interpolation of Spiegelhalter (2005, "Funnel plots for comparing institutional
+    performance", Stat Med 24:1185, appendix A.1.1):
+
+        r_p = smallest r with P(y ≤ r) ≥ p,  α = (P(y ≤ r_p) − p) / (P(y ≤ r_p) − P(y ≤ r_p − 1)),
+        limit = (r_p − α) / n,
+
+    clipped to [0, 1]. NaN where n is 0. `target` may be an array (one target per denominator).
+    """
+    n = np.asarray(denominators, dtype=float)
+    safe_n = np.where(n > 0, n, 1)
+    quantile = stats.binom.ppf(probability, safe_n, target)
+    at_quantile = stats.binom.cdf(quantile, safe_n, target)
+    below_quantile = stats.binom.cdf(quantile - 1, safe_n, target)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(at_quantile > below_quantile,
+                         (at_quantile - probability) / (at_quantile - below_quantile), 0.0)
+    limit = np.clip((quantile - alpha) / safe_n, 0.0, 1.0)
+    return np.where(n > 0, limit, np.nan)
+
+
+def binomial_funnel_limits(target: ArrayLike, denominators: ArrayLike,
+                           level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact binomial funnel control limits at `level` (e.g. 0.95, 0.998) around `target` for each
+    denominator (Spiegelhalter 2005, section 2 and appendix A.1.1): the (1 − level)/2 and (1 + level)/2
+    quantiles of Binomial(n, target)/n with the paper's interpolation."""
+    lower = binomial_control_limit(target, denominators, (1 - level) / 2)
+    upper = binomial_control_limit(target, denominators, (1 + level) / 2)
+    return lower, upper
+
+
+def funnel_z_scores(numerator: ArrayLike, denominator: ArrayLike, target: float) -> np.ndarray:
+    """Standardised deviations from the target under the binomial null (Spiegelhalter 2005, section 5):
+    z = (y/n − p0) / √(p0(1 − p0)/n)."""
+    x = np.asarray(numerator, dtype=float)
+    n = np.asarray(denominator, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (x / n - target) / np.sqrt(target * (1 - target) / n)
+
+
+def winsorise(values: ArrayLike, fraction: float = DEFAULT_WINSORISING_FRACTION) -> np.ndarray:
+    """Winsorising as in Spiegelhalter (2005, section 5.1): rank the values and pull the most extreme
+    `fraction` at each end in to the nearest value that is kept (k = ⌊fraction × I⌋ values per tail)."""
+    array = np.asarray(values, dtype=float)
+    count = array.size
+    k = int(np.floor(fraction * count))
+    if k == 0 or count == 0:
+        return array.copy()
+    ordered = np.sort(array)
+    return np.clip(array, ordered[k], ordered[count - 1 - k])
+
+
+@dataclass(frozen=True)
+class Overdispersion:
+    """Overdispersion estimates of a set of units around a target (Spiegelhalter 2005, section 5).
+
+    phi: multiplicative factor (mean of squared Winsorised z-scores); tau2: additive between-unit
+    variance on the proportion scale (DerSimonian–Laird); units: number of units used; p_value: test of
+    I·φ against χ²(I − 1) under no overdispersion.
+    """
+
+    phi: float
+    tau2: float
+    units: int
+    p_value: float
+
+
+def estimate_overdispersion(numerator: ArrayLike, denominator: ArrayLike, target: float,
+                            fraction: float = DEFAULT_WINSORISING_FRACTION) -> Overdispersion:
+    """Multiplicative and additive overdispersion from Winsorised z-scores.
+
+    φ̂ = (1/I) Σ z_w², z_w the Winsorised z-scores (Spiegelhalter 2005, eq. 5; Spiegelhalter et al. 2012,
+    JRSS A 175:1, section 6.4). The additive random-effects variance is the DerSimonian–Laird (1986)
+    moment estimator on these z-scores (Spiegelhalter 2005, section 5.2):
+
+        τ̂² = max(0, (I φ̂ − (I − 1)) / (Σ wᵢ − Σ wᵢ² / Σ wᵢ)),  wᵢ = 1/sᵢ², sᵢ² = p0(1 − p0)/nᵢ.
+
+    With fraction = 0 and target = the inverse-variance weighted mean this is exactly the DerSimonian–
+    Laird estimate of a meta-analysis.
+    """
+    n = np.asarray(denominator, dtype=float)
+    z = winsorise(funnel_z_scores(numerator, n, target), fraction)
+    units = int(z.size)
+    if units < 2 or not 0 < target < 1:
+        return Overdispersion(phi=1.0, tau2=0.0, units=units, p_value=1.0)
+    phi = float(np.mean(z * z))
+    weights = n / (target * (1 - target))
+    denominator_of_tau = weights.sum() - (weights * weights).sum() / weights.sum()
+    tau2 = float(max(0.0, (units * phi - (units - 1)) / denominator_of_tau)) if denominator_of_tau > 0 else 0.0
+    p_value = float(stats.chi2.sf(units * phi, units - 1))
+    return Overdispersion(phi=phi, tau2=tau2, units=units, p_value=p_value)
+
+
+def overdispersed_funnel_limits(target: float, denominators: ArrayLike, level: float = 0.95, *,
+                                phi: float | None = None, tau2: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Normal-approximation funnel limits widened for overdispersion (Spiegelhalter 2005, section 5):
+    multiplicative p0 ± z √(φ p0(1 − p0)/n) (φ below 1 is not used to narrow them), or additive
+    p0 ± z √(p0(1 − p0)/n + τ²). Clipped to [0, 1]."""
+    n = np.asarray(denominators, dtype=float)
+    z = _two_sided_z(level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variance = target * (1 - target) / n
+        if phi is not None:
+            variance = variance * max(phi, 1.0)
+        if tau2 is not None:
+            variance = variance + tau2
+        half_width = z * np.sqrt(variance)
+    lower = np.where(n > 0, np.clip(target - half_width, 0.0, 1.0), np.nan)
+    upper = np.where(n > 0, np.clip(target + half_width, 0.0, 1.0), np.nan)
+    return lower, upper
+
+
+def funnel_position(rate: ArrayLike, lower_95: ArrayLike, upper_95: ArrayLike, lower_998: ArrayLike,
+                    upper_998: ArrayLike) -> np.ndarray:
+    """Where each rate lies against its limits: above_998, above_95, within, below_95 or below_998
+    (on a limit counts as within); empty string where the rate is NaN."""
+    rate = np.asarray(rate, dtype=float)
+    position = np.full(rate.shape, "within", dtype=object)
+    position[rate > np.asarray(upper_95)] = "above_95"
+    position[rate > np.asarray(upper_998)] = "above_998"
+    position[rate < np.asarray(lower_95)] = "below_95"
+    position[rate < np.asarray(lower_998)] = "below_998"
+    position[np.isnan(rate)] = ""
+    return position
+
+
+def poisson_interval(observed: ArrayLike, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact interval for a Poisson count (Garwood 1936, Biometrika 28:437; as used for the SMR by
+    Ulm 1990, Am J Epidemiol 131:373): lower = χ²(α/2; 2O)/2 (0 when O = 0),
+    upper = χ²(1 − α/2; 2O + 2)/2."""
+    o = np.asarray(observed, dtype=float)
+    alpha = 1 - level
+    with np.errstate(invalid="ignore"):
+        lower = np.where(o > 0, stats.chi2.ppf(alpha / 2, 2 * o) / 2, 0.0)
+    upper = stats.chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
+    return lower, upper
+
+
+def observed_expected_ratio(observed: ArrayLike, expected: ArrayLike,
+                            level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indirectly standardised ratio O/E with the exact Poisson interval of O divided by E (Ulm 1990;
+    Breslow & Day 1987, vol. II ch. 2). E = Σ_strata nᵢₛ · p_s is computed by the caller from reference
+    stratum rates. NaN where E is 0."""
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    lower, upper = poisson_interval(o, level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(e > 0, o / e, np.nan)
+        return ratio, np.where(e > 0, lower / e, np.nan), np.where(e > 0, upper / e, np.nan)

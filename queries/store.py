@@ -1,0 +1,212 @@
+"""The in-memory columnar copy of the published data version, reloaded when a new version is published.
+
+Questions never scan the database: the births of the current version are read once into a compact
+Polars frame (Enum dimensions, 16/32-bit integers, one numerator and one population flag per indicator
+evaluated at load time) and every question aggregates there. Each question first asks which version is
+published (a one-row read, throttled by `version_check_seconds`); when the pointer has moved, the new
+version is loaded and swapped in — no restart needed. A version is immutable, so a loaded snapshot never
+goes stale.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Boolean, Engine, Integer, SmallInteger, select
+
+from queries.catalogue import INDICATORS, catalogue_columns
+from queries.config import EngineConfig
+from queries.filters import DIMENSIONS
+from tables.database import current_data_version
+from tables.schema import births, data_version_current, organisations
+
+LEVEL_COLUMNS = {"practice": "practice_code", "hospital": "hospital_code", "vsv": "vsv_code"}
+ORGANISATION_COLUMNS = tuple(LEVEL_COLUMNS.values())
+PERIOD_COLUMNS = ("birth_month", "birth_year")
+
+
+def numerator_column(indicator_id: str) -> str:
+    return f"numerator__{indicator_id}"
+
+
+def population_column(indicator_id: str) -> str:
+    return f"population__{indicator_id}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One loaded data version: `frame` (one row per child, compact columns) and the register."""
+
+    data_version: int
+    label: str
+    published_at: datetime | None
+    period_from: str | None
+    period_to: str | None
+    frame: pl.DataFrame
+    organisations: dict[str, dict] = field(default_factory=dict)
+    loaded_seconds: float = 0.0
+
+    def version_info(self) -> dict:
+        """The data version as shown with every answer."""
+        return {
+            "number": self.data_version, "label": self.label,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "period_from": self.period_from, "period_to": self.period_to,
+        }
+
+
+def raw_columns() -> list[str]:
+    """The births columns the store reads: periods, organisations, filter dimensions, indicator inputs."""
+    wanted = set(PERIOD_COLUMNS) | set(ORGANISATION_COLUMNS) | {d.column for d in DIMENSIONS.values()}
+    wanted |= catalogue_columns()
+    return [column.name for column in births.columns if column.name in wanted]
+
+
+def _polars_type(column_name: str) -> pl.DataType:
+    sql_type = births.c[column_name].type
+    if isinstance(sql_type, Boolean):
+        return pl.Boolean
+    if isinstance(sql_type, SmallInteger | Integer):
+        return pl.Int32
+    return pl.String
+
+
+def _read_postgres(engine: Engine, columns: list[str], data_version: int, year: int) -> pl.DataFrame:
+    """COPY … TO STDOUT as CSV: an order of magnitude faster than fetching rows through the driver."""
+    # Booleans as 0/1 so the CSV reader does not have to parse t/f.
+    select_list = ", ".join(
+        f'"{name}"::int as "{name}"' if _polars_type(name) == pl.Boolean else f'"{name}"' for name in columns)
+    statement = f"COPY (SELECT {select_list} FROM births WHERE data_version = {int(data_version)} " \
+                f"AND birth_year = {int(year)}) " \
+                "TO STDOUT WITH (FORMAT csv, HEADER true)"
+    buffer = io.BytesIO()
+    raw_connection = engine.raw_connection()
+    try:
+        with raw_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for block in copy:
+                buffer.write(block)
+    finally:
+        raw_connection.close()
+    buffer.seek(0)
+    schema = {name: pl.Int8 if _polars_type(name) == pl.Boolean else _polars_type(name) for name in columns}
+    frame = pl.read_csv(buffer, schema=schema)
+    return frame.with_columns(pl.col(n).cast(pl.Boolean) for n, t in schema.items() if t == pl.Int8)
+
+
+def _read_generic(engine: Engine, columns: list[str], data_version: int, year: int) -> pl.DataFrame:
+    query = select(*(births.c[name] for name in columns)).where(
+        births.c.data_version == data_version, births.c.birth_year == year)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    # SQLite returns booleans as 0/1 integers; cast to the declared types.
+    frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
+    return frame.with_columns(pl.col(name).cast(_polars_type(name), strict=False) for name in columns)
+
+
+def birth_years(engine: Engine, data_version: int) -> list[int]:
+    """The birth years present in a data version (the store loads one year at a time to bound memory)."""
+    query = select(births.c.birth_year).where(births.c.data_version == data_version).distinct()
+    with engine.connect() as connection:
+        return sorted(connection.execute(query).scalars())
+
+
+def read_births(engine: Engine, data_version: int, year: int) -> pl.DataFrame:
+    """The raw births columns the engine needs, for one data version and birth year, typed per tables.schema."""
+    columns = raw_columns()
+    if engine.dialect.name == "postgresql":
+        frame = _read_postgres(engine, columns, data_version, year)
+    else:
+        frame = _read_generic(engine, columns, data_version, year)
+    if frame.height == 0:
+        frame = empty_births()
+    return frame
+
+
+def empty_births() -> pl.DataFrame:
+    return pl.DataFrame(schema={name: _polars_type(name) for name in raw_columns()})
+
+
+def compact_frame(raw: pl.DataFrame) -> pl.DataFrame:
+    """Evaluate every indicator once and keep only compact columns for aggregation.
+
+    Output: `month_index` (year×12+month−1, Int32), `birth_year` (Int16), the organisation codes as
+    Categorical, each filter dimension as Enum of its allowed values (anything else → missing), and per
+    indicator a numerator and a population flag (Boolean, never missing).
+    """
+    flags = [definition.numerator_expression().alias(numerator_column(definition.id)) for definition in INDICATORS]
+    flags += [definition.population_expression().alias(population_column(definition.id)) for definition in INDICATORS]
+    organisation_codes = [pl.col(column).cast(pl.Categorical) for column in ORGANISATION_COLUMNS]
+    dimensions = [
+        pl.when(pl.col(d.column).cast(pl.String).is_in(list(d.values)))
+        .then(pl.col(d.column).cast(pl.String)).otherwise(None).cast(pl.Enum(list(d.values))).alias(d.column)
+        for d in DIMENSIONS.values()
+    ]
+    month = pl.col("birth_month")
+    period = [
+        (month.str.slice(0, 4).cast(pl.Int32) * 12 + month.str.slice(5, 2).cast(pl.Int32) - 1).alias("month_index"),
+        pl.col("birth_year").cast(pl.Int16),
+    ]
+    return raw.select(*period, *organisation_codes, *dimensions, *flags).rechunk()
+
+
+def read_organisations(engine: Engine) -> dict[str, dict]:
+    """The organisation register: code → {name, org_type, vsv_code}."""
+    query = select(organisations.c.org_code, organisations.c.name, organisations.c.org_type, organisations.c.vsv_code)
+    with engine.connect() as connection:
+        return {row.org_code: {"name": row.name, "org_type": row.org_type, "vsv_code": row.vsv_code}
+                for row in connection.execute(query)}
+
+
+class BirthStore:
+    """Holds the snapshot of the published data version for one database."""
+
+    def __init__(self, engine: Engine, config: EngineConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self._snapshot: Snapshot | None = None
+        self._checked_at = 0.0
+        self._published: int | None = None
+        self._lock = threading.Lock()
+
+    def published_version(self) -> int | None:
+        """The version number `data_version_current` points at (re-read at most every
+        `version_check_seconds`)."""
+        now = time.monotonic()
+        if self._published is None or now - self._checked_at >= self.config.version_check_seconds:
+            with self.engine.connect() as connection:
+                self._published = connection.execute(
+                    select(data_version_current.c.data_version).where(data_version_current.c.id == 1)).scalar()
+            self._checked_at = now
+        return self._published
+
+    def snapshot(self) -> Snapshot | None:
+        """The loaded current version, loading it first when it changed; None when nothing is published."""
+        published = self.published_version()
+        if published is None:
+            return None
+        current = self._snapshot
+        if current is not None and current.data_version == published:
+            return current
+        with self._lock:
+            if self._snapshot is None or self._snapshot.data_version != published:
+                self._snapshot = self._load()
+            return self._snapshot
+
+    def _load(self) -> Snapshot | None:
+        started = time.perf_counter()
+        info = current_data_version(self.engine)
+        if info is None:
+            return None
+        version = info["data_version"]
+        chunks = [compact_frame(read_births(self.engine, version, year)) for year in birth_years(self.engine, version)]
+        frame = pl.concat(chunks, rechunk=True) if chunks else compact_frame(empty_births())
+        return Snapshot(
+            data_version=info["data_version"], label=info["label"], published_at=info["published_at"],
+            period_from=info.get("period_from"), period_to=info.get("period_to"), frame=frame,
+            organisations=read_organisations(self.engine), loaded_seconds=time.perf_counter() - started,
+        )
