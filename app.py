@@ -16,14 +16,17 @@ import dash
 import flask
 from dash import Dash, html
 
+from api import register_api
 from dashboards.context import attach_engine
 from dashboards.filters import register_filter_callbacks
+from dashboards.indicator_access import indicator_engine
 from dashboards.layout import PAGE_BY_KEY, register_frame_callbacks
-from dashboards.pages import data_quality, definitions, home, overview
+from dashboards.pages import compare, data_quality, definitions, home, indicator, overview
 from tables.database import make_engine
 
 ASSETS_FOLDER = Path(__file__).resolve().parent / "assets"
-PAGE_MODULES = {"home": home, "overview": overview, "data_quality": data_quality, "definitions": definitions}
+PAGE_MODULES = {"home": home, "overview": overview, "indicator": indicator, "compare": compare,
+                "data_quality": data_quality, "definitions": definitions}
 
 # Dash's default page has a bare <html> (no language) and an empty <footer> landmark; this one has neither.
 INDEX_STRING = """<!DOCTYPE html>
@@ -48,7 +51,8 @@ INDEX_STRING = """<!DOCTYPE html>
 def create_app(database_url: str | None = None) -> Dash:
     """The Dash app reading the database at `database_url` (default: PERISPIEGEL_DATABASE_URL or SQLite)."""
     server = flask.Flask(__name__)
-    attach_engine(server, make_engine(database_url))
+    database = make_engine(database_url)
+    attach_engine(server, database)
     app = Dash(
         __name__,
         server=server,
@@ -62,16 +66,16 @@ def create_app(database_url: str | None = None) -> Dash:
     )
     for key, module in PAGE_MODULES.items():
         page = PAGE_BY_KEY[key]
-        dash.register_page(f"dashboards.pages.{key}", path=page.path, title="perispiegel", name=key,
-                           layout=module.layout)
+        route = {"path_template": page.path} if "<" in page.path else {"path": page.path}
+        dash.register_page(f"dashboards.pages.{key}", **route, title="perispiegel", name=key, layout=module.layout)
     app.layout = html.Div([dash.page_container, html.Div(id="document-language", hidden=True)])
     register_frame_callbacks(app)
     register_filter_callbacks(app)
+    for module in (overview, indicator, compare):
+        module.register_callbacks(app)
 
-    # ---- JSON API (issue 3, engineer H4): the lead wires it in here -------------------------------------
-    # from api import register_api
-    # register_api(app.server)
-    # -----------------------------------------------------------------------------------------------------
+    # The API shares the dashboards' indicator engine: one in-memory copy of the published data per process.
+    register_api(app.server, indicator_engine(database))
     return app
 
 

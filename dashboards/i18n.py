@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from queries.catalogue import UNIT_SCALE
+
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
 DISPLAY_TIMEZONE = ZoneInfo("Europe/Amsterdam")
@@ -102,8 +104,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "definitions_intro": {"nl": "Wat de begrippen betekenen, en welke gegevens wanneer zijn ververst.",
                           "en": "What the terms mean, and which data were refreshed when."},
     "indicators": {"nl": "Indicatoren", "en": "Indicators"},
-    "indicators_pending": {"nl": "De indicatordefinities verschijnen hier zodra de indicatormodule beschikbaar is.",
-                           "en": "Indicator definitions appear here once the indicator module is available."},
     "data_dictionary": {"nl": "Gegevenswoordenboek: de landelijke tabel (één rij per kind)",
                         "en": "Data dictionary: the national table (one row per child)"},
     "term": {"nl": "Begrip", "en": "Term"},
@@ -125,10 +125,127 @@ TEXTS: dict[str, dict[str, str]] = {
     "all": {"nl": "Alle", "en": "All"},
     "active_filters": {"nl": "Gekozen doelgroep", "en": "Selected target group"},
     "no_filters": {"nl": "Alle kinderen in de gekozen periode.", "en": "All children in the chosen period."},
-    "overview_pending": {"nl": "De indicatoren verschijnen hier zodra de indicatormodule beschikbaar is. "
-                               "De filters werken al: de link in de adresbalk legt de keuze vast.",
-                         "en": "Indicators appear here once the indicator module is available. The filters already "
-                               "work: the link in the address bar records the choice."},
+    # indicator pages (overview, detail, compare)
+    "page_indicator": {"nl": "Indicator", "en": "Indicator"},
+    "page_compare": {"nl": "Vergelijken", "en": "Compare"},
+    "viewing_as": {"nl": "U ziet deze pagina zoals {name} hem ziet: andere organisaties anoniem, tenzij zij bij "
+                         "uw VSV horen en u een VSV bent.",
+                   "en": "You see this page as {name} sees it: other organisations anonymised, unless they belong to "
+                         "your VSV and you are that VSV."},
+    "overview_intro": {"nl": "Alle indicatoren van uw organisatie voor de gekozen doelgroep en periode, naast uw VSV "
+                             "en het landelijk gemiddelde. Het oordeel volgt uit de trechtergrenzen (95%) rond het "
+                             "landelijke percentage. Kies een indicator voor details.",
+                       "en": "Every indicator of your organisation for the chosen target group and period, next to "
+                             "your VSV and the national average. The verdict follows from the funnel limits (95%) "
+                             "around the national rate. Choose an indicator for details."},
+    "indicator": {"nl": "Indicator", "en": "Indicator"},
+    "name": {"nl": "Naam", "en": "Name"},
+    "adjusted_not_estimable": {"nl": "Geen O/E: bij de landelijke percentages in deze selectie worden bij uw "
+                                     "populatie geen gebeurtenissen verwacht.",
+                               "en": "No O/E: at the national rates in this selection no events are expected in "
+                                     "your population."},
+    "vsv": {"nl": "VSV", "en": "VSV"},
+    "verdict": {"nl": "Oordeel", "en": "Verdict"},
+    "trend": {"nl": "Trend", "en": "Trend"},
+    "rate": {"nl": "Percentage", "en": "Rate"},
+    "interval": {"nl": "95%-BI", "en": "95% CI"},
+    "counts": {"nl": "Teller / noemer", "en": "Numerator / denominator"},
+    "births_shown": {"nl": "{numerator} van {denominator}", "en": "{numerator} of {denominator}"},
+    "below_minimum": {"nl": "noemer < {minimum}", "en": "denominator < {minimum}"},
+    "below_minimum_long": {"nl": "Niet getoond: minder dan {minimum} in de noemer.",
+                           "en": "Not shown: fewer than {minimum} in the denominator."},
+    "count_masked": {"nl": "gemaskeerd (1–4)", "en": "masked (1–4)"},
+    "empty_selection": {"nl": "Minder dan {minimum} geboorten in deze selectie: te weinig om een percentage te tonen. "
+                              "Kies een ruimere doelgroep of periode.",
+                        "en": "Fewer than {minimum} births in this selection: too few to show a rate. Choose a wider "
+                              "target group or period."},
+    "no_published_data": {"nl": "Er is nog geen dataversie gepubliceerd.", "en": "No data version has been published."},
+    "loading": {"nl": "Bezig met laden…", "en": "Loading…"},
+    "open_detail": {"nl": "Details van {name}", "en": "Details of {name}"},
+    "sparkline_alt": {"nl": "Trend {name} per {grain}, {first} tot {last}: {own_first} naar {own_last}.",
+                      "en": "Trend of {name} per {grain}, {first} to {last}: {own_first} to {own_last}."},
+    "sparkline_empty": {"nl": "geen trend (noemer < {minimum})", "en": "no trend (denominator < {minimum})"},
+    "unknown_indicator": {"nl": "Deze indicator bestaat niet. Kies een indicator op de pagina Mijn organisatie.",
+                          "en": "This indicator does not exist. Choose one on the My organisation page."},
+    "back_to_overview": {"nl": "Terug naar Mijn organisatie", "en": "Back to My organisation"},
+    "definition": {"nl": "Definitie", "en": "Definition"},
+    "all_definitions": {"nl": "Alle definities", "en": "All definitions"},
+    "numerator": {"nl": "Teller", "en": "Numerator"},
+    "denominator": {"nl": "Noemer", "en": "Denominator"},
+    "exclusions": {"nl": "Uitgesloten", "en": "Excluded"},
+    "unit": {"nl": "Eenheid", "en": "Unit"},
+    "direction": {"nl": "Richting", "en": "Direction"},
+    "source": {"nl": "Bron", "en": "Source"},
+    "counted_per": {"nl": "Geteld per", "en": "Counted per"},
+    "per_woman": {"nl": "vrouw (één keer per bevalling)", "en": "woman (once per birth)"},
+    "per_child": {"nl": "kind", "en": "child"},
+    "summary": {"nl": "Samenvatting", "en": "Summary"},
+    "grain": {"nl": "Per", "en": "Per"},
+    "trend_title": {"nl": "{name} per {grain}", "en": "{name} per {grain}"},
+    "trend_summary": {"nl": "{subject}: van {own_first} ({first}) naar {own_last} ({last}). Landelijk: van "
+                            "{national_first} naar {national_last}.",
+                      "en": "{subject}: from {own_first} ({first}) to {own_last} ({last}). National: from "
+                            "{national_first} to {national_last}."},
+    "period_axis": {"nl": "Periode", "en": "Period"},
+    "show_table": {"nl": "Toon de cijfers als tabel", "en": "Show the figures as a table"},
+    "band": {"nl": "95%-betrouwbaarheidsinterval", "en": "95% confidence interval"},
+    "funnel": {"nl": "Trechterdiagram", "en": "Funnel plot"},
+    "funnel_title": {"nl": "{name}: alle {organisations} ({count})", "en": "{name}: all {organisations} ({count})"},
+    "funnel_intro": {"nl": "Elke stip is een organisatie van hetzelfde type; uw organisatie is gemarkeerd. Buiten de "
+                           "grenzen ligt een organisatie meer van het landelijke percentage af dan toeval verklaart "
+                           "(95%: gestreept, 99,8%: gestippeld).",
+                     "en": "Each dot is an organisation of the same type; yours is highlighted. Outside the limits an "
+                           "organisation differs from the national rate more than chance explains (95%: dashed, "
+                           "99.8%: dotted)."},
+    "funnel_x": {"nl": "Noemer (aantal in de populatie)", "en": "Denominator (number in the population)"},
+    "funnel_summary": {"nl": "{count} organisaties. {subject}: {rate} bij een noemer van {denominator}; {position}. "
+                             "Landelijk: {target}.",
+                       "en": "{count} organisations. {subject}: {rate} at a denominator of {denominator}; "
+                             "{position}. National: {target}."},
+    "funnel_subject_missing": {"nl": "{subject} heeft in deze selectie geen noemer van minstens {minimum}.",
+                               "en": "{subject} has no denominator of at least {minimum} in this selection."},
+    "overdispersion": {"nl": "Overdispersie", "en": "Overdispersion"},
+    "overdispersion_help": {"nl": "Bij veel organisaties ligt de spreiding vaak hoger dan toeval alleen; verbrede "
+                                  "grenzen houden daar rekening mee.",
+                            "en": "With many organisations the spread is often larger than chance alone; widened "
+                                  "limits allow for that."},
+    "overdispersion_estimate": {"nl": "Geschatte overdispersie: φ = {phi}, τ² = {tau2} ({units} organisaties).",
+                                "en": "Estimated overdispersion: φ = {phi}, τ² = {tau2} ({units} organisations)."},
+    "limits_95": {"nl": "95%-grenzen", "en": "95% limits"},
+    "limits_998": {"nl": "99,8%-grenzen", "en": "99.8% limits"},
+    "other_organisations": {"nl": "Andere organisaties", "en": "Other organisations"},
+    "breakdown": {"nl": "Uitsplitsing", "en": "Breakdown"},
+    "breakdown_by": {"nl": "Uitsplitsen naar", "en": "Break down by"},
+    "breakdown_title": {"nl": "{name} — {dimension}", "en": "{name} — {dimension}"},
+    "breakdown_summary": {"nl": "{dimension}: {parts}.", "en": "{dimension}: {parts}."},
+    "unknown_value": {"nl": "Onbekend", "en": "Unknown"},
+    "adjusted": {"nl": "Gecorrigeerd voor case-mix", "en": "Adjusted for case mix"},
+    "adjusted_intro": {"nl": "Waargenomen gedeeld door verwacht (O/E), met indirecte standaardisatie op pariteit, "
+                             "leeftijd moeder, zwangerschapsduur en eenling/meerling. O/E boven 1: vaker dan verwacht "
+                             "bij uw populatie.",
+                       "en": "Observed divided by expected (O/E), by indirect standardisation on parity, maternal "
+                             "age, gestational age and plurality. O/E above 1: more often than expected for your "
+                             "population."},
+    "observed": {"nl": "Waargenomen (O)", "en": "Observed (O)"},
+    "expected": {"nl": "Verwacht (E)", "en": "Expected (E)"},
+    "ratio": {"nl": "O/E (95%-BI)", "en": "O/E (95% CI)"},
+    "adjusted_rate": {"nl": "Gecorrigeerd percentage", "en": "Adjusted rate"},
+    "compare_intro": {"nl": "Alle indicatoren naast elkaar: uw organisatie, uw VSV en landelijk; voor een VSV ook elke "
+                            "aangesloten organisatie. Klik op een kolomkop om te sorteren. De download bevat precies "
+                            "deze tabel, met aantallen van 1 tot en met 4 gemaskeerd.",
+                      "en": "Every indicator side by side: your organisation, your VSV and national; for a VSV also "
+                            "each member organisation. Click a column header to sort. The download holds exactly this "
+                            "table, with counts of 1 to 4 masked."},
+    "download_csv": {"nl": "Download als CSV", "en": "Download as CSV"},
+    "compare_table": {"nl": "Indicatoren vergeleken", "en": "Indicators compared"},
+    "direction_higher_is_better": {"nl": "Hoger is beter", "en": "Higher is better"},
+    "direction_higher_is_worse": {"nl": "Hoger is slechter", "en": "Higher is worse"},
+    "direction_neutral": {"nl": "Geen richting: hoger of lager is geen oordeel",
+                          "en": "No direction: higher or lower is no judgement"},
+    "indicator_definitions_intro": {"nl": "Elke indicator is een definitie: een teller en een noemer op de kolommen "
+                                          "van de landelijke tabel. Een ontbrekende waarde telt nooit als 'ja'.",
+                                    "en": "Every indicator is a definition: a numerator and a denominator on the "
+                                          "columns of the national table. A missing value never counts as 'yes'."},
 }
 
 #: Readable names of codes stored in the tables, per code list.
@@ -157,6 +274,36 @@ CODE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "vsv": {"nl": "VSV", "en": "VSV"},
         "hospital": {"nl": "Ziekenhuis", "en": "Hospital"},
         "practice": {"nl": "Verloskundigenpraktijk", "en": "Midwifery practice"},
+    },
+    "org_type_plural": {
+        "vsv": {"nl": "VSV's", "en": "VSVs"},
+        "hospital": {"nl": "ziekenhuizen", "en": "hospitals"},
+        "practice": {"nl": "verloskundigenpraktijken", "en": "midwifery practices"},
+    },
+    "verdict": {
+        "better": {"nl": "Beter", "en": "Better"},
+        "worse": {"nl": "Slechter", "en": "Worse"},
+        "within": {"nl": "Binnen verwachting", "en": "Within expected range"},
+        "higher": {"nl": "Hoger", "en": "Higher"},
+        "lower": {"nl": "Lager", "en": "Lower"},
+        "none": {"nl": "Geen oordeel", "en": "No verdict"},
+    },
+    "position": {
+        "above_998": {"nl": "boven de 99,8%-grens", "en": "above the 99.8% limit"},
+        "above_95": {"nl": "boven de 95%-grens", "en": "above the 95% limit"},
+        "within": {"nl": "binnen de 95%-grenzen", "en": "within the 95% limits"},
+        "below_95": {"nl": "onder de 95%-grens", "en": "below the 95% limit"},
+        "below_998": {"nl": "onder de 99,8%-grens", "en": "below the 99.8% limit"},
+    },
+    "grain": {
+        "month": {"nl": "maand", "en": "month"},
+        "quarter": {"nl": "kwartaal", "en": "quarter"},
+        "year": {"nl": "jaar", "en": "year"},
+    },
+    "overdispersion": {
+        "none": {"nl": "Geen (exacte binomiale grenzen)", "en": "None (exact binomial limits)"},
+        "multiplicative": {"nl": "Multiplicatief (φ)", "en": "Multiplicative (φ)"},
+        "additive": {"nl": "Additief (τ², random effects)", "en": "Additive (τ², random effects)"},
     },
 }
 
@@ -201,6 +348,31 @@ def format_percent(fraction: float | None, language: str, decimals: int = 1) -> 
     if fraction is None:
         return "—"
     return f"{format_number(fraction * 100, language, decimals)}%"
+
+
+def format_rate(rate: float | None, unit: str, language: str, decimals: int = 1) -> str:
+    """A proportion in the indicator's unit: 0.158 as "15,8%", 0.0045 with unit ‰ as "4,5‰"."""
+    if rate is None:
+        return "—"
+    return f"{format_number(rate * UNIT_SCALE[unit], language, decimals)}{unit}"
+
+
+def format_interval(low: float | None, high: float | None, unit: str, language: str, decimals: int = 1) -> str:
+    """A 95% interval in the indicator's unit: "14,2–17,5%"."""
+    if low is None or high is None:
+        return "—"
+    scale = UNIT_SCALE[unit]
+    return f"{format_number(low * scale, language, decimals)}–{format_number(high * scale, language, decimals)}{unit}"
+
+
+def format_period(period: str | None, language: str) -> str:
+    """A trend period as shown on an axis: "2024-03", "2024 K1" / "2024 Q1", "2024"."""
+    if not period:
+        return "—"
+    if "-Q" in period:
+        year, quarter = period.split("-Q")
+        return f"{year} {'K' if language_of(language) == 'nl' else 'Q'}{quarter}"
+    return period
 
 
 def format_date(day: date | datetime | None, language: str) -> str:

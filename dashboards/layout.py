@@ -27,13 +27,16 @@ ROUTER_LOCATION = "_pages_location"  # the dcc.Location Dash Pages routes on; wr
 @dataclass(frozen=True)
 class Page:
     key: str
-    path: str
+    path: str  # a Dash Pages path, or a path template such as "/indicator/<indicator_id>"
     title_key: str
+    in_navigation: bool = True
 
 
 PAGES: tuple[Page, ...] = (
     Page("home", "/", "page_home"),
     Page("overview", "/mijn-organisatie", "page_overview"),
+    Page("indicator", "/indicator/<indicator_id>", "page_indicator", in_navigation=False),
+    Page("compare", "/vergelijken", "page_compare"),
     Page("data_quality", "/datakwaliteit", "page_data_quality"),
     Page("definitions", "/definities", "page_definitions"),
 )
@@ -64,20 +67,25 @@ def default_organisation(register: pl.DataFrame) -> str | None:
     return chosen["org_code"][0] if chosen.height else None
 
 
-def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, PageContext], list]) -> html.Div:
-    """A page: the shared frame around the content that `build_content(view, context)` returns."""
+def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, PageContext], list],
+                path: str | None = None, title: str | None = None) -> html.Div:
+    """A page: the shared frame around the content that `build_content(view, context)` returns.
+
+    `path` is the page's actual path when its route is a template (the language switch links to it);
+    `title` replaces the page's generic title (e.g. the indicator's name on the detail page).
+    """
     engine = database_engine()
     context = PageContext(engine=engine, status=data_status(engine), register=organisation_register(engine))
     view = view_from_query(query)
     if view.org_code not in set(context.register["org_code"]):
         view = view.with_changes(org_code=default_organisation(context.register))
     page = PAGE_BY_KEY[page_key]
-    title = text(page.title_key, view.language)
+    title = title or text(page.title_key, view.language)
     return html.Div(
         [
             dcc.Store(id="view-meta", data={"lang": view.language, "title": f"{title} · perispiegel"}),
             html.A(text("skip_to_content", view.language), href="#main-content", className="skip-link"),
-            header(page, view, context),
+            header(page, view, context, path),
             html.Main(
                 dbc.Container([html.H1(title, className="page-title"), *build_content(view, context)]),
                 id="main-content",
@@ -89,7 +97,7 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
     )
 
 
-def header(page: Page, view: ViewState, context: PageContext) -> html.Header:
+def header(page: Page, view: ViewState, context: PageContext, path: str | None = None) -> html.Header:
     language = view.language
     other_language = "en" if language == "nl" else "nl"
     options = [
@@ -125,7 +133,7 @@ def header(page: Page, view: ViewState, context: PageContext) -> html.Header:
                     data_version_notice(context.status, language),
                     dcc.Link(
                         html.Span(text("language_switch", language), lang=other_language),
-                        href=page.path + view.with_changes(language=other_language).query_string(),
+                        href=(path or page.path) + view.with_changes(language=other_language).query_string(),
                         id="language-switch",
                         title=text("language_switch_label", language),
                         className="language-switch",
@@ -145,7 +153,7 @@ def header(page: Page, view: ViewState, context: PageContext) -> html.Header:
                                     id=f"nav-{target.key}",
                                 )
                             )
-                            for target in PAGES
+                            for target in PAGES if target.in_navigation
                         ],
                         className="nav",
                     )

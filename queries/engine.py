@@ -405,6 +405,63 @@ class IndicatorEngine:
         return self._envelope(snapshot, "trend", viewer, filters, indicator=definition.as_dict(), grain=grain,
                               series=series)
 
+    def trends(self, viewer: Viewer, filters: Filters | Mapping | None = None, *, grain: str = "month",
+               org_code: str | None = None, export: bool = False) -> dict:
+        """`trend` for every catalogue indicator at once, aggregated in one pass over the data (the overview's
+        sparklines): `indicators` is a list of {indicator, series} with the same series and points as `trend`."""
+        self._choice("grain", grain, GRAINS)
+        filters = self._filters(filters)
+        snapshot = self._snapshot()
+        scope = self._scope(snapshot, viewer)
+        subject = self._subject(snapshot, scope, org_code)
+        ids = [definition.id for definition in INDICATORS]
+        answer = self._cached(
+            snapshot, "trends", {"grain": grain, "filters": filters.as_params(), "subject": subject},
+            lambda: self._compute_grouped_many(snapshot, ids, filters, subject, _period_key(grain),
+                                               lambda key: _period_label(key, grain)))
+
+        def points(cells: list[dict]) -> list[dict]:
+            return [{"period": cell["key"], **self._present(_without_key(cell), None, export)} for cell in cells]
+
+        indicators = []
+        for definition in INDICATORS:
+            computed = answer[definition.id]
+            series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
+                       "points": points(computed["national"])}]
+            if subject:
+                series.append({"kind": "organisation", **scope.identity(*subject),
+                               "points": points(computed["organisation"])})
+            indicators.append({"indicator": definition.as_dict(), "series": series})
+        return self._envelope(snapshot, "trends", viewer, filters, grain=grain, indicators=indicators)
+
+    def _compute_grouped_many(self, snapshot: Snapshot, indicator_ids: Sequence[str], filters: Filters,
+                              subject: tuple[str, str] | None, key: pl.Expr,
+                              label: Callable[[object], str]) -> dict:
+        """`_compute_grouped` for several indicators with one group-by per series: {indicator_id: answer}."""
+        lazy = snapshot.frame.lazy().filter(filters.expression())
+        queries = [lazy.group_by(key.alias("key")).agg(_sum_expressions(indicator_ids))]
+        if subject:
+            queries.append(lazy.filter(pl.col(LEVEL_COLUMNS[subject[1]]) == subject[0])
+                           .group_by(key.alias("key")).agg(_sum_expressions(indicator_ids)))
+        tables = pl.collect_all(queries)
+        keys = pl.DataFrame({"key": sorted(tables[0]["key"].to_list())}, schema={"key": tables[0].schema["key"]})
+        labels = [label(k) for k in keys["key"].to_list()]
+        aligned = [keys.join(table, on="key", how="left").fill_null(0) for table in tables]
+
+        def cells(table: pl.DataFrame, indicator_id: str) -> list[dict]:
+            numerators = table[f"n:{indicator_id}"].to_numpy().astype(float)
+            denominators = table[f"d:{indicator_id}"].to_numpy().astype(float)
+            rates = _rate_cells(numerators, denominators)
+            return [{"key": labels[i], "numerator": int(numerators[i]), "denominator": int(denominators[i]),
+                     **{n: _number(v[i]) for n, v in rates.items()}} for i in range(len(labels))]
+
+        answers = {}
+        for indicator_id in indicator_ids:
+            answers[indicator_id] = {"national": cells(aligned[0], indicator_id)}
+            if subject:
+                answers[indicator_id]["organisation"] = cells(aligned[1], indicator_id)
+        return answers
+
     def breakdown(self, indicator_id: str, dimension: str, viewer: Viewer, filters: Filters | Mapping | None = None,
                   *, org_code: str | None = None, export: bool = False) -> dict:
         """The indicator per value of a target-group dimension (national, and the organisation when given

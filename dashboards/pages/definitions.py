@@ -1,7 +1,5 @@
-"""Definitions: the data dictionary of the national table in plain words, and the refresh history.
-
-The indicator definitions join here once the indicator catalogue (queries/catalogue.py) exists.
-"""
+"""Definitions: every indicator's definition, unit, direction and source (from the indicator catalogue), the data
+dictionary of the national table in plain words, and the refresh history."""
 
 from __future__ import annotations
 
@@ -10,6 +8,7 @@ from dash import html
 from dashboards.i18n import code_label, format_datetime, format_number, text
 from dashboards.layout import PageContext, data_table, nowrap, render_page, section
 from dashboards.view_state import ViewState
+from queries.catalogue import INDICATORS
 from queries.status import refresh_history
 from tables.schema import births
 
@@ -22,10 +21,36 @@ def content(view: ViewState, context: PageContext) -> list:
     language = view.language
     return [
         html.P(text("definitions_intro", language), className="lead"),
-        section(text("indicators", language), html.P(text("indicators_pending", language)), section_id="indicators"),
+        indicator_definitions_section(language),
         data_dictionary_section(language),
         refresh_history_section(view, context),
     ]
+
+
+def indicator_definitions_section(language: str) -> html.Section:
+    """One row per catalogue indicator; each name is an anchor (`#indicator-<id>`) the detail pages link to."""
+    rows = []
+    for definition in (indicator.as_dict() for indicator in INDICATORS):
+        name = definition["name_nl"] if language == "nl" else definition["name_en"]
+        terms = [(text("numerator", language), definition["numerator"]),
+                 (text("denominator", language), definition["denominator"])]
+        if definition["exclusions"]:
+            terms.append((text("exclusions", language), "; ".join(definition["exclusions"])))
+        rows.append([
+            html.Span([html.Strong(name), html.Br(), html.Code(definition["id"])], id=f"indicator-{definition['id']}"),
+            html.Div([html.P(definition[f"definition_{language}"], className="mb-1"),
+                      html.Ul([html.Li([f"{term}: ", html.Code(value)]) for term, value in terms],
+                              className="definition-terms")]),
+            definition["unit"],
+            text(f"direction_{definition['direction']}", language),
+            text("per_woman" if definition["woman_level"] else "per_child", language),
+            definition["source"],
+        ])
+    headers = [text(key, language) for key in ("indicator", "definition", "unit", "direction", "counted_per",
+                                                 "source")]
+    return section(text("indicators", language), html.P(text("indicator_definitions_intro", language)),
+                   data_table(text("indicators", language), headers, rows, table_id="indicator-definitions"),
+                   section_id="indicators")
 
 
 def data_dictionary_section(language: str) -> html.Section:

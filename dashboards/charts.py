@@ -1,0 +1,259 @@
+"""The charts of the indicator pages: plotly figures of engine answers, small sparklines, and their text alternatives.
+
+Figures only draw what the engine returned (rates, intervals, control limits); nothing here computes a statistic.
+Colours are the Okabe–Ito palette (safe for colour-blind readers) and every series also differs in shape or line
+style, so colour is never the only cue. Every chart has a title, axis titles with units, a text summary for screen
+readers and a table of its figures (`accessible_chart`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import quote
+
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from dashboards.i18n import format_number, format_period, format_rate, text
+from queries.catalogue import UNIT_SCALE
+
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+}
+OWN_COLOUR = OKABE_ITO["blue"]
+HIGHLIGHT_COLOUR = OKABE_ITO["vermillion"]
+NATIONAL_COLOUR = OKABE_ITO["black"]
+PEER_COLOUR = "#5f6b76"  # a neutral grey-blue with 5.6:1 contrast on white, so peers recede behind the own dot
+BAND_FILL = "rgba(0, 114, 178, 0.18)"
+GRID_COLOUR = "#e3e7eb"
+GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+                "responsive": True}
+
+
+def rate_axis_title(unit: str, language: str) -> str:
+    if unit == "‰":
+        return "Per 1.000 geboorten (‰)" if language == "nl" else "Per 1,000 births (‰)"
+    return "Percentage (%)"
+
+
+def scaled(rate: float | None, unit: str) -> float | None:
+    """A proportion in the plotted unit (15.8 for 15.8%), None stays a gap."""
+    return None if rate is None else rate * UNIT_SCALE[unit]
+
+
+def base_layout(title: str, x_title: str, y_title: str, language: str, height: int = 380) -> dict:
+    axis = {"showgrid": True, "gridcolor": GRID_COLOUR, "zeroline": False, "linecolor": "#6b6b6b",
+            "ticks": "outside", "automargin": True}
+    return {
+        "template": "none",
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        "xaxis": {**axis, "title": {"text": x_title}},
+        "yaxis": {**axis, "title": {"text": y_title}, "rangemode": "tozero"},
+        "separators": ",." if language == "nl" else ".,",
+        "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13,
+                 "color": "#1a1a1a"},
+        "margin": {"l": 70, "r": 20, "t": 50, "b": 20},
+        "height": height,
+        # Anchored to the figure's bottom edge: long or rotated tick labels push the plot up, not into the legend.
+        "legend": {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+        "hoverlabel": {"bgcolor": "#ffffff"},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+    }
+
+
+def accessible_chart(chart_id: str, figure: go.Figure, title: str, summary: str, table: html.Table,
+                     language: str) -> html.Figure:
+    """A chart with its title as the figure's name, a spoken summary, and its figures as a table on request."""
+    return html.Figure(
+        [
+            dcc.Graph(id=chart_id, figure=figure, config=GRAPH_CONFIG, className="chart"),
+            html.Figcaption(summary, className="visually-hidden", id=f"{chart_id}-summary"),
+            html.Details([html.Summary(text("show_table", language)), table], className="chart-table"),
+        ],
+        className="chart-figure",
+        **{"aria-label": title},
+    )
+
+
+def empty_state(message: str, element_id: str | None = None) -> html.P:
+    props = {"id": element_id} if element_id else {}
+    return html.P(message, className="empty-state", role="status", **props)
+
+
+def sparkline(own: Sequence[float | None], national: Sequence[float | None], description: str,
+              width: int = 120, height: int = 32) -> html.Img:
+    """A tiny trend line as an inline SVG image: own rate solid blue, national dashed black.
+
+    An image (not a plotly graph) because an overview holds one per indicator: twenty small images render at
+    once, twenty plotly graphs would not. `description` is the image's text alternative.
+    """
+    values = [value for value in (*own, *national) if value is not None]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    spread = (high - low) or max(abs(high), 1e-9)
+    count = max(len(own), len(national), 2)
+    pad = 3
+
+    def path(series: Sequence[float | None]) -> str:
+        commands, pen_down = [], False
+        for index, value in enumerate(series):
+            if value is None:
+                pen_down = False
+                continue
+            x = pad + index * (width - 2 * pad) / (count - 1)
+            y = height - pad - (value - low) / spread * (height - 2 * pad)
+            commands.append(f"{'L' if pen_down else 'M'}{x:.1f},{y:.1f}")
+            pen_down = True
+        return " ".join(commands)
+
+    shapes = []
+    if any(value is not None for value in national):
+        shapes.append(f'<path d="{path(national)}" fill="none" stroke="{NATIONAL_COLOUR}" stroke-width="1.2" '
+                      f'stroke-dasharray="3 2"/>')
+    if any(value is not None for value in own):
+        shapes.append(f'<path d="{path(own)}" fill="none" stroke="{OWN_COLOUR}" stroke-width="2"/>')
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}">{"".join(shapes)}</svg>')
+    return html.Img(src=f"data:image/svg+xml;charset=utf-8,{quote(svg)}", alt=description, width=width,
+                    height=height, className="sparkline")
+
+
+# ---- trend -------------------------------------------------------------------------------------------------
+
+def trend_figure(series: list[dict], unit: str, title: str, own_label: str | None, language: str) -> go.Figure:
+    """Own series with its 95% band (filled) and the national line (dashed), per period of an engine trend."""
+    national = next(s for s in series if s["kind"] == "national")
+    periods = [format_period(point["period"], language) for point in national["points"]]
+    figure = go.Figure()
+    own = next((s for s in series if s["kind"] == "organisation"), None)
+    if own is not None:
+        high = [scaled(point["ci_high"], unit) for point in own["points"]]
+        low = [scaled(point["ci_low"], unit) for point in own["points"]]
+        figure.add_trace(go.Scatter(x=periods, y=high, mode="lines", line={"width": 0}, hoverinfo="skip",
+                                    showlegend=False, connectgaps=False))
+        figure.add_trace(go.Scatter(x=periods, y=low, mode="lines", line={"width": 0}, fill="tonexty",
+                                    fillcolor=BAND_FILL, hoverinfo="skip", name=text("band", language),
+                                    connectgaps=False))
+        figure.add_trace(_rate_trace(periods, own["points"], unit, own_label or own["label"], language,
+                                     {"color": OWN_COLOUR, "width": 2.5}, {"symbol": "circle", "size": 6}))
+    figure.add_trace(_rate_trace(periods, national["points"], unit, text("national", language), language,
+                                 {"color": NATIONAL_COLOUR, "width": 1.5, "dash": "dash"},
+                                 {"symbol": "square", "size": 5}))
+    layout = base_layout(title, text("period_axis", language), rate_axis_title(unit, language), language)
+    layout["xaxis"]["type"] = "category"
+    figure.update_layout(**layout)
+    return figure
+
+
+def _rate_trace(periods: list[str], points: list[dict], unit: str, name: str, language: str, line: dict,
+                marker: dict) -> go.Scatter:
+    return go.Scatter(
+        x=periods, y=[scaled(point["rate"], unit) for point in points], mode="lines+markers", name=_escape(name),
+        line=line, marker={**marker, "color": line["color"]}, connectgaps=False,
+        customdata=[[format_rate(point["rate"], unit, language),
+                     f"{format_number(point['numerator'], language)} / {format_number(point['denominator'], language)}"]
+                    for point in points],
+        hovertemplate="%{x}: %{customdata[0]} (%{customdata[1]})<extra>" + _escape(name) + "</extra>",
+    )
+
+
+def _escape(label: str) -> str:
+    """Plotly renders hover and legend text as a small HTML subset; data labels must stay plain text."""
+    return label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# ---- funnel ------------------------------------------------------------------------------------------------
+
+def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, language: str,
+                  smallest_denominator: int) -> go.Figure:
+    """Every organisation's rate against its denominator, the national rate and the engine's control limits
+    (95% dashed, 99.8% dotted); the own organisation as a large vermillion diamond."""
+    figure = go.Figure()
+    shown = [row for row in answer["rows"] if row["rate"] is not None]
+    # Limits below the smallest plotted denominator only stretch the axis towards 0 and 100%.
+    limits = [point for point in answer.get("limits", []) if point["denominator"] >= smallest_denominator / 2]
+    x = [point["denominator"] for point in limits]
+    for level, dash, name in (("998", "dot", text("limits_998", language)),
+                              ("95", "dash", text("limits_95", language))):
+        for index, side in enumerate(("upper", "lower")):
+            figure.add_trace(go.Scatter(
+                x=x, y=[scaled(point[f"{side}_{level}"], unit) for point in limits], mode="lines", name=name,
+                legendgroup=level, showlegend=index == 0, hoverinfo="skip",
+                line={"color": "#4a4a4a", "width": 1.2, "dash": dash}))
+    if answer.get("target") is not None and x:
+        figure.add_trace(go.Scatter(x=[min(x), max(x)], y=[scaled(answer["target"], unit)] * 2, mode="lines",
+                                    name=text("national", language), hoverinfo="skip",
+                                    line={"color": NATIONAL_COLOUR, "width": 1.5}))
+    peers = [row for row in shown if not _is_subject(row, own_code)]
+    subject = [row for row in shown if _is_subject(row, own_code)]
+    for rows, name, marker in (
+        (peers, text("other_organisations", language),
+         {"color": PEER_COLOUR, "size": 8, "symbol": "circle", "opacity": 0.8}),
+        (subject, subject[0]["label"] if subject else "",
+         {"color": HIGHLIGHT_COLOUR, "size": 15, "symbol": "diamond", "line": {"color": "#000000", "width": 1}}),
+    ):
+        if not rows:
+            continue
+        figure.add_trace(go.Scatter(
+            x=[row["denominator"] for row in rows], y=[scaled(row["rate"], unit) for row in rows], mode="markers",
+            name=_escape(name), marker=marker,
+            customdata=[[_escape(row["label"]), format_rate(row["rate"], unit, language),
+                         f"{format_number(row['numerator'], language)} / {format_number(row['denominator'], language)}"]
+                        for row in rows],
+            hovertemplate="%{customdata[0]}: %{customdata[1]} (%{customdata[2]})<extra></extra>"))
+    layout = base_layout(title, text("funnel_x", language), rate_axis_title(unit, language), language, height=420)
+    figure.update_layout(**layout)
+    return figure
+
+
+def _is_subject(row: dict, own_code: str | None) -> bool:
+    return bool(row.get("own")) or (own_code is not None and row.get("org_code") == own_code)
+
+
+# ---- breakdown ---------------------------------------------------------------------------------------------
+
+def breakdown_figure(series: list[dict], unit: str, title: str, x_title: str, own_label: str | None,
+                     language: str) -> go.Figure:
+    """Own rate per value as bars with their 95% interval; national per value as black diamonds with theirs."""
+    national = next(s for s in series if s["kind"] == "national")
+    labels = [_value_label(value, language) for value in national["values"]]
+    figure = go.Figure()
+    own = next((s for s in series if s["kind"] == "organisation"), None)
+    if own is not None:
+        figure.add_trace(go.Bar(
+            x=labels, y=[scaled(value["rate"], unit) for value in own["values"]], name=_escape(own_label or ""),
+            marker={"color": OWN_COLOUR}, error_y=_error_bars(own["values"], unit), offsetgroup="own",
+            customdata=_hover_values(own["values"], unit, language),
+            hovertemplate="%{x}: %{customdata[0]} (%{customdata[1]})<extra>" + _escape(own_label or "") + "</extra>"))
+    figure.add_trace(go.Scatter(
+        x=labels, y=[scaled(value["rate"], unit) for value in national["values"]], mode="markers",
+        name=text("national", language), offsetgroup="national",
+        marker={"color": NATIONAL_COLOUR, "symbol": "diamond", "size": 11, "line": {"color": "#ffffff", "width": 1}},
+        error_y={**_error_bars(national["values"], unit), "color": NATIONAL_COLOUR},
+        customdata=_hover_values(national["values"], unit, language),
+        hovertemplate="%{x}: %{customdata[0]} (%{customdata[1]})<extra>" + text("national", language) + "</extra>"))
+    layout = base_layout(title, x_title, rate_axis_title(unit, language), language)
+    layout["xaxis"]["type"] = "category"
+    # Side by side, so the two intervals of a value never overlap.
+    figure.update_layout(**layout, barmode="group", scattermode="group", bargap=0.35)
+    return figure
+
+
+def _value_label(value: dict, language: str) -> str:
+    return value["label_nl"] if language == "nl" else value["label_en"]
+
+
+def _error_bars(values: list[dict], unit: str) -> dict:
+    rates = [scaled(value["rate"], unit) for value in values]
+    plus = [None if rate is None or value["ci_high"] is None else scaled(value["ci_high"], unit) - rate
+            for rate, value in zip(rates, values, strict=True)]
+    minus = [None if rate is None or value["ci_low"] is None else rate - scaled(value["ci_low"], unit)
+             for rate, value in zip(rates, values, strict=True)]
+    return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "thickness": 1.2, "width": 4}
+
+
+def _hover_values(values: list[dict], unit: str, language: str) -> list[list[str]]:
+    return [[format_rate(value["rate"], unit, language),
+             f"{format_number(value['numerator'], language)} / {format_number(value['denominator'], language)}"]
+            for value in values]

@@ -1,0 +1,91 @@
+"""How the indicator pages ask the indicator engine: which engine, as which viewer, and what a cell says.
+
+Pages never compute statistics: every number they show is a cell of an engine answer (queries/engine.py). This
+module only picks the engine of the app's database, decides who is asking, and reads the engine's flags.
+
+Until login exists (issue 5) the demo administrator picks an organisation in the header, and the indicator pages
+show what that organisation's own users would see: a practice or hospital as a `provider`, a VSV as a `vsv`
+viewer. Peers are therefore anonymised exactly as they will be after login, and a VSV sees its members by name.
+Issue 5 replaces `viewer_for` with the logged-in user's viewer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Engine
+
+from dashboards.context import database_engine
+from dashboards.layout import default_organisation
+from dashboards.view_state import ViewState, view_from_search
+from queries.engine import IndicatorEngine, get_engine
+from queries.filters import Filters, month_index
+from queries.scope import Viewer
+from queries.status import organisation_register
+
+
+def indicator_engine(db_engine: Engine | None = None) -> IndicatorEngine:
+    """The process-wide engine of the database the app (or `db_engine`) reads."""
+    engine = db_engine or database_engine()
+    return get_engine(engine.url.render_as_string(hide_password=False))
+
+
+def viewer_for(org_code: str | None, org_type: str | None) -> Viewer:
+    """The viewer whose view the demo administrator looks at (see the module docstring)."""
+    if org_code and org_type == "vsv":
+        return Viewer("vsv", vsv_code=org_code)
+    if org_code and org_type in {"practice", "hospital"}:
+        return Viewer("provider", org_code=org_code)
+    return Viewer("researcher")
+
+
+def has_rate(cell: dict | None) -> bool:
+    """Whether the engine gave this cell a rate (not suppressed, not empty)."""
+    return bool(cell) and not cell.get("suppressed") and cell.get("rate") is not None
+
+
+@dataclass(frozen=True)
+class IndicatorRequest:
+    """What a page callback needs to ask the engine: the view, the engine, the viewer and its organisation."""
+
+    view: ViewState
+    engine: IndicatorEngine
+    viewer: Viewer
+    org_code: str | None
+    org_type: str | None
+    org_name: str | None
+
+    @property
+    def minimum(self) -> int:
+        """The engine's minimum denominator for showing a rate (configuration, not a page literal)."""
+        return self.engine.config.min_denominator
+
+
+def indicator_request(search: str | None) -> IndicatorRequest:
+    """The request a page callback serves, rebuilt on the server from the URL's query string alone.
+
+    The organisation's type, and so the viewer, comes from the register, never from the browser; an unknown
+    organisation falls back to the demo default, as on every page (`dashboards.layout.render_page`).
+    """
+    db_engine = database_engine()
+    register = organisation_register(db_engine)
+    view = view_from_search(search)
+    if view.org_code not in set(register["org_code"]):
+        view = view.with_changes(org_code=default_organisation(register))
+    match = register.filter(pl.col("org_code") == view.org_code)
+    org_type = match["org_type"][0] if match.height else None
+    org_name = match["name"][0] if match.height else None
+    return IndicatorRequest(view=view, engine=indicator_engine(db_engine), viewer=viewer_for(view.org_code, org_type),
+                            org_code=view.org_code if match.height else None, org_type=org_type, org_name=org_name)
+
+
+def default_grain(filters: Filters, version_from: str | None, version_to: str | None) -> str:
+    """The trend grain that gives a readable number of points for the chosen period (the filter's, else the
+    published version's): months up to two years, quarters up to five, years beyond."""
+    first = filters.period_from or version_from
+    last = filters.period_to or version_to
+    if not first or not last:
+        return "year"
+    months = month_index(last) - month_index(first) + 1
+    return "month" if months <= 24 else "quarter" if months <= 60 else "year"

@@ -1,0 +1,384 @@
+"""Indicator detail (/indicator/<id>): one indicator for the viewer's organisation, in every view the product
+brief asks for — summary with counts, trend with confidence band and national line, funnel plot of all
+organisations of the same type (own highlighted, peers anonymous unless the viewer may name them), breakdown by
+a target-group dimension, the case-mix adjusted O/E, and the definition.
+
+The page's own choices (trend grain, overdispersion, breakdown dimension) are kept in the URL too (`grain=`,
+`overdispersion=`, `by=`): a change redraws only its chart and rewrites the address with `history.replaceState`,
+so focus stays on the control (WCAG 3.2.2) and a copied link still reproduces the view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, dcc, html
+
+from dashboards.charts import (
+    accessible_chart,
+    breakdown_figure,
+    empty_state,
+    funnel_figure,
+    trend_figure,
+)
+from dashboards.filters import dimension_name, filter_panel
+from dashboards.i18n import code_label, format_number, format_period, format_rate, text
+from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
+from dashboards.layout import PAGE_BY_KEY, PageContext, data_table, render_page, section
+from dashboards.pages.overview import viewing_as_note
+from dashboards.tiles import count_text, figure_cell, indicator_name, interval_text, rate_text, verdict_badge
+from dashboards.view_state import ViewState, view_from_query
+from queries.catalogue import CATALOGUE, INDICATORS
+from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, NoDataError
+from queries.filters import DIMENSIONS
+
+DEFAULT_DIMENSION = "parity"
+PAGE_OPTIONS = ("grain", "overdispersion", "by")
+
+
+def page_options(query: dict, default_trend_grain: str) -> dict[str, str]:
+    """The page's own choices from the query string; anything unknown falls back to the default."""
+    def single(name: str) -> str | None:
+        value = query.get(name)
+        return value[0] if isinstance(value, list) and value else value if isinstance(value, str) else None
+
+    grain = single("grain")
+    overdispersion = single("overdispersion")
+    dimension = single("by")
+    return {
+        "grain": grain if grain in GRAINS else default_trend_grain,
+        "overdispersion": overdispersion if overdispersion in OVERDISPERSION_METHODS else "none",
+        "by": dimension if dimension in DIMENSIONS else DEFAULT_DIMENSION,
+    }
+
+
+def layout(indicator_id: str | None = None, **query: object) -> html.Div:
+    # A route always passes an id; only Dash Pages' validation call (which learns the page's components) has none.
+    indicator_id = indicator_id if indicator_id is not None else INDICATORS[0].id
+    definition = CATALOGUE.get(indicator_id)
+    language = view_from_query(query).language
+    path = PAGE_BY_KEY["indicator"].path.replace("<indicator_id>", indicator_id)
+    title = (definition.name_nl if language == "nl" else definition.name_en) if definition else None
+    return render_page("indicator", query, lambda view, context: content(view, context, indicator_id, query),
+                       path=path, title=title)
+
+
+def content(view: ViewState, context: PageContext, indicator_id: str | None, query: dict) -> list:
+    language = view.language
+    overview_href = PAGE_BY_KEY["overview"].path + view.query_string()
+    back = dcc.Link(text("back_to_overview", language), href=overview_href, id="detail-back", className="back-link")
+    if indicator_id not in CATALOGUE:
+        return [html.P(text("unknown_indicator", language), id="empty-state"), back]
+    status = context.status
+    options = page_options(query, default_grain(view.filters, status.period_from if status else None,
+                                                status.period_to if status else None))
+    definition = CATALOGUE[indicator_id].as_dict()
+    return [
+        html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"]
+               if view.org_code else text("choose_organisation", language), id="detail-organisation"),
+        viewing_as_note(view, context, "detail-viewing-as"),
+        back,
+        filter_panel(view, context.status),
+        section(text("summary", language), loading("detail-summary-body"), section_id="detail-summary"),
+        section(text("trend", language), choice("detail-grain", text("grain", language),
+                                                [(grain, code_label("grain", grain, language)) for grain in GRAINS],
+                                                options["grain"]),
+                loading("detail-trend-body"), section_id="detail-trend"),
+        section(text("funnel", language), html.P(text("funnel_intro", language)),
+                choice("detail-overdispersion", text("overdispersion", language),
+                       [(method, code_label("overdispersion", method, language)) for method in OVERDISPERSION_METHODS],
+                       options["overdispersion"], help_text=text("overdispersion_help", language)),
+                loading("detail-funnel-body"), section_id="detail-funnel"),
+        section(text("breakdown", language),
+                html.Div([html.Label(text("breakdown_by", language), htmlFor="detail-dimension",
+                                     className="form-label"),
+                          dbc.Select(id="detail-dimension", value=options["by"], className="filter-select",
+                                     options=[{"label": dimension_name(dimension, language), "value": name}
+                                              for name, dimension in DIMENSIONS.items()])],
+                         className="filter-field page-control"),
+                loading("detail-breakdown-body"), section_id="detail-breakdown"),
+        section(text("adjusted", language), html.P(text("adjusted_intro", language)), loading("detail-adjusted-body"),
+                section_id="detail-adjusted"),
+        definition_section(definition, view),
+        dcc.Store(id="detail-request", data={"search": view.query_string(), "indicator": indicator_id}),
+        dcc.Store(id="detail-url-sync"),
+    ]
+
+
+def loading(body_id: str) -> dcc.Loading:
+    return dcc.Loading(html.Div(id=body_id), type="dot", delay_show=300,
+                       overlay_style={"visibility": "visible", "opacity": 0.5})
+
+
+def choice(control_id: str, legend: str, options: list[tuple[str, str]], value: str | None,
+           help_text: str | None = None) -> html.Fieldset:
+    """A radio group with a visible legend (the accessible name of the group)."""
+    return html.Fieldset(
+        [html.Legend(legend, className="form-label"),
+         *([html.P(help_text, className="control-help")] if help_text else []),
+         dbc.RadioItems(id=control_id, options=[{"label": label, "value": key} for key, label in options],
+                        value=value, inline=True)],
+        className="page-control",
+    )
+
+
+def definition_section(definition: dict, view: ViewState) -> html.Section:
+    language = view.language
+    facts = [
+        (text("definition", language), definition[f"definition_{language}"]),
+        (text("numerator", language), html.Code(definition["numerator"])),
+        (text("denominator", language), html.Code(definition["denominator"])),
+        (text("exclusions", language), html.Code("; ".join(definition["exclusions"])) if definition["exclusions"]
+         else "—"),
+        (text("unit", language), definition["unit"]),
+        (text("direction", language), text(f"direction_{definition['direction']}", language)),
+        (text("counted_per", language), text("per_woman" if definition["woman_level"] else "per_child", language)),
+        (text("source", language), definition["source"]),
+    ]
+    href = PAGE_BY_KEY["definitions"].path + view.query_string() + f"#indicator-{definition['id']}"
+    return section(
+        text("definition", language),
+        html.Dl([part for term, value in facts for part in (html.Dt(term), html.Dd(value))], className="facts",
+                id="detail-definition"),
+        dcc.Link(text("all_definitions", language), href=href),
+        section_id="detail-definition-section",
+    )
+
+
+# ---- callbacks -----------------------------------------------------------------------------------------------
+
+def register_callbacks(app: Dash) -> None:
+    @app.callback(Output("detail-summary-body", "children"), Input("detail-request", "data"))
+    def show_summary(request_data: dict) -> list:
+        return guarded(request_data, summary_body)
+
+    @app.callback(Output("detail-trend-body", "children"), Input("detail-request", "data"),
+                  Input("detail-grain", "value"))
+    def show_trend(request_data: dict, grain: str) -> list:
+        return guarded(request_data, lambda r, d: trend_body(r, d, grain if grain in GRAINS else "year"))
+
+    @app.callback(Output("detail-funnel-body", "children"), Input("detail-request", "data"),
+                  Input("detail-overdispersion", "value"))
+    def show_funnel(request_data: dict, overdispersion: str) -> list:
+        return guarded(request_data, lambda r, d: funnel_body(r, d, overdispersion))
+
+    @app.callback(Output("detail-breakdown-body", "children"), Input("detail-request", "data"),
+                  Input("detail-dimension", "value"))
+    def show_breakdown(request_data: dict, dimension: str) -> list:
+        return guarded(request_data, lambda r, d: breakdown_body(r, d, dimension))
+
+    @app.callback(Output("detail-adjusted-body", "children"), Input("detail-request", "data"))
+    def show_adjusted(request_data: dict) -> list:
+        return guarded(request_data, adjusted_body)
+
+    # Keep the page's own choices in the address without a page reload (see the module docstring).
+    app.clientside_callback(
+        """
+        function(grain, overdispersion, dimension) {
+            const url = new URL(window.location.href);
+            const chosen = {grain: grain, overdispersion: overdispersion, by: dimension};
+            for (const [name, value] of Object.entries(chosen)) {
+                if (value) { url.searchParams.set(name, value); } else { url.searchParams.delete(name); }
+            }
+            if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
+            return url.search;
+        }
+        """,
+        Output("detail-url-sync", "data"),
+        Input("detail-grain", "value"), Input("detail-overdispersion", "value"), Input("detail-dimension", "value"),
+        prevent_initial_call=True,
+    )
+
+
+def guarded(request_data: dict, build: Callable[[IndicatorRequest, dict], list]) -> list:
+    """Build a part of the page, or say plainly that no data version is published."""
+    request = indicator_request(request_data["search"])
+    definition = CATALOGUE[request_data["indicator"]].as_dict()
+    try:
+        return build(request, definition)
+    except NoDataError:
+        return [empty_state(text("no_published_data", request.view.language))]
+
+
+def own_label(request: IndicatorRequest) -> str:
+    return request.org_name or text("own", request.view.language)
+
+
+def funnel_level(request: IndicatorRequest) -> str:
+    return request.org_type if request.org_type in LEVELS else "hospital"
+
+
+def summary_body(request: IndicatorRequest, definition: dict) -> list:
+    language = request.view.language
+    answer = request.engine.overview(request.viewer, request.view.filters, org_code=request.org_code)
+    row = next(row for row in answer["rows"] if row["indicator"]["id"] == definition["id"])
+    unit = definition["unit"]
+    parts = [(own_label(request), row["organisation"]), (text("vsv", language) + (
+        f": {row['vsv']['label']}" if row["vsv"] else ""), row["vsv"]), (text("national", language), row["national"])]
+    table_rows = [
+        [label, rate_text(cell, unit, language, request.minimum), interval_text(cell, unit, language),
+         count_text(cell["numerator"], cell, language), count_text(cell["denominator"], cell, language),
+         verdict_badge(cell, language) if label != text("national", language) else "—"]
+        for label, cell in parts if cell
+    ]
+    headers = [text(key, language) for key in ("organisation", "rate", "interval", "numerator", "denominator",
+                                                 "verdict")]
+    headline = [
+        figure_cell(row["organisation"] or row["national"], unit, language, request.minimum, "detail-headline"),
+        verdict_badge(row["organisation"], language, "detail-verdict") if row["organisation"] else None,
+    ]
+    notes = []
+    if row["organisation"] and not has_rate(row["organisation"]):
+        notes.append(empty_state(text("empty_selection", language, minimum=request.minimum), "detail-empty"))
+    return [html.Div(headline, className="detail-headline"), *notes,
+            data_table(text("summary", language), headers, table_rows, numeric_columns=range(1, 5),
+                       table_id="detail-summary-table")]
+
+
+def trend_body(request: IndicatorRequest, definition: dict, grain: str) -> list:
+    language = request.view.language
+    unit = definition["unit"]
+    answer = request.engine.trend(definition["id"], request.viewer, request.view.filters, grain=grain,
+                                  org_code=request.org_code)
+    national = next(s for s in answer["series"] if s["kind"] == "national")
+    own = next((s for s in answer["series"] if s["kind"] == "organisation"), None)
+    subject = own or national
+    shown = [point for point in subject["points"] if has_rate(point)]
+    if not shown:
+        return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-trend-empty")]
+    national_shown = [point for point in national["points"] if has_rate(point)]
+    title = text("trend_title", language, name=indicator_name(definition, language),
+                 grain=code_label("grain", grain, language))
+    summary = text("trend_summary", language, subject=own_label(request) if own else text("national", language),
+                   first=format_period(shown[0]["period"], language), last=format_period(shown[-1]["period"], language),
+                   own_first=format_rate(shown[0]["rate"], unit, language),
+                   own_last=format_rate(shown[-1]["rate"], unit, language),
+                   national_first=format_rate(national_shown[0]["rate"], unit, language) if national_shown else "—",
+                   national_last=format_rate(national_shown[-1]["rate"], unit, language) if national_shown else "—")
+    figure = trend_figure(answer["series"], unit, title, own_label(request), language)
+    own_points = own["points"] if own else [None] * len(national["points"])
+    rows = [[format_period(point["period"], language),
+             *(_own_columns(own_point, unit, language, request.minimum) if own else []),
+             rate_text(point, unit, language, request.minimum), _counts(point, language)]
+            for point, own_point in zip(national["points"], own_points, strict=True)]
+    headers = [text("period_axis", language)]
+    if own:
+        headers += [f"{own_label(request)}: {text(key, language)}" for key in ("rate", "interval", "counts")]
+    headers += [f"{text('national', language)}: {text(key, language)}" for key in ("rate", "counts")]
+    table = data_table(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-trend-table")
+    return [accessible_chart("detail-trend-chart", figure, title, summary, table, language)]
+
+
+def _own_columns(cell: dict | None, unit: str, language: str, minimum: int) -> list[str]:
+    return [rate_text(cell, unit, language, minimum), interval_text(cell, unit, language), _counts(cell, language)]
+
+
+def _counts(cell: dict | None, language: str) -> str:
+    if not cell:
+        return "—"
+    return f"{count_text(cell['numerator'], cell, language)} / {count_text(cell['denominator'], cell, language)}"
+
+
+def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str) -> list:
+    language = request.view.language
+    unit = definition["unit"]
+    level = funnel_level(request)
+    method = overdispersion if overdispersion in OVERDISPERSION_METHODS else "none"
+    answer = request.engine.funnel(definition["id"], level, request.viewer, request.view.filters,
+                                   overdispersion=method)
+    shown = [row for row in answer["rows"] if row["rate"] is not None]
+    if not shown or answer.get("target") is None:
+        return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-funnel-empty")]
+    subject = next((row for row in answer["rows"] if row.get("own") or
+                    (request.org_code and row.get("org_code") == request.org_code)), None)
+    title = text("funnel_title", language, name=indicator_name(definition, language),
+                 organisations=code_label("org_type_plural", level, language),
+                 count=format_number(len(shown), language))
+    target = format_rate(answer["target"], unit, language)
+    if subject and has_rate(subject):
+        summary = text("funnel_summary", language, count=format_number(len(shown), language), subject=subject["label"],
+                       rate=format_rate(subject["rate"], unit, language),
+                       denominator=format_number(subject["denominator"], language),
+                       position=code_label("position", subject["position"], language), target=target)
+    else:
+        summary = text("funnel_subject_missing", language, subject=own_label(request), minimum=request.minimum)
+    figure = funnel_figure(answer, unit, title, request.org_code, language,
+                           smallest_denominator=min(row["denominator"] for row in shown))
+    outside = [row for row in shown if row.get("position") not in (None, "within")]
+    listed = ([subject] if subject else []) + [row for row in outside if row is not subject]
+    rows = [[row["label"], rate_text(row, unit, language, request.minimum), interval_text(row, unit, language),
+             _counts(row, language), code_label("position", row.get("position"), language) if row.get("position")
+             else "—"] for row in listed]
+    headers = [text("organisation", language), text("rate", language), text("interval", language),
+               text("counts", language), text("verdict", language)]
+    table = data_table(title, headers, rows, numeric_columns=(1, 2, 3), table_id="detail-funnel-table")
+    notes = []
+    if subject is not None and not has_rate(subject):
+        notes.append(empty_state(summary, "detail-funnel-subject-missing"))
+    dispersion = answer["overdispersion"]
+    if method != "none" and dispersion["phi"] is not None:
+        notes.append(html.P(text("overdispersion_estimate", language, phi=format_number(dispersion["phi"], language, 2),
+                                 tau2=format_number(dispersion["tau2"], language, 5),
+                                 units=format_number(dispersion["units"], language)),
+                            id="detail-overdispersion-estimate", className="chart-note"))
+    return [*notes, accessible_chart("detail-funnel-chart", figure, title, summary, table, language)]
+
+
+def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) -> list:
+    language = request.view.language
+    unit = definition["unit"]
+    dimension = dimension if dimension in DIMENSIONS else DEFAULT_DIMENSION
+    answer = request.engine.breakdown(definition["id"], dimension, request.viewer, request.view.filters,
+                                      org_code=request.org_code)
+    national = next(s for s in answer["series"] if s["kind"] == "national")
+    own = next((s for s in answer["series"] if s["kind"] == "organisation"), None)
+    if not any(has_rate(value) for value in (own or national)["values"]):
+        return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-breakdown-empty")]
+    name = dimension_name(DIMENSIONS[dimension], language)
+    title = text("breakdown_title", language, name=indicator_name(definition, language), dimension=name)
+    label_key = f"label_{language}"
+    own_values = own["values"] if own else [None] * len(national["values"])
+    parts = [f"{value[label_key]} {rate_text(own_value or value, unit, language, request.minimum)}"
+             + (f" ({text('national', language).lower()} {rate_text(value, unit, language, request.minimum)})"
+                if own_value else "")
+             for value, own_value in zip(national["values"], own_values, strict=True)]
+    summary = text("breakdown_summary", language, dimension=name, parts="; ".join(parts))
+    figure = breakdown_figure(answer["series"], unit, title, name, own_label(request) if own else None, language)
+    rows = [[value[label_key], *(_own_columns(own_value, unit, language, request.minimum) if own else []),
+             rate_text(value, unit, language, request.minimum), _counts(value, language)]
+            for value, own_value in zip(national["values"], own_values, strict=True)]
+    headers = [name]
+    if own:
+        headers += [f"{own_label(request)}: {text(key, language)}" for key in ("rate", "interval", "counts")]
+    headers += [f"{text('national', language)}: {text(key, language)}" for key in ("rate", "counts")]
+    table = data_table(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-breakdown-table")
+    return [accessible_chart("detail-breakdown-chart", figure, title, summary, table, language)]
+
+
+def adjusted_body(request: IndicatorRequest, definition: dict) -> list:
+    language = request.view.language
+    unit = definition["unit"]
+    level = funnel_level(request)
+    answer = request.engine.adjusted(definition["id"], level, request.viewer, request.view.filters)
+    own = next((row for row in answer["rows"] if row.get("own") or
+                (request.org_code and row.get("org_code") == request.org_code)), None)
+    if own is None or own.get("suppressed"):
+        return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-adjusted-empty")]
+    if own.get("ratio") is None:
+        return [empty_state(text("adjusted_not_estimable", language), "detail-adjusted-empty")]
+    ratio = (f"{format_number(own['ratio'], language, 2)} ({format_number(own['ratio_low'], language, 2)}–"
+             f"{format_number(own['ratio_high'], language, 2)})")
+    adjusted = (f"{format_rate(own['adjusted_rate'], unit, language)} "
+                f"({text('interval', language)} {format_rate(own['adjusted_low'], unit, language)}–"
+                f"{format_rate(own['adjusted_high'], unit, language)})")
+    facts = [
+        (text("observed", language), format_number(own["numerator"], language)),
+        (text("expected", language), format_number(own["expected"], language, 1)),
+        (text("ratio", language), ratio),
+        (text("adjusted_rate", language), adjusted),
+        (text("national", language), rate_text(answer["national"], unit, language, request.minimum)),
+        (text("verdict", language), verdict_badge(own, language, "detail-adjusted-verdict")),
+    ]
+    return [html.Dl([part for term, value in facts for part in (html.Dt(term), html.Dd(value))], className="facts",
+                    id="detail-adjusted-facts")]
