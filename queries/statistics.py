@@ -66,6 +66,8 @@ def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probabili
         limit = (r_p − α) / n,
 
     clipped to [0, 1]. NaN where n is 0. `target` may be an array (one target per denominator).
+    A target of 0 or 1 is a degenerate distribution (every unit must equal it): the limit is the target
+    itself, where the interpolation would otherwise put it a fraction inside and flag units that equal it.
     """
     n = np.asarray(denominators, dtype=float)
     safe_n = np.where(n > 0, n, 1)
@@ -76,6 +78,8 @@ def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probabili
         alpha = np.where(at_quantile > below_quantile,
                          (at_quantile - probability) / (at_quantile - below_quantile), 0.0)
     limit = np.clip((quantile - alpha) / safe_n, 0.0, 1.0)
+    target_array = np.broadcast_to(np.asarray(target, dtype=float), limit.shape)
+    limit = np.where((target_array <= 0) | (target_array >= 1), target_array, limit)
     return np.where(n > 0, limit, np.nan)
 
 

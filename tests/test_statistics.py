@@ -185,3 +185,14 @@ def test_observed_expected_ratio_uses_exact_poisson_interval_of_observed():
     np.testing.assert_allclose(low, expected_low, atol=1e-10)
     np.testing.assert_allclose(high, expected_high, rtol=1e-10)
     assert np.isnan(observed_expected_ratio([1], [0.0])[0][0])
+
+
+def test_a_unit_equal_to_a_national_rate_of_0_or_100_percent_is_within_the_limits() -> None:
+    # Early booking 191/191 against 400/400 nationally was shown as "better": degenerate limits must be the target.
+    from queries.statistics import binomial_funnel_limits, funnel_position
+
+    for target in (0.0, 1.0):
+        lower_95, upper_95 = binomial_funnel_limits(target, [191, 5000], 0.95)
+        lower_998, upper_998 = binomial_funnel_limits(target, [191, 5000], 0.998)
+        position = funnel_position([target, target], lower_95, upper_95, lower_998, upper_998)
+        assert list(position) == ["within", "within"]
