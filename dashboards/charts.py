@@ -183,7 +183,7 @@ def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, lan
                 line={"color": "#4a4a4a", "width": 1.2, "dash": dash}))
     if answer.get("target") is not None and x:
         figure.add_trace(go.Scatter(x=[min(x), max(x)], y=[scaled(answer["target"], unit)] * 2, mode="lines",
-                                    name=text("national", language), hoverinfo="skip",
+                                    name=text(f"reference_{answer.get('level', 'vsv')}", language), hoverinfo="skip",
                                     line={"color": NATIONAL_COLOUR, "width": 1.5}))
     peers = [row for row in shown if not _is_subject(row, own_code)]
     subject = [row for row in shown if _is_subject(row, own_code)]

@@ -89,6 +89,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "completeness": {"nl": "Volledigheid van belangrijke velden", "en": "Completeness of important fields"},
     "own": {"nl": "Eigen organisatie", "en": "Own organisation"},
     "national": {"nl": "Landelijk", "en": "National"},
+    # What an organisation is judged against: all births of the organisations of its type.
+    "reference_practice": {"nl": "Alle praktijken", "en": "All practices"},
+    "reference_hospital": {"nl": "Alle ziekenhuizen", "en": "All hospitals"},
+    "reference_vsv": {"nl": "Alle VSV's", "en": "All VSVs"},
     "linkage": {"nl": "Koppeling", "en": "Linkage"},
     "linkage_intro": {"nl": "Het deel van de records dat gekoppeld is aan een record van een andere discipline "
                             "over dezelfde geboorte, van de records die een partner zouden moeten hebben.",
@@ -134,10 +138,10 @@ TEXTS: dict[str, dict[str, str]] = {
                          "your VSV and you are that VSV."},
     "overview_intro": {"nl": "Alle indicatoren van uw organisatie voor de gekozen doelgroep en periode, naast uw VSV "
                              "en het landelijk gemiddelde. Het oordeel volgt uit de trechtergrenzen (95%) rond het "
-                             "landelijke percentage. Kies een indicator voor details.",
+                             "percentage van alle organisaties van hetzelfde type. Kies een indicator voor details.",
                        "en": "Every indicator of your organisation for the chosen target group and period, next to "
                              "your VSV and the national average. The verdict follows from the funnel limits (95%) "
-                             "around the national rate. Choose an indicator for details."},
+                             "around the rate of all organisations of the same type. Choose an indicator for details."},
     "indicator": {"nl": "Indicator", "en": "Indicator"},
     "name": {"nl": "Naam", "en": "Name"},
     "adjusted_not_estimable": {"nl": "Geen O/E: bij de landelijke percentages in deze selectie worden bij uw "
@@ -192,11 +196,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "funnel": {"nl": "Trechterdiagram", "en": "Funnel plot"},
     "funnel_title": {"nl": "{name}: alle {organisations} ({count})", "en": "{name}: all {organisations} ({count})"},
     "funnel_intro": {"nl": "Elke stip is een organisatie van hetzelfde type; uw organisatie is gemarkeerd. Buiten de "
-                           "grenzen ligt een organisatie meer van het landelijke percentage af dan toeval verklaart "
-                           "(95%: gestreept, 99,8%: gestippeld).",
+                           "grenzen ligt een organisatie meer van het percentage van alle organisaties van dit type af "
+                           "dan toeval verklaart (95%: gestreept, 99,8%: gestippeld).",
                      "en": "Each dot is an organisation of the same type; yours is highlighted. Outside the limits an "
-                           "organisation differs from the national rate more than chance explains (95%: dashed, "
-                           "99.8%: dotted)."},
+                           "organisation differs from the rate of all organisations of this type more than chance "
+                           "explains (95%: dashed, 99.8%: dotted)."},
     "funnel_x": {"nl": "Noemer (aantal in de populatie)", "en": "Denominator (number in the population)"},
     "funnel_summary": {"nl": "{count} organisaties. {subject}: {rate} bij een noemer van {denominator}; {position}. "
                              "Landelijk: {target}.",

@@ -226,8 +226,11 @@ class IndicatorEngine:
         definition = CATALOGUE[indicator_id]
         counts = self._unit_counts(snapshot, indicator_id, level, filters)
         national_numerator, national_denominator = counts["national"]
-        target = national_numerator / national_denominator if national_denominator else float("nan")
         numerators, denominators = counts["numerators"], counts["denominators"]
+        # The funnel's target is the pooled rate of the organisations compared (Spiegelhalter 2005, section 2):
+        # a hospital's births exclude home births, so comparing hospitals with all births would flag them all.
+        reference_numerator, reference_denominator = int(numerators.sum()), int(denominators.sum())
+        target = reference_numerator / reference_denominator if reference_denominator else float("nan")
         keep = denominators > 0
         codes = [code for code, kept in zip(counts["codes"], keep, strict=True) if kept]
         numerators, denominators = numerators[keep], denominators[keep]
@@ -246,10 +249,13 @@ class IndicatorEngine:
             for i, code in enumerate(codes)
         ]
         national_rates = _rate_cells(np.array([national_numerator]), np.array([national_denominator]))
+        reference_rates = _rate_cells(np.array([reference_numerator]), np.array([reference_denominator]))
         answer = {
             "target": _number(target),
             "national": {"numerator": national_numerator, "denominator": national_denominator,
                          **{k: _number(v[0]) for k, v in national_rates.items()}},
+            "reference": {"numerator": reference_numerator, "denominator": reference_denominator,
+                          **{k: _number(v[0]) for k, v in reference_rates.items()}},
             "overdispersion": {"method": overdispersion, "phi": dispersion.phi if dispersion else None,
                                "tau2": dispersion.tau2 if dispersion else None,
                                "units": dispersion.units if dispersion else 0,
@@ -285,6 +291,8 @@ class IndicatorEngine:
             target=answer["target"], overdispersion=answer["overdispersion"],
             national=self._present(answer["national"], {"org_code": None, "label": "national", "named": True,
                                                         "own": False}, export),
+            reference=self._present(answer["reference"], {"org_code": None, "label": f"all_{level}",
+                                                          "named": True, "own": False}, export),
             own_vsv=own_vsv, rows=self._scoped_rows(scope, level, answer["cells"], export))
         if with_curve:
             result["limits"] = answer.get("limits", [])
@@ -320,7 +328,8 @@ class IndicatorEngine:
     def overview(self, viewer: Viewer, filters: Filters | Mapping | None = None, *, org_code: str | None = None,
                  export: bool = False) -> dict:
         """All indicators for one organisation (default: the viewer's own; admin may pick any), its VSV and
-        national, each with rate, interval, funnel position against the national rate and verdict."""
+        national, each with rate, interval, funnel position and verdict: the organisation against the pooled rate of
+        all organisations of its level (`reference`, e.g. all hospitals' births), the VSV against national."""
         filters = self._filters(filters)
         snapshot = self._snapshot()
         scope = self._scope(snapshot, viewer)
@@ -337,6 +346,9 @@ class IndicatorEngine:
                                       ("vsv", computed.get("vsv_code"), "vsv")):
                 row[part] = (self._present(computed[part], scope.identity(code, level), export)
                              if computed.get(part) is not None else None)
+            if computed.get("reference") is not None:
+                row["reference"] = self._present(computed["reference"], {"org_code": None, "label": f"all_{subject[1]}",
+                                                                         "named": True, "own": False}, export)
             rows.append(row)
         return self._envelope(snapshot, "overview", viewer, filters,
                               organisation=scope.identity(subject[0], subject[1]) if subject else None, rows=rows)
@@ -349,6 +361,9 @@ class IndicatorEngine:
         vsv_code = None
         if subject:
             code, level = subject
+            # The reference an organisation is judged against: all births of its level's organisations.
+            queries["reference"] = lazy.filter(pl.col(LEVEL_COLUMNS[level]).is_not_null()).select(
+                _sum_expressions(ids))
             queries["organisation"] = lazy.filter(pl.col(LEVEL_COLUMNS[level]) == code).select(
                 _sum_expressions(ids))
             vsv_code = code if level == "vsv" else snapshot.organisations[code].get("vsv_code")
@@ -358,16 +373,22 @@ class IndicatorEngine:
         counts = {name: (np.array([table[f"n:{i}"][0] or 0 for i in ids], dtype=float),
                          np.array([table[f"d:{i}"][0] or 0 for i in ids], dtype=float))
                   for name, table in collected.items()}
-        national_numerators, national_denominators = counts["national"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            targets = np.where(national_denominators > 0, national_numerators / national_denominators, np.nan)
+        def pooled_rates(name: str) -> np.ndarray:
+            numerators, denominators = counts[name]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(denominators > 0, numerators / denominators, np.nan)
+
+        # The organisation is judged against its level's organisations, the VSV against all VSVs (= national).
+        targets_of = {"organisation": pooled_rates("reference") if "reference" in counts else None,
+                      "vsv": pooled_rates("national")}
         cells: dict[str, list[dict]] = {}
         for name, (numerators, denominators) in counts.items():
             rates = _rate_cells(numerators, denominators)
             part = [{"numerator": int(numerators[k]), "denominator": int(denominators[k]),
                      **{field: _number(values[k]) for field, values in rates.items()}} for k in range(len(ids))]
-            if name != "national":
-                # One vectorised call for all indicators: each against its own national rate.
+            if name in targets_of:
+                targets = targets_of[name]
+                # One vectorised call for all indicators: each against its own reference rate.
                 known = ~np.isnan(targets) & (denominators > 0)
                 positions = np.full(len(ids), "", dtype=object)
                 positions[known] = _positions(targets[known], numerators[known], denominators[known], "none", None)

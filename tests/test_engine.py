@@ -276,3 +276,25 @@ def test_organisations_lists_what_the_viewer_may_name(national):
         "H002", "H003"]
     assert indicators.organisations(Viewer("researcher"), "hospital") == []
     assert len(indicators.organisations(ADMIN, "practice")) == 2
+
+
+def test_hospitals_are_judged_against_all_hospital_births_not_against_home_births_too(sqlite_engine):
+    # 400 hospital births at 25% caesarean in two equal hospitals, plus 600 home births without a hospital:
+    # nationally 10%, but a hospital at the hospitals' own 25% is ordinary, not "higher".
+    hospital_births = [birth(hospital_code=code, caesarean=index % 4 == 0, vaginal_birth=index % 4 != 0)
+                       for code in ("H001", "H003") for index in range(200)]
+    home_births = [birth(hospital_code=None, practice_code="P001", home_birth=True, place_of_birth="home")
+                   for _ in range(600)]
+    publish(sqlite_engine, hospital_births + home_births)
+    indicators = fresh_engine(sqlite_engine)
+
+    funnel = indicators.funnel("caesarean", "hospital", ADMIN)
+    assert funnel["national"]["rate"] == pytest.approx(100 / 1000)
+    assert funnel["reference"]["rate"] == pytest.approx(100 / 400)
+    assert funnel["target"] == pytest.approx(0.25)
+    assert {row["position"] for row in funnel["rows"]} == {"within"}
+
+    overview = indicators.overview(ADMIN, org_code="H001")
+    caesarean = next(row for row in overview["rows"] if row["indicator"]["id"] == "caesarean")
+    assert caesarean["reference"]["rate"] == pytest.approx(0.25)
+    assert caesarean["organisation"]["position"] == "within"

@@ -215,11 +215,16 @@ def summary_body(request: IndicatorRequest, definition: dict) -> list:
     row = next(row for row in answer["rows"] if row["indicator"]["id"] == definition["id"])
     unit = definition["unit"]
     parts = [(own_label(request), row["organisation"]), (text("vsv", language) + (
-        f": {row['vsv']['label']}" if row["vsv"] else ""), row["vsv"]), (text("national", language), row["national"])]
+        f": {row['vsv']['label']}" if row["vsv"] else ""), row["vsv"])]
+    benchmarks = {text("national", language)}
+    if row.get("reference") and request.org_type in ("practice", "hospital"):
+        parts.append((text(f"reference_{request.org_type}", language), row["reference"]))
+        benchmarks.add(text(f"reference_{request.org_type}", language))
+    parts.append((text("national", language), row["national"]))
     table_rows = [
         [label, rate_text(cell, unit, language, request.minimum), interval_text(cell, unit, language),
          count_text(cell["numerator"], cell, language), count_text(cell["denominator"], cell, language),
-         verdict_badge(cell, language) if label != text("national", language) else "—"]
+         verdict_badge(cell, language) if label not in benchmarks else "—"]
         for label, cell in parts if cell
     ]
     headers = [text(key, language) for key in ("organisation", "rate", "interval", "numerator", "denominator",
