@@ -219,7 +219,8 @@ def early_neonatal_death(live_birth: pl.Expr, birth_date: pl.Expr, death_date: p
 
 
 def perinatal_death(ga_days: pl.Expr, stillbirth: pl.Expr, early_death: pl.Expr) -> pl.Expr:
-    """Perinatal death from 24+0 weeks: stillbirth or early neonatal death (Perined, ≤7 days).
+    """Perinatal death from 24+0 weeks: stillbirth or early neonatal death, i.e. death in the first 7 days of
+    life (days 0–6; Perined "tot 7 dagen", the WHO early-neonatal period).
     Empty below 24+0 weeks or when the gestational age is unknown (outside the denominator)."""
     return pl.when(ga_days >= PERINATAL_FROM_DAYS).then(stillbirth | early_death)
 

@@ -553,13 +553,26 @@ def _publish(connection: Connection, summary: RefreshSummary, births_frame: pl.D
     else:
         connection.execute(update(data_version_current).where(data_version_current.c.id == 1)
                            .values(data_version=version))
+        # An objection must reach every stored version too: then the previous version is not kept either.
+        oldest_kept = version if summary.records_objected else previous
         for table in (births, linkage_summary):
-            connection.execute(table.delete().where(table.c.data_version < previous))
+            connection.execute(table.delete().where(table.c.data_version < oldest_kept))
+    _erase_objected_feedback(connection)
     summary.data_version = version
     summary.births = births_frame.height
     summary.linkage_rate = national_linkage_rate(linkage_frame)
     _finish_refresh(connection, summary, clock)
     report("publish", 3, 3)
+
+
+def _erase_objected_feedback(connection: Connection) -> None:
+    """Rejected records and hints of a dossier whose woman objected go too: their raw lines and messages
+    quote her data, and nothing beyond the objection itself may be kept (PRODUCT.md, "Receive")."""
+    for table in ("rejected_records", "hints"):
+        connection.execute(text(
+            f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM objections o JOIN deliveries d "
+            f"ON d.org_code = o.org_code AND d.discipline = o.discipline "
+            f"WHERE d.delivery_id = {table}.delivery_id AND o.dossier_id = {table}.dossier_id)"))
 
 
 def national_linkage_rate(linkage_frame: pl.DataFrame) -> float | None:

@@ -490,7 +490,8 @@ def _cross_field_checks() -> list[Check]:
                         _value("death_date"), _value("child_birth_date"))),
         Check("duplicate_dossier", "dossier_id",
               pl.col("dossier_id").is_not_null()
-              & (pl.int_range(pl.len()).over(["file_index", "dossier_id"]) > 0),
+              # By line number, not row order: polars does not keep row order through the lazy join above.
+              & (pl.col("line_number").rank("ordinal").over(["file_index", "dossier_id"]) > 1),
               _message(f"{label_nl('dossier_id')} '{{value}}' staat al eerder in dit bestand", "dossier_id"),
               _message(f"{label_en('dossier_id')} '{{value}}' occurs earlier in this file", "dossier_id")),
     ]

@@ -128,12 +128,21 @@ def test_a_resend_replaces_the_earlier_version(engine: Engine, tmp_path: Path) -
 
 
 def test_an_objection_is_honoured(engine: Engine, tmp_path: Path) -> None:
-    secret = child_of(7, dossier_id="SECRET7", mother_postcode4="9876", birth_weight_g="4321")
-    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04.csv", [child_of(1), secret])
+    secret = child_of(7, dossier_id="SECRET7", mother_postcode4="9876", birth_weight_g="4321",
+                      blood_loss_ml="7000")
+    # Her first version is rejected (its raw line quotes her data), the corrected one gives a hint (7000 ml).
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04.csv", [child_of(1), {**secret, "child_sex": "X"}])
+    refresh(tmp_path, engine)
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04_resend1.csv", [{**secret, "dossier_version": "2"}])
     refresh(tmp_path, engine)
     assert stored_record(engine, "SECRET7")["birth_weight_g"] == 4321
+    with engine.connect() as connection:
+        before = " ".join(str(row) for table in ("rejected_records", "hints")
+                          for row in connection.execute(text(f"SELECT * FROM {table}")))
+    assert "9876" in before and "7000" in before  # the feedback did quote her data
 
-    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04_resend1.csv", [{**secret, "objection": "1"}])
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04_resend2.csv",
+                   [{**secret, "dossier_version": "3", "objection": "1"}])
     summary = refresh(tmp_path, engine)
 
     assert summary.records_objected == 1 and summary.births == 1
@@ -144,11 +153,13 @@ def test_an_objection_is_honoured(engine: Engine, tmp_path: Path) -> None:
             ("P0001", "lvr1", "SECRET7")]
         for table in ("rejected_records", "hints"):
             dump = " ".join(str(row) for row in connection.execute(text(f"SELECT * FROM {table}")))
-            assert "9876" not in dump and "4321" not in dump
-    assert 4321 not in [row["birth_weight_g"] for row in current_births(engine)]
+            assert "9876" not in dump and "4321" not in dump and "7000" not in dump
+        # Not in any stored version either (the previous version would otherwise keep her child's row).
+        every_version = list(connection.execute(select(births.c.birth_weight_g)).scalars())
+    assert 4321 not in every_version
 
     # A later delivery of the same dossier without the objection does not bring it back.
-    write_delivery(tmp_path / "may", "lvr1_P0001_2023-04_resend2.csv", [{**secret, "dossier_version": "3"}])
+    write_delivery(tmp_path / "may", "lvr1_P0001_2023-04_resend3.csv", [{**secret, "dossier_version": "4"}])
     refresh(tmp_path, engine)
     assert stored_record(engine, "SECRET7") is None
 
