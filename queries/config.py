@@ -5,8 +5,13 @@ Pages, the API and exports never hold these numbers themselves: they ask the eng
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tables.database import DEFAULT_DATABASE_PATH
 
 MIN_DENOMINATOR_VARIABLE = "PERISPIEGEL_MIN_DENOMINATOR"
 MASK_COUNTS_FROM_VARIABLE = "PERISPIEGEL_MASK_COUNTS_FROM"
@@ -16,9 +21,31 @@ CACHE_TIMEOUT_VARIABLE = "PERISPIEGEL_CACHE_TIMEOUT"
 VERSION_CHECK_SECONDS_VARIABLE = "PERISPIEGEL_VERSION_CHECK_SECONDS"
 PSEUDONYM_KEY_VARIABLE = "PERISPIEGEL_PSEUDONYM_KEY"
 
-# Only a demo default: a deployment sets its own key so that nobody can recompute the pseudonyms
-# of anonymised peers from their (public) organisation codes.
-DEMO_PSEUDONYM_KEY = "perispiegel-demo-pseudonym-key"
+# Without PERISPIEGEL_PSEUDONYM_KEY each installation generates its own random key once (data/pseudonym_key):
+# a key that is public (e.g. in this repository) would let anyone recompute the pseudonyms of anonymised
+# peers from their public organisation codes.
+PSEUDONYM_KEY_FILE = DEFAULT_DATABASE_PATH.parent / "pseudonym_key"
+LOGGER = logging.getLogger(__name__)
+
+
+def installation_secret(variable: str, key_file: Path) -> str:
+    """The secret in environment variable `variable`; without it, one generated once into `key_file`
+    (mode 0600, created exclusively so that concurrent workers agree) and read from there afterwards."""
+    configured = os.environ.get(variable, "").strip()
+    if configured:
+        return configured
+    if os.environ.get("PERISPIEGEL_ENV", "").strip().lower() == "production":
+        raise RuntimeError(f"{variable} must be set when PERISPIEGEL_ENV=production")
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        LOGGER.warning("%s is not set: generated a key for this installation in %s.", variable, key_file)
+    return key_file.read_text(encoding="utf-8").strip()
 
 
 @dataclass(frozen=True)
@@ -40,7 +67,7 @@ class EngineConfig:
     cache_redis_url: str | None = None
     cache_timeout_seconds: int = 24 * 3600
     version_check_seconds: float = 0.0
-    pseudonym_key: str = DEMO_PSEUDONYM_KEY
+    pseudonym_key: str = field(default_factory=lambda: installation_secret(PSEUDONYM_KEY_VARIABLE, PSEUDONYM_KEY_FILE))
 
 
 def _int_from_environment(name: str, default: int) -> int:
@@ -63,5 +90,5 @@ def load_config() -> EngineConfig:
         cache_redis_url=os.environ.get(CACHE_REDIS_URL_VARIABLE) or None,
         cache_timeout_seconds=_int_from_environment(CACHE_TIMEOUT_VARIABLE, EngineConfig.cache_timeout_seconds),
         version_check_seconds=float(check_seconds) if check_seconds else EngineConfig.version_check_seconds,
-        pseudonym_key=os.environ.get(PSEUDONYM_KEY_VARIABLE) or DEMO_PSEUDONYM_KEY,
+        pseudonym_key=installation_secret(PSEUDONYM_KEY_VARIABLE, PSEUDONYM_KEY_FILE),
     )

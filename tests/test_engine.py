@@ -298,3 +298,16 @@ def test_hospitals_are_judged_against_all_hospital_births_not_against_home_birth
     caesarean = next(row for row in overview["rows"] if row["indicator"]["id"] == "caesarean")
     assert caesarean["reference"]["rate"] == pytest.approx(0.25)
     assert caesarean["organisation"]["position"] == "within"
+
+
+def test_without_a_configured_key_each_installation_makes_its_own_pseudonym_key(tmp_path, monkeypatch):
+    from queries.config import PSEUDONYM_KEY_VARIABLE, installation_secret
+
+    monkeypatch.delenv(PSEUDONYM_KEY_VARIABLE, raising=False)
+    first, second = tmp_path / "a" / "pseudonym_key", tmp_path / "b" / "pseudonym_key"
+    key = installation_secret(PSEUDONYM_KEY_VARIABLE, first)
+    assert len(key) == 64 and installation_secret(PSEUDONYM_KEY_VARIABLE, first) == key  # stable
+    assert installation_secret(PSEUDONYM_KEY_VARIABLE, second) != key  # not shared between installations
+    assert oct(first.stat().st_mode & 0o777) == "0o600"
+    monkeypatch.setenv(PSEUDONYM_KEY_VARIABLE, "configured")
+    assert installation_secret(PSEUDONYM_KEY_VARIABLE, first) == "configured"
