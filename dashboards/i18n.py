@@ -159,6 +159,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "below_minimum_long": {"nl": "Niet getoond: minder dan {minimum} in de noemer.",
                            "en": "Not shown: fewer than {minimum} in the denominator."},
     "count_masked": {"nl": "gemaskeerd (1–4)", "en": "masked (1–4)"},
+    "count_masked_secondary": {"nl": "gemaskeerd (anders terug te rekenen)",
+                               "en": "masked (would reveal a masked count)"},
     "empty_selection": {"nl": "Minder dan {minimum} geboorten in deze selectie: te weinig om een percentage te tonen. "
                               "Kies een ruimere doelgroep of periode.",
                         "en": "Fewer than {minimum} births in this selection: too few to show a rate. Choose a wider "

@@ -11,6 +11,9 @@ from dash import html
 
 from dashboards.i18n import code_label, format_interval, format_number, format_rate, text
 
+# Masked export counts (the engine's suppression reasons): shown as masked, never as a number.
+MASKED_REASONS = ("count_masked", "count_masked_secondary")
+
 
 def indicator_name(indicator: dict, language: str) -> str:
     return indicator["name_nl"] if language == "nl" else indicator["name_en"]
@@ -22,8 +25,8 @@ def rate_text(cell: dict | None, unit: str, language: str, minimum: int) -> str:
         return "—"
     if cell.get("suppression_reason") == "denominator_below_minimum":
         return text("below_minimum", language, minimum=minimum)
-    if cell.get("suppression_reason") == "count_masked":
-        return text("count_masked", language)
+    if cell.get("suppression_reason") in MASKED_REASONS:
+        return text(cell["suppression_reason"], language)
     return format_rate(cell.get("rate"), unit, language)
 
 
@@ -35,8 +38,8 @@ def interval_text(cell: dict | None, unit: str, language: str) -> str:
 
 def count_text(count: int | None, cell: dict | None, language: str) -> str:
     """A numerator or denominator; a masked count says so instead of looking like zero."""
-    if cell and cell.get("suppression_reason") == "count_masked":
-        return text("count_masked", language)
+    if cell and cell.get("suppression_reason") in MASKED_REASONS:
+        return text(cell["suppression_reason"], language)
     return format_number(count, language)
 
 
@@ -44,8 +47,8 @@ def counts_text(cell: dict | None, language: str) -> str:
     """"123 / 4.567": numerator over denominator, as counted by the engine."""
     if not cell:
         return "—"
-    if cell.get("suppression_reason") == "count_masked":
-        return text("count_masked", language)
+    if cell.get("suppression_reason") in MASKED_REASONS:
+        return text(cell["suppression_reason"], language)
     return f"{format_number(cell.get('numerator'), language)} / {format_number(cell.get('denominator'), language)}"
 
 

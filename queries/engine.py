@@ -162,17 +162,8 @@ class IndicatorEngine:
         masked = export and any(self.config.mask_counts_from <= count <= self.config.mask_counts_to
                                 for count in (numerator, denominator))
         if masked:
-            # A rate next to its denominator gives the masked count back, so it goes too.
             reason = "count_masked"
-            presented["numerator"] = presented["denominator"] = None
-        if reason:
-            for name in ("rate", "ci_low", "ci_high", "position", "verdict", "ratio", "ratio_low", "ratio_high",
-                         "adjusted_rate", "adjusted_low", "adjusted_high", "expected"):
-                if name in presented:
-                    presented[name] = None
-        presented["suppressed"] = reason is not None
-        presented["suppression_reason"] = reason
-        return presented
+        return _suppress(presented, reason, hide_counts=masked)
 
     def _envelope(self, snapshot: Snapshot, question: str, viewer: Viewer, filters: Filters, **extra) -> dict:
         return {"question": question, "data_version": snapshot.version_info(), "viewer": viewer.as_dict(),
@@ -181,6 +172,12 @@ class IndicatorEngine:
     def _scoped_rows(self, scope: Scope, level: str, cells: list[dict], export: bool) -> list[dict]:
         rows = [self._present({k: v for k, v in cell.items() if k != "code"}, scope.identity(cell["code"], level),
                               export) for cell in cells]
+        if export and sum(row["suppression_reason"] == "count_masked" for row in rows) == 1:
+            # Secondary suppression: with one masked row, the national total minus the other rows gives it back.
+            shown = [row for row in rows if not row["suppressed"]]
+            if shown:
+                smallest = min(shown, key=lambda row: (row["denominator"], row["numerator"]))
+                _suppress(smallest, "count_masked_secondary", hide_counts=True)
         # Own first, then named, then pseudonyms: sorting by label never orders peers by their code.
         return sorted(rows, key=lambda row: (not row["own"], not row["named"], row["label"]))
 
@@ -639,6 +636,24 @@ def _period_label(key: int, grain: str) -> str:
 
 _ENGINES: dict[str, IndicatorEngine] = {}
 _ENGINES_LOCK = threading.Lock()
+
+
+SUPPRESSED_STATISTICS = ("rate", "ci_low", "ci_high", "position", "verdict", "ratio", "ratio_low", "ratio_high",
+                         "adjusted_rate", "adjusted_low", "adjusted_high", "expected")
+
+
+def _suppress(presented: dict, reason: str | None, *, hide_counts: bool) -> dict:
+    """Mark a presented cell suppressed for `reason` (None: not suppressed), blanking its statistics and,
+    when `hide_counts`, its counts too (a rate next to its denominator gives a masked count back)."""
+    if hide_counts:
+        presented["numerator"] = presented["denominator"] = None
+    if reason:
+        for name in SUPPRESSED_STATISTICS:
+            if name in presented:
+                presented[name] = None
+    presented["suppressed"] = reason is not None
+    presented["suppression_reason"] = reason
+    return presented
 
 
 def get_engine(url: str | None = None) -> IndicatorEngine:

@@ -311,3 +311,16 @@ def test_without_a_configured_key_each_installation_makes_its_own_pseudonym_key(
     assert oct(first.stat().st_mode & 0o777) == "0o600"
     monkeypatch.setenv(PSEUDONYM_KEY_VARIABLE, "configured")
     assert installation_secret(PSEUDONYM_KEY_VARIABLE, first) == "configured"
+
+
+def test_one_masked_row_in_an_export_takes_a_second_row_with_it(sqlite_engine):
+    # Three hospitals: 40, 40 and 3 births. With only H003 masked, national minus the others gives it back.
+    rows = ([birth(hospital_code="H001")] * 40 + [birth(hospital_code="H002", vsv_code="V02")] * 41
+            + [birth(hospital_code="H003", vsv_code="V02")] * 3)
+    publish(sqlite_engine, rows)
+    answer = fresh_engine(sqlite_engine).results("caesarean", "hospital", Viewer("researcher"), export=True)
+    national = answer["national"]["denominator"]
+    shown = [row["denominator"] for row in answer["rows"] if row["denominator"] is not None]
+    masked = [row["suppression_reason"] for row in answer["rows"] if row["denominator"] is None]
+    assert sorted(masked) == ["count_masked", "count_masked_secondary"]
+    assert shown == [41] and national - sum(shown) == 43  # only the sum of two masked rows is recoverable
