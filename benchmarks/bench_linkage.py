@@ -106,34 +106,6 @@ def generate(years: list[int], seed: int, scale: float) -> Path:
     return out
 
 
-def _read_without_validator(deliveries: Path):
-    """Fallback: the delivery files as typed records (objections, unreadable files and unparseable values left
-    out; latest version of a resent dossier), for when the validator cannot run."""
-    import polars as pl
-
-    from loader.delivery_format import COLUMNS, FILE_NAME_PATTERN
-    from loader.validate import RECORD_SCHEMA
-
-    frames = []
-    for path in sorted(deliveries.glob("[0-9]*/*.csv")):
-        match = FILE_NAME_PATTERN.match(path.name)
-        try:
-            frame = pl.read_csv(path, infer_schema=False)
-        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError):
-            continue
-        if match and frame.columns == list(COLUMNS):
-            # A record naming another organisation than its file is rejected by the loader: left out.
-            frames.append(frame.filter(pl.col("org_code") == match["org_code"])
-                          .with_columns(discipline=pl.lit(match["discipline"])))
-    typed = pl.concat(frames).filter(pl.col("objection") != "1").select(
-        pl.col(name).str.to_date(strict=False) if dtype == pl.Date
-        else (pl.col(name) == "1") if dtype == pl.Boolean
-        else pl.col(name).cast(dtype, strict=False)
-        for name, dtype in RECORD_SCHEMA.items()
-    )
-    return typed.drop_nulls(["mother_birth_date", "child_birth_date", "plurality", "birth_order"])
-
-
 def stored_records(deliveries: Path) -> Path:
     """Validate the deliveries and keep the latest version per dossier, as a refresh stores them."""
     target = deliveries.with_name(deliveries.name + "-records.parquet")
@@ -147,11 +119,7 @@ def stored_records(deliveries: Path) -> Path:
                    if not any(part.startswith("_") for part in p.relative_to(deliveries).parts))
     organisations = pl.read_csv(REFERENCE_DIR / "organisations.csv", infer_schema=False)
     start = time.perf_counter()
-    try:
-        accepted = validate_deliveries(paths, organisations).accepted.drop("file_index", "line_number")
-    except BaseException as error:  # a polars panic is a BaseException; the benchmark still wants figures
-        print(f"validator failed ({type(error).__name__}: {error}); reading the files without it", flush=True)
-        accepted = _read_without_validator(deliveries)
+    accepted = validate_deliveries(paths, organisations).accepted.drop("file_index", "line_number")
     records = (
         accepted.sort("dossier_version", descending=True)
         .unique(["org_code", "discipline", "dossier_id"], keep="first")
