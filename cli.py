@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from sqlalchemy import Engine
 
 from tables.database import DEFAULT_DATABASE_PATH, database_url, make_engine
 
@@ -68,22 +69,44 @@ def generate_command(years: list[int], seed: int, out_dir: Path, scale: float, c
 
 
 def ensure_demo_data(console: Console) -> int:
-    """On an empty database, generate three years of demo deliveries and load them (what `make run` does)."""
+    """On an empty database, generate three years of demo deliveries and load them (what `make run` does);
+    then, when there are no accounts yet, create the demo accounts (not in production)."""
     from loader.console import load_command
     from tables.database import current_data_version
 
     engine = make_engine()
     if current_data_version(engine) is not None:
         console.print("Data already loaded; no demo data generated.")
-        return 0
+        return ensure_demo_users(engine, console)
     console.print(f"No data in {database_url()}: generating demo deliveries {DEMO_YEARS} (seed {DEMO_SEED}).")
     status = generate_command(parse_years(DEMO_YEARS), DEMO_SEED, DEMO_DELIVERIES_DIR, 1.0, console)
     if status:
         return status
-    return load_command(DEMO_DELIVERIES_DIR, engine, console)
+    status = load_command(DEMO_DELIVERIES_DIR, engine, console)
+    if status:
+        return status
+    return ensure_demo_users(engine, console)
+
+
+def ensure_demo_users(engine: Engine, console: Console) -> int:
+    """Create and print (once) the demo accounts when the database has none; never in production."""
+    from auth.commands import print_demo_users
+    from auth.demo import create_demo_users
+    from auth.users import count_users
+    from auth.web import is_production
+
+    if is_production():
+        if count_users(engine) == 0:
+            console.print("No user accounts yet: create an admin with "
+                          "`perispiegel users add NAME --role admin` (demo accounts are never made in production).")
+        return 0
+    print_demo_users(create_demo_users(engine), console)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from auth.commands import add_users_parser
+
     parser = argparse.ArgumentParser(
         prog="perispiegel",
         description="perispiegel: quality dashboard for Dutch birth care. "
@@ -102,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("status", help="current data version, row counts and last refreshes")
     commands.add_parser("demo-data", help="generate and load demo data when the database is empty")
+    add_users_parser(commands)
 
     serve = commands.add_parser("serve", help="start the dashboard")
     serve.add_argument("--host", default="127.0.0.1")
@@ -132,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         return status_command(make_engine(), console)
     if arguments.command == "demo-data":
         return ensure_demo_data(console)
+    if arguments.command == "users":
+        from auth.commands import users_command
+
+        return users_command(arguments, make_engine(), console)
     if arguments.command == "serve":
         from app import create_app
 

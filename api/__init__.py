@@ -1,8 +1,8 @@
 """The JSON API (`/api/v1/...`) for researchers and integrations: a Flask blueprint over queries.engine.
 
-`register_api(server)` adds it to the Dash app's Flask server. Until login exists the API answers only
-requests from the loopback interface (403 otherwise) and acts as a demo viewer: `admin` by default, or
-`researcher` with `?as=researcher` (see docs/api.md).
+`register_api(server)` adds it to the Dash app's Flask server, which `auth.install` puts behind login: the API
+answers a logged-in session or a personal API token (`Authorization: Bearer ...`) with what that user may see
+(see docs/api.md and docs/security.md).
 """
 
 from api.routes import register_api

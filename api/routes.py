@@ -1,5 +1,10 @@
 """The routes of the JSON API. Every answer carries the data version; bad parameters get a 400 naming the
-parameter and its allowed values. Counts are masked as in exports (the API is an export channel)."""
+parameter and its allowed values. Counts are masked as in exports (the API is an export channel).
+
+Who asks is the logged-in user (a browser session or an `Authorization: Bearer` API token, see auth/): every
+question is put to the engine as `auth.current_viewer()`, so the API answers exactly what the dashboard would
+show that user. Every answer is written to the audit log as an export.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from collections.abc import Callable
 import flask
 from flask import Blueprint, current_app, jsonify, request
 
+import auth
+from auth.web import EXTENSION as AUTH_EXTENSION
 from queries.catalogue import CATALOGUE
 from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, IndicatorEngine, NoDataError, get_engine
 from queries.filters import DIMENSIONS, FILTER_PARAMETERS, InvalidParameterError
@@ -17,8 +24,6 @@ from queries.scope import NotPermittedError, Viewer
 API_PREFIX = "/api/v1"
 ENGINE_CONFIG_KEY = "PERISPIEGEL_INDICATOR_ENGINE"
 DATABASE_URL_CONFIG_KEY = "PERISPIEGEL_DATABASE_URL"
-DEMO_ROLES = ("admin", "researcher")
-VIEWER_PARAMETER = "as"
 
 REQUIRED_CHOICES = {"indicator": list(CATALOGUE), "level": list(LEVELS), "dimension": list(DIMENSIONS)}
 
@@ -40,15 +45,21 @@ def _error(status: int, message: str, **details: object) -> flask.Response:
 
 
 @blueprint.before_request
-def _loopback_only() -> flask.Response | None:
-    # No login yet: only the machine itself may ask (the authentication issue replaces this).
-    try:
-        loopback = ipaddress.ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        return _error(403, "the API is only open on the loopback interface until login exists")
+def _logged_in_only() -> flask.Response | None:
+    # auth.install's guard already refuses anonymous requests. The dashboard server does not install login yet
+    # (issue 5 in progress): there the API stays a demo admin answering the machine itself only.
+    if AUTH_EXTENSION not in current_app.extensions:
+        return None if _from_loopback() else _error(403, "without login the API answers the loopback interface only")
+    if auth.current_user() is None:
+        return _error(401, "login required")
     return None
+
+
+@blueprint.after_request
+def _audit_export(response: flask.Response) -> flask.Response:
+    if response.status_code == 200 and AUTH_EXTENSION in current_app.extensions:
+        auth.audit_event("export", target=request.full_path.rstrip("?"))
+    return response
 
 
 @blueprint.errorhandler(InvalidParameterError)
@@ -68,7 +79,7 @@ def _no_data(error: NoDataError) -> flask.Response:
 
 def _arguments(required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str]:
     """The question's own parameters, checked: unknown names and missing required ones are 400s."""
-    allowed = (*required, *optional, VIEWER_PARAMETER, *FILTER_PARAMETERS)
+    allowed = (*required, *optional, *FILTER_PARAMETERS)
     for name in request.args:
         if name not in allowed:
             raise InvalidParameterError(name, request.args[name], allowed,
@@ -81,11 +92,19 @@ def _arguments(required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dic
     return {name: request.args[name] for name in (*required, *optional) if request.args.get(name)}
 
 
-def _viewer() -> Viewer:
-    role = request.args.get(VIEWER_PARAMETER, "admin")
-    if role not in DEMO_ROLES:
-        raise InvalidParameterError(VIEWER_PARAMETER, role, DEMO_ROLES)
-    return Viewer(role)
+def _from_loopback() -> bool:
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _viewer(org_code: str | None = None) -> Viewer:
+    """The logged-in user's viewer, looking at `org_code` when the user may (auth/scope.py); a demo admin on a
+    server without login (loopback only, see `_logged_in_only`)."""
+    if AUTH_EXTENSION not in current_app.extensions:
+        return Viewer("admin")
+    return auth.current_viewer(org_code)
 
 
 def _filters() -> dict[str, str]:
@@ -93,7 +112,7 @@ def _filters() -> dict[str, str]:
 
 
 def _answer(question: Callable[..., dict], *args: object, **kwargs: object) -> flask.Response:
-    return jsonify(question(*args, _viewer(), _filters(), export=True, **kwargs))
+    return jsonify(question(*args, _viewer(kwargs.get("org_code")), _filters(), export=True, **kwargs))
 
 
 @blueprint.get("/indicators")

@@ -1,5 +1,58 @@
-"""Login, roles and what each role may see (issue: login, roles and server-side scope).
+"""Login, roles and what each role may see — enforced on the server (issue 5).
 
-Until that issue lands, the app runs as a demo administrator; the indicator engine already takes the
-viewer's scope as an argument of every question, so authorisation has one place to plug into.
+Public interface:
+
+    auth.install(server, engine)            put a Flask server (the Dash app's, API included) behind login
+    auth.current_viewer(org_code=None)      -> queries.scope.Viewer of the logged-in user (401 without one)
+    auth.permitted_organisations()          -> list[str] | None: organisation codes the user may choose (None: all)
+    auth.current_user()                     -> auth.users.User | None
+    auth.audit_event(action, target, detail)  log an export or download by the current user
+
+Every Dash callback, API route and download asks `current_viewer()`; the indicator engine answers only what
+that viewer may see. Accounts: auth.users (and `perispiegel users ...`, auth.commands); API tokens: auth.tokens;
+throttling: auth.throttle; the audit log: auth.audit. docs/security.md describes roles, mechanism and defences.
 """
+
+from __future__ import annotations
+
+from werkzeug.exceptions import Unauthorized
+
+from auth import audit
+from auth.scope import permitted_organisations as _permitted_organisations
+from auth.scope import viewer_of
+from auth.users import User
+from auth.web import client_address, install, logged_in_user, settings
+from queries.scope import Viewer
+
+__all__ = ["audit_event", "current_user", "current_viewer", "install", "permitted_organisations"]
+
+
+def current_user() -> User | None:
+    """The logged-in account of the current request (session or API token), or None."""
+    return logged_in_user()
+
+
+def _required_user() -> User:
+    user = logged_in_user()
+    if user is None:
+        # Fail closed: a request that got past the guard without a user (or a server without install()).
+        raise Unauthorized("login required")
+    return user
+
+
+def current_viewer(org_code: str | None = None) -> Viewer:
+    """The viewer of the current request: the logged-in user's scope, looking at `org_code` when the user may
+    (own, granted, a VSV member, or anything for an admin), else at its own view. See auth/scope.py."""
+    return viewer_of(settings().engine, _required_user(), org_code)
+
+
+def permitted_organisations() -> list[str] | None:
+    """The organisation codes the current user may choose, own first; None for an admin (every organisation)."""
+    return _permitted_organisations(settings().engine, _required_user())
+
+
+def audit_event(action: str, target: str | None = None, detail: str | None = None) -> None:
+    """Write `action` (e.g. "export", "download") by the current user, from the request's address, to the log."""
+    user = logged_in_user()
+    audit.record(settings().engine, action, actor=user.username if user else None, target=target, detail=detail,
+                 address=client_address())

@@ -280,3 +280,67 @@ births = Table(
         nullable=True),
     Index("ix_births_version_month", "data_version", "birth_month"),
 )
+
+# --- Users, their organisations, API tokens and the audit log (auth/: login, roles and scope) ---
+
+users = Table(
+    "users",
+    metadata,
+    col("user_id", Integer, "Gebruiker", "User number", primary_key=True, autoincrement=True),
+    col("username", String(80), "Gebruikersnaam", "Login name (lower case, unique)", nullable=False, unique=True),
+    col("display_name", String(200), "Naam", "Name shown in the header and the admin page", nullable=False),
+    col("role", String(16), "Rol", "provider, vsv, researcher or admin", nullable=False),
+    col("org_code", String(16), "Organisatiecode",
+        "A provider's organisation or a VSV user's VSV (empty for researcher and admin)", nullable=True),
+    col("password_hash", String(255), "Wachtwoord-hash",
+        "argon2id hash of the password (the password itself is never stored)", nullable=False),
+    col("active", Boolean, "Actief", "False once an admin disabled the account", nullable=False),
+    col("created_at", DateTime(timezone=True), "Aangemaakt", "When the account was created (UTC)", nullable=False),
+    col("created_by", String(80), "Aangemaakt door", "Who created it (username, or 'cli' / 'demo')",
+        nullable=False),
+    col("password_changed_at", DateTime(timezone=True), "Wachtwoord gewijzigd", "Last password set (UTC)",
+        nullable=False),
+    col("last_login_at", DateTime(timezone=True), "Laatste login", "Last successful login (UTC)", nullable=True),
+)
+
+# Extra organisations an admin granted to a user, on top of users.org_code.
+user_organisations = Table(
+    "user_organisations",
+    metadata,
+    col("user_id", Integer, "Gebruiker", "The user", ForeignKey("users.user_id"), primary_key=True),
+    col("org_code", String(16), "Organisatiecode", "An organisation the user may also see by name",
+        primary_key=True),
+    col("granted_by", String(80), "Toegekend door", "Admin (username, or 'cli') who granted it", nullable=False),
+    col("granted_at", DateTime(timezone=True), "Toegekend", "When it was granted (UTC)", nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    col("token_id", Integer, "Token", "Token number", primary_key=True, autoincrement=True),
+    col("user_id", Integer, "Gebruiker", "Owner; the token acts with the owner's scope", ForeignKey("users.user_id"),
+        nullable=False),
+    col("label", String(80), "Omschrijving", "The owner's name for the token", nullable=False),
+    col("token_hash", String(64), "Token-hash", "SHA-256 of the token (the token itself is shown once, never stored)",
+        nullable=False, unique=True),
+    col("token_prefix", String(12), "Begin token", "First characters of the token, to recognise it", nullable=False),
+    col("created_at", DateTime(timezone=True), "Aangemaakt", "When it was created (UTC)", nullable=False),
+    col("last_used_at", DateTime(timezone=True), "Laatst gebruikt", "Last API request with it (UTC)", nullable=True),
+    col("revoked_at", DateTime(timezone=True), "Ingetrokken", "When it was revoked (UTC); empty while valid",
+        nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    col("audit_id", Integer, "Regel", "Row number", primary_key=True, autoincrement=True),
+    col("at", DateTime(timezone=True), "Tijdstip", "When it happened (UTC)", nullable=False),
+    col("actor", String(80), "Wie", "Username of who did it (the name typed, for a failed login)", nullable=True),
+    col("action", String(32), "Actie",
+        "login_success, login_failure, login_throttled, logout, export, user_add, user_disable, ...",
+        nullable=False),
+    col("target", String(200), "Waarop", "What it was about: a user, an organisation, an API path", nullable=True),
+    col("detail", Text, "Details", "More about it (never a password or token)", nullable=True),
+    col("address", String(64), "Adres", "IP address the request came from", nullable=True),
+    Index("ix_audit_log_action_at", "action", "at"),
+)

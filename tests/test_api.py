@@ -1,4 +1,6 @@
-"""The JSON API as a client sees it: answers with the data version, 400s that explain, loopback only."""
+"""The JSON API as a client sees it: answers with the data version, 400s that explain, login required.
+
+(What each role may see through the API is tested in tests/test_auth_scope.py.)"""
 
 from __future__ import annotations
 
@@ -6,17 +8,30 @@ import flask
 import pytest
 from births_factory import publish, random_births
 
+import auth
 from api import register_api
+from auth.tokens import create_token
+from auth.users import add_user
 from queries.config import EngineConfig
 from queries.engine import IndicatorEngine
+
+
+def api_client(engine, role: str = "admin") -> flask.testing.FlaskClient:
+    """A test client of a server with login and the API, sending a personal API token of a `role` user."""
+    server = flask.Flask(__name__)
+    server.config["SECRET_KEY"] = "test"
+    auth.install(server, engine)
+    register_api(server, IndicatorEngine(engine, EngineConfig()))
+    user, _ = add_user(engine, f"api-{role}", role)
+    client = server.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {create_token(engine, user, 'test')}"
+    return client
 
 
 @pytest.fixture
 def client(sqlite_engine):
     publish(sqlite_engine, random_births(300, seed=2, caesarean_rates=(0.12, 0.40, 0.12)))
-    server = flask.Flask(__name__)
-    register_api(server, IndicatorEngine(sqlite_engine, EngineConfig()))
-    return server.test_client()
+    return api_client(sqlite_engine)
 
 
 @pytest.mark.parametrize("path", [
@@ -43,11 +58,12 @@ def test_results_has_rows_per_organisation_plus_national(client):
         assert {"numerator", "denominator", "rate", "ci_low", "ci_high", "position", "suppressed"} <= set(row)
 
 
-def test_researcher_view_anonymises_organisations(client):
-    body = client.get("/api/v1/results?indicator=caesarean&level=hospital&as=researcher").get_json()
+def test_researcher_view_anonymises_organisations(client, sqlite_engine):
+    researcher = api_client(sqlite_engine, "researcher")
+    body = researcher.get("/api/v1/results?indicator=caesarean&level=hospital").get_json()
     assert all(row["org_code"] is None and not row["named"] for row in body["rows"])
     assert "Ziekenhuis" not in str(body["rows"])
-    refused = client.get("/api/v1/trend?indicator=caesarean&org=H001&as=researcher")
+    refused = researcher.get("/api/v1/trend?indicator=caesarean&org=H001")
     assert refused.status_code == 403
 
 
@@ -66,7 +82,7 @@ def test_indicators_lists_the_catalogue_and_the_allowed_values(client):
     ("indicator=caesarean&level=hospital&period=2023-13", "period", "YYYY-MM"),
     ("indicator=caesarean&level=hospital&overdispersion=lots", "overdispersion", "multiplicative, additive"),
     ("indicator=caesarean&level=hospital&colour=red", "colour", "indicator, level"),
-    ("indicator=caesarean&level=hospital&as=provider", "as", "admin, researcher"),
+    ("indicator=caesarean&level=hospital&as=provider", "as", "indicator, level"),
 ])
 def test_bad_parameters_get_400_naming_the_parameter_and_allowed_values(client, query, parameter, allowed):
     response = client.get(f"/api/v1/results?{query}")
@@ -76,16 +92,30 @@ def test_bad_parameters_get_400_naming_the_parameter_and_allowed_values(client, 
     assert f"'{parameter}'" in body["error"] and allowed in body["error"]
 
 
-def test_requests_from_other_hosts_are_refused(client):
-    response = client.get("/api/v1/indicators", environ_base={"REMOTE_ADDR": "192.0.2.10"})
-    assert response.status_code == 403 and "loopback" in response.get_json()["error"]
-    assert client.get("/api/v1/indicators", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+def test_requests_without_a_token_are_refused_from_any_host(client):
+    remote = {"REMOTE_ADDR": "192.0.2.10"}
+    assert client.get("/api/v1/indicators", environ_base=remote).status_code == 200
+    anonymous = {**remote, "HTTP_AUTHORIZATION": ""}
+    response = client.get("/api/v1/indicators", environ_base=anonymous)
+    assert response.status_code == 401 and response.get_json()["error"] == "login required"
+    assert client.get("/api/v1/indicators", environ_base={**anonymous, "REMOTE_ADDR": "127.0.0.1"}).status_code == 401
 
 
 def test_no_published_data_is_a_503_with_the_reason(tmp_path):
     from tables.database import make_engine
 
-    server = flask.Flask(__name__)
-    register_api(server, IndicatorEngine(make_engine(f"sqlite:///{tmp_path / 'empty.db'}"), EngineConfig()))
-    response = server.test_client().get("/api/v1/results?indicator=caesarean&level=hospital")
+    response = api_client(make_engine(f"sqlite:///{tmp_path / 'empty.db'}")).get(
+        "/api/v1/results?indicator=caesarean&level=hospital")
     assert response.status_code == 503 and "perispiegel load" in response.get_json()["error"]
+
+
+def test_the_dashboard_server_without_login_answers_loopback_only_as_a_demo_admin(sqlite_engine):
+    from app import create_app
+
+    publish(sqlite_engine, random_births(200, seed=2))
+    client = create_app(sqlite_engine.url.render_as_string(hide_password=False)).server.test_client()
+    local = client.get("/api/v1/results?indicator=caesarean&level=hospital")
+    assert local.status_code == 200 and local.json["viewer"]["role"] == "admin"
+    remote = client.get("/api/v1/results?indicator=caesarean&level=hospital",
+                        environ_overrides={"REMOTE_ADDR": "192.0.2.10"})
+    assert remote.status_code == 403

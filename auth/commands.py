@@ -1,0 +1,98 @@
+"""`perispiegel users add|list|disable|reset-password|grant`: account administration from the console.
+
+Passwords are generated and printed once, or typed at a hidden prompt (`--prompt`); they never appear in the
+arguments (which other users of the machine could read) and never in the audit log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from auth.users import UserError, add_user, grant, list_users, reset_password, set_active
+from queries.scope import ROLES
+
+
+def add_users_parser(commands: argparse._SubParsersAction) -> None:
+    """Add the `users` sub-command (with its own sub-commands) to the `perispiegel` parser."""
+    users = commands.add_parser("users", help="user accounts: add, list, disable, reset-password, grant")
+    actions = users.add_subparsers(dest="users_command", required=True)
+
+    add = actions.add_parser("add", help="create an account (password generated and shown once, or --prompt)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--org", help="organisation code: a practice/hospital for provider, a VSV for vsv")
+    add.add_argument("--name", help="display name (default: the username)")
+    add.add_argument("--prompt", action="store_true", help="type the password instead of generating one")
+
+    actions.add_parser("list", help="every account with role, organisations and status")
+
+    disable = actions.add_parser("disable", help="disable an account (or --enable it again)")
+    disable.add_argument("username")
+    disable.add_argument("--enable", action="store_true")
+
+    reset = actions.add_parser("reset-password", help="set a new password (generated, or --prompt)")
+    reset.add_argument("username")
+    reset.add_argument("--prompt", action="store_true")
+
+    grant_parser = actions.add_parser("grant", help="let a user also see an organisation by name (or --revoke)")
+    grant_parser.add_argument("username")
+    grant_parser.add_argument("org")
+    grant_parser.add_argument("--revoke", action="store_true")
+
+
+def _prompted_password() -> str:
+    first = getpass.getpass("New password: ")
+    if first != getpass.getpass("Repeat it: "):
+        raise UserError("the two passwords differ")
+    return first
+
+
+def users_command(arguments: argparse.Namespace, engine: Engine, console: Console) -> int:
+    """Run `perispiegel users ...`; 0 on success, 1 when the request cannot be carried out."""
+    try:
+        action = arguments.users_command
+        if action == "add":
+            password = _prompted_password() if arguments.prompt else None
+            user, password = add_user(engine, arguments.username, arguments.role, org_code=arguments.org,
+                                      display_name=arguments.name, password=password)
+            console.print(f"User [bold]{user.username}[/bold] ({user.role}) created.")
+            if not arguments.prompt:
+                console.print(f"Password (shown once): [bold]{password}[/bold]", highlight=False)
+        elif action == "list":
+            table = Table("username", "name", "role", "organisations", "status", "last login")
+            for user in list_users(engine):
+                table.add_row(user.username, user.display_name, user.role, ", ".join(user.organisations) or "-",
+                              "active" if user.active else "disabled",
+                              user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "never")
+            console.print(table)
+        elif action == "disable":
+            user = set_active(engine, arguments.username, arguments.enable)
+            console.print(f"User {user.username} is now {'active' if user.active else 'disabled'}.")
+        elif action == "reset-password":
+            password = reset_password(engine, arguments.username,
+                                      _prompted_password() if arguments.prompt else None)
+            console.print(f"New password set for {arguments.username.strip().lower()}.")
+            if not arguments.prompt:
+                console.print(f"Password (shown once): [bold]{password}[/bold]", highlight=False)
+        elif action == "grant":
+            user = grant(engine, arguments.username, arguments.org, revoke=arguments.revoke)
+            console.print(f"{user.username} now sees: {', '.join(user.organisations) or 'no organisation by name'}.")
+    except UserError as error:
+        console.print(f"[red]{error}[/red]")
+        return 1
+    return 0
+
+
+def print_demo_users(created: list[dict], console: Console) -> None:
+    """The demo accounts and their passwords, printed once when they are created."""
+    if not created:
+        return
+    table = Table("username", "password", "role", "organisation", title="Demo accounts (passwords shown once)")
+    for account in created:
+        table.add_row(account["username"], account["password"], account["role"], account["org_code"] or "-")
+    console.print(table)

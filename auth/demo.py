@@ -1,0 +1,40 @@
+"""Demo accounts for the embedded demo (`make run` on an empty database): one per role, each tied to a real
+organisation of the register. Never in production (`PERISPIEGEL_ENV=production`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+
+from auth.users import add_user, count_users
+from auth.web import is_production
+from tables.schema import organisations
+
+
+def _demo_hospital(engine: Engine) -> tuple[str, str] | None:
+    """(hospital code, its VSV code) of the first hospital whose VSV is in the register."""
+    vsvs = select(organisations.c.org_code).where(organisations.c.org_type == "vsv")
+    query = (select(organisations.c.org_code, organisations.c.vsv_code)
+             .where(organisations.c.org_type == "hospital", organisations.c.vsv_code.in_(vsvs))
+             .order_by(organisations.c.org_code).limit(1))
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    return (row.org_code, row.vsv_code) if row else None
+
+
+def create_demo_users(engine: Engine) -> list[dict]:
+    """When there are no accounts yet (and not in production), create demo-zorgverlener (provider of a hospital),
+    demo-vsv (that hospital's VSV), demo-onderzoeker (researcher) and demo-beheerder (admin) with generated
+    passwords. Returns [{username, role, org_code, password}] to print once; [] when nothing was created."""
+    if is_production() or count_users(engine) > 0:
+        return []
+    hospital = _demo_hospital(engine)
+    accounts = [("demo-beheerder", "admin", None, "Demo beheerder"),
+                ("demo-onderzoeker", "researcher", None, "Demo onderzoeker")]
+    if hospital:
+        accounts += [("demo-zorgverlener", "provider", hospital[0], "Demo zorgverlener"),
+                     ("demo-vsv", "vsv", hospital[1], "Demo VSV")]
+    created = []
+    for username, role, org_code, name in accounts:
+        user, password = add_user(engine, username, role, org_code=org_code, display_name=name, actor="demo")
+        created.append({"username": user.username, "role": role, "org_code": org_code, "password": password})
+    return created

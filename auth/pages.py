@@ -1,0 +1,143 @@
+"""The login, logout and account pages: plain server-rendered HTML (Jinja, autoescaped) in Dutch and English.
+
+Everything a user typed or a delivery contains reaches the page through Jinja's autoescaping, i.e. as text.
+Every form carries the session's CSRF token; a form without a valid one is refused.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+import flask
+from flask import Blueprint, render_template, request, session
+
+from auth import audit
+from auth.scope import permitted_organisations
+from auth.texts import TEXTS, language_of, text
+from auth.throttle import login_throttle
+from auth.tokens import create_token, revoke_token, tokens_of
+from auth.users import authenticate, normalise_username
+from auth.web import (
+    CSRF_FIELD,
+    client_address,
+    csrf_token,
+    csrf_valid,
+    end_session,
+    logged_in_user,
+    settings,
+    start_session,
+)
+
+blueprint = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/auth/static")
+
+LOGIN_REASONS = {"expired": "session_expired", "login": "login_required", "logged_out": "logged_out"}
+
+
+def page_language() -> str:
+    """`?lang=` (or the form's `lang`), remembered in the session; Dutch by default."""
+    chosen = request.values.get("lang")
+    if chosen:
+        session["lang"] = language_of(chosen)
+    return language_of(session.get("lang"))
+
+
+def render(template: str, status: int = 200, **context: object) -> flask.Response:
+    language = page_language()
+
+    def t(key: str, **values: object) -> str:
+        return text(key, language, **values)
+
+    other = "en" if language == "nl" else "nl"
+    switch_query = {"lang": other, **({"next": request.args["next"]} if request.args.get("next") else {})}
+    switch_url = f"{request.path}?{urlencode(switch_query)}"
+    html = render_template(f"auth/{template}", t=t, language=language, other_language=other, switch_url=switch_url,
+                           csrf_field=CSRF_FIELD, csrf_token=csrf_token(), user=logged_in_user(),
+                           role_label=lambda role: t(f"role_{role}") if f"role_{role}" in TEXTS else role,
+                           **context)
+    return flask.make_response(html, status)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host, no `//host`), so login cannot redirect elsewhere."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> flask.Response:
+    next_target = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if logged_in_user() is not None:
+            return flask.redirect(next_target)
+        notice = LOGIN_REASONS.get(request.args.get("reason", ""))
+        return render("login.html", next_target=next_target, notice=notice, error=None, username="")
+    engine = settings().engine
+    username = normalise_username(request.form.get("username", ""))[:80]
+    if not csrf_valid():
+        return render("login.html", 400, next_target=next_target, notice=None, error=("form_expired", {}),
+                      username=username)
+    throttle = login_throttle(engine, username, client_address())
+    if throttle.blocked:
+        audit.record(engine, "login_throttled", actor=username, address=client_address())
+        response = render("login.html", 429, next_target=next_target, notice=None,
+                          error=("throttled", {"minutes": throttle.wait_minutes()}), username=username)
+        response.headers["Retry-After"] = str(throttle.wait_minutes() * 60)
+        return response
+    user = authenticate(engine, username, request.form.get("password", ""))
+    if user is None:
+        # The same answer for an unknown user, a wrong password and a disabled account.
+        audit.record(engine, "login_failure", actor=username, address=client_address())
+        return render("login.html", 401, next_target=next_target, notice=None, error=("bad_credentials", {}),
+                      username=username)
+    start_session(user, remember=request.form.get("remember") == "on")
+    audit.record(engine, "login_success", actor=user.username, address=client_address())
+    return flask.redirect(next_target, code=303)
+
+
+@blueprint.route("/logout", methods=["GET", "POST"])
+def logout() -> flask.Response:
+    user = logged_in_user()
+    if user is None:
+        return flask.redirect(flask.url_for("auth.login", reason="logged_out"), code=303)
+    if request.method == "GET":
+        return render("logout.html")
+    if not csrf_valid():
+        return render("logout.html", 400, error="form_expired")
+    audit.record(settings().engine, "logout", actor=user.username, address=client_address())
+    language = session.get("lang")
+    end_session()
+    return flask.redirect(flask.url_for("auth.login", reason="logged_out", lang=language), code=303)
+
+
+def _account_page(status: int = 200, **notices: object) -> flask.Response:
+    engine = settings().engine
+    user = logged_in_user()
+    return render("account.html", status, tokens=tokens_of(engine, user),
+                  organisations=permitted_organisations(engine, user), **notices)
+
+
+@blueprint.get("/account")
+def account() -> flask.Response:
+    return _account_page()
+
+
+@blueprint.post("/account/tokens")
+def new_token() -> flask.Response:
+    if not csrf_valid():
+        return _account_page(400, error="form_expired")
+    token = create_token(settings().engine, logged_in_user(), request.form.get("label", ""),
+                         address=client_address())
+    return _account_page(new_token=token)
+
+
+@blueprint.post("/account/tokens/<int:token_id>/revoke")
+def revoke(token_id: int) -> flask.Response:
+    if not csrf_valid():
+        return _account_page(400, error="form_expired")
+    revoked = revoke_token(settings().engine, logged_in_user(), token_id, address=client_address())
+    return _account_page(200 if revoked else 404, message="token_revoked" if revoked else None)

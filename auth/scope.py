@@ -1,0 +1,73 @@
+"""What a logged-in user may see: the one place that turns an account into the engine's `Viewer`.
+
+Every Dash callback, API route and download asks `current_viewer()` (auth/__init__.py); the indicator engine
+then returns only what that viewer may see (queries/scope.py). The rules:
+
+- provider: its own practice or hospital (`users.org_code`), plus organisations an admin granted;
+- vsv: its own VSV and the VSV's member organisations, plus granted ones;
+- researcher: national and anonymised figures, plus granted organisations;
+- admin: every organisation.
+
+Choosing an organisation (the header's dropdown, `?org=` in a URL, a crafted callback) can only narrow the
+view to one of these; anything else falls back to the user's own view.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, or_, select
+
+from auth.users import User
+from queries.scope import Viewer
+from tables.schema import organisations
+
+
+def _register_rows(engine: Engine, codes: tuple[str, ...], vsv_code: str | None) -> dict[str, dict]:
+    """org_code → {org_type, vsv_code} for the given organisations and (if any) the members of a VSV."""
+    condition = organisations.c.org_code.in_(codes)
+    if vsv_code:
+        condition = or_(condition, organisations.c.vsv_code == vsv_code)
+    query = select(organisations.c.org_code, organisations.c.org_type, organisations.c.vsv_code).where(condition)
+    with engine.connect() as connection:
+        return {row.org_code: {"org_type": row.org_type, "vsv_code": row.vsv_code}
+                for row in connection.execute(query)}
+
+
+def permitted_organisations(engine: Engine, user: User) -> list[str] | None:
+    """The organisation codes `user` may choose, own first; None means every organisation (admin)."""
+    if user.role == "admin":
+        return None
+    own_vsv = user.org_code if user.role == "vsv" else None
+    rows = _register_rows(engine, user.organisations, own_vsv)
+    members = sorted(code for code, row in rows.items() if own_vsv and row["vsv_code"] == own_vsv
+                     and code != own_vsv)
+    ordered = [code for code in user.organisations if code in rows] + members
+    return list(dict.fromkeys(ordered))
+
+
+def base_viewer(user: User) -> Viewer:
+    """The user's own view, before choosing any granted organisation."""
+    if user.role == "provider":
+        return Viewer("provider", org_code=user.org_code)
+    if user.role == "vsv":
+        return Viewer("vsv", vsv_code=user.org_code)
+    return Viewer(user.role)
+
+
+def viewer_of(engine: Engine, user: User, org_code: str | None = None) -> Viewer:
+    """The viewer for `user` looking at `org_code` (or at its own view when None or not permitted).
+
+    A granted organisation is seen as its own users see it: a practice or hospital as its provider, a VSV as
+    its VSV user. A VSV user looking at a member organisation stays a VSV viewer (it sees all members by name).
+    """
+    if user.role == "admin":
+        return Viewer("admin")
+    if not org_code or org_code == user.org_code:
+        return base_viewer(user)
+    if org_code not in user.granted:
+        return base_viewer(user)  # a VSV member, or an organisation the user may not see: its own view
+    row = _register_rows(engine, (org_code,), None).get(org_code)
+    if row is None:
+        return base_viewer(user)
+    if row["org_type"] == "vsv":
+        return Viewer("vsv", vsv_code=org_code)
+    return Viewer("provider", org_code=org_code)

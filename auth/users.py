@@ -1,0 +1,214 @@
+"""The user accounts: roles, organisations, passwords and grants (tables `users`, `user_organisations`).
+
+Roles (PRODUCT.md, "Roles"): a provider belongs to one practice or hospital, a vsv user to one VSV; researchers
+and admins to none. A user sees more than one organisation by name only when an admin grants it. Every change
+goes through these functions, which also write the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from auth import audit
+from auth.passwords import generate_password, hash_password, password_problem, verify_password
+from queries.scope import ROLES
+from queries.status import as_utc
+from tables.schema import organisations, user_organisations, users
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
+ROLE_ORG_TYPES = {"provider": {"practice", "hospital"}, "vsv": {"vsv"}}
+
+
+class UserError(ValueError):
+    """A user administration request that cannot be carried out (the message says why, in English)."""
+
+
+@dataclass(frozen=True)
+class User:
+    """An account as the app uses it: never carries the password or its hash beyond `password_stamp`."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    org_code: str | None
+    active: bool
+    granted: tuple[str, ...] = ()
+    password_stamp: str = field(default="", repr=False)
+    last_login_at: datetime | None = None
+    created_at: datetime | None = None
+
+    @property
+    def organisations(self) -> tuple[str, ...]:
+        """The organisations this user may see by name: its own first, then the granted ones."""
+        own = (self.org_code,) if self.org_code else ()
+        return own + tuple(code for code in self.granted if code != self.org_code)
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def _stamp(password_hash: str) -> str:
+    # Part of the session's user id: a new password (or a disabled account) ends every existing session.
+    return password_hash[-16:]
+
+
+def _organisation_type(engine: Engine, org_code: str) -> str | None:
+    with engine.connect() as connection:
+        return connection.execute(
+            select(organisations.c.org_type).where(organisations.c.org_code == org_code)).scalar_one_or_none()
+
+
+def _user_from_row(row, granted: tuple[str, ...]) -> User:
+    return User(user_id=row["user_id"], username=row["username"], display_name=row["display_name"], role=row["role"],
+                org_code=row["org_code"], active=row["active"], granted=granted,
+                password_stamp=_stamp(row["password_hash"]), last_login_at=as_utc(row["last_login_at"]),
+                created_at=as_utc(row["created_at"]))
+
+
+def _grants(engine: Engine, user_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    query = (select(user_organisations.c.user_id, user_organisations.c.org_code)
+             .where(user_organisations.c.user_id.in_(user_ids)).order_by(user_organisations.c.org_code))
+    granted: dict[int, list[str]] = {}
+    with engine.connect() as connection:
+        for user_id, org_code in connection.execute(query):
+            granted.setdefault(user_id, []).append(org_code)
+    return {user_id: tuple(codes) for user_id, codes in granted.items()}
+
+
+def get_user(engine: Engine, *, user_id: int | None = None, username: str | None = None) -> User | None:
+    """The account with this id or username, or None."""
+    query = select(users)
+    query = query.where(users.c.user_id == user_id) if user_id is not None else query.where(
+        users.c.username == normalise_username(username or ""))
+    with engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+    if row is None:
+        return None
+    return _user_from_row(row, _grants(engine, [row["user_id"]]).get(row["user_id"], ()))
+
+
+def list_users(engine: Engine) -> list[User]:
+    """Every account, by username."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(users).order_by(users.c.username)).mappings().all()
+    granted = _grants(engine, [row["user_id"] for row in rows])
+    return [_user_from_row(row, granted.get(row["user_id"], ())) for row in rows]
+
+
+def count_users(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(users)).scalar_one()
+
+
+def add_user(engine: Engine, username: str, role: str, *, org_code: str | None = None,
+             display_name: str | None = None, password: str | None = None, actor: str = "cli",
+             address: str | None = None) -> tuple[User, str]:
+    """Create an account; returns it with its password (the one given, or a generated one to show once).
+
+    A provider needs a practice or hospital, a vsv user a VSV, from the organisation register; researcher and
+    admin accounts have no organisation.
+    """
+    username = normalise_username(username)
+    if not USERNAME_PATTERN.match(username):
+        raise UserError("a username is 2–80 characters: letters, digits, '.', '_', '@' or '-'")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
+    org_code = (org_code or "").strip() or None
+    if role in ROLE_ORG_TYPES:
+        if not org_code:
+            raise UserError(f"a {role} user needs an organisation code")
+        org_type = _organisation_type(engine, org_code)
+        if org_type not in ROLE_ORG_TYPES[role]:
+            wanted = " or ".join(sorted(ROLE_ORG_TYPES[role]))
+            raise UserError(f"{org_code!r} is not a {wanted} in the organisation register")
+    elif org_code:
+        raise UserError(f"a {role} user has no organisation of its own (an admin can grant organisations)")
+    password = password or generate_password()
+    problem = password_problem(password)
+    if problem:
+        raise UserError(problem)
+    if get_user(engine, username=username) is not None:
+        raise UserError(f"user {username!r} already exists")
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(insert(users).values(
+            username=username, display_name=(display_name or username).strip()[:200], role=role, org_code=org_code,
+            password_hash=hash_password(password), active=True, created_at=now, created_by=actor,
+            password_changed_at=now,
+        ))
+    audit.record(engine, "user_add", actor=actor, target=username,
+                 detail=f"role {role}, organisation {org_code or '-'}", address=address)
+    return get_user(engine, username=username), password
+
+
+def _existing(engine: Engine, username: str) -> User:
+    user = get_user(engine, username=username)
+    if user is None:
+        raise UserError(f"no user {normalise_username(username)!r}")
+    return user
+
+
+def set_active(engine: Engine, username: str, active: bool, *, actor: str = "cli", address: str | None = None) -> User:
+    """Disable (or enable again) an account; a disabled account cannot log in and its sessions and API tokens
+    stop working at their next request."""
+    user = _existing(engine, username)
+    with engine.begin() as connection:
+        connection.execute(update(users).where(users.c.user_id == user.user_id).values(active=active))
+    audit.record(engine, "user_enable" if active else "user_disable", actor=actor, target=user.username,
+                 address=address)
+    return _existing(engine, username)
+
+
+def reset_password(engine: Engine, username: str, password: str | None = None, *, actor: str = "cli",
+                   address: str | None = None) -> str:
+    """Set a new password (the given one, or a generated one to show once); ends the user's sessions."""
+    user = _existing(engine, username)
+    password = password or generate_password()
+    problem = password_problem(password)
+    if problem:
+        raise UserError(problem)
+    with engine.begin() as connection:
+        connection.execute(update(users).where(users.c.user_id == user.user_id).values(
+            password_hash=hash_password(password), password_changed_at=datetime.now(UTC)))
+    audit.record(engine, "user_reset_password", actor=actor, target=user.username, address=address)
+    return password
+
+
+def grant(engine: Engine, username: str, org_code: str, *, revoke: bool = False, actor: str = "cli",
+          address: str | None = None) -> User:
+    """Let a user also see `org_code` by name (or take that away again with `revoke=True`)."""
+    user = _existing(engine, username)
+    org_code = org_code.strip()
+    if _organisation_type(engine, org_code) is None:
+        raise UserError(f"{org_code!r} is not in the organisation register")
+    if user.role == "admin":
+        raise UserError("an admin already sees every organisation")
+    with engine.begin() as connection:
+        connection.execute(delete(user_organisations).where(user_organisations.c.user_id == user.user_id,
+                                                            user_organisations.c.org_code == org_code))
+        if not revoke:
+            connection.execute(insert(user_organisations).values(
+                user_id=user.user_id, org_code=org_code, granted_by=actor, granted_at=datetime.now(UTC)))
+    audit.record(engine, "user_revoke_grant" if revoke else "user_grant", actor=actor, target=user.username,
+                 detail=f"organisation {org_code}", address=address)
+    return _existing(engine, username)
+
+
+def authenticate(engine: Engine, username: str, password: str) -> User | None:
+    """The active account whose password matches, else None (the check costs the same for unknown users)."""
+    username = normalise_username(username)
+    with engine.connect() as connection:
+        row = connection.execute(select(users).where(users.c.username == username)).mappings().first()
+    matches = verify_password(row["password_hash"] if row else None, password)
+    if row is None or not matches or not row["active"]:
+        return None
+    with engine.begin() as connection:
+        connection.execute(update(users).where(users.c.user_id == row["user_id"])
+                           .values(last_login_at=datetime.now(UTC)))
+    return get_user(engine, user_id=row["user_id"])

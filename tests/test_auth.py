@@ -1,0 +1,350 @@
+"""Login as a user meets it, through the Flask test client on a real database: the guard, the login form,
+sessions, throttling, password storage, API tokens, the admin page and the audit log."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+import flask
+import pytest
+from argon2 import PasswordHasher
+from births_factory import publish, random_births
+from sqlalchemy import Engine, select, text
+
+import auth
+from api import register_api
+from auth.throttle import MAX_FAILURES, login_throttle
+from auth.users import add_user, get_user, grant, reset_password, set_active
+from queries.config import EngineConfig
+from queries.engine import IndicatorEngine
+from tables.schema import api_tokens, audit_log, users
+
+PASSWORD = "correct horse battery staple"
+OTHER_HOST = {"REMOTE_ADDR": "192.0.2.44"}
+
+
+def build_server(engine: Engine, **options: object) -> flask.Flask:
+    """A Flask server with login and the API on `engine`, the way app.create_app sets them up."""
+    server = flask.Flask(__name__)
+    server.config["SECRET_KEY"] = "test-secret"
+    auth.install(server, engine, **options)
+    register_api(server, IndicatorEngine(engine, EngineConfig()))
+
+    @server.get("/page")
+    def page() -> str:  # stands in for a dashboard page
+        return "<p>dashboard page</p>"
+
+    @server.post("/_dash-update-component")
+    def callback() -> dict:  # stands in for Dash's callback endpoint
+        return {"viewer": auth.current_viewer().as_dict()}
+
+    return server
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def log_in(client, username: str, password: str = PASSWORD, **form: str):
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, **form})
+
+
+@pytest.fixture
+def database(sqlite_engine: Engine) -> Engine:
+    publish(sqlite_engine, random_births(200, seed=5))
+    return sqlite_engine
+
+
+@pytest.fixture
+def server(database: Engine) -> flask.Flask:
+    add_user(database, "Anna", "provider", org_code="H001", password=PASSWORD)
+    add_user(database, "root", "admin", password=PASSWORD)
+    return build_server(database)
+
+
+def test_anonymous_requests_get_the_login_page_or_a_401(server):
+    client = server.test_client()
+    page = client.get("/page?org=H002")
+    assert page.status_code == 303
+    assert page.headers["Location"].startswith("/login?next=/page?org%3DH002")
+    login_page = client.get(page.headers["Location"])
+    assert login_page.status_code == 200 and 'type="password"' in login_page.get_data(as_text=True)
+    for method, path in [("post", "/_dash-update-component"), ("get", "/_dash-layout"),
+                         ("get", "/_dash-dependencies"), ("get", "/api/v1/indicators"), ("get", "/admin"),
+                         ("get", "/account")]:
+        response = getattr(client, method)(path, headers={"Accept": "application/json"})
+        assert response.status_code in (401, 303), path
+        assert "dashboard page" not in response.get_data(as_text=True)
+    callback = client.post("/_dash-update-component", json={"output": "x"})
+    assert callback.status_code == 401 and callback.get_json()["error"] == "login required"
+    api = client.get("/api/v1/indicators")
+    assert api.status_code == 401 and api.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.get("/auth/static/auth.css").status_code == 200  # the login page's stylesheet
+
+
+def test_login_page_is_bilingual_and_accessible(server):
+    client = server.test_client()
+    dutch = client.get("/login").get_data(as_text=True)
+    assert '<html lang="nl">' in dutch and "Gebruikersnaam" in dutch and "Wachtwoord" in dutch
+    assert '<label for="username">' in dutch and 'autocomplete="current-password"' in dutch
+    english = client.get("/login?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in english and "Username" in english and "Log in" in english
+    remember = re.search(r"<input[^>]*id=\"remember\"[^>]*>", dutch).group(0)
+    assert "checked" not in remember  # remember-me is off unless the user ticks it
+
+
+def test_login_needs_the_forms_csrf_token(server):
+    client = server.test_client()
+    client.get("/login")
+    response = client.post("/login", data={"username": "anna", "password": PASSWORD, "csrf_token": "forged"})
+    assert response.status_code == 400
+    assert client.get("/page").status_code == 303  # still not logged in
+
+
+def test_login_starts_a_new_session_with_safe_cookies(server):
+    client = server.test_client()
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    before = client.get_cookie("perispiegel_session").value
+    response = log_in(client, "ANNA ", next="/page?org=H001")
+    assert response.status_code == 303 and response.headers["Location"] == "/page?org=H001"
+    cookie = response.headers.getlist("Set-Cookie")[0]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert "perispiegel_remember" not in " ".join(response.headers.getlist("Set-Cookie"))
+    assert client.get_cookie("perispiegel_session").value != before
+    with client.session_transaction() as session:
+        assert "planted" not in session
+    assert client.get("/page").get_data(as_text=True) == "<p>dashboard page</p>"
+    assert client.post("/_dash-update-component").get_json()["viewer"] == {
+        "role": "provider", "org_code": "H001", "vsv_code": None}
+
+
+def test_cookies_are_secure_over_https_and_remember_me_only_when_ticked(server):
+    client = server.test_client()
+    token = csrf_of(client.get("/login", base_url="https://localhost").get_data(as_text=True))
+    response = client.post("/login", base_url="https://localhost",
+                           data={"username": "anna", "password": PASSWORD, "csrf_token": token, "remember": "on"})
+    cookies = response.headers.getlist("Set-Cookie")
+    assert {cookie.split("=")[0] for cookie in cookies} == {"perispiegel_session", "perispiegel_remember"}
+    assert all("; Secure" in cookie and "HttpOnly" in cookie for cookie in cookies)
+    assert "Strict-Transport-Security" in response.headers
+
+
+def test_login_redirects_only_within_the_site(server):
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        response = log_in(server.test_client(), "anna", next=target)
+        assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_wrong_password_unknown_user_and_disabled_account_get_the_same_answer(server, database):
+    add_user(database, "gone", "researcher", password=PASSWORD)
+    set_active(database, "gone", False)
+    answers = [log_in(server.test_client(), name, password) for name, password in
+               [("anna", "wrong password!!"), ("nobody", PASSWORD), ("gone", PASSWORD)]]
+    assert {answer.status_code for answer in answers} == {401}
+    messages = {re.search(r'id="login-error">([^<]+)<', a.get_data(as_text=True)).group(1) for a in answers}
+    assert messages == {"De combinatie van gebruikersnaam en wachtwoord is onjuist."}
+
+
+def client_at(server: flask.Flask, address: str):
+    client = server.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_throttling_after_five_failures_per_account(server):
+    attacker = client_at(server, "192.0.2.1")
+    for _ in range(MAX_FAILURES):
+        assert log_in(attacker, "anna", "wrong password!!").status_code == 401
+    # Even the right password waits now, from any address, with a clear message and Retry-After.
+    blocked = log_in(client_at(server, "198.51.100.2"), "anna", PASSWORD, lang="en")
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert "Too many failed login attempts. Please try again in 15 minutes." in blocked.get_data(as_text=True)
+    assert log_in(client_at(server, "198.51.100.3"), "root").status_code == 303  # other accounts are not affected
+
+
+def test_throttling_per_address_and_for_unknown_users(server):
+    client = client_at(server, "192.0.2.1")
+    for number in range(MAX_FAILURES):
+        assert log_in(client, f"guess{number}", "wrong password!!").status_code == 401
+    assert log_in(client, "root").status_code == 429  # this address waits, whatever the account
+    assert log_in(server.test_client(), "root").status_code == 303  # other addresses do not
+
+
+def test_throttle_window_ends_fifteen_minutes_after_the_fifth_failure(database):
+    start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    with database.begin() as connection:
+        for minute in range(MAX_FAILURES):
+            connection.execute(audit_log.insert().values(at=start + timedelta(minutes=minute), actor="anna",
+                                                         action="login_failure", address="192.0.2.1"))
+    assert login_throttle(database, "anna", None, now=start + timedelta(minutes=5)).blocked
+    throttle = login_throttle(database, "Anna", "198.51.100.7", now=start + timedelta(minutes=10))
+    assert throttle.blocked and throttle.retry_after == start + timedelta(minutes=15)
+    assert not login_throttle(database, "anna", None, now=start + timedelta(minutes=15, seconds=1)).blocked
+
+
+def test_passwords_are_stored_as_argon2_hashes_only(server, database):
+    with database.connect() as connection:
+        stored = connection.execute(select(users.c.password_hash).where(users.c.username == "anna")).scalar_one()
+        everything = str(connection.execute(text("select * from users")).all())
+        audit = str(connection.execute(text("select * from audit_log")).all())
+    assert stored.startswith("$argon2id$") and PASSWORD not in everything and PASSWORD not in audit
+    assert PasswordHasher().verify(stored, PASSWORD)  # argon2's own verifier accepts it
+    assert PASSWORD not in repr(get_user(database, username="anna"))
+
+
+def test_idle_session_expires_after_the_configured_time(database):
+    add_user(database, "anna", "provider", org_code="H001", password=PASSWORD)
+    server = build_server(database, idle_timeout=timedelta(minutes=30))
+    client = server.test_client()
+    log_in(client, "anna")
+    with client.session_transaction() as session:
+        session["last_seen"] = time.time() - 29 * 60
+    assert client.get("/page").status_code == 200
+    with client.session_transaction() as session:
+        session["last_seen"] = time.time() - 31 * 60
+    expired = client.get("/page")
+    assert expired.status_code == 303 and "reason=expired" in expired.headers["Location"]
+    assert client.get("/page").status_code == 303
+    assert "verlopen" in client.get(expired.headers["Location"]).get_data(as_text=True)
+
+
+def test_logout_needs_a_form_post_and_ends_the_session(server):
+    client = server.test_client()
+    log_in(client, "anna")
+    confirm = client.get("/logout")
+    assert confirm.status_code == 200 and client.get("/page").status_code == 200
+    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 400
+    assert client.post("/logout", data={"csrf_token": csrf_of(confirm.get_data(as_text=True))}).status_code == 303
+    assert client.get("/page").status_code == 303
+
+
+def test_new_password_or_disabling_ends_existing_sessions(server, database):
+    client = server.test_client()
+    log_in(client, "anna")
+    assert client.get("/page").status_code == 200
+    reset_password(database, "anna", "another long password")
+    assert client.get("/page").status_code == 303
+    log_in(client, "anna", "another long password")
+    set_active(database, "anna", False)
+    assert client.get("/page").status_code == 303
+
+
+def test_security_headers_on_every_answer(server):
+    client = server.test_client()
+    for response in (client.get("/login"), client.get("/page"), client.get("/api/v1/indicators")):
+        policy = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+        assert "'unsafe-eval'" not in policy and "script-src 'self'" in policy
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_api_token_create_use_and_revoke(server, database):
+    browser = server.test_client()
+    log_in(browser, "anna")
+    account = browser.get("/account").get_data(as_text=True)
+    created = browser.post("/account/tokens", data={"label": "R script", "csrf_token": csrf_of(account)})
+    token = re.search(r'<code id="new-token">([^<]+)</code>', created.get_data(as_text=True)).group(1)
+    assert "R script" in created.get_data(as_text=True)
+    with database.connect() as connection:
+        row = connection.execute(select(api_tokens)).mappings().one()
+    assert token not in str(dict(row)) and len(row["token_hash"]) == 64  # only a hash is kept
+    assert token not in browser.get("/account").get_data(as_text=True)  # shown once
+
+    api = server.test_client()
+    api.environ_base.update({**OTHER_HOST, "HTTP_AUTHORIZATION": f"Bearer {token}"})
+    answer = api.get("/api/v1/results?indicator=caesarean&level=hospital")
+    assert answer.status_code == 200 and answer.get_json()["viewer"]["org_code"] == "H001"
+    assert "Set-Cookie" not in answer.headers  # a token request opens no session
+    assert api.get("/page").status_code == 303  # tokens open the API only, not pages or callbacks
+    assert api.post("/_dash-update-component").status_code == 401
+
+    revoke_form = browser.get("/account").get_data(as_text=True)
+    revoked = browser.post(f"/account/tokens/{row['token_id']}/revoke", data={"csrf_token": csrf_of(revoke_form)})
+    assert revoked.status_code == 200
+    refused = api.get("/api/v1/results?indicator=caesarean&level=hospital")
+    assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+
+
+def test_someone_elses_token_cannot_be_revoked(server, database):
+    from auth.tokens import create_token, revoke_token
+
+    root = get_user(database, username="root")
+    create_token(database, root, "root's")
+    with database.connect() as connection:
+        token_id = connection.execute(select(api_tokens.c.token_id)).scalar_one()
+    assert not revoke_token(database, get_user(database, username="anna"), token_id)
+
+
+def test_admin_page_is_for_admins_and_its_forms_need_csrf(server, database):
+    provider = server.test_client()
+    log_in(provider, "anna")
+    assert provider.get("/admin").status_code == 403
+    assert provider.post("/admin/users", data={"username": "x", "role": "admin"}).status_code == 403
+    assert get_user(database, username="x") is None
+
+    admin = server.test_client()
+    log_in(admin, "root")
+    page = admin.get("/admin").get_data(as_text=True)
+    assert admin.post("/admin/users", data={"username": "bert", "role": "vsv", "org_code": "V01"}).status_code == 400
+    added = admin.post("/admin/users", data={"username": "bert", "role": "vsv", "org_code": "V01",
+                                             "display_name": "Bert <script>alert(1)</script>",
+                                             "csrf_token": csrf_of(page)})
+    html = added.get_data(as_text=True)
+    password = re.search(r'<code id="shown-once">([^<]+)</code>', html).group(1)
+    assert "<script>alert(1)</script>" not in html and "Bert &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert log_in(server.test_client(), "bert", password).status_code == 303
+    wrong = admin.post("/admin/users", data={"username": "carla", "role": "provider", "org_code": "V01",
+                                             "csrf_token": csrf_of(page)})
+    assert wrong.status_code == 400 and "is not a hospital or practice" in wrong.get_data(as_text=True)
+    admin.post("/admin/users/bert/grant", data={"org_code": "P002", "csrf_token": csrf_of(page)})
+    assert get_user(database, username="bert").organisations == ("V01", "P002")
+    admin.post("/admin/users/bert/disable", data={"csrf_token": csrf_of(page)})
+    assert not get_user(database, username="bert").active
+
+    audit = admin.get("/admin/audit").get_data(as_text=True)
+    for action in ("login_success", "user_add", "user_grant", "user_disable", "access_denied"):
+        assert f"<td>{action}</td>" in audit
+    assert admin.get("/admin/audit?action=user_grant").get_data(as_text=True).count("<td>user_grant</td>") == 1
+
+
+def test_audit_log_records_logins_and_exports_with_who_and_where(server, database):
+    client = server.test_client()
+    client.environ_base.update(OTHER_HOST)
+    log_in(client, "anna", "wrong password!!")
+    log_in(client, "anna")
+    client.get("/api/v1/results?indicator=caesarean&level=hospital")
+    with database.connect() as connection:
+        rows = connection.execute(select(audit_log.c.actor, audit_log.c.action, audit_log.c.target,
+                                         audit_log.c.address).order_by(audit_log.c.audit_id)).all()
+    assert [tuple(row) for row in rows if row.address] == [
+        ("anna", "login_failure", None, "192.0.2.44"),
+        ("anna", "login_success", None, "192.0.2.44"),
+        ("anna", "export", "/api/v1/results?indicator=caesarean&level=hospital", "192.0.2.44"),
+    ]
+
+
+def test_roles_need_the_right_kind_of_organisation(engine):
+    from auth.users import UserError
+
+    publish(engine, random_births(20, seed=1))
+    with pytest.raises(UserError, match="needs an organisation"):
+        add_user(engine, "pp", "provider")
+    with pytest.raises(UserError, match="not a vsv"):
+        add_user(engine, "vv", "vsv", org_code="H001")
+    with pytest.raises(UserError, match="no organisation of its own"):
+        add_user(engine, "rr", "researcher", org_code="H001")
+    with pytest.raises(UserError, match="at least 12"):
+        add_user(engine, "rr", "researcher", password="short")
+    with pytest.raises(UserError, match="a username is"):
+        add_user(engine, "r r", "researcher")
+    user, password = add_user(engine, " Rr ", "researcher")
+    assert user.username == "rr" and len(password) >= 12 and user.organisations == ()
+    with pytest.raises(UserError, match="already exists"):
+        add_user(engine, "RR", "admin")
+    assert grant(engine, "rr", "H002").organisations == ("H002",)
+    assert grant(engine, "rr", "H002", revoke=True).organisations == ()
