@@ -5,6 +5,7 @@
     perispiegel serve             (cli.py) calls create_app().run(host=..., port=...)
 
 The database comes from PERISPIEGEL_DATABASE_URL (default: the embedded SQLite file, see tables/database.py).
+Every page, callback, asset and API route is behind login (auth.install; docs/security.md).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import dash
 import flask
 from dash import Dash, html
 
+import auth
 from api import register_api
 from dashboards.context import attach_engine
 from dashboards.filters import register_filter_callbacks
@@ -63,7 +65,13 @@ def create_app(database_url: str | None = None) -> Dash:
         update_title=None,
         index_string=INDEX_STRING,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        # Dash Pages would otherwise render every page once, for whichever user's request comes first, as a
+        # "validation layout" and send it to every browser in the page's config: one user's organisation list
+        # and delivery feedback in everyone's page. Without it, callbacks are simply not checked against ids.
+        suppress_callback_exceptions=True,
     )
+    # Login in front of everything the server answers: pages, callbacks, assets and the API.
+    auth.install(server, database)
     for key, module in PAGE_MODULES.items():
         page = PAGE_BY_KEY[key]
         route = {"path_template": page.path} if "<" in page.path else {"path": page.path}

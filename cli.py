@@ -162,8 +162,17 @@ def main(argv: list[str] | None = None) -> int:
         return users_command(arguments, make_engine(), console)
     if arguments.command == "serve":
         from app import create_app
+        from auth.users import count_users
 
         console.print(f"perispiegel on http://{arguments.host}:{arguments.port}  (database: {database_url()})")
+        if count_users(make_engine()) == 0:
+            # Every page needs a login now: say how to get one rather than serve a login nobody can pass.
+            console.print("[yellow]No user accounts yet: create one with `perispiegel users add NAME --role admin` "
+                          "(or run `perispiegel demo-data` for the demo accounts).[/yellow]")
+        else:
+            console.print("Log in with an account of `perispiegel users list` (the demo accounts' passwords were "
+                          "printed by `perispiegel demo-data`; `perispiegel users reset-password NAME` sets a new "
+                          "one).")
         create_app().run(host=arguments.host, port=arguments.port, debug=arguments.debug)
         return 0
     return 2

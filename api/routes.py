@@ -8,7 +8,6 @@ show that user. Every answer is written to the audit log as an export.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 
 import flask
@@ -45,19 +44,17 @@ def _error(status: int, message: str, **details: object) -> flask.Response:
 
 
 @blueprint.before_request
-def _logged_in_only() -> flask.Response | None:
-    # auth.install's guard already refuses anonymous requests. The dashboard server does not install login yet
-    # (issue 5 in progress): there the API stays a demo admin answering the machine itself only.
-    if AUTH_EXTENSION not in current_app.extensions:
-        return None if _from_loopback() else _error(403, "without login the API answers the loopback interface only")
-    if auth.current_user() is None:
+def _login_required() -> flask.Response | None:
+    # auth.install's guard refuses anonymous requests before they get here; this also holds (fail closed) on a
+    # server that mounted the API without installing login.
+    if AUTH_EXTENSION not in current_app.extensions or auth.current_user() is None:
         return _error(401, "login required")
     return None
 
 
 @blueprint.after_request
 def _audit_export(response: flask.Response) -> flask.Response:
-    if response.status_code == 200 and AUTH_EXTENSION in current_app.extensions:
+    if response.status_code == 200:
         auth.audit_event("export", target=request.full_path.rstrip("?"))
     return response
 
@@ -92,18 +89,8 @@ def _arguments(required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dic
     return {name: request.args[name] for name in (*required, *optional) if request.args.get(name)}
 
 
-def _from_loopback() -> bool:
-    try:
-        return ipaddress.ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        return False
-
-
 def _viewer(org_code: str | None = None) -> Viewer:
-    """The logged-in user's viewer, looking at `org_code` when the user may (auth/scope.py); a demo admin on a
-    server without login (loopback only, see `_logged_in_only`)."""
-    if AUTH_EXTENSION not in current_app.extensions:
-        return Viewer("admin")
+    """The logged-in user's viewer, looking at `org_code` when the user may (auth/scope.py)."""
     return auth.current_viewer(org_code)
 
 

@@ -15,14 +15,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import os
 import re
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import flask
 import flask_login
@@ -33,9 +31,9 @@ from sqlalchemy import Engine
 from auth import audit
 from auth.tokens import user_for_token
 from auth.users import User, get_user
+from queries.config import installation_secret
 from tables.database import DEFAULT_DATABASE_PATH
 
-LOGGER = logging.getLogger(__name__)
 EXTENSION = "perispiegel_auth"
 SECRET_KEY_VARIABLE = "PERISPIEGEL_SECRET_KEY"
 IDLE_MINUTES_VARIABLE = "PERISPIEGEL_SESSION_IDLE_MINUTES"
@@ -93,20 +91,9 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def secret_key() -> str:
-    """`PERISPIEGEL_SECRET_KEY`; without it, outside production, a key generated once into data/secret_key."""
-    configured = os.environ.get(SECRET_KEY_VARIABLE, "").strip()
-    if configured:
-        return configured
-    if is_production():
-        raise RuntimeError(f"{SECRET_KEY_VARIABLE} must be set when PERISPIEGEL_ENV=production")
-    if not SECRET_KEY_FILE.exists():
-        SECRET_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(SECRET_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        LOGGER.warning("%s is not set: generated a secret key for the embedded demo in %s. Set %s in any real "
-                       "deployment.", SECRET_KEY_VARIABLE, SECRET_KEY_FILE, SECRET_KEY_VARIABLE)
-    return Path(SECRET_KEY_FILE).read_text(encoding="utf-8").strip()
+    """`PERISPIEGEL_SECRET_KEY`; without it, outside production, a key generated once into data/secret_key (the
+    same per-installation pattern as the pseudonym key, so concurrent workers agree on one key)."""
+    return installation_secret(SECRET_KEY_VARIABLE, SECRET_KEY_FILE)
 
 
 def _minutes_from_environment(name: str, default: int) -> int:

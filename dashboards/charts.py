@@ -1,6 +1,8 @@
 """The charts of the indicator pages: plotly figures of engine answers, small sparklines, and their text alternatives.
 
 Figures only draw what the engine returned (rates, intervals, control limits); nothing here computes a statistic.
+They are plain plotly.js figure dictionaries, not `plotly.graph_objects`: the objects validate every property in
+Python, which cost about 30 ms per chart on each filter change, and plotly.js checks the same figure anyway.
 Colours are the Okabe–Ito palette (safe for colour-blind readers) and every series also differs in shape or line
 style, so colour is never the only cue. Every chart has a title, axis titles with units, a text summary for screen
 readers and a table of its figures (`accessible_chart`).
@@ -11,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote
 
-import plotly.graph_objects as go
-from dash import dcc, html
+from dash import MATCH, Dash, Input, Output, State, dcc, html
 
 from dashboards.i18n import format_number, format_period, format_rate, text
 from queries.catalogue import UNIT_SCALE
@@ -46,7 +47,6 @@ def base_layout(title: str, x_title: str, y_title: str, language: str, height: i
     axis = {"showgrid": True, "gridcolor": GRID_COLOUR, "zeroline": False, "linecolor": "#6b6b6b",
             "ticks": "outside", "automargin": True}
     return {
-        "template": "none",
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         "xaxis": {**axis, "title": {"text": x_title}},
         "yaxis": {**axis, "title": {"text": y_title}, "rangemode": "tozero"},
@@ -63,17 +63,58 @@ def base_layout(title: str, x_title: str, y_title: str, language: str, height: i
     }
 
 
-def accessible_chart(chart_id: str, figure: go.Figure, title: str, summary: str, table: html.Table,
+CHART_TABLE = "chart-table"  # pattern-matching id types: {"type": CHART_TABLE + "-summary" | "-data" | "-body", ...}
+
+# A chart's table is built in the browser when its "show table" summary is first opened. Hundreds of table cells
+# as Dash components made every filter change on the detail page twice as slow (the renderer keeps book of
+# each component), for a table most people never open; as a store of strings it costs nothing until asked for.
+BUILD_CHART_TABLE = """
+function(clicks, table) {
+    if (!clicks || !table) { return window.dash_clientside.no_update; }
+    const numeric = new Set(table.numeric);
+    const cellClass = index => numeric.has(index) ? 'text-end numeric' : '';
+    const element = (type, props, children) => ({namespace: 'dash_html_components', type: type,
+                                                 props: Object.assign({children: children}, props)});
+    return element('Table', {id: table.id, className: 'table table-sm table-striped data-table'}, [
+        element('Caption', {className: 'visually-hidden'}, table.caption),
+        element('Thead', {}, element('Tr', {}, table.headers.map(
+            (header, index) => element('Th', {scope: 'col', className: cellClass(index)}, header)))),
+        element('Tbody', {}, table.rows.map(row => element('Tr', {}, row.map(
+            (value, index) => element('Td', {className: cellClass(index)}, value))))),
+    ]);
+}
+"""
+
+
+def accessible_chart(chart_id: str, figure: dict, title: str, summary: str, table: dict,
                      language: str) -> html.Figure:
-    """A chart with its title as the figure's name, a spoken summary, and its figures as a table on request."""
+    """A chart with its title as the figure's name, a spoken summary, and its figures as a table on request.
+
+    `table` is `dashboards.layout.table_data(...)`: the table is drawn in the browser when opened (see
+    BUILD_CHART_TABLE), with the markup of `layout.data_table`."""
     return html.Figure(
         [
             dcc.Graph(id=chart_id, figure=figure, config=GRAPH_CONFIG, className="chart"),
             html.Figcaption(summary, className="visually-hidden", id=f"{chart_id}-summary"),
-            html.Details([html.Summary(text("show_table", language)), table], className="chart-table"),
+            html.Details([html.Summary(text("show_table", language), id={"type": f"{CHART_TABLE}-summary",
+                                                                         "chart": chart_id}),
+                          html.Div(id={"type": f"{CHART_TABLE}-body", "chart": chart_id})],
+                         className="chart-table"),
+            dcc.Store(id={"type": f"{CHART_TABLE}-data", "chart": chart_id}, data=table),
         ],
         className="chart-figure",
         **{"aria-label": title},
+    )
+
+
+def register_chart_callbacks(app: Dash) -> None:
+    """Draw a chart's table when its summary is first opened (see BUILD_CHART_TABLE)."""
+    app.clientside_callback(
+        BUILD_CHART_TABLE,
+        Output({"type": f"{CHART_TABLE}-body", "chart": MATCH}, "children"),
+        Input({"type": f"{CHART_TABLE}-summary", "chart": MATCH}, "n_clicks"),
+        State({"type": f"{CHART_TABLE}-data", "chart": MATCH}, "data"),
+        prevent_initial_call=True,
     )
 
 
@@ -121,41 +162,41 @@ def sparkline(own: Sequence[float | None], national: Sequence[float | None], des
 
 # ---- trend -------------------------------------------------------------------------------------------------
 
-def trend_figure(series: list[dict], unit: str, title: str, own_label: str | None, language: str) -> go.Figure:
+def trend_figure(series: list[dict], unit: str, title: str, own_label: str | None, language: str) -> dict:
     """Own series with its 95% band (filled) and the national line (dashed), per period of an engine trend."""
     national = next(s for s in series if s["kind"] == "national")
     periods = [format_period(point["period"], language) for point in national["points"]]
-    figure = go.Figure()
+    traces = []
     own = next((s for s in series if s["kind"] == "organisation"), None)
     if own is not None:
         high = [scaled(point["ci_high"], unit) for point in own["points"]]
         low = [scaled(point["ci_low"], unit) for point in own["points"]]
-        figure.add_trace(go.Scatter(x=periods, y=high, mode="lines", line={"width": 0}, hoverinfo="skip",
-                                    showlegend=False, connectgaps=False))
-        figure.add_trace(go.Scatter(x=periods, y=low, mode="lines", line={"width": 0}, fill="tonexty",
-                                    fillcolor=BAND_FILL, hoverinfo="skip", name=text("band", language),
-                                    connectgaps=False))
-        figure.add_trace(_rate_trace(periods, own["points"], unit, own_label or own["label"], language,
-                                     {"color": OWN_COLOUR, "width": 2.5}, {"symbol": "circle", "size": 6}))
-    figure.add_trace(_rate_trace(periods, national["points"], unit, text("national", language), language,
-                                 {"color": NATIONAL_COLOUR, "width": 1.5, "dash": "dash"},
-                                 {"symbol": "square", "size": 5}))
+        traces.append({"type": "scatter", "x": periods, "y": high, "mode": "lines", "line": {"width": 0},
+                       "hoverinfo": "skip", "showlegend": False, "connectgaps": False})
+        traces.append({"type": "scatter", "x": periods, "y": low, "mode": "lines", "line": {"width": 0},
+                       "fill": "tonexty", "fillcolor": BAND_FILL, "hoverinfo": "skip", "name": text("band", language),
+                       "connectgaps": False})
+        traces.append(_rate_trace(periods, own["points"], unit, own_label or own["label"], language,
+                                  {"color": OWN_COLOUR, "width": 2.5}, {"symbol": "circle", "size": 6}))
+    traces.append(_rate_trace(periods, national["points"], unit, text("national", language), language,
+                              {"color": NATIONAL_COLOUR, "width": 1.5, "dash": "dash"},
+                              {"symbol": "square", "size": 5}))
     layout = base_layout(title, text("period_axis", language), rate_axis_title(unit, language), language)
     layout["xaxis"]["type"] = "category"
-    figure.update_layout(**layout)
-    return figure
+    return {"data": traces, "layout": layout}
 
 
 def _rate_trace(periods: list[str], points: list[dict], unit: str, name: str, language: str, line: dict,
-                marker: dict) -> go.Scatter:
-    return go.Scatter(
-        x=periods, y=[scaled(point["rate"], unit) for point in points], mode="lines+markers", name=_escape(name),
-        line=line, marker={**marker, "color": line["color"]}, connectgaps=False,
-        customdata=[[format_rate(point["rate"], unit, language),
-                     f"{format_number(point['numerator'], language)} / {format_number(point['denominator'], language)}"]
-                    for point in points],
-        hovertemplate="%{x}: %{customdata[0]} (%{customdata[1]})<extra>" + _escape(name) + "</extra>",
-    )
+                marker: dict) -> dict:
+    return {
+        "type": "scatter", "x": periods, "y": [scaled(point["rate"], unit) for point in points],
+        "mode": "lines+markers", "name": _escape(name), "line": line, "marker": {**marker, "color": line["color"]},
+        "connectgaps": False,
+        "customdata": [[format_rate(point["rate"], unit, language),
+                        f"{format_number(point['numerator'], language)} / "
+                        f"{format_number(point['denominator'], language)}"] for point in points],
+        "hovertemplate": "%{x}: %{customdata[0]} (%{customdata[1]})<extra>" + _escape(name) + "</extra>",
+    }
 
 
 def _escape(label: str) -> str:
@@ -166,10 +207,10 @@ def _escape(label: str) -> str:
 # ---- funnel ------------------------------------------------------------------------------------------------
 
 def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, language: str,
-                  smallest_denominator: int) -> go.Figure:
+                  smallest_denominator: int) -> dict:
     """Every organisation's rate against its denominator, the national rate and the engine's control limits
     (95% dashed, 99.8% dotted); the own organisation as a large vermillion diamond."""
-    figure = go.Figure()
+    traces = []
     shown = [row for row in answer["rows"] if row["rate"] is not None]
     # Limits below the smallest plotted denominator only stretch the axis towards 0 and 100%.
     limits = [point for point in answer.get("limits", []) if point["denominator"] >= smallest_denominator / 2]
@@ -177,14 +218,14 @@ def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, lan
     for level, dash, name in (("998", "dot", text("limits_998", language)),
                               ("95", "dash", text("limits_95", language))):
         for index, side in enumerate(("upper", "lower")):
-            figure.add_trace(go.Scatter(
-                x=x, y=[scaled(point[f"{side}_{level}"], unit) for point in limits], mode="lines", name=name,
-                legendgroup=level, showlegend=index == 0, hoverinfo="skip",
-                line={"color": "#4a4a4a", "width": 1.2, "dash": dash}))
+            traces.append({
+                "type": "scatter", "x": x, "y": [scaled(point[f"{side}_{level}"], unit) for point in limits],
+                "mode": "lines", "name": name, "legendgroup": level, "showlegend": index == 0, "hoverinfo": "skip",
+                "line": {"color": "#4a4a4a", "width": 1.2, "dash": dash}})
     if answer.get("target") is not None and x:
-        figure.add_trace(go.Scatter(x=[min(x), max(x)], y=[scaled(answer["target"], unit)] * 2, mode="lines",
-                                    name=text(f"reference_{answer.get('level', 'vsv')}", language), hoverinfo="skip",
-                                    line={"color": NATIONAL_COLOUR, "width": 1.5}))
+        traces.append({"type": "scatter", "x": [min(x), max(x)], "y": [scaled(answer["target"], unit)] * 2,
+                       "mode": "lines", "name": text(f"reference_{answer.get('level', 'vsv')}", language),
+                       "hoverinfo": "skip", "line": {"color": NATIONAL_COLOUR, "width": 1.5}})
     peers = [row for row in shown if not _is_subject(row, own_code)]
     subject = [row for row in shown if _is_subject(row, own_code)]
     for rows, name, marker in (
@@ -195,16 +236,16 @@ def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, lan
     ):
         if not rows:
             continue
-        figure.add_trace(go.Scatter(
-            x=[row["denominator"] for row in rows], y=[scaled(row["rate"], unit) for row in rows], mode="markers",
-            name=_escape(name), marker=marker,
-            customdata=[[_escape(row["label"]), format_rate(row["rate"], unit, language),
-                         f"{format_number(row['numerator'], language)} / {format_number(row['denominator'], language)}"]
-                        for row in rows],
-            hovertemplate="%{customdata[0]}: %{customdata[1]} (%{customdata[2]})<extra></extra>"))
+        traces.append({
+            "type": "scatter", "x": [row["denominator"] for row in rows],
+            "y": [scaled(row["rate"], unit) for row in rows], "mode": "markers", "name": _escape(name),
+            "marker": marker,
+            "customdata": [[_escape(row["label"]), format_rate(row["rate"], unit, language),
+                            f"{format_number(row['numerator'], language)} / "
+                            f"{format_number(row['denominator'], language)}"] for row in rows],
+            "hovertemplate": "%{customdata[0]}: %{customdata[1]} (%{customdata[2]})<extra></extra>"})
     layout = base_layout(title, text("funnel_x", language), rate_axis_title(unit, language), language, height=420)
-    figure.update_layout(**layout)
-    return figure
+    return {"data": traces, "layout": layout}
 
 
 def _is_subject(row: dict, own_code: str | None) -> bool:
@@ -214,30 +255,34 @@ def _is_subject(row: dict, own_code: str | None) -> bool:
 # ---- breakdown ---------------------------------------------------------------------------------------------
 
 def breakdown_figure(series: list[dict], unit: str, title: str, x_title: str, own_label: str | None,
-                     language: str) -> go.Figure:
+                     language: str) -> dict:
     """Own rate per value as bars with their 95% interval; national per value as black diamonds with theirs."""
     national = next(s for s in series if s["kind"] == "national")
     labels = [_value_label(value, language) for value in national["values"]]
-    figure = go.Figure()
+    traces = []
     own = next((s for s in series if s["kind"] == "organisation"), None)
     if own is not None:
-        figure.add_trace(go.Bar(
-            x=labels, y=[scaled(value["rate"], unit) for value in own["values"]], name=_escape(own_label or ""),
-            marker={"color": OWN_COLOUR}, error_y=_error_bars(own["values"], unit), offsetgroup="own",
-            customdata=_hover_values(own["values"], unit, language),
-            hovertemplate="%{x}: %{customdata[0]} (%{customdata[1]})<extra>" + _escape(own_label or "") + "</extra>"))
-    figure.add_trace(go.Scatter(
-        x=labels, y=[scaled(value["rate"], unit) for value in national["values"]], mode="markers",
-        name=text("national", language), offsetgroup="national",
-        marker={"color": NATIONAL_COLOUR, "symbol": "diamond", "size": 11, "line": {"color": "#ffffff", "width": 1}},
-        error_y={**_error_bars(national["values"], unit), "color": NATIONAL_COLOUR},
-        customdata=_hover_values(national["values"], unit, language),
-        hovertemplate="%{x}: %{customdata[0]} (%{customdata[1]})<extra>" + text("national", language) + "</extra>"))
+        traces.append({
+            "type": "bar", "x": labels, "y": [scaled(value["rate"], unit) for value in own["values"]],
+            "name": _escape(own_label or ""), "marker": {"color": OWN_COLOUR},
+            "error_y": _error_bars(own["values"], unit), "offsetgroup": "own",
+            "customdata": _hover_values(own["values"], unit, language),
+            "hovertemplate": "%{x}: %{customdata[0]} (%{customdata[1]})<extra>" + _escape(own_label or "")
+                             + "</extra>"})
+    traces.append({
+        "type": "scatter", "x": labels, "y": [scaled(value["rate"], unit) for value in national["values"]],
+        "mode": "markers", "name": text("national", language), "offsetgroup": "national",
+        "marker": {"color": NATIONAL_COLOUR, "symbol": "diamond", "size": 11,
+                   "line": {"color": "#ffffff", "width": 1}},
+        "error_y": {**_error_bars(national["values"], unit), "color": NATIONAL_COLOUR},
+        "customdata": _hover_values(national["values"], unit, language),
+        "hovertemplate": "%{x}: %{customdata[0]} (%{customdata[1]})<extra>" + text("national", language)
+                         + "</extra>"})
     layout = base_layout(title, x_title, rate_axis_title(unit, language), language)
     layout["xaxis"]["type"] = "category"
     # Side by side, so the two intervals of a value never overlap.
-    figure.update_layout(**layout, barmode="group", scattermode="group", bargap=0.35)
-    return figure
+    layout.update(barmode="group", scattermode="group", bargap=0.35)
+    return {"data": traces, "layout": layout}
 
 
 def _value_label(value: dict, language: str) -> str:

@@ -1,5 +1,5 @@
 """The target-group and period panel. Its state lives in the URL: "Toepassen" writes the choice into the
-query string, and the page is rendered again from it — so a copied link reproduces the view.
+query string, and every chart and table of the page follows it — so a copied link reproduces the view.
 
 Choices take effect on the button, not on every change, so that keyboard and screen-reader users are not
 moved around while they choose (WCAG 3.2.2, on input). Dimensions, values and their labels come from
@@ -9,14 +9,13 @@ moved around while they choose (WCAG 3.2.2, on input). Dimensions, values and th
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, ctx, html
+from dash import Dash, Input, Output, State, html
 
-from dashboards.context import database_engine
 from dashboards.i18n import format_month, text
-from dashboards.layout import ROUTER_LOCATION
-from dashboards.view_state import ViewState, valid_filters, view_from_search
-from queries.filters import DIMENSIONS, PERIOD_PARAMETER, Dimension
-from queries.status import DataStatus, data_status
+from dashboards.layout import VIEW_SEARCH, script_with_constants
+from dashboards.view_state import ViewState, view_from_search
+from queries.filters import DIMENSIONS, FILTER_PARAMETERS, PERIOD_PARAMETER, Dimension
+from queries.status import DataStatus
 
 NO_RESTRICTION = "all"  # the select value meaning "no restriction" (an empty value would show a blank select)
 PERIOD_CONTROLS = ("period_from", "period_to")
@@ -113,30 +112,57 @@ def active_filter_summary(view: ViewState) -> str:
     return f"{text('active_filters', language)}: " + "; ".join(parts)
 
 
-def register_filter_callbacks(app: Dash) -> None:
-    """Apply writes the panel's choices into the URL (keeping language and organisation); Clear removes them."""
+# Apply and Clear run in the browser: they rewrite the address in place (`history.replaceState`, so the router of
+# Dash Pages does not render the whole page again) and hand the new query string to the `view-search` store, which
+# every chart and table of the page follows. The page's other query parameters (language, organisation, a detail
+# page's grain or breakdown) are kept as they are in the address bar, which is their only up-to-date copy.
+APPLY_FILTERS = """
+function(applyClicks, resetClicks, monthOptions, ...values) {
+    const controlKeys = %(control_keys)s;
+    const filterParameters = %(filter_parameters)s;
+    const noRestriction = %(no_restriction)s;
+    const reset = dash_clientside.callback_context.triggered_id === 'filter-reset';
+    const url = new URL(window.location.href);
+    filterParameters.forEach(name => url.searchParams.delete(name));
+    const chosen = {};
+    if (!reset) {
+        controlKeys.forEach((key, index) => {
+            if (values[index] && values[index] !== noRestriction) { chosen[key] = values[index]; }
+        });
+    }
+    let first = chosen.period_from, last = chosen.period_to;
+    delete chosen.period_from;
+    delete chosen.period_to;
+    if (first || last) {
+        // One end chosen: the other end is the edge of the published data (the first and last month offered).
+        const months = (monthOptions || []).map(option => option.value).filter(value => value !== noRestriction);
+        first = first || months[0] || last;
+        last = last || months[months.length - 1] || first;
+        url.searchParams.set(%(period_parameter)s, [first, last].sort().join('..'));
+    }
+    for (const [name, value] of Object.entries(chosen)) { url.searchParams.set(name, value); }
+    if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
+    const controls = values.map(() => reset ? noRestriction : dash_clientside.no_update);
+    return [url.search, ...controls];
+}
+"""
 
-    @app.callback(
-        Output(ROUTER_LOCATION, "search", allow_duplicate=True),
+
+def register_filter_callbacks(app: Dash) -> None:
+    """Apply writes the panel's choices into the address and the `view-search` store (see APPLY_FILTERS); the
+    summary of the chosen target group follows the store."""
+    app.clientside_callback(
+        script_with_constants(APPLY_FILTERS, control_keys=list(CONTROL_KEYS), filter_parameters=list(FILTER_PARAMETERS),
+                              no_restriction=NO_RESTRICTION, period_parameter=PERIOD_PARAMETER),
+        Output(VIEW_SEARCH, "data"),
+        *(Output(f"filter-{key}", "value") for key in CONTROL_KEYS),
         Input("filter-apply", "n_clicks"),
         Input("filter-reset", "n_clicks"),
+        State("filter-period_from", "options"),
         *(State(f"filter-{key}", "value") for key in CONTROL_KEYS),
-        State(ROUTER_LOCATION, "search"),
         prevent_initial_call=True,
     )
-    def apply_filters(_apply: int | None, _reset: int | None, *values_and_search: str | None) -> str:
-        *values, search = values_and_search
-        current = view_from_search(search)
-        if ctx.triggered_id == "filter-reset":
-            return current.with_changes(filters=valid_filters({})).query_string()
-        chosen = {key: value for key, value in zip(CONTROL_KEYS, values, strict=True)
-                  if value and value != NO_RESTRICTION}
-        period_from, period_to = chosen.pop("period_from", None), chosen.pop("period_to", None)
-        if period_from or period_to:
-            # One end chosen: the other end is the edge of the published data.
-            status = data_status(database_engine())
-            period_from = period_from or (status.period_from if status else period_to)
-            period_to = period_to or (status.period_to if status else period_from)
-            first, last = sorted((period_from, period_to))
-            chosen[PERIOD_PARAMETER] = f"{first}..{last}"
-        return current.with_changes(filters=valid_filters(chosen)).query_string()
+
+    @app.callback(Output("active-filters", "children"), Input(VIEW_SEARCH, "data"), prevent_initial_call=True)
+    def summarise_filters(search: str | None) -> str:
+        return active_filter_summary(view_from_search(search))

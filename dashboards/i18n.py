@@ -23,10 +23,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "skip_to_content": {"nl": "Naar de inhoud", "en": "Skip to content"},
     "main_navigation": {"nl": "Hoofdmenu", "en": "Main menu"},
     "viewer": {"nl": "Gebruiker", "en": "User"},
-    "demo_admin": {"nl": "Demo-beheerder (kan elke organisatie kiezen)",
-                   "en": "Demo administrator (may choose any organisation)"},
+    "my_account": {"nl": "Mijn account", "en": "My account"},
+    "administration": {"nl": "Beheer", "en": "Administration"},
+    "log_out": {"nl": "Uitloggen", "en": "Log out"},
+    "national_view": {"nl": "Landelijk beeld", "en": "National view"},
     "organisation": {"nl": "Organisatie", "en": "Organisation"},
-    "choose_organisation": {"nl": "Kies een organisatie", "en": "Choose an organisation"},
     "data_version": {"nl": "Dataversie", "en": "Data version"},
     "refreshed": {"nl": "ververst op", "en": "refreshed on"},
     "no_data": {"nl": "Nog geen gegevens geladen — draai `perispiegel load`",
@@ -62,6 +63,10 @@ TEXTS: dict[str, dict[str, str]] = {
                  "en": "Feedback on your deliveries: what was accepted, what was rejected and why, and where the "
                        "registration can improve. Correct rejected dossiers in your own system and send them "
                        "again."},
+    "dq_not_permitted": {"nl": "Terugkoppeling op aanleveringen is alleen zichtbaar voor de organisatie zelf, haar "
+                                "VSV en de beheerders van de registratie.",
+                          "en": "Delivery feedback is shown only to the organisation itself, its VSV and the "
+                                "registry's administrators."},
     "dq_members_note": {"nl": "Voor een VSV: de aanleveringen van alle aangesloten organisaties.",
                         "en": "For a VSV: the deliveries of all its member organisations."},
     "deliveries": {"nl": "Aanleveringen", "en": "Deliveries"},
@@ -132,10 +137,15 @@ TEXTS: dict[str, dict[str, str]] = {
     # indicator pages (overview, detail, compare)
     "page_indicator": {"nl": "Indicator", "en": "Indicator"},
     "page_compare": {"nl": "Vergelijken", "en": "Compare"},
-    "viewing_as": {"nl": "U ziet deze pagina zoals {name} hem ziet: andere organisaties anoniem, tenzij zij bij "
-                         "uw VSV horen en u een VSV bent.",
-                   "en": "You see this page as {name} sees it: other organisations anonymised, unless they belong to "
-                         "your VSV and you are that VSV."},
+    # What the logged-in user sees by name (the viewer's role, queries/scope.py).
+    "viewing_as_provider": {"nl": "U ziet {name} en haar VSV met naam; andere organisaties zijn anoniem.",
+                            "en": "You see {name} and its VSV by name; other organisations are anonymised."},
+    "viewing_as_vsv": {"nl": "U ziet de VSV en haar leden met naam; organisaties van andere VSV's zijn anoniem.",
+                       "en": "You see the VSV and its members by name; organisations of other VSVs are anonymised."},
+    "viewing_as_researcher": {"nl": "U ziet landelijke cijfers; alle organisaties zijn anoniem.",
+                              "en": "You see national figures; every organisation is anonymised."},
+    "viewing_as_admin": {"nl": "Als beheerder ziet u alle organisaties met naam.",
+                         "en": "As an administrator you see every organisation by name."},
     "overview_intro": {"nl": "Alle indicatoren van uw organisatie voor de gekozen doelgroep en periode, naast uw VSV "
                              "en het landelijk gemiddelde. Het oordeel volgt uit de trechtergrenzen (95%) rond het "
                              "percentage van alle organisaties van hetzelfde type. Kies een indicator voor details.",
@@ -275,6 +285,12 @@ CODE_LABELS: dict[str, dict[str, dict[str, str]]] = {
     "hint_code": {
         "missing_important": {"nl": "Ontbreekt", "en": "Missing"},
         "implausible": {"nl": "Onwaarschijnlijke waarde", "en": "Implausible value"},
+    },
+    "role": {
+        "provider": {"nl": "zorgverlener", "en": "care provider"},
+        "vsv": {"nl": "VSV", "en": "VSV"},
+        "researcher": {"nl": "onderzoeker", "en": "researcher"},
+        "admin": {"nl": "beheerder", "en": "administrator"},
     },
     "org_type": {
         "vsv": {"nl": "VSV", "en": "VSV"},

@@ -3,10 +3,12 @@
 Pages never compute statistics: every number they show is a cell of an engine answer (queries/engine.py). This
 module only picks the engine of the app's database, decides who is asking, and reads the engine's flags.
 
-Until login exists (issue 5) the demo administrator picks an organisation in the header, and the indicator pages
-show what that organisation's own users would see: a practice or hospital as a `provider`, a VSV as a `vsv`
-viewer. Peers are therefore anonymised exactly as they will be after login, and a VSV sees its members by name.
-Issue 5 replaces `viewer_for` with the logged-in user's viewer.
+Who is asking is the logged-in user, never the browser: every callback rebuilds its request on the server from
+the URL's query string, shows the organisation `dashboards.layout.shown_organisation` allows (the `?org=` asked
+for when `auth.permitted_organisations()` has it, else the user's own), and asks the engine as
+`auth.current_viewer(org_code)`. The engine then answers only what that viewer may see: peers anonymised for a
+provider, a VSV's members by name for the VSV, everything for an admin. A crafted callback with another
+organisation's code therefore gets the user's own view.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Engine
 
+import auth
 from dashboards.context import database_engine
-from dashboards.layout import default_organisation
+from dashboards.layout import shown_organisation
 from dashboards.view_state import ViewState, view_from_search
 from queries.engine import IndicatorEngine, get_engine
 from queries.filters import Filters, month_index
@@ -29,15 +32,6 @@ def indicator_engine(db_engine: Engine | None = None) -> IndicatorEngine:
     """The process-wide engine of the database the app (or `db_engine`) reads."""
     engine = db_engine or database_engine()
     return get_engine(engine.url.render_as_string(hide_password=False))
-
-
-def viewer_for(org_code: str | None, org_type: str | None) -> Viewer:
-    """The viewer whose view the demo administrator looks at (see the module docstring)."""
-    if org_code and org_type == "vsv":
-        return Viewer("vsv", vsv_code=org_code)
-    if org_code and org_type in {"practice", "hospital"}:
-        return Viewer("provider", org_code=org_code)
-    return Viewer("researcher")
 
 
 def has_rate(cell: dict | None) -> bool:
@@ -63,21 +57,18 @@ class IndicatorRequest:
 
 
 def indicator_request(search: str | None) -> IndicatorRequest:
-    """The request a page callback serves, rebuilt on the server from the URL's query string alone.
-
-    The organisation's type, and so the viewer, comes from the register, never from the browser; an unknown
-    organisation falls back to the demo default, as on every page (`dashboards.layout.render_page`).
-    """
+    """The request a page callback serves, rebuilt on the server from the URL's query string and the logged-in
+    user (see the module docstring); the same organisation the page itself shows (`layout.render_page`)."""
     db_engine = database_engine()
     register = organisation_register(db_engine)
     view = view_from_search(search)
-    if view.org_code not in set(register["org_code"]):
-        view = view.with_changes(org_code=default_organisation(register))
-    match = register.filter(pl.col("org_code") == view.org_code)
+    org_code = shown_organisation(view.org_code, register)
+    view = view.with_changes(org_code=org_code)
+    match = register.filter(pl.col("org_code") == org_code) if org_code else register.clear()
     org_type = match["org_type"][0] if match.height else None
     org_name = match["name"][0] if match.height else None
-    return IndicatorRequest(view=view, engine=indicator_engine(db_engine), viewer=viewer_for(view.org_code, org_type),
-                            org_code=view.org_code if match.height else None, org_type=org_type, org_name=org_name)
+    return IndicatorRequest(view=view, engine=indicator_engine(db_engine), viewer=auth.current_viewer(org_code),
+                            org_code=org_code if match.height else None, org_type=org_type, org_name=org_name)
 
 
 def default_grain(filters: Filters, version_from: str | None, version_to: str | None) -> str:

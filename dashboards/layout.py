@@ -1,27 +1,39 @@
-"""The frame every page shares — header (viewer, organisation, data version, language), navigation, main
+"""The frame every page shares — header (logged-in user, organisation, data version, language), navigation, main
 landmark, footer — and small building blocks (tables, sections) that pages compose.
 
-Everything is rendered from the view state in the URL; the only callbacks are the ones that write a new URL.
+Which organisation a page shows is decided on the server for the logged-in user (`shown_organisation`, through
+`auth.permitted_organisations()`), the same way for the page and for each of its callbacks
+(dashboards/indicator_access.py); the header offers only organisations the user may choose.
+
+Everything is rendered from the view state in the URL; the frame's callbacks write a new URL (organisation) or
+follow the `view-search` store that the filter panel updates in place (links, see FOLLOW_VIEW).
 Text from the data (organisation names, messages) is passed to components as plain strings, which React
 renders as text, never as HTML.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 import polars as pl
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from sqlalchemy import Engine
 
+import auth
+from auth.users import User
 from dashboards.context import database_engine
-from dashboards.i18n import code_label, format_date, text
+from dashboards.i18n import DEFAULT_LANGUAGE, code_label, format_date, text
 from dashboards.view_state import ViewState, view_from_query, view_from_search
+from queries.filters import FILTER_PARAMETERS
+from queries.scope import Viewer
 from queries.status import DataStatus, data_status, organisation_register
 
 ROUTER_LOCATION = "_pages_location"  # the dcc.Location Dash Pages routes on; writing its search navigates
+NATIONAL_CHOICE = "*"  # the dropdown's "national view" (a researcher's own view): no organisation in the URL
+VIEW_SEARCH = "view-search"  # the store holding the query string the page's charts and tables show (see filters.py)
 
 
 @dataclass(frozen=True)
@@ -45,26 +57,60 @@ PAGE_BY_KEY = {page.key: page for page in PAGES}
 
 @dataclass(frozen=True)
 class PageContext:
-    """What every page needs besides the view: the database, the published version, the organisations."""
+    """What every page needs besides the view: the database, the published version, the organisations, and who
+    is looking — the logged-in user, the organisations it may choose (None: all) and its viewer (auth/)."""
 
     engine: Engine
     status: DataStatus | None
     register: pl.DataFrame
+    user: User | None = None
+    permitted: list[str] | None = None
+    viewer: Viewer | None = None
+
+    def _row(self, org_code: str | None) -> pl.DataFrame:
+        return self.register.filter(pl.col("org_code") == org_code) if org_code else self.register.clear()
 
     def organisation_name(self, org_code: str | None) -> str:
-        match = self.register.filter(pl.col("org_code") == org_code)
+        match = self._row(org_code)
         return match["name"][0] if match.height else (org_code or "—")
 
     def organisation_type(self, org_code: str | None) -> str | None:
-        match = self.register.filter(pl.col("org_code") == org_code)
+        match = self._row(org_code)
         return match["org_type"][0] if match.height else None
+
+    def choosable(self) -> list[str]:
+        """The organisation codes the user may choose in the header, in the register's order for an admin."""
+        known = set(self.register["org_code"])
+        if self.permitted is None:
+            return list(self.register["org_code"])
+        return [code for code in self.permitted if code in known]
 
 
 def default_organisation(register: pl.DataFrame) -> str | None:
-    """Until login exists the demo admin starts at the first hospital (else the first organisation)."""
+    """Where an administrator (who has no organisation of its own) starts: the first hospital, else the first
+    organisation."""
     hospitals = register.filter(pl.col("org_type") == "hospital")
     chosen = hospitals if hospitals.height else register
     return chosen["org_code"][0] if chosen.height else None
+
+
+def shown_organisation(requested: str | None, register: pl.DataFrame) -> str | None:
+    """The organisation a page and each of its callbacks show the logged-in user: `requested` (`?org=`, the header's
+    choice) when `auth.permitted_organisations()` allows it, else the user's own organisation; an administrator
+    without a choice starts at `default_organisation`, a researcher without one gets the national view (None).
+
+    Only a permitted organisation is ever chosen here; the indicator engine checks the viewer again anyway.
+    """
+    permitted = auth.permitted_organisations()  # 401 without a logged-in user
+    known = set(register["org_code"])
+    if requested in known and (permitted is None or requested in permitted):
+        return requested
+    user = auth.current_user()
+    if user is not None and user.org_code in known:
+        return user.org_code
+    if user is not None and user.role == "admin":
+        return default_organisation(register)
+    return None
 
 
 def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, PageContext], list],
@@ -75,15 +121,17 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
     `title` replaces the page's generic title (e.g. the indicator's name on the detail page).
     """
     engine = database_engine()
-    context = PageContext(engine=engine, status=data_status(engine), register=organisation_register(engine))
+    register = organisation_register(engine)
     view = view_from_query(query)
-    if view.org_code not in set(context.register["org_code"]):
-        view = view.with_changes(org_code=default_organisation(context.register))
+    view = view.with_changes(org_code=shown_organisation(view.org_code, register))
+    context = PageContext(engine=engine, status=data_status(engine), register=register, user=auth.current_user(),
+                          permitted=auth.permitted_organisations(), viewer=auth.current_viewer(view.org_code))
     page = PAGE_BY_KEY[page_key]
     title = title or text(page.title_key, view.language)
     return html.Div(
         [
             dcc.Store(id="view-meta", data={"lang": view.language, "title": f"{title} · perispiegel"}),
+            dcc.Store(id=VIEW_SEARCH, data=view.query_string()),
             html.A(text("skip_to_content", view.language), href="#main-content", className="skip-link"),
             header(page, view, context, path),
             html.Main(
@@ -100,10 +148,6 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
 def header(page: Page, view: ViewState, context: PageContext, path: str | None = None) -> html.Header:
     language = view.language
     other_language = "en" if language == "nl" else "nl"
-    options = [
-        {"label": f"{name} — {code_label('org_type', org_type, language)}", "value": code}
-        for code, name, org_type in context.register.select("org_code", "name", "org_type").iter_rows()
-    ]
     return html.Header(
         [
             dbc.Container(
@@ -115,21 +159,8 @@ def header(page: Page, view: ViewState, context: PageContext, path: str | None =
                         ],
                         className="brand",
                     ),
-                    html.Div(
-                        [
-                            html.Span(f"{text('viewer', language)}: ", className="label"),
-                            html.Span(text("demo_admin", language), id="viewer"),
-                        ],
-                        className="viewer",
-                    ),
-                    html.Div(
-                        [
-                            html.Label(text("organisation", language), htmlFor="org-select", className="label"),
-                            dbc.Select(id="org-select", options=options, value=view.org_code,
-                                       className="org-select", disabled=not options),
-                        ],
-                        className="org-choice",
-                    ),
+                    user_menu(context.user, language),
+                    organisation_choice(view, context),
                     data_version_notice(context.status, language),
                     dcc.Link(
                         html.Span(text("language_switch", language), lang=other_language),
@@ -166,6 +197,49 @@ def header(page: Page, view: ViewState, context: PageContext, path: str | None =
     )
 
 
+def user_menu(user: User | None, language: str) -> html.Div:
+    """Who is logged in (name and role) with the links to the account, administration and logout pages (plain
+    links: those pages are the server's, not Dash pages)."""
+    if user is None:
+        return html.Div(className="viewer")
+    links = [html.A(text("my_account", language), href="/account", id="account-link")]
+    if user.role == "admin":
+        links.append(html.A(text("administration", language), href="/admin", id="admin-link"))
+    links.append(html.A(text("log_out", language), href="/logout", id="logout-link"))
+    return html.Div(
+        [
+            html.Span(f"{text('viewer', language)}: ", className="label"),
+            html.Span(f"{user.display_name} ({code_label('role', user.role, language)})", id="viewer"),
+            html.Span(links, className="viewer-links"),
+        ],
+        className="viewer",
+    )
+
+
+def organisation_choice(view: ViewState, context: PageContext) -> html.Div:
+    """The organisations the user may choose (admin: all; others: own, VSV members and granted ones). With nothing
+    to choose, the organisation shown (or "national view") as text."""
+    language = view.language
+    codes = context.choosable()
+    wanted = set(codes) | {view.org_code}
+    labels = {code: f"{name} — {code_label('org_type', org_type, language)}"
+              for code, name, org_type in context.register.select("org_code", "name", "org_type").iter_rows()
+              if code in wanted}
+    options = [{"label": labels[code], "value": code} for code in codes]
+    if context.user is not None and context.user.role == "researcher" and options:
+        # A researcher's own view is the national one; granted organisations are extra choices.
+        options.insert(0, {"label": text("national_view", language), "value": NATIONAL_CHOICE})
+    if len(options) > 1:
+        control = [html.Label(text("organisation", language), htmlFor="org-select", className="label"),
+                   dbc.Select(id="org-select", options=options, value=view.org_code or NATIONAL_CHOICE,
+                              className="org-select")]
+    else:
+        shown = labels.get(view.org_code or "", text("national_view", language))
+        control = [html.Span(f"{text('organisation', language)}: ", className="label"),
+                   html.Strong(shown, id="org-fixed")]
+    return html.Div(control, className="org-choice")
+
+
 def data_version_notice(status: DataStatus | None, language: str) -> html.Div:
     if status is None:
         return html.Div(with_code(text("no_data", language)), id="data-version", className="data-version missing",
@@ -200,6 +274,14 @@ def section(title: str, *children, section_id: str | None = None) -> html.Sectio
     return html.Section([html.H2(title, id=heading_id), *children], className="page-section", **props)
 
 
+def table_data(caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]], numeric_columns: Sequence[int] = (),
+               table_id: str | None = None) -> dict:
+    """A table of strings as data, for a table the browser draws itself (`charts.accessible_chart`); the markup
+    is that of `data_table`."""
+    return {"caption": caption, "headers": list(headers), "rows": [list(row) for row in rows],
+            "numeric": list(numeric_columns), "id": table_id}
+
+
 def data_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[object]],
                numeric_columns: Sequence[int] = (), table_id: str | None = None,
                footer: Sequence[object] | None = None) -> html.Table:
@@ -226,17 +308,68 @@ def data_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[obj
     return html.Table(parts, className="table table-sm table-striped data-table", **props)
 
 
+# The links that carry the view (navigation, language switch, back to the overview) follow the view-search
+# store, so after "Toepassen" they lead to the same target group. Only the view's own parameters travel: a
+# detail page's grain or breakdown stays on that page.
+FOLLOW_VIEW = """
+function(search) {
+    const kept = %(kept)s;
+    const current = new URLSearchParams(search || '');
+    function linkTo(path, language) {
+        const params = new URLSearchParams();
+        for (const [name, value] of current) { if (kept.includes(name)) { params.append(name, value); } }
+        if (language !== undefined) {
+            if (language === %(default_language)s) { params.delete('lang'); } else { params.set('lang', language); }
+        }
+        const query = params.toString();
+        return path + (query ? '?' + query : '');
+    }
+    const language = current.get('lang') || %(default_language)s;
+    const links = %(paths)s.map(path => linkTo(path));
+    if (%(language_switch)s) { links.push(linkTo(window.location.pathname, language === 'nl' ? 'en' : 'nl')); }
+    return links.length === 1 ? links[0] : links;  // one output takes the value itself
+}
+"""
+
+
+def script_with_constants(source: str, **constants: object) -> str:
+    """A clientside function's source with each `%(name)s` replaced by the JSON of `constants[name]` (Python's
+    own tables, so the browser and the server agree on names and values)."""
+    for name, value in constants.items():
+        source = source.replace(f"%({name})s", json.dumps(value))
+    return source
+
+
+def follow_view_script(paths: Sequence[str], language_switch: bool = False) -> str:
+    """The clientside function returning the hrefs of links to `paths` (then the language switch's, if asked)."""
+    return script_with_constants(FOLLOW_VIEW, kept=["lang", "org", *FILTER_PARAMETERS], paths=list(paths),
+                                 default_language=DEFAULT_LANGUAGE, language_switch=language_switch)
+
+
 def register_frame_callbacks(app: Dash) -> None:
-    """The header's organisation choice writes the URL; the document language and title follow the view."""
+    """The header's organisation choice writes the URL; links, document language and title follow the view."""
 
     @app.callback(
         Output(ROUTER_LOCATION, "search", allow_duplicate=True),
         Input("org-select", "value"),
-        State(ROUTER_LOCATION, "search"),
+        State(VIEW_SEARCH, "data"),
         prevent_initial_call=True,
     )
     def choose_organisation(org_code: str | None, search: str | None) -> str:
+        org_code = None if org_code == NATIONAL_CHOICE else org_code
+        permitted = auth.permitted_organisations()
+        if org_code and permitted is not None and org_code not in permitted:
+            return no_update  # not offered in the dropdown; the page would show the user's own view anyway
         return view_from_search(search).with_changes(org_code=org_code).query_string()
+
+    navigation = [page for page in PAGES if page.in_navigation]
+    app.clientside_callback(
+        follow_view_script([page.path for page in navigation], language_switch=True),
+        *(Output(f"nav-{page.key}", "href") for page in navigation),
+        Output("language-switch", "href"),
+        Input(VIEW_SEARCH, "data"),
+        prevent_initial_call=True,
+    )
 
     # Dash Pages sets document.title from its own store in the same round; defer so the translated title wins.
     app.clientside_callback(
@@ -251,4 +384,3 @@ def register_frame_callbacks(app: Dash) -> None:
         Output("document-language", "children"),
         Input("view-meta", "data"),
     )
-

@@ -483,10 +483,16 @@ class IndicatorEngine:
     def breakdown(self, indicator_id: str, dimension: str, viewer: Viewer, filters: Filters | Mapping | None = None,
                   *, org_code: str | None = None, export: bool = False) -> dict:
         """The indicator per value of a target-group dimension (national, and the organisation when given
-        or the viewer's own), with each value's Dutch and English label; missing values as `null`."""
+        or the viewer's own), with each value's Dutch and English label; missing values as `null`.
+
+        A restriction of the target group on `dimension` itself is lifted (every value is shown, the rest of the
+        target group applies): restricted, all other values would be empty. `filters` in the answer is what was
+        applied, `lifted` the restriction that was not."""
         definition = self._indicator(indicator_id)
         self._choice("dimension", dimension, list(DIMENSIONS))
-        filters = self._filters(filters)
+        requested = self._filters(filters)
+        filters = requested.without(dimension)
+        lifted = {name: list(values) for name, values in requested.selections if name == dimension}
         snapshot = self._snapshot()
         scope = self._scope(snapshot, viewer)
         subject = self._subject(snapshot, scope, org_code)
@@ -510,7 +516,7 @@ class IndicatorEngine:
                            "values": values(answer["organisation"])})
         return self._envelope(snapshot, "breakdown", viewer, filters, indicator=definition.as_dict(),
                               dimension={"name": dimension, "name_nl": spec.name_nl, "name_en": spec.name_en},
-                              series=series)
+                              lifted=lifted, series=series)
 
     def _compute_grouped(self, snapshot: Snapshot, indicator_id: str, filters: Filters,
                          subject: tuple[str, str] | None, key: pl.Expr, label: Callable[[object], str],

@@ -142,8 +142,28 @@ def counts_per_year(engine: Engine) -> pl.DataFrame:
     )
 
 
+# The register only changes when the loader publishes (refresh.upsert_organisations runs in the publishing
+# transaction), yet every page and callback reads it: one copy per published version, not a query per request.
+_REGISTER_CACHE: dict[tuple[str, int], pl.DataFrame] = {}
+_REGISTER_CACHE_SIZE = 8
+
+
 def organisation_register(engine: Engine) -> pl.DataFrame:
     """Every organisation (code, name, type, VSV), ordered by type then name, for choosing a viewpoint."""
+    version = current_data_version(engine)
+    if version is None:
+        return _read_organisation_register(engine)
+    key = (engine.url.render_as_string(hide_password=False), version["data_version"])
+    register = _REGISTER_CACHE.get(key)
+    if register is None:
+        register = _read_organisation_register(engine)
+        if len(_REGISTER_CACHE) >= _REGISTER_CACHE_SIZE:
+            _REGISTER_CACHE.pop(next(iter(_REGISTER_CACHE)), None)
+        _REGISTER_CACHE[key] = register
+    return register
+
+
+def _read_organisation_register(engine: Engine) -> pl.DataFrame:
     type_order = {"vsv": 0, "hospital": 1, "practice": 2}
     query = select(
         organisations.c.org_code, organisations.c.name, organisations.c.org_type, organisations.c.vsv_code

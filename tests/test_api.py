@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 import flask
 import pytest
 from births_factory import publish, random_births
@@ -109,13 +111,19 @@ def test_no_published_data_is_a_503_with_the_reason(tmp_path):
     assert response.status_code == 503 and "perispiegel load" in response.get_json()["error"]
 
 
-def test_the_dashboard_server_without_login_answers_loopback_only_as_a_demo_admin(sqlite_engine):
+def test_the_dashboard_server_answers_the_api_only_after_login_even_on_loopback(sqlite_engine):
     from app import create_app
 
     publish(sqlite_engine, random_births(200, seed=2))
+    add_user(sqlite_engine, "anna", "provider", org_code="H001", password="correct horse battery")
     client = create_app(sqlite_engine.url.render_as_string(hide_password=False)).server.test_client()
-    local = client.get("/api/v1/results?indicator=caesarean&level=hospital")
-    assert local.status_code == 200 and local.json["viewer"]["role"] == "admin"
-    remote = client.get("/api/v1/results?indicator=caesarean&level=hospital",
-                        environ_overrides={"REMOTE_ADDR": "192.0.2.10"})
-    assert remote.status_code == 403
+    question = "/api/v1/results?indicator=caesarean&level=hospital"
+    refused = client.get(question)  # the test client asks from 127.0.0.1: no demo admin there any more
+    assert refused.status_code == 401 and refused.get_json()["error"] == "login required"
+
+    login_page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', login_page).group(1)
+    client.post("/login", data={"username": "anna", "password": "correct horse battery", "csrf_token": csrf})
+    answer = client.get(question)
+    assert answer.status_code == 200
+    assert answer.json["viewer"] == {"role": "provider", "org_code": "H001", "vsv_code": None}

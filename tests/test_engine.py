@@ -209,6 +209,18 @@ def test_breakdown_by_a_dimension(national):
     assert own_total == sum(1 for b in births if b["hospital_code"] == "H001")
 
 
+def test_breakdown_lifts_a_restriction_on_its_own_dimension_and_keeps_the_rest(national):
+    births = random_births(600, seed=4, caesarean_rates=(0.12, 0.40, 0.12))
+    answer = fresh_engine(national).breakdown("caesarean", "maternal_age_band", ADMIN,
+                                              {"maternal_age_band": "<25", "parity": "nulliparous"})
+    assert answer["lifted"] == {"maternal_age_band": ["<25"]}
+    assert answer["filters"] == {"parity": "nulliparous"}
+    for value in answer["series"][0]["values"]:
+        group = [b for b in births if b["maternal_age_band"] == value["value"] and b["parity_group"] == "nulliparous"]
+        assert (value["numerator"], value["denominator"]) == (sum(b["caesarean"] for b in group), len(group))
+    assert sum(value["denominator"] > 0 for value in answer["series"][0]["values"]) > 1
+
+
 def test_adjusted_ratio_is_one_when_the_difference_is_only_case_mix(sqlite_engine):
     """Both hospitals have 20% caesareans in nulliparae and 10% in multiparae; H001 sees mostly nulliparae,
     so its crude rate is higher, but O/E = 1 exactly (indirect standardisation)."""

@@ -3,6 +3,7 @@ a VSV each member organisation — with a CSV download of exactly that table.
 
 The download asks the engine again with `export=True`, so counts of 1–4 (and the rates that would give them
 back) are masked by the engine's rules; rows keep the order the user sorted them in, columns are the grid's.
+Every download is written to the audit log.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html
 
+import auth
 from dashboards.charts import empty_state
 from dashboards.filters import filter_panel
 from dashboards.i18n import code_label, text
 from dashboards.indicator_access import IndicatorRequest, indicator_request
-from dashboards.layout import PageContext, render_page, section
+from dashboards.layout import VIEW_SEARCH, PageContext, render_page, section
 from dashboards.pages.overview import viewing_as_note
 from dashboards.tiles import count_text, indicator_name, interval_text, rate_text, verdict_key
 from dashboards.view_state import ViewState
@@ -50,7 +52,7 @@ def content(view: ViewState, context: PageContext) -> list:
     language = view.language
     return [
         html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"]
-               if view.org_code else text("choose_organisation", language), id="compare-organisation"),
+               if view.org_code else text("national_view", language), id="compare-organisation"),
         viewing_as_note(view, context, "compare-viewing-as"),
         filter_panel(view, context.status),
         section(
@@ -69,13 +71,12 @@ def content(view: ViewState, context: PageContext) -> list:
                 type="dot", delay_show=300, overlay_style={"visibility": "visible", "opacity": 0.5}),
             section_id="compare",
         ),
-        dcc.Store(id="compare-request", data=view.query_string()),
     ]
 
 
 def register_callbacks(app: Dash) -> None:
     @app.callback(Output("compare-grid", "rowData"), Output("compare-grid", "columnDefs"),
-                  Output("compare-message", "children"), Input("compare-request", "data"))
+                  Output("compare-message", "children"), Input(VIEW_SEARCH, "data"))
     def show_table(search: str | None) -> tuple[list[dict], list[dict], list]:
         request = indicator_request(search)
         try:
@@ -85,13 +86,17 @@ def register_callbacks(app: Dash) -> None:
         return grid_rows(units, request), column_definitions(units, request.view.language), []
 
     @app.callback(Output("compare-download", "data"), Input("compare-download-button", "n_clicks"),
-                  State("compare-request", "data"), State("compare-grid", "virtualRowData"),
+                  State(VIEW_SEARCH, "data"), State("compare-grid", "virtualRowData"),
                   prevent_initial_call=True)
     def download(_clicks: int, search: str | None, shown_rows: list[dict] | None) -> dict:
         request = indicator_request(search)
         units = compare_units(request, export=True)
         order = [row["id"] for row in shown_rows or []]
-        return dcc.send_string(csv_text(units, request, order), csv_file_name(request), type="text/csv")
+        file_name = csv_file_name(request)
+        # Every download is in the audit log (docs/security.md), like every answer of the API.
+        auth.audit_event("download", target=file_name,
+                         detail=f"compare {request.org_code or 'national'}{request.view.query_string()}")
+        return dcc.send_string(csv_text(units, request, order), file_name, type="text/csv")
 
 
 def compare_units(request: IndicatorRequest, export: bool) -> list[Unit]:

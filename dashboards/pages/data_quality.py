@@ -1,5 +1,9 @@
 """Data quality and deliveries: the registry's feedback to one organisation (issue 4).
 
+Only for an organisation the logged-in user may see by name (provider: own and granted; VSV: own VSV and its
+members; admin: any): the page shows the organisation `layout.render_page` chose through
+`auth.permitted_organisations()`; a researcher without a granted organisation gets a message instead.
+
 Per delivery the accepted / rejected / objected counts; the rejected records with file, line and dossier
 number so the provider can find and fix them in their own system; improvement hints; completeness of the
 important fields next to the national figure; and the linkage rate. Messages come from the loader in both
@@ -41,7 +45,9 @@ def content(view: ViewState, context: PageContext) -> list:
     language = view.language
     org_code = view.org_code
     if org_code is None:
-        return [html.P(text("choose_organisation", language), id="empty-state")]
+        # No organisation the user may see by name (a researcher): render_page chose it through
+        # auth.permitted_organisations, the same rule as the header's dropdown and the indicator callbacks.
+        return [html.P(text("dq_not_permitted", language), id="dq-not-permitted", className="lead")]
     parts: list = [
         html.P(text("dq_intro", language), className="lead"),
         html.P([html.Strong(context.organisation_name(org_code)), f" ({org_code})"], id="dq-organisation"),

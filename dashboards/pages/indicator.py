@@ -13,19 +13,29 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboards.charts import (
     accessible_chart,
     breakdown_figure,
     empty_state,
     funnel_figure,
+    register_chart_callbacks,
     trend_figure,
 )
 from dashboards.filters import dimension_name, filter_panel
 from dashboards.i18n import code_label, format_number, format_period, format_rate, text
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
-from dashboards.layout import PAGE_BY_KEY, PageContext, data_table, render_page, section
+from dashboards.layout import (
+    PAGE_BY_KEY,
+    VIEW_SEARCH,
+    PageContext,
+    data_table,
+    follow_view_script,
+    render_page,
+    section,
+    table_data,
+)
 from dashboards.pages.overview import viewing_as_note
 from dashboards.tiles import count_text, figure_cell, indicator_name, interval_text, rate_text, verdict_badge
 from dashboards.view_state import ViewState, view_from_query
@@ -34,6 +44,7 @@ from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, NoDataError
 from queries.filters import DIMENSIONS
 
 DEFAULT_DIMENSION = "parity"
+DETAIL_PARTS = ("summary", "trend", "funnel", "breakdown", "adjusted")
 PAGE_OPTIONS = ("grain", "overdispersion", "by")
 
 
@@ -76,7 +87,7 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
     definition = CATALOGUE[indicator_id].as_dict()
     return [
         html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"]
-               if view.org_code else text("choose_organisation", language), id="detail-organisation"),
+               if view.org_code else text("national_view", language), id="detail-organisation"),
         viewing_as_note(view, context, "detail-viewing-as"),
         back,
         filter_panel(view, context.status),
@@ -101,7 +112,7 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
         section(text("adjusted", language), html.P(text("adjusted_intro", language)), loading("detail-adjusted-body"),
                 section_id="detail-adjusted"),
         definition_section(definition, view),
-        dcc.Store(id="detail-request", data={"search": view.query_string(), "indicator": indicator_id}),
+        dcc.Store(id="detail-indicator", data=indicator_id),
         dcc.Store(id="detail-url-sync"),
     ]
 
@@ -149,28 +160,37 @@ def definition_section(definition: dict, view: ViewState) -> html.Section:
 # ---- callbacks -----------------------------------------------------------------------------------------------
 
 def register_callbacks(app: Dash) -> None:
-    @app.callback(Output("detail-summary-body", "children"), Input("detail-request", "data"))
-    def show_summary(request_data: dict) -> list:
-        return guarded(request_data, summary_body)
+    # One callback for the whole page: every part follows the view (the filter panel's Apply), and a part with
+    # its own control (grain, overdispersion, breakdown dimension) also that control, redrawing only itself. One
+    # answer instead of five: the browser's work per answer grows with the number of components on the page, so
+    # five answers cost five times the bookkeeping for one filter change.
+    @app.callback(
+        *(Output(f"detail-{part}-body", "children") for part in DETAIL_PARTS),
+        Input(VIEW_SEARCH, "data"),
+        Input("detail-grain", "value"),
+        Input("detail-overdispersion", "value"),
+        Input("detail-dimension", "value"),
+        State("detail-indicator", "data"),
+    )
+    def show_detail(search: str | None, grain: str | None, overdispersion: str | None, dimension: str | None,
+                    indicator_id: str) -> list:
+        own_control = {"detail-grain": "trend", "detail-overdispersion": "funnel", "detail-dimension": "breakdown"}
+        changed = own_control.get(ctx.triggered_id)
+        builders = {
+            "summary": summary_body,
+            "trend": lambda r, d: trend_body(r, d, grain if grain in GRAINS else "year"),
+            "funnel": lambda r, d: funnel_body(r, d, overdispersion or "none"),
+            "breakdown": lambda r, d: breakdown_body(r, d, dimension or DEFAULT_DIMENSION),
+            "adjusted": adjusted_body,
+        }
+        request = indicator_request(search)
+        definition = CATALOGUE[indicator_id].as_dict()
+        return [guarded(request, definition, builders[part]) if changed in (None, part) else no_update
+                for part in DETAIL_PARTS]
 
-    @app.callback(Output("detail-trend-body", "children"), Input("detail-request", "data"),
-                  Input("detail-grain", "value"))
-    def show_trend(request_data: dict, grain: str) -> list:
-        return guarded(request_data, lambda r, d: trend_body(r, d, grain if grain in GRAINS else "year"))
-
-    @app.callback(Output("detail-funnel-body", "children"), Input("detail-request", "data"),
-                  Input("detail-overdispersion", "value"))
-    def show_funnel(request_data: dict, overdispersion: str) -> list:
-        return guarded(request_data, lambda r, d: funnel_body(r, d, overdispersion))
-
-    @app.callback(Output("detail-breakdown-body", "children"), Input("detail-request", "data"),
-                  Input("detail-dimension", "value"))
-    def show_breakdown(request_data: dict, dimension: str) -> list:
-        return guarded(request_data, lambda r, d: breakdown_body(r, d, dimension))
-
-    @app.callback(Output("detail-adjusted-body", "children"), Input("detail-request", "data"))
-    def show_adjusted(request_data: dict) -> list:
-        return guarded(request_data, adjusted_body)
+    register_chart_callbacks(app)
+    app.clientside_callback(follow_view_script([PAGE_BY_KEY["overview"].path]), Output("detail-back", "href"),
+                            Input(VIEW_SEARCH, "data"), prevent_initial_call=True)
 
     # Keep the page's own choices in the address without a page reload (see the module docstring).
     app.clientside_callback(
@@ -191,10 +211,8 @@ def register_callbacks(app: Dash) -> None:
     )
 
 
-def guarded(request_data: dict, build: Callable[[IndicatorRequest, dict], list]) -> list:
+def guarded(request: IndicatorRequest, definition: dict, build: Callable[[IndicatorRequest, dict], list]) -> list:
     """Build a part of the page, or say plainly that no data version is published."""
-    request = indicator_request(request_data["search"])
-    definition = CATALOGUE[request_data["indicator"]].as_dict()
     try:
         return build(request, definition)
     except NoDataError:
@@ -271,7 +289,7 @@ def trend_body(request: IndicatorRequest, definition: dict, grain: str) -> list:
     if own:
         headers += [f"{own_label(request)}: {text(key, language)}" for key in ("rate", "interval", "counts")]
     headers += [f"{text('national', language)}: {text(key, language)}" for key in ("rate", "counts")]
-    table = data_table(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-trend-table")
+    table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-trend-table")
     return [accessible_chart("detail-trend-chart", figure, title, summary, table, language)]
 
 
@@ -317,7 +335,7 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
              else "—"] for row in listed]
     headers = [text("organisation", language), text("rate", language), text("interval", language),
                text("counts", language), text("verdict", language)]
-    table = data_table(title, headers, rows, numeric_columns=(1, 2, 3), table_id="detail-funnel-table")
+    table = table_data(title, headers, rows, numeric_columns=(1, 2, 3), table_id="detail-funnel-table")
     notes = []
     if subject is not None and not has_rate(subject):
         notes.append(empty_state(summary, "detail-funnel-subject-missing"))
@@ -357,7 +375,7 @@ def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) 
     if own:
         headers += [f"{own_label(request)}: {text(key, language)}" for key in ("rate", "interval", "counts")]
     headers += [f"{text('national', language)}: {text(key, language)}" for key in ("rate", "counts")]
-    table = data_table(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-breakdown-table")
+    table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-breakdown-table")
     return [accessible_chart("detail-breakdown-chart", figure, title, summary, table, language)]
 
 

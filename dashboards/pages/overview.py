@@ -14,7 +14,7 @@ from dashboards.charts import empty_state, sparkline
 from dashboards.filters import filter_panel
 from dashboards.i18n import code_label, format_period, format_rate, text
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
-from dashboards.layout import PAGE_BY_KEY, PageContext, render_page, section
+from dashboards.layout import PAGE_BY_KEY, VIEW_SEARCH, PageContext, render_page, section
 from dashboards.tiles import figure_class, figure_text, indicator_name, verdict_key
 from dashboards.view_state import ViewState
 from queries.engine import NoDataError
@@ -30,7 +30,9 @@ def detail_href(indicator_id: str, view: ViewState) -> str:
 
 
 def viewing_as_note(view: ViewState, context: PageContext, element_id: str) -> html.P:
-    return html.P(text("viewing_as", view.language, name=context.organisation_name(view.org_code)),
+    """What the logged-in user sees by name here, by the role of its viewer (auth.current_viewer)."""
+    role = context.viewer.role if context.viewer else "researcher"
+    return html.P(text(f"viewing_as_{role}", view.language, name=context.organisation_name(view.org_code)),
                   className="viewing-as", id=element_id)
 
 
@@ -38,7 +40,7 @@ def content(view: ViewState, context: PageContext) -> list:
     language = view.language
     return [
         html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"]
-               if view.org_code else text("choose_organisation", language), id="overview-organisation"),
+               if view.org_code else text("national_view", language), id="overview-organisation"),
         viewing_as_note(view, context, "overview-viewing-as"),
         filter_panel(view, context.status),
         section(
@@ -48,12 +50,11 @@ def content(view: ViewState, context: PageContext) -> list:
                         overlay_style={"visibility": "visible", "opacity": 0.5}),
             section_id="overview-indicators",
         ),
-        dcc.Store(id="overview-request", data=view.query_string()),
     ]
 
 
 def register_callbacks(app: Dash) -> None:
-    @app.callback(Output("overview-indicators-body", "children"), Input("overview-request", "data"))
+    @app.callback(Output("overview-indicators-body", "children"), Input(VIEW_SEARCH, "data"))
     def show_indicators(search: str | None) -> list:
         return indicator_rows(indicator_request(search))
 
@@ -70,24 +71,27 @@ def indicator_rows(request: IndicatorRequest) -> list:
     trends = request.engine.trends(request.viewer, request.view.filters, grain=grain, org_code=request.org_code)
     series_of = {entry["indicator"]["id"]: entry["series"] for entry in trends["indicators"]}
     own_type = request.org_type
+    show_own = request.org_code is not None  # a researcher's national view has no organisation of its own
     show_vsv = own_type in {"practice", "hospital"}
-    headers = [text("indicator", language), text("own", language)]
+    headers = [text("indicator", language)] + ([text("own", language)] if show_own else [])
     headers += [text("vsv", language)] if show_vsv else []
-    headers += [text("national", language), text("verdict", language), text("trend", language)]
+    headers += [text("national", language)] + ([text("verdict", language)] if show_own else [])
+    headers += [text("trend", language)]
     rows = []
     for row in answer["rows"]:
         indicator = row["indicator"]
         indicator_id, unit = indicator["id"], indicator["unit"]
-        figures = [("organisation", row["organisation"])] + ([("vsv", row["vsv"])] if show_vsv else [])
+        figures = ([("organisation", row["organisation"])] if show_own else []) + (
+            [("vsv", row["vsv"])] if show_vsv else [])
         figures.append(("national", row["national"]))
         rows.append(html.Tr([
             html.Td(dcc.Link(indicator_name(indicator, language), href=detail_href(indicator_id, request.view),
                              id=f"overview-link-{indicator_id}", className="indicator-link")),
             *(html.Td(figure_text(cell, unit, language, request.minimum), id=f"overview-{indicator_id}-{part}",
                       className=f"{figure_class(cell)} text-end") for part, cell in figures),
-            html.Td(code_label("verdict", verdict_key(row["organisation"]), language),
-                    id=f"overview-{indicator_id}-verdict",
-                    className=f"verdict-cell verdict-{verdict_key(row['organisation'])}"),
+            *([html.Td(code_label("verdict", verdict_key(row["organisation"]), language),
+                       id=f"overview-{indicator_id}-verdict",
+                       className=f"verdict-cell verdict-{verdict_key(row['organisation'])}")] if show_own else []),
             html.Td(trend_sparkline(series_of[indicator_id], indicator, grain, request)),
         ]))
     parts: list = []

@@ -1,4 +1,5 @@
-"""Browser fixtures: the app served on a free loopback port with the demo database, and headless Chromium.
+"""Browser fixtures: the app served on a free loopback port with the demo database, headless Chromium, and a
+user account per role that a test logs the browser in with — through the real login form, as a person does.
 
 Chromium and chromedriver are the Debian packages (/usr/bin/chromium, /usr/bin/chromedriver); nothing is
 downloaded. Without them every browser test is skipped with the reason.
@@ -9,15 +10,55 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import Engine
 from werkzeug.serving import make_server
 
+from auth.users import add_user, grant
 from tables.database import make_engine
 
 from .demo_data import Planted, fill_demo_database
+from .helpers import RENDER_TIMEOUT, wait_until_rendered
+
+PASSWORD = "geheim-wachtwoord-voor-tests"  # every test account's (at least 12 characters)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user of the demo database, tied to organisations of tests/browser/demo_data.py."""
+
+    username: str
+    role: str
+    display_name: str
+    org_code: str | None = None
+    granted: tuple[str, ...] = ()
+
+
+ACCOUNTS = {
+    "admin": Account("beheerder", "admin", "Bea Beheer"),
+    # The provider of the planted hospital: nothing granted, so nothing to choose.
+    "provider": Account("zorgverlener", "provider", "Zeno Zorg", org_code="H0001"),
+    # The provider of the planted practice, granted one other practice: the dropdown offers exactly those two.
+    "practice": Account("verloskundige", "provider", "Vera Verlos", org_code="P0001", granted=("P0002",)),
+    "vsv": Account("vsv-rivierenland", "vsv", "Victor Vsv", org_code="V01"),
+    "researcher": Account("onderzoeker", "researcher", "Olga Onderzoek"),
+}
+
+
+def add_accounts(engine: Engine, accounts: dict[str, Account]) -> None:
+    for account in accounts.values():
+        add_user(engine, account.username, account.role, org_code=account.org_code,
+                 display_name=account.display_name, password=PASSWORD, actor="tests")
+        for org_code in account.granted:
+            grant(engine, account.username, org_code, actor="tests")
 
 BROWSER_DIR = Path(__file__).resolve().parent
 ARTIFACTS = BROWSER_DIR.parent / "artifacts"
@@ -37,6 +78,7 @@ def planted_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Pla
     url = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'demo.db'}"
     engine = make_engine(url)
     planted = fill_demo_database(engine)
+    add_accounts(engine, ACCOUNTS)
     engine.dispose()
     return url, planted
 
@@ -44,7 +86,9 @@ def planted_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Pla
 @pytest.fixture(scope="session")
 def empty_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('browser-empty') / 'empty.db'}"
-    make_engine(url).dispose()
+    engine = make_engine(url)
+    add_accounts(engine, {"admin": ACCOUNTS["admin"]})
+    engine.dispose()
     return url
 
 
@@ -107,3 +151,71 @@ def axe_source() -> str:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def log_in_through_the_form(driver, base_url: str, account: Account, password: str = PASSWORD,
+                            open_login_page: bool = True) -> None:
+    """Open the login page (unless the browser is on it), type name and password, press the button; wait for the
+    dashboard to be rendered."""
+    if open_login_page:
+        driver.get(f"{base_url}/login")
+    wait = WebDriverWait(driver, RENDER_TIMEOUT)
+    wait.until(expected_conditions.element_to_be_clickable((By.ID, "username"))).send_keys(account.username)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+    wait.until(lambda d: urlparse(d.current_url).path != "/login")
+    wait_until_rendered(driver)
+
+
+class BrowserLogin:
+    """Which account the shared browser is logged in as, and on which server: a test asks for an account and
+    gets a fresh login only when that differs (cookies ignore the port, so one login serves one server at a time)."""
+
+    def __init__(self, driver) -> None:
+        self.driver = driver
+        self.current: tuple[str, str] | None = None
+
+    def __call__(self, base_url: str, role: str) -> Account:
+        account = ACCOUNTS[role]
+        if self.current != (base_url, account.username):
+            self.forget()
+            log_in_through_the_form(self.driver, base_url, account)
+            self.current = (base_url, account.username)
+        return account
+
+    def forget(self) -> None:
+        """Start over without any session (also after a test logged out)."""
+        self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+        self.current = None
+
+
+@pytest.fixture(scope="session")
+def browser_login(browser) -> BrowserLogin:
+    return BrowserLogin(browser)
+
+
+@pytest.fixture
+def sign_in(browser_login: BrowserLogin, app_url: str) -> Callable[[str], Account]:
+    """`sign_in(role)` logs the browser in on the demo app as that role's account (ACCOUNTS)."""
+    return lambda role: browser_login(app_url, role)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "login(role): the account (tests/browser/conftest.py ACCOUNTS) a browser test "
+                                       "runs as; login(None): no login. Without the marker: the admin.")
+
+
+@pytest.fixture(autouse=True)
+def logged_in(request: pytest.FixtureRequest) -> Account | None:
+    """Every browser test runs logged in — as the admin unless marked `@pytest.mark.login("provider")` etc. — on
+    the server it uses (the empty database's when it asks for `empty_app_url`)."""
+    if "browser" not in request.fixturenames:
+        return None
+    marker = request.node.get_closest_marker("login")
+    role = marker.args[0] if marker else "admin"
+    login = request.getfixturevalue("browser_login")
+    if role is None:
+        login.forget()
+        return None
+    server = "empty_app_url" if "empty_app_url" in request.fixturenames else "app_url"
+    return login(request.getfixturevalue(server), role)

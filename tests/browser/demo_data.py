@@ -43,6 +43,9 @@ class Planted:
     rejected_dossier: str = "PLANT-0042"
     rejected_nl: str = "Geboortegewicht 3,4 is geen geheel aantal grammen (in kilogrammen aangeleverd?)"
     rejected_en: str = "Birth weight 3.4 is not a whole number of grams (sent in kilograms?)"
+    # A VSV (no members, no births) whose name holds a script: it must show as text and never run.
+    script_vsv: str = "V02"
+    script_vsv_name: str = "VSV <script>window.perispiegelInjected = true</script> Noord"
 
 
 PLANTED = Planted()
@@ -62,6 +65,7 @@ def fill_demo_database(engine: Engine, births_count: int = 400, seed: int = 11) 
              "hospital_codes": p.hospital},
             {"org_code": "P0002", "name": "Verloskundigenpraktijk Zonnebloem", "org_type": "practice",
              "vsv_code": "V01", "hospital_codes": "H0002"},
+            {"org_code": p.script_vsv, "name": p.script_vsv_name, "org_type": "vsv", "vsv_code": p.script_vsv},
         ])
         connection.execute(insert(refreshes), [{
             "refresh_id": 1, "started_at": datetime(2026, 11, 1, 3, 0, tzinfo=UTC), "finished_at": p.published_at,

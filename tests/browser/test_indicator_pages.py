@@ -70,6 +70,18 @@ def table_rows(driver, table_id: str) -> list[list[str]]:
             for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
 
 
+def chart_table_rows(driver, part: str) -> list[list[str]]:
+    """The rows of a detail chart's table ("trend", "funnel", "breakdown"), opening "Toon tabel" first as a user
+    does (the table is drawn when opened); [] until it is there."""
+    if not driver.find_elements(By.ID, f"detail-{part}-table"):
+        summaries = driver.find_elements(By.CSS_SELECTOR, f"#detail-{part}-body details > summary")
+        details = driver.find_elements(By.CSS_SELECTOR, f"#detail-{part}-body details")
+        if summaries and details and not details[0].get_attribute("open"):
+            click(driver, summaries[0])
+        return []
+    return table_rows(driver, f"detail-{part}-table")
+
+
 def apply_filters(driver, choices: dict[str, str]) -> None:
     """Choose values in the filter panel and press Toepassen, then wait for the page to follow the URL."""
     before = driver.current_url
@@ -103,6 +115,7 @@ def test_indicator_pages_render_accessibly(browser, app_url, planted_database, a
     assert axe_violations(browser, axe_source) == []
 
 
+@pytest.mark.login("provider")  # the viewer the expected numbers are asked as
 def test_overview_numbers_follow_the_filter_exactly(browser, app_url, planted_database, indicators) -> None:
     _, planted = planted_database
     viewer = Viewer("provider", org_code=planted.hospital)
@@ -138,6 +151,7 @@ def test_overview_numbers_follow_the_filter_exactly(browser, app_url, planted_da
     assert table_rows(browser, "detail-summary-table")[0][1] == dutch_rate(own["rate"])
 
 
+@pytest.mark.login("provider")  # the viewer the expected numbers are asked as
 def test_detail_page_follows_the_filter_and_its_link_reproduces_the_view(browser, app_url, planted_database,
                                                                          indicators) -> None:
     _, planted = planted_database
@@ -159,7 +173,7 @@ def test_detail_page_follows_the_filter_and_its_link_reproduces_the_view(browser
                            month)
     browser.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)
     WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "grain=quarter" in d.current_url)
-    wait_for_parts(browser, ["#detail-trend-table"])
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: chart_table_rows(d, "funnel"))
 
     def check_view() -> None:
         own = summary["organisation"]
@@ -168,18 +182,17 @@ def test_detail_page_follows_the_filter_and_its_link_reproduces_the_view(browser
             f"{own['ci_low'] * 100:.1f}–{english_rate(own['ci_high'])}", str(own["numerator"]),
             str(own["denominator"])]
         own_points = next(s for s in trend["series"] if s["kind"] == "organisation")["points"]
-        shown = table_rows(browser, "detail-trend-table")
+        shown = chart_table_rows(browser, "trend")
         assert [row[0] for row in shown] == [p["period"].replace("-Q", " Q") for p in own_points] == ["2024 Q1",
                                                                                                      "2024 Q2"]
         assert [row[1] for row in shown] == [english_rate(p["rate"]) for p in own_points]
         own_funnel = next(row for row in funnel["rows"] if row["own"])
-        assert table_rows(browser, "detail-funnel-table")[0][:2] == [planted.hospital_name,
+        assert chart_table_rows(browser, "funnel")[0][:2] == [planted.hospital_name,
                                                                      english_rate(own_funnel["rate"])]
         # Peers of a provider are anonymous: no other hospital's name anywhere on the page.
         assert "Kustzorg" not in browser.find_element(By.ID, "main-content").text
 
-    WebDriverWait(browser, RENDER_TIMEOUT).until(
-        lambda d: len(table_rows(d, "detail-trend-table")) == 2)
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: len(chart_table_rows(d, "trend")) == 2)
     check_view()
     link = browser.current_url
     assert parse_qs(urlparse(link).query) == {"lang": ["en"], "org": [planted.hospital],
@@ -189,10 +202,54 @@ def test_detail_page_follows_the_filter_and_its_link_reproduces_the_view(browser
     open_page(browser, link, expected_language="en")
     wait_for_parts(browser, PAGES["indicator"][1])
     assert browser.find_element(By.CSS_SELECTOR, "#detail-grain input[value='quarter']").is_selected()
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: chart_table_rows(d, "trend") and
+                                                 chart_table_rows(d, "funnel"))
     check_view()
     assert console_errors(browser) == []
 
 
+def test_applying_a_filter_keeps_the_page_and_its_choices_and_links_carry_the_filter(browser, app_url,
+                                                                                      planted_database) -> None:
+    _, planted = planted_database
+    open_page(browser, f"{app_url}/indicator/caesarean?org={planted.hospital}&grain=quarter&by=ga_band",
+              expected_language="nl")
+    wait_for_parts(browser, PAGES["indicator"][1])
+    click(browser, browser.find_element(By.CSS_SELECTOR, "#detail-overdispersion input[value='multiplicative']"))
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "overdispersion=multiplicative" in d.current_url)
+    wait_for_parts(browser, PAGES["indicator"][1])
+    trend_before = WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: chart_table_rows(d, "trend"))
+
+    apply_filters(browser, {"parity": "nulliparous"})
+    wait_for_parts(browser, PAGES["indicator"][1])
+    # The page was not rebuilt: a keyboard user is still on the button they pressed.
+    assert browser.switch_to.active_element.get_attribute("id") == "filter-apply"
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: chart_table_rows(d, "trend") not in ([], trend_before))
+    # The page's own choices survive Apply, in the controls and in the address.
+    assert browser.find_element(By.CSS_SELECTOR, "#detail-grain input[value='quarter']").is_selected()
+    assert browser.find_element(By.CSS_SELECTOR, "#detail-overdispersion input[value='multiplicative']").is_selected()
+    assert Select(browser.find_element(By.ID, "detail-dimension")).first_selected_option.text == "Zwangerschapsduur"
+    assert parse_qs(urlparse(browser.current_url).query) == {
+        "org": [planted.hospital], "grain": ["quarter"], "by": ["ga_band"], "overdispersion": ["multiplicative"],
+        "parity": ["nulliparous"]}
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "Nullipara" in text_of(d, "active-filters"))
+
+    # Every link that carries the view carries the new target group (not the page's own choices).
+    back = browser.find_element(By.ID, "detail-back")
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "parity=nulliparous" in back.get_attribute("href"))
+    assert parse_qs(urlparse(back.get_attribute("href")).query) == {"org": [planted.hospital],
+                                                                   "parity": ["nulliparous"]}
+    switch = parse_qs(urlparse(browser.find_element(By.ID, "language-switch").get_attribute("href")).query)
+    assert switch == {"org": [planted.hospital], "parity": ["nulliparous"], "lang": ["en"]}
+    click(browser, browser.find_element(By.ID, "nav-compare"))
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: urlparse(d.current_url).path == "/vergelijken")
+    wait_for_parts(browser, PAGES["compare"][1])
+    assert parse_qs(urlparse(browser.current_url).query) == {"org": [planted.hospital], "parity": ["nulliparous"]}
+    assert "Nullipara" in text_of(browser, "active-filters")
+    assert Select(browser.find_element(By.ID, "filter-parity")).first_selected_option.text == "Nullipara"
+    assert console_errors(browser) == []
+
+
+@pytest.mark.login("practice")  # the viewer the expected numbers are asked as
 def test_small_numbers_are_shown_as_such_never_as_zero(browser, app_url, planted_database, indicators) -> None:
     _, planted = planted_database
     selection = {"period": "2024-01", "robson": "4b"}
@@ -225,6 +282,7 @@ def downloaded_file(folder: Path, timeout: float = RENDER_TIMEOUT) -> Path:
     raise AssertionError(f"no CSV downloaded into {folder}")
 
 
+@pytest.mark.login("vsv")  # the viewer the expected numbers are asked as
 def test_compare_table_sorts_and_downloads_exactly_what_is_shown(browser, app_url, planted_database, indicators,
                                                                  tmp_path) -> None:
     _, planted = planted_database

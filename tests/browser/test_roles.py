@@ -1,0 +1,202 @@
+"""What each role sees in the browser after logging in through the login form (tests/browser/conftest.py ACCOUNTS):
+a provider only its own organisation (peers anonymised, `?org=` of another organisation ignored), a provider with a
+grant chooses only among permitted organisations, a VSV its members by name, a researcher national figures only;
+delivery feedback only for a permitted organisation; logged out → the login page. A script in an organisation
+name is shown as text, and the pages run under the Content-Security-Policy without a violation.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from queries.engine import get_engine
+from queries.scope import Viewer
+
+from .conftest import ACCOUNTS, log_in_through_the_form
+from .helpers import RENDER_TIMEOUT, console_errors, open_page, text_of, wait_until_rendered
+from .test_indicator_pages import PAGES as INDICATOR_PAGES
+from .test_indicator_pages import cell_lines, dutch_rate, wait_for_parts
+
+PSEUDONYM = re.compile(r"[HPV]-[0-9A-F]{8}")
+NAMES = {"V01": "VSV Rivierenland", "H0001": "Ziekenhuis Rivierenland", "H0002": "Ziekenhuis Kustzorg",
+         "P0001": "De Ooievaar", "P0002": "Zonnebloem"}
+
+
+def page_text(driver) -> str:
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def select_values(driver) -> list[str]:
+    """The organisations offered (without the select's hidden, empty placeholder)."""
+    return [option.get_attribute("value") for option in
+            Select(driver.find_element(By.ID, "org-select")).options if option.get_attribute("value")]
+
+
+def funnel_labels(driver) -> list[str]:
+    """The organisations' labels in the funnel chart's data (the hover texts), own first."""
+    return driver.execute_script("""
+        const graph = document.querySelector('#detail-funnel-chart .js-plotly-plot');
+        return graph.data.filter(t => t.customdata).flatMap(t => t.customdata.map(row => row[0])).reverse();
+    """)
+
+
+@pytest.mark.login("provider")
+def test_a_provider_sees_its_own_organisation_and_cannot_choose_another(browser, app_url, planted_database):
+    _, planted = planted_database
+    open_page(browser, f"{app_url}/mijn-organisatie", expected_language="nl")
+    assert text_of(browser, "viewer") == "Zeno Zorg (zorgverlener)"
+    assert browser.find_element(By.ID, "logout-link").get_attribute("href") == f"{app_url}/logout"
+    assert browser.find_elements(By.ID, "admin-link") == []
+    assert browser.find_elements(By.ID, "org-select") == []  # nothing to choose: the organisation as text
+    assert planted.hospital_name in text_of(browser, "org-fixed")
+
+    # Another organisation in the URL: the provider's own organisation is shown, with its own numbers.
+    open_page(browser, f"{app_url}/mijn-organisatie?org=H0002", expected_language="nl")
+    wait_for_parts(browser, INDICATOR_PAGES["overview"][1])
+    assert text_of(browser, "overview-organisation") == f"{planted.hospital_name} ({planted.hospital})"
+    own = get_engine(planted_database[0]).overview(Viewer("provider", org_code=planted.hospital), {})
+    caesarean = {row["indicator"]["id"]: row for row in own["rows"]}["caesarean"]["organisation"]
+    assert cell_lines(browser, "overview-caesarean-organisation")[0] == dutch_rate(caesarean["rate"])
+    assert NAMES["H0002"] not in page_text(browser)
+    assert console_errors(browser) == []
+
+
+@pytest.mark.login("practice")
+def test_a_provider_with_a_grant_chooses_only_among_its_permitted_organisations(browser, app_url, planted_database):
+    _, planted = planted_database
+    open_page(browser, f"{app_url}/mijn-organisatie?org={planted.hospital}", expected_language="nl")
+    assert select_values(browser) == ["P0001", "P0002"]  # own practice, then the granted one
+    assert Select(browser.find_element(By.ID, "org-select")).first_selected_option.get_attribute("value") == "P0001"
+    assert planted.practice_name in text_of(browser, "overview-organisation")
+    assert planted.hospital_name not in page_text(browser)
+
+    Select(browser.find_element(By.ID, "org-select")).select_by_value("P0002")
+    WebDriverWait(browser, RENDER_TIMEOUT, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: NAMES["P0002"] in text_of(d, "overview-organisation"))
+    assert parse_qs(urlparse(browser.current_url).query)["org"] == ["P0002"]
+
+
+@pytest.mark.login("provider")
+def test_a_providers_funnel_shows_peers_only_under_a_pseudonym(browser, app_url, planted_database):
+    _, planted = planted_database
+    open_page(browser, f"{app_url}/indicator/caesarean", expected_language="nl")
+    wait_for_parts(browser, INDICATOR_PAGES["indicator"][1])
+    labels = funnel_labels(browser)
+    assert labels[0] == planted.hospital_name and len(labels) == 2
+    assert all(PSEUDONYM.fullmatch(label) for label in labels[1:])
+    assert NAMES["H0002"] not in page_text(browser)
+
+
+@pytest.mark.login("vsv")
+def test_a_vsv_sees_its_members_by_name(browser, app_url, planted_database):
+    _, planted = planted_database
+    open_page(browser, f"{app_url}/vergelijken", expected_language="nl")
+    wait_for_parts(browser, INDICATOR_PAGES["compare"][1])
+    assert text_of(browser, "compare-organisation") == "VSV Rivierenland (V01)"
+    for member in (planted.hospital_name, NAMES["H0002"], planted.practice_name):
+        assert member in text_of(browser, "compare-grid")
+    assert select_values(browser) == ["V01", "H0001", "H0002", "P0001", "P0002"]  # not the other VSV
+
+    open_page(browser, f"{app_url}/indicator/caesarean?org={planted.hospital}", expected_language="nl")
+    wait_for_parts(browser, INDICATOR_PAGES["indicator"][1])
+    assert sorted(funnel_labels(browser)) == sorted([planted.hospital_name, NAMES["H0002"]])
+
+
+@pytest.mark.login("researcher")
+def test_a_researcher_sees_national_figures_only(browser, app_url, planted_database):
+    _, planted = planted_database
+    open_page(browser, f"{app_url}/mijn-organisatie?org={planted.hospital}", expected_language="nl")
+    wait_for_parts(browser, INDICATOR_PAGES["overview"][1])
+    assert text_of(browser, "org-fixed") == "Landelijk beeld"
+    assert text_of(browser, "overview-organisation") == "Landelijk beeld"
+    national = get_engine(planted_database[0]).overview(Viewer("researcher"), {})
+    caesarean = {row["indicator"]["id"]: row for row in national["rows"]}["caesarean"]["national"]
+    assert cell_lines(browser, "overview-caesarean-national")[0] == dutch_rate(caesarean["rate"])
+    assert browser.find_elements(By.ID, "overview-caesarean-organisation") == []  # no "own" column
+    for name in NAMES.values():
+        assert name not in page_text(browser)
+
+    open_page(browser, f"{app_url}/indicator/caesarean?org={planted.hospital}", expected_language="nl")
+    wait_for_parts(browser, ["#detail-summary-table", "#detail-funnel-chart .main-svg", "#detail-adjusted-empty"])
+    labels = funnel_labels(browser)
+    assert len(labels) == 2 and all(PSEUDONYM.fullmatch(label) for label in labels)
+
+    open_page(browser, f"{app_url}/datakwaliteit?org={planted.practice}", expected_language="nl")
+    assert text_of(browser, "dq-not-permitted").startswith("Terugkoppeling op aanleveringen is alleen zichtbaar")
+    assert browser.find_elements(By.ID, "rejected-table") == []
+    assert planted.rejected_file not in page_text(browser)
+
+
+@pytest.mark.login("provider")
+def test_delivery_feedback_of_another_organisation_is_not_shown(browser, app_url, planted_database):
+    _, planted = planted_database
+    open_page(browser, f"{app_url}/datakwaliteit?org={planted.practice}", expected_language="nl")
+    assert planted.hospital_name in text_of(browser, "dq-organisation")
+    assert f"lvr2_{planted.hospital}_2024-03.csv" in text_of(browser, "deliveries-table")
+    for other in (planted.rejected_file, planted.rejected_dossier, NAMES["P0001"]):
+        assert other not in page_text(browser)
+
+
+@pytest.mark.login(None)
+def test_logged_out_visitors_get_the_login_page_and_return_where_they_were_going(browser, app_url, browser_login,
+                                                                                planted_database):
+    _, planted = planted_database
+    browser.get(f"{app_url}/datakwaliteit?org={planted.hospital}")
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: urlparse(d.current_url).path == "/login")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Inloggen"
+    assert "Log in om deze pagina te bekijken." in page_text(browser)
+    assert planted.hospital_name not in page_text(browser)
+
+    log_in_through_the_form(browser, app_url, ACCOUNTS["provider"], open_login_page=False)
+    assert urlparse(browser.current_url).path == "/datakwaliteit"
+    assert planted.hospital_name in text_of(browser, "dq-organisation")
+
+    # The header's logout link, then the logout page's button: back at the login page, and pages are closed.
+    browser.find_element(By.ID, "logout-link").click()
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: urlparse(d.current_url).path == "/logout")
+    browser.find_element(By.CSS_SELECTOR, "main form button[type='submit']").click()
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: urlparse(d.current_url).path == "/login")
+    assert "U bent uitgelogd." in page_text(browser)
+    browser.get(f"{app_url}/mijn-organisatie")
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: urlparse(d.current_url).path == "/login")
+    browser_login.forget()
+
+
+def test_a_script_in_an_organisation_name_is_shown_as_text(browser, app_url, planted_database):
+    _, planted = planted_database
+    open_page(browser, f"{app_url}/mijn-organisatie?org={planted.script_vsv}", expected_language="nl")
+    assert text_of(browser, "overview-organisation") == f"{planted.script_vsv_name} ({planted.script_vsv})"
+    option = browser.find_element(By.CSS_SELECTOR, f"#org-select option[value='{planted.script_vsv}']")
+    assert option.text.startswith(planted.script_vsv_name)
+    assert browser.execute_script("return window.perispiegelInjected === undefined")
+    assert browser.execute_script("return document.querySelectorAll('#_pages_content script').length") == 0
+    assert console_errors(browser) == []
+
+
+CSP_PAGES = ["/", "/mijn-organisatie", "/indicator/caesarean", "/vergelijken", "/datakwaliteit", "/definities"]
+
+
+@pytest.mark.parametrize("role", ["admin", "provider", "vsv", "researcher"])
+def test_the_pages_run_under_the_content_security_policy(browser, app_url, sign_in, role):
+    sign_in(role)
+    for path in CSP_PAGES:
+        open_page(browser, app_url + path, expected_language="nl")
+        wait_until_rendered(browser)
+        WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#main-content h1"))
+        policy = browser.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch(window.location.href).then(r => done(r.headers.get('content-security-policy')));
+        """)
+        assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        assert console_errors(browser) == [], path
+    # The check can fail: an inline script added by hand is refused, and the console says so.
+    browser.execute_script("const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+                           "document.body.appendChild(s);")
+    assert browser.execute_script("return window.injected === undefined")
+    assert any("Content Security Policy" in message for message in console_errors(browser))
