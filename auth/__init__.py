@@ -15,6 +15,7 @@ throttling: auth.throttle; the audit log: auth.audit. docs/security.md describes
 
 from __future__ import annotations
 
+from flask import g
 from werkzeug.exceptions import Unauthorized
 
 from auth import audit
@@ -47,8 +48,16 @@ def current_viewer(org_code: str | None = None) -> Viewer:
 
 
 def permitted_organisations() -> list[str] | None:
-    """The organisation codes the current user may choose, own first; None for an admin (every organisation)."""
-    return _permitted_organisations(settings().engine, _required_user())
+    """The organisation codes the current user may choose, own first; None for an admin (every organisation).
+
+    Asked once per request: a page asks it for the header, the organisation shown and the viewer."""
+    user = _required_user()
+    cached = g.get("permitted_organisations")
+    if cached is not None and cached[0] == user.user_id:
+        return cached[1]
+    permitted = _permitted_organisations(settings().engine, user)
+    g.permitted_organisations = (user.user_id, permitted)
+    return permitted
 
 
 def audit_event(action: str, target: str | None = None, detail: str | None = None) -> None:

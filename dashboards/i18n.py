@@ -152,6 +152,16 @@ TEXTS: dict[str, dict[str, str]] = {
                        "en": "Every indicator of your organisation for the chosen target group and period, next to "
                              "your VSV and the national average. The verdict follows from the funnel limits (95%) "
                              "around the rate of all organisations of the same type. Choose an indicator for details."},
+    "overview_intro_national": {"nl": "Alle indicatoren landelijk, voor de gekozen doelgroep en periode. Kies een "
+                                      "indicator voor de trend, de trechter van alle organisaties (anoniem) en de "
+                                      "uitsplitsing.",
+                                "en": "Every indicator nationally, for the chosen target group and period. Choose an "
+                                      "indicator for its trend, the funnel of all organisations (anonymised) and the "
+                                      "breakdown."},
+    "breakdown_lifted": {"nl": "Uitgesplitst naar {dimension}: alle waarden worden getoond, ook die buiten uw keuze "
+                               "voor {dimension} in het filter; de rest van de doelgroep geldt wel.",
+                         "en": "Broken down by {dimension}: every value is shown, also those outside your choice for "
+                               "{dimension} in the filter; the rest of the target group does apply."},
     "indicator": {"nl": "Indicator", "en": "Indicator"},
     "name": {"nl": "Naam", "en": "Name"},
     "adjusted_not_estimable": {"nl": "Geen O/E: bij de landelijke percentages in deze selectie worden bij uw "

@@ -65,7 +65,7 @@ def page_options(query: dict, default_trend_grain: str) -> dict[str, str]:
 
 
 def layout(indicator_id: str | None = None, **query: object) -> html.Div:
-    # A route always passes an id; only Dash Pages' validation call (which learns the page's components) has none.
+    # A route always passes an id; a call without one (nothing in this app makes it) gets the first indicator.
     indicator_id = indicator_id if indicator_id is not None else INDICATORS[0].id
     definition = CATALOGUE.get(indicator_id)
     language = view_from_query(query).language
@@ -376,7 +376,9 @@ def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) 
         headers += [f"{own_label(request)}: {text(key, language)}" for key in ("rate", "interval", "counts")]
     headers += [f"{text('national', language)}: {text(key, language)}" for key in ("rate", "counts")]
     table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-breakdown-table")
-    return [accessible_chart("detail-breakdown-chart", figure, title, summary, table, language)]
+    notes = [html.P(text("breakdown_lifted", language, dimension=name.lower()), id="detail-breakdown-lifted",
+                    className="chart-note")] if answer["lifted"] else []
+    return [*notes, accessible_chart("detail-breakdown-chart", figure, title, summary, table, language)]
 
 
 def adjusted_body(request: IndicatorRequest, definition: dict) -> list:

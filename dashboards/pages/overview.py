@@ -45,7 +45,7 @@ def content(view: ViewState, context: PageContext) -> list:
         filter_panel(view, context.status),
         section(
             text("indicators", language),
-            html.P(text("overview_intro", language)),
+            html.P(text("overview_intro" if view.org_code else "overview_intro_national", language)),
             dcc.Loading(html.Div(id="overview-indicators-body"), type="dot", delay_show=300,
                         overlay_style={"visibility": "visible", "opacity": 0.5}),
             section_id="overview-indicators",

@@ -233,6 +233,14 @@ def test_applying_a_filter_keeps_the_page_and_its_choices_and_links_carry_the_fi
         "parity": ["nulliparous"]}
     WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "Nullipara" in text_of(d, "active-filters"))
 
+    # A breakdown by the filtered dimension itself shows every value of it, and says so.
+    assert not browser.find_elements(By.ID, "detail-breakdown-lifted")
+    Select(browser.find_element(By.ID, "detail-dimension")).select_by_value("parity")
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: d.find_elements(By.ID, "detail-breakdown-lifted"))
+    assert "Uitgesplitst naar pariteit: alle waarden" in text_of(browser, "detail-breakdown-lifted")
+    breakdown = WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: chart_table_rows(d, "breakdown"))
+    assert [row[0] for row in breakdown][:2] == ["Nullipara", "Multipara"]
+
     # Every link that carries the view carries the new target group (not the page's own choices).
     back = browser.find_element(By.ID, "detail-back")
     WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "parity=nulliparous" in back.get_attribute("href"))
