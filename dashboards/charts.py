@@ -169,21 +169,40 @@ def trend_figure(series: list[dict], unit: str, title: str, own_label: str | Non
     traces = []
     own = next((s for s in series if s["kind"] == "organisation"), None)
     if own is not None:
-        high = [scaled(point["ci_high"], unit) for point in own["points"]]
-        low = [scaled(point["ci_low"], unit) for point in own["points"]]
-        traces.append({"type": "scatter", "x": periods, "y": high, "mode": "lines", "line": {"width": 0},
-                       "hoverinfo": "skip", "showlegend": False, "connectgaps": False})
-        traces.append({"type": "scatter", "x": periods, "y": low, "mode": "lines", "line": {"width": 0},
-                       "fill": "tonexty", "fillcolor": BAND_FILL, "hoverinfo": "skip", "name": text("band", language),
-                       "connectgaps": False})
+        # One filled band per run of periods with an interval: a fill between two traces would bridge a gap
+        # (a suppressed period) as if there were an interval there.
+        for index, run in enumerate(_runs([point["ci_high"] is not None and point["ci_low"] is not None
+                                           for point in own["points"]])):
+            x = [periods[i] for i in run]
+            traces.append({"type": "scatter", "x": x, "y": [scaled(own["points"][i]["ci_high"], unit) for i in run],
+                           "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False,
+                           "legendgroup": "band"})
+            traces.append({"type": "scatter", "x": x, "y": [scaled(own["points"][i]["ci_low"], unit) for i in run],
+                           "mode": "lines", "line": {"width": 0}, "fill": "tonexty", "fillcolor": BAND_FILL,
+                           "hoverinfo": "skip", "name": text("band", language), "legendgroup": "band",
+                           "showlegend": index == 0})
         traces.append(_rate_trace(periods, own["points"], unit, own_label or own["label"], language,
                                   {"color": OWN_COLOUR, "width": 2.5}, {"symbol": "circle", "size": 6}))
     traces.append(_rate_trace(periods, national["points"], unit, text("national", language), language,
                               {"color": NATIONAL_COLOUR, "width": 1.5, "dash": "dash"},
                               {"symbol": "square", "size": 5}))
     layout = base_layout(title, text("period_axis", language), rate_axis_title(unit, language), language)
-    layout["xaxis"]["type"] = "category"
+    # Periods in time order, whichever trace (a band that starts later) names them first.
+    layout["xaxis"].update(type="category", categoryorder="array", categoryarray=periods)
     return {"data": traces, "layout": layout}
+
+
+def _runs(present: Sequence[bool]) -> list[list[int]]:
+    """The indexes of each run of consecutive True values, e.g. [T, T, F, T] -> [[0, 1], [3]]."""
+    runs: list[list[int]] = []
+    for index, value in enumerate(present):
+        if not value:
+            continue
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
 
 
 def _rate_trace(periods: list[str], points: list[dict], unit: str, name: str, language: str, line: dict,

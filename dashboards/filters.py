@@ -114,15 +114,20 @@ def active_filter_summary(view: ViewState) -> str:
 
 # Apply and Clear run in the browser: they rewrite the address in place (`history.replaceState`, so the router of
 # Dash Pages does not render the whole page again) and hand the new query string to the `view-search` store, which
-# every chart and table of the page follows. The page's other query parameters (language, organisation, a detail
-# page's grain or breakdown) are kept as they are in the address bar, which is their only up-to-date copy.
+# every chart and table of the page follows. Language and organisation come from the store (the view as the server
+# drew it: an organisation the user may not see is already replaced there); a detail page's grain or breakdown is
+# kept as it is in the address bar, its only up-to-date copy. The panel then shows exactly what the address says.
 APPLY_FILTERS = """
-function(applyClicks, resetClicks, monthOptions, ...values) {
+function(applyClicks, resetClicks, viewSearch, monthOptions, ...values) {
     const controlKeys = %(control_keys)s;
     const filterParameters = %(filter_parameters)s;
     const noRestriction = %(no_restriction)s;
     const reset = dash_clientside.callback_context.triggered_id === 'filter-reset';
     const url = new URL(window.location.href);
+    const view = new URLSearchParams(viewSearch || '');
+    for (const name of ['lang', 'org']) {
+        if (view.has(name)) { url.searchParams.set(name, view.get(name)); } else { url.searchParams.delete(name); }
+    }
     filterParameters.forEach(name => url.searchParams.delete(name));
     const chosen = {};
     if (!reset) {
@@ -138,11 +143,15 @@ function(applyClicks, resetClicks, monthOptions, ...values) {
         const months = (monthOptions || []).map(option => option.value).filter(value => value !== noRestriction);
         first = first || months[0] || last;
         last = last || months[months.length - 1] || first;
-        url.searchParams.set(%(period_parameter)s, [first, last].sort().join('..'));
+        [first, last] = [first, last].sort();
+        url.searchParams.set(%(period_parameter)s, first + '..' + last);
     }
     for (const [name, value] of Object.entries(chosen)) { url.searchParams.set(name, value); }
     if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
-    const controls = values.map(() => reset ? noRestriction : dash_clientside.no_update);
+    const controls = controlKeys.map(key => reset ? noRestriction
+        : key === 'period_from' && first ? first
+        : key === 'period_to' && last ? last
+        : dash_clientside.no_update);
     return [url.search, ...controls];
 }
 """
@@ -158,6 +167,7 @@ def register_filter_callbacks(app: Dash) -> None:
         *(Output(f"filter-{key}", "value") for key in CONTROL_KEYS),
         Input("filter-apply", "n_clicks"),
         Input("filter-reset", "n_clicks"),
+        State(VIEW_SEARCH, "data"),
         State("filter-period_from", "options"),
         *(State(f"filter-{key}", "value") for key in CONTROL_KEYS),
         prevent_initial_call=True,

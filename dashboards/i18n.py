@@ -223,6 +223,20 @@ TEXTS: dict[str, dict[str, str]] = {
                      "en": "Each dot is an organisation of the same type; yours is highlighted. Outside the limits an "
                            "organisation differs from the rate of all organisations of this type more than chance "
                            "explains (95%: dashed, 99.8%: dotted)."},
+    "funnel_intro_national": {"nl": "Elke stip is een ziekenhuis, anoniem. Buiten de grenzen ligt een organisatie meer "
+                                    "van het percentage van alle organisaties van dit type af dan toeval verklaart "
+                                    "(95%: gestreept, 99,8%: gestippeld).",
+                              "en": "Each dot is a hospital, anonymised. Outside the limits an organisation differs "
+                                    "from the rate of all organisations of this type more than chance explains (95%: "
+                                    "dashed, 99.8%: dotted)."},
+    "adjusted_national_view": {"nl": "De gecorrigeerde O/E-verhouding is er per organisatie; in het landelijk beeld "
+                                     "is er geen eigen organisatie om te corrigeren.",
+                               "en": "The adjusted O/E ratio is per organisation; the national view has no own "
+                                     "organisation to adjust."},
+    "compare_intro_national": {"nl": "Alle indicatoren landelijk in één tabel. Klik op een kolomkop om te sorteren. De "
+                                     "download bevat precies deze tabel, met aantallen van 1 tot en met 4 gemaskeerd.",
+                               "en": "Every indicator nationally in one table. Click a column header to sort. The "
+                                     "download holds exactly this table, with counts of 1 to 4 masked."},
     "funnel_x": {"nl": "Noemer (aantal in de populatie)", "en": "Denominator (number in the population)"},
     "funnel_summary": {"nl": "{count} organisaties. {subject}: {rate} bij een noemer van {denominator}; {position}. "
                              "Landelijk: {target}.",

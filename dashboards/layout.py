@@ -19,14 +19,14 @@ from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 import polars as pl
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html
 from sqlalchemy import Engine
 
 import auth
 from auth.users import User
 from dashboards.context import database_engine
 from dashboards.i18n import DEFAULT_LANGUAGE, code_label, format_date, text
-from dashboards.view_state import ViewState, view_from_query, view_from_search
+from dashboards.view_state import ViewState, view_from_query
 from queries.filters import FILTER_PARAMETERS
 from queries.scope import Viewer
 from queries.status import DataStatus, data_status, organisation_register
@@ -130,7 +130,9 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
     title = title or text(page.title_key, view.language)
     return html.Div(
         [
-            dcc.Store(id="view-meta", data={"lang": view.language, "title": f"{title} · perispiegel"}),
+            # `org` is the organisation shown (after the scope rule), which the header's choice compares with.
+            dcc.Store(id="view-meta", data={"lang": view.language, "title": f"{title} · perispiegel",
+                                            "org": view.org_code}),
             dcc.Store(id=VIEW_SEARCH, data=view.query_string()),
             html.A(text("skip_to_content", view.language), href="#main-content", className="skip-link"),
             header(page, view, context, path),
@@ -308,25 +310,21 @@ def data_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[obj
     return html.Table(parts, className="table table-sm table-striped data-table", **props)
 
 
-# The links that carry the view (navigation, language switch, back to the overview) follow the view-search
-# store, so after "Toepassen" they lead to the same target group. Only the view's own parameters travel: a
-# detail page's grain or breakdown stays on that page.
+# The links that carry the view (navigation, "back to the overview") follow the view-search store, so after
+# "Toepassen" they lead to the same target group; only the view's own parameters travel (a detail page's grain or
+# breakdown stays on that page). The language switch keeps the whole address (assets/perispiegel.js).
 FOLLOW_VIEW = """
 function(search) {
     const kept = %(kept)s;
     const current = new URLSearchParams(search || '');
-    function linkTo(path, language) {
+    function linkTo(path) {
         const params = new URLSearchParams();
         for (const [name, value] of current) { if (kept.includes(name)) { params.append(name, value); } }
-        if (language !== undefined) {
-            if (language === %(default_language)s) { params.delete('lang'); } else { params.set('lang', language); }
-        }
         const query = params.toString();
         return path + (query ? '?' + query : '');
     }
-    const language = current.get('lang') || %(default_language)s;
     const links = %(paths)s.map(path => linkTo(path));
-    if (%(language_switch)s) { links.push(linkTo(window.location.pathname, language === 'nl' ? 'en' : 'nl')); }
+    if (%(language_switch)s) { links.push(window.perispiegelLanguageLink(%(default_language)s)); }
     return links.length === 1 ? links[0] : links;  // one output takes the value itself
 }
 """
@@ -349,18 +347,26 @@ def follow_view_script(paths: Sequence[str], language_switch: bool = False) -> s
 def register_frame_callbacks(app: Dash) -> None:
     """The header's organisation choice writes the URL; links, document language and title follow the view."""
 
-    @app.callback(
+    # Runs in the browser so that the rest of the address (target group, a detail page's grain or breakdown) is
+    # kept as it is now, not as the page was first drawn. The server shows only a permitted organisation anyway
+    # (`shown_organisation`), whatever the address says. A select that merely reports the value it was drawn
+    # with (the organisation shown) changes nothing: navigating there would add a history entry that Back
+    # could never leave.
+    app.clientside_callback(
+        script_with_constants("""
+        function(chosen, meta) {
+            const organisation = chosen === %(national)s ? null : (chosen || null);
+            if (!meta || organisation === (meta.org || null)) { return window.dash_clientside.no_update; }
+            const url = new URL(window.location.href);
+            if (organisation) { url.searchParams.set('org', organisation); } else { url.searchParams.delete('org'); }
+            return url.search;
+        }
+        """, national=NATIONAL_CHOICE),
         Output(ROUTER_LOCATION, "search", allow_duplicate=True),
         Input("org-select", "value"),
-        State(VIEW_SEARCH, "data"),
+        State("view-meta", "data"),
         prevent_initial_call=True,
     )
-    def choose_organisation(org_code: str | None, search: str | None) -> str:
-        org_code = None if org_code == NATIONAL_CHOICE else org_code
-        permitted = auth.permitted_organisations()
-        if org_code and permitted is not None and org_code not in permitted:
-            return no_update  # not offered in the dropdown; the page would show the user's own view anyway
-        return view_from_search(search).with_changes(org_code=org_code).query_string()
 
     navigation = [page for page in PAGES if page.in_navigation]
     app.clientside_callback(

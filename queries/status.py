@@ -142,9 +142,9 @@ def counts_per_year(engine: Engine) -> pl.DataFrame:
     )
 
 
-# The register only changes when the loader publishes (refresh.upsert_organisations runs in the publishing
-# transaction), yet every page and callback reads it: one copy per published version, not a query per request.
-_REGISTER_CACHE: dict[tuple[str, int], pl.DataFrame] = {}
+# The register only changes in a refresh (refresh.upsert_organisations, also when nothing new is published), yet
+# every page and callback reads it: one copy per data version and refresh, not a full read per request.
+_REGISTER_CACHE: dict[tuple[str, int, int | None], pl.DataFrame] = {}
 _REGISTER_CACHE_SIZE = 8
 
 
@@ -153,7 +153,9 @@ def organisation_register(engine: Engine) -> pl.DataFrame:
     version = current_data_version(engine)
     if version is None:
         return _read_organisation_register(engine)
-    key = (engine.url.render_as_string(hide_password=False), version["data_version"])
+    with engine.connect() as connection:
+        last_refresh = connection.execute(select(func.max(refreshes.c.refresh_id))).scalar()
+    key = (engine.url.render_as_string(hide_password=False), version["data_version"], last_refresh)
     register = _REGISTER_CACHE.get(key)
     if register is None:
         register = _read_organisation_register(engine)

@@ -57,7 +57,7 @@ def content(view: ViewState, context: PageContext) -> list:
         filter_panel(view, context.status),
         section(
             text("compare_table", language),
-            html.P(text("compare_intro", language)),
+            html.P(text("compare_intro" if view.org_code else "compare_intro_national", language)),
             html.Div([dbc.Button(text("download_csv", language), id="compare-download-button", color="primary",
                                  outline=True),
                       dcc.Download(id="compare-download")], className="compare-actions"),

@@ -27,6 +27,7 @@ from queries.delivery_feedback import (
 )
 
 REJECTED_SHOWN = 200
+DELIVERIES_SHOWN = 150  # the newest birth months first; ten years of a VSV's members would be thousands of rows
 
 
 def layout(**query: object) -> html.Div:
@@ -65,6 +66,12 @@ def deliveries_section(view: ViewState, context: PageContext) -> html.Section:
         return section(text("deliveries", language), html.P(text("no_deliveries", language)),
                        section_id="deliveries")
     message_column = f"message_{language}"
+    total = frame.height
+    frame = frame.head(DELIVERIES_SHOWN)
+    note = []
+    if total > frame.height:
+        note = [html.P(text("shown_of", language, shown=format_number(frame.height, language),
+                            total=format_number(total, language)), id="deliveries-shown-of")]
     rows = [
         [
             html.Span([nowrap(row["file_name"]), *([html.Br(), html.Small(row[message_column])] if row[message_column]
@@ -81,7 +88,7 @@ def deliveries_section(view: ViewState, context: PageContext) -> html.Section:
     headers = [text(key, language) for key in ("file", "discipline", "month", "status", "records_read",
                                                  "records_accepted", "records_rejected", "records_objected",
                                                  "received")]
-    return section(text("deliveries", language),
+    return section(text("deliveries", language), *note,
                    data_table(text("deliveries", language), headers, rows, numeric_columns=range(4, 8),
                               table_id="deliveries-table"),
                    section_id="deliveries")

@@ -24,7 +24,7 @@ from dashboards.charts import (
     trend_figure,
 )
 from dashboards.filters import dimension_name, filter_panel
-from dashboards.i18n import code_label, format_number, format_period, format_rate, text
+from dashboards.i18n import DEFAULT_LANGUAGE, code_label, format_number, format_period, format_rate, text
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
 from dashboards.layout import (
     PAGE_BY_KEY,
@@ -33,6 +33,7 @@ from dashboards.layout import (
     data_table,
     follow_view_script,
     render_page,
+    script_with_constants,
     section,
     table_data,
 )
@@ -96,7 +97,8 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
                                                 [(grain, code_label("grain", grain, language)) for grain in GRAINS],
                                                 options["grain"]),
                 loading("detail-trend-body"), section_id="detail-trend"),
-        section(text("funnel", language), html.P(text("funnel_intro", language)),
+        section(text("funnel", language),
+                html.P(text("funnel_intro" if view.org_code else "funnel_intro_national", language)),
                 choice("detail-overdispersion", text("overdispersion", language),
                        [(method, code_label("overdispersion", method, language)) for method in OVERDISPERSION_METHODS],
                        options["overdispersion"], help_text=text("overdispersion_help", language)),
@@ -183,6 +185,8 @@ def register_callbacks(app: Dash) -> None:
             "breakdown": lambda r, d: breakdown_body(r, d, dimension or DEFAULT_DIMENSION),
             "adjusted": adjusted_body,
         }
+        if indicator_id not in CATALOGUE:  # only a crafted request; the page itself says "unknown indicator"
+            return [no_update] * len(DETAIL_PARTS)
         request = indicator_request(search)
         definition = CATALOGUE[indicator_id].as_dict()
         return [guarded(request, definition, builders[part]) if changed in (None, part) else no_update
@@ -192,9 +196,11 @@ def register_callbacks(app: Dash) -> None:
     app.clientside_callback(follow_view_script([PAGE_BY_KEY["overview"].path]), Output("detail-back", "href"),
                             Input(VIEW_SEARCH, "data"), prevent_initial_call=True)
 
-    # Keep the page's own choices in the address without a page reload (see the module docstring).
+    # Keep the page's own choices in the address without a page reload (see the module docstring), from the
+    # moment the page is drawn: the address then always says which grain is shown, even after a filter change
+    # whose period would default to another grain; the language switch keeps them too.
     app.clientside_callback(
-        """
+        script_with_constants("""
         function(grain, overdispersion, dimension) {
             const url = new URL(window.location.href);
             const chosen = {grain: grain, overdispersion: overdispersion, by: dimension};
@@ -202,12 +208,13 @@ def register_callbacks(app: Dash) -> None:
                 if (value) { url.searchParams.set(name, value); } else { url.searchParams.delete(name); }
             }
             if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
-            return url.search;
+            return [url.search, window.perispiegelLanguageLink(%(default_language)s)];
         }
-        """,
+        """, default_language=DEFAULT_LANGUAGE),
         Output("detail-url-sync", "data"),
+        Output("language-switch", "href", allow_duplicate=True),
         Input("detail-grain", "value"), Input("detail-overdispersion", "value"), Input("detail-dimension", "value"),
-        prevent_initial_call=True,
+        prevent_initial_call="initial_duplicate",
     )
 
 
@@ -388,6 +395,8 @@ def adjusted_body(request: IndicatorRequest, definition: dict) -> list:
     answer = request.engine.adjusted(definition["id"], level, request.viewer, request.view.filters)
     own = next((row for row in answer["rows"] if row.get("own") or
                 (request.org_code and row.get("org_code") == request.org_code)), None)
+    if request.org_code is None:
+        return [empty_state(text("adjusted_national_view", language), "detail-adjusted-empty")]
     if own is None or own.get("suppressed"):
         return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-adjusted-empty")]
     if own.get("ratio") is None:

@@ -24,7 +24,15 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from queries.engine import get_engine
 from queries.scope import Viewer
 
-from .helpers import RENDER_TIMEOUT, axe_violations, console_errors, full_page_screenshot, open_page, text_of
+from .helpers import (
+    RENDER_TIMEOUT,
+    axe_violations,
+    console_errors,
+    full_page_screenshot,
+    open_page,
+    text_of,
+    wait_until_rendered,
+)
 
 # What each page shows once every callback has answered.
 PAGES = {
@@ -146,8 +154,12 @@ def test_overview_numbers_follow_the_filter_exactly(browser, app_url, planted_da
     link = browser.find_element(By.ID, "overview-link-caesarean")
     link.send_keys(Keys.ENTER)
     WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: urlparse(d.current_url).path == "/indicator/caesarean")
-    assert parse_qs(urlparse(browser.current_url).query) == {"org": [planted.hospital], "parity": ["nulliparous"]}
     wait_for_parts(browser, ["#detail-summary-table"])
+    # The detail page adds its own choices (the grain shown, ...) to the address; the view itself is kept.
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "grain=" in d.current_url)
+    assert parse_qs(urlparse(browser.current_url).query) == {"org": [planted.hospital], "parity": ["nulliparous"],
+                                                             "grain": ["month"], "overdispersion": ["none"],
+                                                             "by": ["parity"]}
     assert table_rows(browser, "detail-summary-table")[0][1] == dutch_rate(own["rate"])
 
 
@@ -246,8 +258,10 @@ def test_applying_a_filter_keeps_the_page_and_its_choices_and_links_carry_the_fi
     WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "parity=nulliparous" in back.get_attribute("href"))
     assert parse_qs(urlparse(back.get_attribute("href")).query) == {"org": [planted.hospital],
                                                                    "parity": ["nulliparous"]}
+    # The language switch keeps the whole view, the page's own choices included.
     switch = parse_qs(urlparse(browser.find_element(By.ID, "language-switch").get_attribute("href")).query)
-    assert switch == {"org": [planted.hospital], "parity": ["nulliparous"], "lang": ["en"]}
+    assert switch == {"org": [planted.hospital], "parity": ["nulliparous"], "grain": ["quarter"],
+                      "overdispersion": ["multiplicative"], "by": ["parity"], "lang": ["en"]}
     click(browser, browser.find_element(By.ID, "nav-compare"))
     WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: urlparse(d.current_url).path == "/vergelijken")
     wait_for_parts(browser, PAGES["compare"][1])
@@ -258,6 +272,43 @@ def test_applying_a_filter_keeps_the_page_and_its_choices_and_links_carry_the_fi
 
 
 @pytest.mark.login("practice")  # the viewer the expected numbers are asked as
+def test_one_end_of_the_period_fills_in_the_other_in_the_address_and_the_panel(browser, app_url,
+                                                                               planted_database) -> None:
+    _, planted = planted_database
+    open_page(browser, f"{app_url}/mijn-organisatie?org={planted.hospital}", expected_language="nl")
+    offered = [option.get_attribute("value") for option in Select(browser.find_element(By.ID,
+                                                                                         "filter-period_from")).options]
+    first_month = next(value for value in offered if value[:1].isdigit())
+    apply_filters(browser, {"period_to": "2024-04"})
+    assert parse_qs(urlparse(browser.current_url).query)["period"] == [f"{first_month}..2024-04"]
+    assert Select(browser.find_element(By.ID, "filter-period_from")).first_selected_option.get_attribute(
+        "value") == first_month
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "april 2024" in text_of(d, "active-filters"))
+
+
+def test_back_leaves_a_page_opened_without_an_organisation_in_its_address(browser, app_url) -> None:
+    open_page(browser, f"{app_url}/definities", expected_language="nl")
+    open_page(browser, f"{app_url}/vergelijken", expected_language="nl")  # the page picks the organisation shown
+    wait_for_parts(browser, PAGES["compare"][1])
+    browser.back()
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: urlparse(d.current_url).path == "/definities")
+    wait_until_rendered(browser)
+    assert urlparse(browser.current_url).path == "/definities"
+
+
+def test_a_filter_change_after_the_session_ended_goes_to_the_login_page_and_back(browser, app_url, browser_login,
+                                                                               planted_database) -> None:
+    _, planted = planted_database
+    open_page(browser, f"{app_url}/mijn-organisatie?org={planted.hospital}", expected_language="nl")
+    wait_for_parts(browser, PAGES["overview"][1])
+    browser.delete_cookie("perispiegel_session")  # as when the idle timeout has passed
+    browser_login.current = None  # the next test logs in again
+    apply_filters(browser, {"parity": "multiparous"})
+    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: urlparse(d.current_url).path == "/login")
+    target = parse_qs(urlparse(browser.current_url).query)["next"][0]
+    assert urlparse(target).path == "/mijn-organisatie" and "parity=multiparous" in target
+
+
 def test_small_numbers_are_shown_as_such_never_as_zero(browser, app_url, planted_database, indicators) -> None:
     _, planted = planted_database
     selection = {"period": "2024-01", "robson": "4b"}
