@@ -7,26 +7,40 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 
 from queries.status import as_utc
 from tables.schema import audit_log
 
-ACTIONS = ("login_success", "login_failure", "login_throttled", "logout", "session_expired", "export", "download",
-           "user_add", "user_disable", "user_enable", "user_reset_password", "user_grant", "user_revoke_grant",
-           "token_create", "token_revoke", "access_denied")
+# A login is recorded as "login_attempt" before its password is checked, and then becomes "login_success",
+# "login_failure" or "login_throttled" (auth.throttle); one left as "login_attempt" never finished its check.
+ACTIONS = ("login_attempt", "login_success", "login_failure", "login_throttled", "logout", "session_expired", "export",
+           "download", "user_add", "user_disable", "user_enable", "user_reset_password", "user_grant",
+           "user_revoke_grant", "token_create", "token_revoke", "access_denied")
 
 
 def record(engine: Engine, action: str, *, actor: str | None = None, target: str | None = None,
-           detail: str | None = None, address: str | None = None) -> None:
-    """Add one entry (`action` one of ACTIONS)."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown audit action {action!r}")
+           detail: str | None = None, address: str | None = None) -> int:
+    """Add one entry (`action` one of ACTIONS); returns its id."""
+    _check(action)
     with engine.begin() as connection:
-        connection.execute(insert(audit_log).values(
+        result = connection.execute(insert(audit_log).values(
             at=datetime.now(UTC), actor=actor, action=action, target=target and target[:200],
             detail=detail, address=address and address[:64],
         ))
+    return result.inserted_primary_key[0]
+
+
+def settle(engine: Engine, audit_id: int, action: str) -> None:
+    """Give entry `audit_id` (a "login_attempt") its outcome `action`; its time stays that of the attempt."""
+    _check(action)
+    with engine.begin() as connection:
+        connection.execute(update(audit_log).where(audit_log.c.audit_id == audit_id).values(action=action))
+
+
+def _check(action: str) -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
 
 
 def recent(engine: Engine, limit: int = 200, action: str | None = None) -> list[dict]:

@@ -14,7 +14,7 @@ from flask import Blueprint, render_template, request, session
 from auth import audit
 from auth.scope import permitted_organisations
 from auth.texts import TEXTS, language_of, text
-from auth.throttle import login_throttle
+from auth.throttle import begin_login
 from auth.tokens import create_token, revoke_token, tokens_of
 from auth.users import authenticate, normalise_username
 from auth.web import (
@@ -81,9 +81,10 @@ def login() -> flask.Response:
     if not csrf_valid():
         return render("login.html", 400, next_target=next_target, notice=None, error=("form_expired", {}),
                       username=username)
-    throttle = login_throttle(engine, username, client_address())
+    # Written down before anything is checked, so that parallel attempts count against each other (auth.throttle).
+    attempt_id, throttle = begin_login(engine, username, client_address())
     if throttle.blocked:
-        audit.record(engine, "login_throttled", actor=username, address=client_address())
+        audit.settle(engine, attempt_id, "login_throttled")
         response = render("login.html", 429, next_target=next_target, notice=None,
                           error=("throttled", {"minutes": throttle.wait_minutes()}), username=username)
         response.headers["Retry-After"] = str(throttle.wait_minutes() * 60)
@@ -91,11 +92,11 @@ def login() -> flask.Response:
     user = authenticate(engine, username, request.form.get("password", ""))
     if user is None:
         # The same answer for an unknown user, a wrong password and a disabled account.
-        audit.record(engine, "login_failure", actor=username, address=client_address())
+        audit.settle(engine, attempt_id, "login_failure")
         return render("login.html", 401, next_target=next_target, notice=None, error=("bad_credentials", {}),
                       username=username)
     start_session(user, remember=request.form.get("remember") == "on")
-    audit.record(engine, "login_success", actor=user.username, address=client_address())
+    audit.settle(engine, attempt_id, "login_success")
     return flask.redirect(next_target, code=303)
 
 

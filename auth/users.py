@@ -7,6 +7,7 @@ goes through these functions, which also write the audit log.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,8 @@ class UserError(ValueError):
 
 @dataclass(frozen=True)
 class User:
-    """An account as the app uses it: never carries the password or its hash beyond `password_stamp`."""
+    """An account as the app uses it: never carries the password or its hash, only `password_stamp` (a SHA-256
+    fingerprint of the hash that stays on the server; sessions carry an HMAC of it, auth.web.session_stamp)."""
 
     user_id: int
     username: str
@@ -54,8 +56,9 @@ def normalise_username(username: str) -> str:
 
 
 def _stamp(password_hash: str) -> str:
-    # Part of the session's user id: a new password (or a disabled account) ends every existing session.
-    return password_hash[-16:]
+    # Changes with every new password. Never sent anywhere: the session's user id carries a keyed HMAC of it
+    # (auth.web.session_stamp), so a new password (or a disabled account) ends every existing session.
+    return hashlib.sha256(password_hash.encode()).hexdigest()
 
 
 def _organisation_type(engine: Engine, org_code: str) -> str | None:

@@ -2,7 +2,9 @@
 
 `install(server, engine)` (re-exported as `auth.install`) registers:
 - flask-login with users from the database; a session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS) that
-  ends after `PERISPIEGEL_SESSION_IDLE_MINUTES` (default 30) without a request; "remember me" unticked by default;
+  the browser keeps `PERISPIEGEL_SESSION_LIFETIME_HOURS` (default 12) after the last request, while the guard ends
+  the session after `PERISPIEGEL_SESSION_IDLE_MINUTES` (default 30) without a request ("session expired");
+  "remember me" unticked by default;
 - the login, logout and account pages (`auth/pages.py`) and the admin pages (`auth/admin.py`);
 - a `before_request` guard: without a logged-in user (or, on `/api/v1/*`, a valid `Authorization: Bearer`
   token) every page gets the login page and every callback, data or API request a 401;
@@ -37,9 +39,13 @@ from tables.database import DEFAULT_DATABASE_PATH
 EXTENSION = "perispiegel_auth"
 SECRET_KEY_VARIABLE = "PERISPIEGEL_SECRET_KEY"
 IDLE_MINUTES_VARIABLE = "PERISPIEGEL_SESSION_IDLE_MINUTES"
+SESSION_LIFETIME_VARIABLE = "PERISPIEGEL_SESSION_LIFETIME_HOURS"
 REMEMBER_DAYS_VARIABLE = "PERISPIEGEL_REMEMBER_DAYS"
 ENVIRONMENT_VARIABLE = "PERISPIEGEL_ENV"
 DEFAULT_IDLE_MINUTES = 30
+# How long the browser keeps the session cookie after the last request. Longer than the idle timeout, so that a
+# browser coming back after the idle timeout still sends the cookie and the guard can say "session expired".
+DEFAULT_SESSION_LIFETIME_HOURS = 12
 DEFAULT_REMEMBER_DAYS = 7
 SECRET_KEY_FILE = DEFAULT_DATABASE_PATH.parent / "secret_key"
 API_PREFIX = "/api/v1/"
@@ -60,6 +66,7 @@ def is_production() -> bool:
 class AuthSettings:
     engine: Engine
     idle_timeout: timedelta
+    session_lifetime: timedelta
     remember_days: int
 
 
@@ -68,15 +75,25 @@ def settings() -> AuthSettings:
     return flask.current_app.extensions[EXTENSION]
 
 
+def session_stamp(user: User) -> str:
+    """What the session (and remember-me cookie) carries of the password: an HMAC, keyed with the server's secret
+    key, of the user's password fingerprint, truncated to 128 bits. The cookies are signed, not encrypted: anyone
+    holding one can read it, and this tells nothing about the hash. A new password gives another stamp."""
+    key = flask.current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    message = b"perispiegel password stamp\0" + user.password_stamp.encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
 class LoginUser(flask_login.UserMixin):
-    """The flask-login view of an account. The session id includes a stamp of the password hash, so a new
-    password or a disabled account ends every session and remember-me cookie at the next request."""
+    """The flask-login view of an account. The session id includes a stamp of the password hash (session_stamp),
+    so a new password or a disabled account ends every session and remember-me cookie at the next request."""
 
     def __init__(self, user: User) -> None:
         self.user = user
 
     def get_id(self) -> str:
-        return f"{self.user.user_id}:{self.user.password_stamp}"
+        return f"{self.user.user_id}:{session_stamp(self.user)}"
 
     @property
     def is_active(self) -> bool:
@@ -96,28 +113,37 @@ def secret_key() -> str:
     return installation_secret(SECRET_KEY_VARIABLE, SECRET_KEY_FILE)
 
 
-def _minutes_from_environment(name: str, default: int) -> int:
+def _number_from_environment(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     return int(value) if value.isdigit() else default
 
 
 def install(server: flask.Flask, engine: Engine, *, idle_timeout: timedelta | None = None,
-            remember_days: int | None = None) -> None:
+            session_lifetime: timedelta | None = None, remember_days: int | None = None) -> None:
     """Put `server` (the Dash app's Flask server, the API included) behind login. See the module docstring."""
     from auth import admin, pages
 
     if idle_timeout is None:
-        idle_timeout = timedelta(minutes=_minutes_from_environment(IDLE_MINUTES_VARIABLE, DEFAULT_IDLE_MINUTES))
+        idle_timeout = timedelta(minutes=_number_from_environment(IDLE_MINUTES_VARIABLE, DEFAULT_IDLE_MINUTES))
+    if session_lifetime is None:
+        session_lifetime = timedelta(hours=_number_from_environment(SESSION_LIFETIME_VARIABLE,
+                                                                    DEFAULT_SESSION_LIFETIME_HOURS))
+    if session_lifetime <= idle_timeout:
+        raise ValueError(f"the session cookie's lifetime ({session_lifetime}, {SESSION_LIFETIME_VARIABLE}) must be "
+                         f"longer than the idle timeout ({idle_timeout}, {IDLE_MINUTES_VARIABLE})")
     if remember_days is None:
-        remember_days = _minutes_from_environment(REMEMBER_DAYS_VARIABLE, DEFAULT_REMEMBER_DAYS)
-    server.extensions[EXTENSION] = AuthSettings(engine=engine, idle_timeout=idle_timeout, remember_days=remember_days)
+        remember_days = _number_from_environment(REMEMBER_DAYS_VARIABLE, DEFAULT_REMEMBER_DAYS)
+    server.extensions[EXTENSION] = AuthSettings(engine=engine, idle_timeout=idle_timeout,
+                                                session_lifetime=session_lifetime, remember_days=remember_days)
     if not server.config.get("SECRET_KEY"):
         server.config["SECRET_KEY"] = secret_key()
     server.config.update(
         SESSION_COOKIE_NAME="perispiegel_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=idle_timeout,
+        # The browser keeps the cookie this long after the last request; the guard ends the session after the
+        # idle timeout (session["last_seen"]), so the user is told the session expired.
+        PERMANENT_SESSION_LIFETIME=session_lifetime,
         SESSION_REFRESH_EACH_REQUEST=True,
         REMEMBER_COOKIE_NAME="perispiegel_remember",
         REMEMBER_COOKIE_DURATION=timedelta(days=max(remember_days, 1)),
@@ -144,12 +170,20 @@ def install(server: flask.Flask, engine: Engine, *, idle_timeout: timedelta | No
 
 def _load_user(session_user_id: str) -> LoginUser | None:
     user_id, _, stamp = session_user_id.partition(":")
-    if not user_id.isdigit():
+    if not user_id.isdigit() or not stamp:
         return None
     user = get_user(settings().engine, user_id=int(user_id))
-    if user is None or not user.active or not hmac.compare_digest(user.password_stamp, stamp):
+    if user is None or not user.active or not hmac.compare_digest(session_stamp(user), stamp):
         return None
     return LoginUser(user)
+
+
+def _remembered_user() -> User | None:
+    """The account of the request's remember-me cookie, when it is valid (signed, current password, active)."""
+    cookie = request.cookies.get(flask.current_app.config["REMEMBER_COOKIE_NAME"])
+    user_id = flask_login.decode_cookie(cookie) if cookie else None
+    login = _load_user(user_id) if user_id else None
+    return login.user if login else None
 
 
 def _bearer_token() -> str | None:
@@ -195,11 +229,11 @@ def csrf_valid() -> bool:
     return bool(expected) and hmac.compare_digest(str(expected), given)
 
 
-def start_session(user: User, remember: bool) -> None:
+def start_session(user: User, remember: bool, fresh: bool = True) -> None:
     """Log `user` in on a fresh session: nothing of the anonymous session (or a planted one) carries over."""
     language = session.get("lang")
     session.clear()
-    flask_login.login_user(LoginUser(user), remember=remember and settings().remember_days > 0)
+    flask_login.login_user(LoginUser(user), remember=remember and settings().remember_days > 0, fresh=fresh)
     session.permanent = True
     session["sid"] = secrets.token_urlsafe(16)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
@@ -247,9 +281,13 @@ def _guard() -> flask.Response | None:
         now = time.time()
         # No last_seen: flask-login just restored the session from a remember-me cookie.
         if last_seen is not None and now - float(last_seen) > settings().idle_timeout.total_seconds():
-            audit.record(settings().engine, "session_expired", actor=user.username, address=client_address())
-            end_session()
-            return _unauthenticated("expired")
+            remembered = _remembered_user()
+            if remembered is None:
+                audit.record(settings().engine, "session_expired", actor=user.username, address=client_address())
+                end_session()
+                return _unauthenticated("expired")
+            # "Remember me": a new session, just as when the browser comes back with only the remember-me cookie.
+            start_session(remembered, remember=False, fresh=False)
         session["last_seen"] = now
         session.permanent = True
     return None

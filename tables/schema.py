@@ -337,7 +337,8 @@ audit_log = Table(
     col("at", DateTime(timezone=True), "Tijdstip", "When it happened (UTC)", nullable=False),
     col("actor", String(80), "Wie", "Username of who did it (the name typed, for a failed login)", nullable=True),
     col("action", String(32), "Actie",
-        "login_success, login_failure, login_throttled, logout, export, user_add, user_disable, ...",
+        "login_attempt (being checked), login_success, login_failure, login_throttled, logout, export, "
+        "user_add, user_disable, ...",
         nullable=False),
     col("target", String(200), "Waarop", "What it was about: a user, an organisation, an API path", nullable=True),
     col("detail", Text, "Details", "More about it (never a password or token)", nullable=True),

@@ -3,9 +3,13 @@ sessions, throttling, password storage, API tokens, the admin page and the audit
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 import flask
 import pytest
@@ -196,20 +200,64 @@ def test_passwords_are_stored_as_argon2_hashes_only(server, database):
     assert PASSWORD not in repr(get_user(database, username="anna"))
 
 
+def browser_still_sends(cookie, after: timedelta) -> bool:
+    """Whether a browser keeps `cookie` (set just now) for at least `after` (the test client ignores Expires)."""
+    return cookie is not None and (cookie.expires is None or cookie.expires > datetime.now(UTC) + after)
+
+
+def session_expired_rows(database: Engine, username: str) -> int:
+    with database.connect() as connection:
+        return len(connection.execute(select(audit_log.c.audit_id).where(
+            audit_log.c.action == "session_expired", audit_log.c.actor == username)).all())
+
+
 def test_idle_session_expires_after_the_configured_time(database):
     add_user(database, "anna", "provider", org_code="H001", password=PASSWORD)
     server = build_server(database, idle_timeout=timedelta(minutes=30))
     client = server.test_client()
     log_in(client, "anna")
+    # The cookie outlives the idle timeout, so a browser coming back after 31 minutes still sends it and the
+    # guard (not the browser) ends the session, with "expired" and an audit entry.
+    assert browser_still_sends(client.get_cookie("perispiegel_session"), timedelta(minutes=31))
     with client.session_transaction() as session:
         session["last_seen"] = time.time() - 29 * 60
     assert client.get("/page").status_code == 200
+    assert browser_still_sends(client.get_cookie("perispiegel_session"), timedelta(minutes=31))
+    assert session_expired_rows(database, "anna") == 0
     with client.session_transaction() as session:
         session["last_seen"] = time.time() - 31 * 60
     expired = client.get("/page")
     assert expired.status_code == 303 and "reason=expired" in expired.headers["Location"]
+    assert session_expired_rows(database, "anna") == 1
     assert client.get("/page").status_code == 303
-    assert "verlopen" in client.get(expired.headers["Location"]).get_data(as_text=True)
+    assert "Uw sessie is verlopen" in client.get(expired.headers["Location"]).get_data(as_text=True)
+    english = client.get(expired.headers["Location"] + "&lang=en").get_data(as_text=True)
+    assert "Your session expired after a period of inactivity" in english
+
+
+def test_session_cookie_lifetime_is_configurable_and_longer_than_the_idle_timeout(database):
+    add_user(database, "anna", "provider", org_code="H001", password=PASSWORD)
+    server = build_server(database, idle_timeout=timedelta(minutes=30), session_lifetime=timedelta(hours=2))
+    client = server.test_client()
+    log_in(client, "anna")
+    cookie = client.get_cookie("perispiegel_session")
+    assert browser_still_sends(cookie, timedelta(minutes=110)) and not browser_still_sends(cookie, timedelta(hours=3))
+    with pytest.raises(ValueError, match="longer than the idle timeout"):
+        build_server(database, idle_timeout=timedelta(hours=1), session_lifetime=timedelta(minutes=30))
+
+
+def test_remember_me_logs_in_again_after_the_idle_timeout(database):
+    add_user(database, "anna", "provider", org_code="H001", password=PASSWORD)
+    server = build_server(database, idle_timeout=timedelta(minutes=30))
+    client = server.test_client()
+    log_in(client, "anna", remember="on")
+    with client.session_transaction() as session:
+        session["last_seen"] = time.time() - 31 * 60
+        old_sid, old_csrf = session["sid"], session["csrf_token"]
+    assert client.get("/page").status_code == 200  # as if the browser had come back with only the remember cookie
+    with client.session_transaction() as session:
+        assert session["sid"] != old_sid and session["csrf_token"] != old_csrf  # a new session all the same
+    assert client.get_cookie("perispiegel_remember") is not None and session_expired_rows(database, "anna") == 0
 
 
 def test_logout_needs_a_form_post_and_ends_the_session(server):
@@ -220,6 +268,79 @@ def test_logout_needs_a_form_post_and_ends_the_session(server):
     assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 400
     assert client.post("/logout", data={"csrf_token": csrf_of(confirm.get_data(as_text=True))}).status_code == 303
     assert client.get("/page").status_code == 303
+
+
+def readable_cookies(server: flask.Flask, client) -> str:
+    """What anyone holding the browser's cookies can read: the decoded session and the remember-me cookie."""
+    serializer = server.session_interface.get_signing_serializer(server)
+    session_data = serializer.loads(client.get_cookie("perispiegel_session").value)
+    remember = client.get_cookie("perispiegel_remember")
+    return json.dumps(session_data) + (unquote(remember.value) if remember else "")
+
+
+def test_cookies_hold_no_part_of_the_password_hash(server, database):
+    client = server.test_client()
+    log_in(client, "anna", remember="on")
+    with database.connect() as connection:
+        stored = connection.execute(select(users.c.password_hash).where(users.c.username == "anna")).scalar_one()
+    salt, digest = stored.split("$")[-2:]
+    readable = readable_cookies(server, client)
+    assert "_user_id" in readable and client.get_cookie("perispiegel_remember") is not None
+    for part in (salt, digest):
+        pieces = {part[start:start + 6] for start in range(len(part) - 5)}
+        assert not [piece for piece in pieces if piece in readable]
+    # A new password still ends the session and the remember-me cookie.
+    remembered = server.test_client()
+    remembered.set_cookie("perispiegel_remember", client.get_cookie("perispiegel_remember").value)
+    assert remembered.get("/page").status_code == 200
+    reset_password(database, "anna", "another long password")
+    assert client.get("/page").status_code == 303
+    remembered.delete_cookie("perispiegel_session")
+    assert remembered.get("/page").status_code == 303
+
+
+def parallel_logins(server: flask.Flask, attempts: list[tuple[str, str, str]]) -> list[int]:
+    """POST every (address, username, password) to /login at the same moment, each from its own browser."""
+    prepared = []
+    for address, username, password in attempts:
+        client = client_at(server, address)
+        token = csrf_of(client.get("/login").get_data(as_text=True))
+        prepared.append((client, {"username": username, "password": password, "csrf_token": token}))
+    start = threading.Barrier(len(prepared))
+
+    def attempt(client_and_form) -> int:
+        client, form = client_and_form
+        start.wait()
+        return client.post("/login", data=form).status_code
+
+    with ThreadPoolExecutor(max_workers=len(prepared)) as pool:
+        return list(pool.map(attempt, prepared))
+
+
+def audit_actions(database: Engine, column, value: str) -> list[str]:
+    with database.connect() as connection:
+        return list(connection.execute(select(audit_log.c.action).where(column == value)).scalars())
+
+
+def test_parallel_wrong_passwords_are_throttled_per_account(engine):
+    publish(engine, random_births(20, seed=2))
+    add_user(engine, "anna", "provider", org_code="H001", password=PASSWORD)
+    server = build_server(engine)
+    statuses = parallel_logins(server, [(f"192.0.2.{number}", "anna", "wrong password!!") for number in range(30)])
+    assert set(statuses) <= {401, 429} and statuses.count(401) <= MAX_FAILURES
+    actions = audit_actions(engine, audit_log.c.actor, "anna")
+    assert actions.count("login_failure") == statuses.count(401) <= MAX_FAILURES
+    assert actions.count("login_throttled") == statuses.count(429) and len(actions) == 30
+
+
+def test_parallel_wrong_passwords_are_throttled_per_address(engine):
+    publish(engine, random_births(20, seed=2))
+    server = build_server(engine)
+    statuses = parallel_logins(server, [("192.0.2.9", f"guess{number}", "wrong password!!") for number in range(30)])
+    assert set(statuses) <= {401, 429} and statuses.count(401) <= MAX_FAILURES
+    actions = audit_actions(engine, audit_log.c.address, "192.0.2.9")
+    assert actions.count("login_failure") == statuses.count(401)
+    assert actions.count("login_throttled") == statuses.count(429)
 
 
 def test_new_password_or_disabling_ends_existing_sessions(server, database):
