@@ -181,6 +181,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "count_masked": {"nl": "gemaskeerd (1–4)", "en": "masked (1–4)"},
     "count_masked_secondary": {"nl": "gemaskeerd (anders terug te rekenen)",
                                "en": "masked (would reveal a masked count)"},
+    "complementary": {"nl": "verborgen (anders één andere organisatie)",
+                      "en": "hidden (would reveal one other organisation)"},
     "empty_selection": {"nl": "Minder dan {minimum} geboorten in deze selectie: te weinig om een percentage te tonen. "
                               "Kies een ruimere doelgroep of periode.",
                         "en": "Fewer than {minimum} births in this selection: too few to show a rate. Choose a wider "

@@ -12,7 +12,7 @@ from dash import html
 from dashboards.i18n import code_label, format_interval, format_number, format_rate, text
 
 # Masked export counts (the engine's suppression reasons): shown as masked, never as a number.
-MASKED_REASONS = ("count_masked", "count_masked_secondary")
+MASKED_REASONS = ("count_masked", "count_masked_secondary", "complementary")
 
 
 def indicator_name(indicator: dict, language: str) -> str:

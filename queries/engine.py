@@ -32,6 +32,11 @@ GRAINS = ("month", "quarter", "year")
 OVERDISPERSION_METHODS = ("none", "multiplicative", "additive")
 CASE_MIX_COLUMNS = ("parity_group", "maternal_age_band", "ga_band", "plurality_group")
 FUNNEL_CURVE_POINTS = 120
+# Suppression reason of a VSV figure that, minus the provider's own, would be one other organisation's
+# (and of the figures hidden with it so that totals do not give it back): see `_complementary`.
+COMPLEMENTARY = "complementary"
+# A provider's VSV figure is shown only when at least this many other organisations of its level are behind it.
+COMPLEMENTARY_MIN_OTHERS = 2
 
 
 class NoDataError(RuntimeError):
@@ -169,7 +174,10 @@ class IndicatorEngine:
         return {"question": question, "data_version": snapshot.version_info(), "viewer": viewer.as_dict(),
                 "filters": filters.as_params(), **extra}
 
-    def _scoped_rows(self, scope: Scope, level: str, cells: list[dict], export: bool) -> list[dict]:
+    def _scoped_rows(self, scope: Scope, level: str, cells: list[dict], export: bool,
+                     contributors: dict[str, dict] | None = None) -> list[dict]:
+        """The rows of a level as the viewer may see them. `contributors` (level vsv, for a viewer with a
+        complementary basis): VSV code → {None: codes of the viewer's level with births in the denominator}."""
         rows = [self._present({k: v for k, v in cell.items() if k != "code"}, scope.identity(cell["code"], level),
                               export) for cell in cells]
         if export and sum(row["suppression_reason"] == "count_masked" for row in rows) == 1:
@@ -178,6 +186,13 @@ class IndicatorEngine:
             if shown:
                 smallest = min(shown, key=lambda row: (row["denominator"], row["numerator"]))
                 _suppress(smallest, "count_masked_secondary", hide_counts=True)
+        basis = scope.complementary_basis()
+        if contributors is not None and basis is not None and level == "vsv":
+            # The provider's own VSV among all VSVs: the rows add up to the `reference` cell, so hiding the
+            # own VSV alone would not do; `_complementary` hides another VSV with it.
+            own_vsv, own, _ = basis
+            others = [set(contributors.get(cell["code"], {}).get(None, ())) - {own} for cell in cells]
+            _complementary(rows, others, [cell["code"] == own_vsv for cell in cells], self.config.min_denominator)
         # Own first, then named, then pseudonyms: sorting by label never orders peers by their code.
         return sorted(rows, key=lambda row: (not row["own"], not row["named"], row["label"]))
 
@@ -283,6 +298,10 @@ class IndicatorEngine:
         own_vsv = None
         if scope.own_vsv_code and level != "vsv":
             own_vsv = self._vsv_cell(snapshot, scope, indicator_id, filters, overdispersion, export)
+        contributors = None
+        basis = scope.complementary_basis()
+        if basis is not None and level == "vsv":
+            contributors = self._contributors(snapshot, basis[2], [indicator_id], filters)[indicator_id]
         result = self._envelope(
             snapshot, question, viewer, filters, indicator=definition.as_dict(), level=level,
             target=answer["target"], overdispersion=answer["overdispersion"],
@@ -290,7 +309,7 @@ class IndicatorEngine:
                                                         "own": False}, export),
             reference=self._present(answer["reference"], {"org_code": None, "label": f"all_{level}",
                                                           "named": True, "own": False}, export),
-            own_vsv=own_vsv, rows=self._scoped_rows(scope, level, answer["cells"], export))
+            own_vsv=own_vsv, rows=self._scoped_rows(scope, level, answer["cells"], export, contributors))
         if with_curve:
             result["limits"] = answer.get("limits", [])
         return result
@@ -303,9 +322,61 @@ class IndicatorEngine:
             lambda: self._compute_units(snapshot, indicator_id, "vsv", filters, overdispersion, False))
         for cell in answer["cells"]:
             if cell["code"] == scope.own_vsv_code:
-                return self._present({k: v for k, v in cell.items() if k != "code"},
-                                     scope.identity(cell["code"], "vsv"), export)
+                presented = self._present({k: v for k, v in cell.items() if k != "code"},
+                                          scope.identity(cell["code"], "vsv"), export)
+                remainder = self._remainder(snapshot, scope, [indicator_id], filters)
+                if remainder is not None:
+                    _complement_cell(presented, remainder[indicator_id].get(None, set()))
+                return presented
         return None
+
+    # ---- complementary suppression (a provider's VSV minus its own figures) ----------------------------
+
+    def _contributors(self, snapshot: Snapshot, level: str, indicator_ids: Sequence[str], filters: Filters, *,
+                      vsv_code: str | None = None, by: str | None = None, key: pl.Expr | None = None,
+                      label: Callable[[object], object] | None = None) -> dict:
+        """{indicator: {VSV code: {key: [codes]}}}: the organisations of `level` with births in each indicator's
+        denominator, per VSV (only `vsv_code` when given) and per key (`by` names the grouping, `key` computes
+        it, `label` turns it into the cell's key; key None when ungrouped). Cached like every computation."""
+        return self._cached(
+            snapshot, "contributors", {"level": level, "indicators": list(indicator_ids),
+                                       "filters": filters.as_params(), "vsv": vsv_code, "by": by},
+            lambda: _compute_contributors(snapshot.frame, level, indicator_ids, filters, vsv_code, key, label))
+
+    def _remainder(self, snapshot: Snapshot, scope: Scope, indicator_ids: Sequence[str], filters: Filters, *,
+                   by: str | None = None, key: pl.Expr | None = None,
+                   label: Callable[[object], object] | None = None) -> dict[str, dict] | None:
+        """For a viewer with a complementary basis (a provider): {indicator: {key: the organisations of the
+        provider's level, other than its own, with births in the denominator within its VSV}}: what the VSV's
+        figure minus the provider's own is made of. None when the rule does not apply to the viewer."""
+        basis = scope.complementary_basis()
+        if basis is None:
+            return None
+        vsv_code, own, level = basis
+        contributors = self._contributors(snapshot, level, indicator_ids, filters, vsv_code=vsv_code, by=by,
+                                          key=key, label=label)
+        return {indicator_id: {k: set(codes) - {own} for k, codes in contributors[indicator_id].get(vsv_code,
+                                                                                                   {}).items()}
+                for indicator_id in indicator_ids}
+
+    def _complement_series(self, snapshot: Snapshot, scope: Scope, subject: tuple[str, str] | None,
+                           indicator_ids: Sequence[str], filters: Filters, by: str, key: pl.Expr,
+                           label: Callable[[object], object]) -> Callable[[str, list[dict], str], None] | None:
+        """For a provider whose question is about its own VSV (trend, trends, breakdown with the VSV as
+        organisation): a function (indicator, presented points, key field) that applies complementary
+        suppression to the VSV's series in place. None when nothing is to be done."""
+        if not subject or subject[1] != "vsv":
+            return None
+        remainder = self._remainder(snapshot, scope, indicator_ids, filters, by=by, key=key, label=label)
+        if remainder is None:
+            return None
+
+        def apply(indicator_id: str, points: list[dict], field: str) -> None:
+            others = [remainder[indicator_id].get(point[field], set()) for point in points]
+            # Every point is the VSV's; together they add up to its figure for the whole selection.
+            _complementary(points, others, [True] * len(points), self.config.min_denominator)
+
+        return apply
 
     # ---- questions --------------------------------------------------------------------------------
 
@@ -333,6 +404,8 @@ class IndicatorEngine:
         subject = self._subject(snapshot, scope, org_code)
         answer = self._cached(snapshot, "overview", {"filters": filters.as_params(), "subject": subject},
                               lambda: self._compute_overview(snapshot, filters, subject))
+        remainder = (self._remainder(snapshot, scope, [definition.id for definition in INDICATORS], filters)
+                     if subject else None)
         rows = []
         for definition in INDICATORS:
             computed = answer[definition.id]
@@ -343,6 +416,9 @@ class IndicatorEngine:
                                       ("vsv", computed.get("vsv_code"), "vsv")):
                 row[part] = (self._present(computed[part], scope.identity(code, level), export)
                              if computed.get(part) is not None else None)
+                if remainder is not None and row[part] is not None and level == "vsv":
+                    # The provider's VSV (beside its own organisation, or asked about itself).
+                    _complement_cell(row[part], remainder[definition.id].get(None, set()))
             if computed.get("reference") is not None:
                 row["reference"] = self._present(computed["reference"], {"org_code": None, "label": f"all_{subject[1]}",
                                                                          "named": True, "own": False}, export)
@@ -412,14 +488,19 @@ class IndicatorEngine:
                                 "subject": subject},
             lambda: self._compute_grouped(snapshot, indicator_id, filters, subject, _period_key(grain),
                                           lambda key: _period_label(key, grain)))
+        complement = self._complement_series(snapshot, scope, subject, [indicator_id], filters, f"period:{grain}",
+                                             _period_key(grain), lambda key: _period_label(key, grain))
+
         def points(cells: list[dict]) -> list[dict]:
             return [{"period": cell["key"], **self._present(_without_key(cell), None, export)} for cell in cells]
 
         series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
                    "points": points(answer["national"])}]
         if subject:
-            series.append({"kind": "organisation", **scope.identity(*subject),
-                           "points": points(answer["organisation"])})
+            own = points(answer["organisation"])
+            if complement:
+                complement(indicator_id, own, "period")
+            series.append({"kind": "organisation", **scope.identity(*subject), "points": own})
         return self._envelope(snapshot, "trend", viewer, filters, indicator=definition.as_dict(), grain=grain,
                               series=series)
 
@@ -438,6 +519,9 @@ class IndicatorEngine:
             lambda: self._compute_grouped_many(snapshot, ids, filters, subject, _period_key(grain),
                                                lambda key: _period_label(key, grain)))
 
+        complement = self._complement_series(snapshot, scope, subject, ids, filters, f"period:{grain}",
+                                             _period_key(grain), lambda key: _period_label(key, grain))
+
         def points(cells: list[dict]) -> list[dict]:
             return [{"period": cell["key"], **self._present(_without_key(cell), None, export)} for cell in cells]
 
@@ -447,8 +531,10 @@ class IndicatorEngine:
             series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
                        "points": points(computed["national"])}]
             if subject:
-                series.append({"kind": "organisation", **scope.identity(*subject),
-                               "points": points(computed["organisation"])})
+                own = points(computed["organisation"])
+                if complement:
+                    complement(definition.id, own, "period")
+                series.append({"kind": "organisation", **scope.identity(*subject), "points": own})
             indicators.append({"indicator": definition.as_dict(), "series": series})
         return self._envelope(snapshot, "trends", viewer, filters, grain=grain, indicators=indicators)
 
@@ -504,6 +590,10 @@ class IndicatorEngine:
                                           pl.col(spec.column).cast(pl.String), lambda key: key,
                                           all_keys=list(spec.values)))
 
+        complement = self._complement_series(snapshot, scope, subject, [indicator_id], filters,
+                                             f"dimension:{dimension}", pl.col(spec.column).cast(pl.String),
+                                             lambda key: key)
+
         def values(cells: list[dict]) -> list[dict]:
             return [{"value": cell["key"], "label_nl": spec.labels_nl.get(cell["key"], "Onbekend"),
                      "label_en": spec.labels_en.get(cell["key"], "Unknown"),
@@ -512,8 +602,10 @@ class IndicatorEngine:
         series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
                    "values": values(answer["national"])}]
         if subject:
-            series.append({"kind": "organisation", **scope.identity(*subject),
-                           "values": values(answer["organisation"])})
+            own = values(answer["organisation"])
+            if complement:
+                complement(indicator_id, own, "value")
+            series.append({"kind": "organisation", **scope.identity(*subject), "values": own})
         return self._envelope(snapshot, "breakdown", viewer, filters, indicator=definition.as_dict(),
                               dimension={"name": dimension, "name_nl": spec.name_nl, "name_en": spec.name_en},
                               lifted=lifted, series=series)
@@ -564,9 +656,13 @@ class IndicatorEngine:
         scope = self._scope(snapshot, viewer)
         national = self._present(answer["national"], {"org_code": None, "label": "national", "named": True,
                                                      "own": False}, export)
+        contributors = None
+        basis = scope.complementary_basis()
+        if basis is not None and level == "vsv":
+            contributors = self._contributors(snapshot, basis[2], [indicator_id], filters)[indicator_id]
         return self._envelope(snapshot, "adjusted", viewer, filters, indicator=definition.as_dict(), level=level,
                               case_mix=list(CASE_MIX_COLUMNS), national=national,
-                              rows=self._scoped_rows(scope, level, answer["cells"], export))
+                              rows=self._scoped_rows(scope, level, answer["cells"], export, contributors))
 
     def _compute_adjusted(self, snapshot: Snapshot, definition: Indicator, level: str, filters: Filters) -> dict:
         """Indirect standardisation (Breslow & Day 1987): reference = national stratum rates in the filter;
@@ -638,6 +734,79 @@ def _period_label(key: int, grain: str) -> str:
     if grain == "quarter":
         return f"{key // 4:04d}-Q{key % 4 + 1}"
     return f"{key:04d}"
+
+
+def _compute_contributors(frame: pl.DataFrame, level: str, indicator_ids: Sequence[str], filters: Filters,
+                          vsv_code: str | None, key: pl.Expr | None,
+                          label: Callable[[object], object] | None) -> dict:
+    """See `IndicatorEngine._contributors`: one group-by over (VSV, organisation of `level`, key)."""
+    # A birth belongs to the organisation of `level` where it happened, else to the organisation of the other
+    # care level (a home birth to its practice, a birth without a practice to its hospital): every birth of the
+    # VSV outside the provider's own organisation is some other organisation's.
+    other_level = "practice" if level == "hospital" else "hospital"
+    organisation = pl.coalesce(pl.col(LEVEL_COLUMNS[level]), pl.col(LEVEL_COLUMNS[other_level]))
+    condition = filters.expression() & organisation.is_not_null() & pl.col("vsv_code").is_not_null()
+    if vsv_code:
+        condition &= pl.col("vsv_code") == vsv_code
+    groups = [pl.col("vsv_code").alias("vsv"), organisation.alias("org"),
+              (key if key is not None else pl.lit(None)).alias("key")]
+    table = (
+        frame.lazy().filter(condition).group_by(groups)
+        .agg([pl.col(population_column(indicator_id)).sum().cast(pl.Int64).alias(indicator_id)
+              for indicator_id in indicator_ids])
+        .with_columns(pl.col("vsv").cast(pl.String), pl.col("org").cast(pl.String))
+        .unpivot(index=["vsv", "org", "key"], on=list(indicator_ids), variable_name="indicator", value_name="d")
+        .filter(pl.col("d") > 0)
+        .group_by(["indicator", "vsv", "key"]).agg(pl.col("org").unique().sort())
+        .collect()
+    )
+    answer: dict[str, dict] = {indicator_id: {} for indicator_id in indicator_ids}
+    for row in table.iter_rows(named=True):
+        cell_key = label(row["key"]) if key is not None and row["key"] is not None and label else row["key"]
+        answer[row["indicator"]].setdefault(row["vsv"], {})[cell_key] = row["org"]
+    return answer
+
+
+HIDDEN_COUNTS = ("count_masked", "count_masked_secondary", COMPLEMENTARY)
+
+
+def _complement_cell(presented: dict, others: set[str]) -> dict:
+    """Complementary suppression of one presented VSV cell: hidden (counts too) when the births in its
+    denominator outside the provider's own organisation belong to exactly one other organisation, i.e. the VSV
+    minus the provider's own figures would be that organisation's. With none the VSV figure is the provider's
+    own; with two or more the remainder is an aggregate, as the product brief's "VSV average" intends."""
+    if 0 < len(others) < COMPLEMENTARY_MIN_OTHERS:
+        _suppress(presented, COMPLEMENTARY, hide_counts=True)
+    return presented
+
+
+def _complementary(cells: list[dict], others: list[set[str]], checked: list[bool], minimum: int) -> None:
+    """Complementary suppression in a family of presented cells that add up to a figure shown elsewhere (the
+    points of a VSV's trend or breakdown add up to the VSV's figure for the selection; the rows of all VSVs to
+    the `reference` cell). `others[i]`: the organisations of the provider's level, other than its own, behind
+    cell i; `checked[i]`: cell i is the provider's VSV.
+
+    First each checked cell with fewer than two others is hidden (`_complement_cell`). Then, while the hidden
+    cells together stand for fewer than two other organisations — the total minus the shown cells minus the
+    provider's own would still be one organisation's — the smallest shown cell that adds another organisation is
+    hidden too (cells with a denominator below `minimum` last: a tiny cell would hardly cover anything)."""
+    for cell, behind, check in zip(cells, others, checked, strict=True):
+        if check:
+            _complement_cell(cell, behind)
+    hidden = [i for i, cell in enumerate(cells) if cell["suppression_reason"] in HIDDEN_COUNTS]
+    if not any(cells[i]["suppression_reason"] == COMPLEMENTARY for i in hidden):
+        return
+    covered = set().union(*(others[i] for i in hidden))
+    candidates = sorted((i for i, cell in enumerate(cells) if i not in hidden and cell["denominator"]),
+                        key=lambda i: (cells[i]["denominator"] < minimum, cells[i]["denominator"],
+                                       cells[i]["numerator"], str(cells[i].get("label")),
+                                       str(cells[i].get("period")), str(cells[i].get("value"))))
+    for i in candidates:
+        if len(covered) >= COMPLEMENTARY_MIN_OTHERS:
+            break
+        if others[i] - covered:
+            _suppress(cells[i], COMPLEMENTARY, hide_counts=True)
+            covered |= others[i]
 
 
 _ENGINES: dict[str, IndicatorEngine] = {}

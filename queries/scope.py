@@ -2,7 +2,8 @@
 
 Rules (PRODUCT.md, "Roles"):
 - provider (one organisation): its own organisation by name, national and its own VSV; every other
-  organisation only under a stable pseudonym, never its code or name.
+  organisation only under a stable pseudonym, never its code or name. Its VSV's figure is withheld where the VSV
+  minus the provider's own would be one other organisation's (complementary suppression, `complementary_basis`).
 - vsv (one VSV): the VSV and its member organisations by name; other organisations anonymised.
 - researcher: national figures and anonymised organisation rows.
 - admin: everything by name.
@@ -79,6 +80,19 @@ class Scope:
                 return org_code == self.viewer.vsv_code
             return self.organisations.get(org_code, {}).get("vsv_code") == self.viewer.vsv_code
         return False
+
+    def complementary_basis(self) -> tuple[str, str, str] | None:
+        """(VSV code, own org_code, own level) when the viewer sees its VSV by name beside its own organisation
+        but not the VSV's other members (a provider): the VSV's figures minus its own would be those of the
+        remaining members, so the engine must not show a VSV figure whose remainder is a single organisation
+        (complementary suppression). None for everyone else: a VSV user and an admin see the members by name,
+        a researcher sees no VSV by name."""
+        if self.viewer.role != "provider" or not self.own_vsv_code:
+            return None
+        level = self.organisations.get(self.viewer.org_code or "", {}).get("org_type")
+        if level not in PSEUDONYM_PREFIX or level == "vsv":
+            return None
+        return self.own_vsv_code, self.viewer.org_code, level
 
     def require_named(self, org_code: str, level: str) -> None:
         """Raise NotPermittedError unless the viewer may see this organisation's own figures."""

@@ -64,6 +64,10 @@ def test_a_provider_sees_its_own_organisation_and_cannot_choose_another(browser,
     caesarean = {row["indicator"]["id"]: row for row in own["rows"]}["caesarean"]["organisation"]
     assert cell_lines(browser, "overview-caesarean-organisation")[0] == dutch_rate(caesarean["rate"])
     assert NAMES["H0002"] not in page_text(browser)
+    # Its VSV has one other hospital and every birth is in a hospital: VSV minus own would be H0002's numbers.
+    vsv = {row["indicator"]["id"]: row for row in own["rows"]}["caesarean"]["vsv"]
+    assert vsv["suppression_reason"] == "complementary"
+    assert cell_lines(browser, "overview-caesarean-vsv")[0] == "verborgen (anders één andere organisatie)"
     assert console_errors(browser) == []
 
 
