@@ -268,6 +268,11 @@ def nowrap(value: str) -> html.Span:
     return html.Span(value, className="text-nowrap")
 
 
+def loading(child: object) -> dcc.Loading:
+    """`child` with the pages' loading indicator: shown only after 300 ms, over the old content (kept visible)."""
+    return dcc.Loading(child, type="dot", delay_show=300, overlay_style={"visibility": "visible", "opacity": 0.5})
+
+
 def section(title: str, *children, section_id: str | None = None) -> html.Section:
     heading_id = f"{section_id}-heading" if section_id else None
     props = {"id": section_id} if section_id else {}

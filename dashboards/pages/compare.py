@@ -22,8 +22,8 @@ from dashboards.charts import empty_state
 from dashboards.filters import filter_panel
 from dashboards.i18n import code_label, text
 from dashboards.indicator_access import IndicatorRequest, indicator_request
-from dashboards.layout import VIEW_SEARCH, PageContext, render_page, section
-from dashboards.pages.overview import viewing_as_note
+from dashboards.layout import VIEW_SEARCH, PageContext, loading, render_page, section
+from dashboards.pages.overview import organisation_heading, viewing_as_note
 from dashboards.tiles import count_text, indicator_name, interval_text, rate_text, verdict_key
 from dashboards.view_state import ViewState
 from queries.catalogue import UNIT_SCALE
@@ -51,8 +51,7 @@ def layout(**query: object) -> html.Div:
 def content(view: ViewState, context: PageContext) -> list:
     language = view.language
     return [
-        html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"]
-               if view.org_code else text("national_view", language), id="compare-organisation"),
+        organisation_heading(view, context, "compare-organisation"),
         viewing_as_note(view, context, "compare-viewing-as"),
         filter_panel(view, context.status),
         section(
@@ -61,14 +60,13 @@ def content(view: ViewState, context: PageContext) -> list:
             html.Div([dbc.Button(text("download_csv", language), id="compare-download-button", color="primary",
                                  outline=True),
                       dcc.Download(id="compare-download")], className="compare-actions"),
-            dcc.Loading(
+            loading(
                 html.Div([dag.AgGrid(id="compare-grid", rowData=[], columnDefs=[], className="ag-theme-quartz",
                                      defaultColDef={"sortable": True, "resizable": True, "suppressMovable": True},
                                      dashGridOptions={"domLayout": "autoHeight", "ensureDomOrder": True,
                                                       "suppressColumnVirtualisation": True},
                                      getRowId="params.data.id", style={"height": None}),
-                          html.Div(id="compare-message")]),
-                type="dot", delay_show=300, overlay_style={"visibility": "visible", "opacity": 0.5}),
+                          html.Div(id="compare-message")])),
             section_id="compare",
         ),
     ]

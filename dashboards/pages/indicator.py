@@ -32,12 +32,13 @@ from dashboards.layout import (
     PageContext,
     data_table,
     follow_view_script,
+    loading,
     render_page,
     script_with_constants,
     section,
     table_data,
 )
-from dashboards.pages.overview import viewing_as_note
+from dashboards.pages.overview import organisation_heading, viewing_as_note
 from dashboards.tiles import count_text, figure_cell, indicator_name, interval_text, rate_text, verdict_badge
 from dashboards.view_state import ViewState, view_from_query
 from queries.catalogue import CATALOGUE, INDICATORS
@@ -46,7 +47,6 @@ from queries.filters import DIMENSIONS
 
 DEFAULT_DIMENSION = "parity"
 DETAIL_PARTS = ("summary", "trend", "funnel", "breakdown", "adjusted")
-PAGE_OPTIONS = ("grain", "overdispersion", "by")
 
 
 def page_options(query: dict, default_trend_grain: str) -> dict[str, str]:
@@ -87,22 +87,21 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
                                                 status.period_to if status else None))
     definition = CATALOGUE[indicator_id].as_dict()
     return [
-        html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"]
-               if view.org_code else text("national_view", language), id="detail-organisation"),
+        organisation_heading(view, context, "detail-organisation"),
         viewing_as_note(view, context, "detail-viewing-as"),
         back,
         filter_panel(view, context.status),
-        section(text("summary", language), loading("detail-summary-body"), section_id="detail-summary"),
+        section(text("summary", language), loading(html.Div(id="detail-summary-body")), section_id="detail-summary"),
         section(text("trend", language), choice("detail-grain", text("grain", language),
                                                 [(grain, code_label("grain", grain, language)) for grain in GRAINS],
                                                 options["grain"]),
-                loading("detail-trend-body"), section_id="detail-trend"),
+                loading(html.Div(id="detail-trend-body")), section_id="detail-trend"),
         section(text("funnel", language),
                 html.P(text("funnel_intro" if view.org_code else "funnel_intro_national", language)),
                 choice("detail-overdispersion", text("overdispersion", language),
                        [(method, code_label("overdispersion", method, language)) for method in OVERDISPERSION_METHODS],
                        options["overdispersion"], help_text=text("overdispersion_help", language)),
-                loading("detail-funnel-body"), section_id="detail-funnel"),
+                loading(html.Div(id="detail-funnel-body")), section_id="detail-funnel"),
         section(text("breakdown", language),
                 html.Div([html.Label(text("breakdown_by", language), htmlFor="detail-dimension",
                                      className="form-label"),
@@ -110,18 +109,13 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
                                      options=[{"label": dimension_name(dimension, language), "value": name}
                                               for name, dimension in DIMENSIONS.items()])],
                          className="filter-field page-control"),
-                loading("detail-breakdown-body"), section_id="detail-breakdown"),
-        section(text("adjusted", language), html.P(text("adjusted_intro", language)), loading("detail-adjusted-body"),
-                section_id="detail-adjusted"),
+                loading(html.Div(id="detail-breakdown-body")), section_id="detail-breakdown"),
+        section(text("adjusted", language), html.P(text("adjusted_intro", language)),
+                loading(html.Div(id="detail-adjusted-body")), section_id="detail-adjusted"),
         definition_section(definition, view),
         dcc.Store(id="detail-indicator", data=indicator_id),
         dcc.Store(id="detail-url-sync"),
     ]
-
-
-def loading(body_id: str) -> dcc.Loading:
-    return dcc.Loading(html.Div(id=body_id), type="dot", delay_show=300,
-                       overlay_style={"visibility": "visible", "opacity": 0.5})
 
 
 def choice(control_id: str, legend: str, options: list[tuple[str, str]], value: str | None,

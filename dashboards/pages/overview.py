@@ -14,7 +14,7 @@ from dashboards.charts import empty_state, sparkline
 from dashboards.filters import filter_panel
 from dashboards.i18n import code_label, format_period, format_rate, text
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
-from dashboards.layout import PAGE_BY_KEY, VIEW_SEARCH, PageContext, render_page, section
+from dashboards.layout import PAGE_BY_KEY, VIEW_SEARCH, PageContext, loading, render_page, section
 from dashboards.tiles import figure_class, figure_text, indicator_name, verdict_key
 from dashboards.view_state import ViewState
 from queries.engine import NoDataError
@@ -36,18 +36,23 @@ def viewing_as_note(view: ViewState, context: PageContext, element_id: str) -> h
                   className="viewing-as", id=element_id)
 
 
+def organisation_heading(view: ViewState, context: PageContext, element_id: str) -> html.P:
+    """The organisation the page shows, with its code; "Landelijk beeld" when it shows national figures."""
+    if not view.org_code:
+        return html.P(text("national_view", view.language), id=element_id)
+    return html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"], id=element_id)
+
+
 def content(view: ViewState, context: PageContext) -> list:
     language = view.language
     return [
-        html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"]
-               if view.org_code else text("national_view", language), id="overview-organisation"),
+        organisation_heading(view, context, "overview-organisation"),
         viewing_as_note(view, context, "overview-viewing-as"),
         filter_panel(view, context.status),
         section(
             text("indicators", language),
             html.P(text("overview_intro" if view.org_code else "overview_intro_national", language)),
-            dcc.Loading(html.Div(id="overview-indicators-body"), type="dot", delay_show=300,
-                        overlay_style={"visibility": "visible", "opacity": 0.5}),
+            loading(html.Div(id="overview-indicators-body")),
             section_id="overview-indicators",
         ),
     ]
