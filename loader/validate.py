@@ -490,7 +490,7 @@ def _cross_field_checks() -> list[Check]:
                         _value("death_date"), _value("child_birth_date"))),
         Check("duplicate_dossier", "dossier_id",
               pl.col("dossier_id").is_not_null()
-              # By line number, not row order: polars does not keep row order through the lazy join above.
+              # By line number, not row order: the earliest line of a dossier is the one kept, whatever the row order.
               & (pl.col("line_number").rank("ordinal").over(["file_index", "dossier_id"]) > 1),
               _message(f"{label_nl('dossier_id')} '{{value}}' staat al eerder in dit bestand", "dossier_id"),
               _message(f"{label_en('dossier_id')} '{{value}}' occurs earlier in this file", "dossier_id")),
@@ -676,7 +676,7 @@ def _validate_records(parsed: pl.DataFrame, files: list[DeliveryFile]) -> Valida
         .filter(pl.col("field_count") > 0)  # blank lines are not records
         .with_columns(pl.when(pl.col(name).str.strip_chars().str.len_bytes() > 0)
                       .then(pl.col(name).str.strip_chars()).alias(name) for name in COLUMNS)
-        .join(file_info.lazy(), on="file_index", how="left")
+        .join(file_info.lazy(), on="file_index", how="left", maintain_order="left")  # records stay in file order
     )
     is_objection = pl.col("objection") == "1"
     # Only the key of an objected record is kept: its other fields are dropped before anything looks at them.
