@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from machine_needs import REQUIRE_SERVICES, unavailable
 from sqlalchemy import Engine, create_engine, text
 
 from tables.database import make_engine
@@ -43,9 +44,7 @@ def postgres_url() -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL database, dropped afterwards."""
     reason = postgres_available()
     if reason:
-        if os.environ.get("PERISPIEGEL_REQUIRE_SERVICES"):
-            pytest.fail(f"PERISPIEGEL_REQUIRE_SERVICES is set but {reason}")
-        pytest.skip(reason)
+        unavailable(reason, REQUIRE_SERVICES)
     name = f"perispiegel_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

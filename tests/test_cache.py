@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import uuid
 
@@ -10,6 +9,7 @@ import pytest
 import redis
 from births_factory import birth, publish, random_births
 from flask_caching.backends import RedisCache, SimpleCache
+from machine_needs import REQUIRE_SERVICES, unavailable
 
 from queries.cache import KEY_PREFIX, answer_key, make_answer_cache
 from queries.config import EngineConfig, load_config
@@ -73,9 +73,7 @@ def test_a_new_data_version_is_never_answered_from_the_old_cache(sqlite_engine):
 def test_redis_cache_is_shared_between_engines(sqlite_engine):
     reason = redis_available()
     if reason:
-        if os.environ.get("PERISPIEGEL_REQUIRE_SERVICES"):
-            pytest.fail(f"PERISPIEGEL_REQUIRE_SERVICES is set but {reason}")
-        pytest.skip(reason)
+        unavailable(reason, REQUIRE_SERVICES)
     client = redis.Redis.from_url(REDIS_URL)
     # A unique pseudo-version keeps this test's keys apart from anything else in the server.
     version = int(uuid.uuid4().int % 1_000_000_000) + 1000

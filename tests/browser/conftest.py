@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from machine_needs import REQUIRE_BROWSER, unavailable
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -119,7 +120,8 @@ def empty_app_url(empty_database_url: str) -> Iterator[str]:
 def browser() -> Iterator[object]:
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
     if missing:
-        pytest.skip(f"headless browser tests need Debian chromium and chromium-driver; missing: {', '.join(missing)}")
+        unavailable(f"headless browser tests need Debian chromium and chromium-driver; missing: {', '.join(missing)}",
+                    REQUIRE_BROWSER)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -143,7 +145,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture(scope="session")
 def axe_source() -> str:
     if not AXE_SCRIPT.exists():
-        pytest.skip(f"axe-core is not installed: run `npm ci` in {BROWSER_DIR}")
+        unavailable(f"axe-core is not installed: run `npm ci` in {BROWSER_DIR}", REQUIRE_BROWSER)
     return AXE_SCRIPT.read_text(encoding="utf-8")
 
 

@@ -1,0 +1,23 @@
+"""What a test needs from the machine (a server, a browser, a tool) and what happens when it is not there.
+
+On a developer's machine a missing server or browser skips the tests that need it, with the reason. In CI
+(`.ci/run`) the environment variables below are set, and the same absence fails the test: a suite that
+skipped its PostgreSQL, Redis or browser tests must not pass there.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NoReturn
+
+import pytest
+
+REQUIRE_SERVICES = "PERISPIEGEL_REQUIRE_SERVICES"  # PostgreSQL and Redis
+REQUIRE_BROWSER = "PERISPIEGEL_REQUIRE_BROWSER"  # Chromium, ChromeDriver and axe-core
+
+
+def unavailable(reason: str, required_by: str) -> NoReturn:
+    """Skip the test for `reason`, or fail it when the environment variable `required_by` is set."""
+    if os.environ.get(required_by, "").strip() not in ("", "0"):
+        pytest.fail(f"{required_by} is set but {reason}")
+    pytest.skip(reason)
