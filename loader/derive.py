@@ -18,7 +18,7 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import Boolean, Date, Float, Integer, SmallInteger, String
 
-from loader.delivery_format import Discipline
+from contracts.delivery_format import Discipline
 from loader.linkage import minute_of_day
 from tables.schema import births as births_table
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from loader.delivery_format import Discipline
+from contracts.delivery_format import Discipline
 
 LINKAGE_FIELDS: tuple[str, ...] = (
     "mother_birth_date", "mother_postcode4", "child_birth_date", "child_birth_time", "child_sex",

@@ -29,7 +29,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, Table, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from loader.delivery_format import FILE_NAME_PATTERN
+from contracts.delivery_format import FILE_NAME_PATTERN
 from loader.derive import derive_births
 from loader.derive import linkage_summary as summarise_linkage
 from loader.linkage import link_records

@@ -1,4 +1,4 @@
-"""Receive: validate delivery files against the delivery format (`loader/delivery_format.py`).
+"""Receive: validate delivery files against the delivery format (`contracts/delivery_format.py`).
 
 Two levels, as in Perined's receiving process:
 - **File level**: a file with a bad name, unreadable or non-UTF-8 bytes, broken CSV, wrong columns, no data rows,
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from loader.delivery_format import (
+from contracts.delivery_format import (
     COLUMNS,
     DISCIPLINE_ORGANISATION_TYPE,
     FIELD_BY_NAME,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from loader.delivery_format import FIELDS, Discipline
+from contracts.delivery_format import FIELDS, Discipline
 from queries.status import as_utc, data_status
 from tables.schema import deliveries, hints, linkage_summary, organisations, records, rejected_records
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from loader.delivery_format import FIELD_BY_NAME, FILE_NAME_PATTERN
+from contracts.delivery_format import FIELD_BY_NAME, FILE_NAME_PATTERN
 from synthetic.birthweight import PERCENTILES_FILE
 
 TRUTH_DIR_NAME = "_truth"

@@ -1,7 +1,7 @@
 """Synthetic national deliveries: the files care organisations would send, plus the truth behind them.
 
 `generate_deliveries` writes, per year, one CSV per organisation per month per discipline in the format of
-`loader/delivery_format.py` into `out_dir/YYYY-MM/`, and the truth into `out_dir/_truth/` (a folder the
+`contracts/delivery_format.py` into `out_dir/YYYY-MM/`, and the truth into `out_dir/_truth/` (a folder the
 loader skips): which record belongs to which child (`links.csv`), every planted error
 (`planted_errors.csv`), the resends (`resends.csv`), the true outliers (`outliers.csv`) and the true births
 (`births-YYYY.parquet`). `docs/synthetic-data.md` describes it all.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from loader.delivery_format import COLUMNS, Discipline
+from contracts.delivery_format import COLUMNS, Discipline
 from synthetic.births import simulate_year, women_for_year
 from synthetic.birthweight import BirthWeightTable
 from synthetic.errors import choose_broken_files, choose_resends, plant_record_errors

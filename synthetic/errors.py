@@ -1,7 +1,7 @@
 """What goes wrong in real deliveries, planted on purpose so the loader's handling can be tested.
 
 - Record-level technical errors in ~2% of records (more in a few sloppy organisations' records), of the
-  kinds in `ERROR_KINDS`; each one makes the record invalid under `loader/delivery_format.py`.
+  kinds in `ERROR_KINDS`; each one makes the record invalid under `contracts/delivery_format.py`.
 - Whole files broken (2-4 a year): empty, wrong header, not UTF-8, not CSV.
 - Resends: a few files a year get a `_resend1` file with version 2 of dossiers that were sent with a
   technical error or a wrong (but valid-looking) value.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from loader.delivery_format import Discipline
+from contracts.delivery_format import Discipline
 
 RECORD_ERROR_RATE = 0.019
 ERROR_KINDS = {  # kind: share of planted record errors

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from loader.delivery_format import COLUMNS, Discipline
+from contracts.delivery_format import COLUMNS, Discipline
 
 PAIRWISE_SLIP_RATES = {"time_shift": 0.05, "weight": 0.03, "postcode_digit": 0.01, "date_swap": 0.003}
 TIME_MISSING_RATE = 0.01

@@ -27,7 +27,7 @@ from sqlalchemy import (
     Text,
 )
 
-from loader.delivery_format import FIELDS
+from contracts.delivery_format import FIELDS
 
 metadata = MetaData()
 
@@ -116,7 +116,7 @@ _RECORD_COLUMN_TYPES = {"str": String(64), "int": Integer, "date": Date, "time":
 
 
 def _record_field_columns() -> list[Column]:
-    """One typed column per delivery field (loader/delivery_format.py), except the key fields."""
+    """One typed column per delivery field (contracts/delivery_format.py), except the key fields."""
     return [
         col(f.name, _RECORD_COLUMN_TYPES[f.kind], f.concept, f.description.split(";")[0].split(". ")[0],
             nullable=True)

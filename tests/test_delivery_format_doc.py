@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from fixtures.delivery_files import ORGANISATIONS_FILE
 
-from loader.delivery_format import COLUMNS, FIELDS, FILE_NAME_PATTERN, Discipline
+from contracts.delivery_format import COLUMNS, FIELDS, FILE_NAME_PATTERN, Discipline
 from loader.validate import validate_deliveries
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "delivery-format.md"

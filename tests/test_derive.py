@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from loader.delivery_format import FIELDS
+from contracts.delivery_format import FIELDS
 from loader.derive import derive_births, linkage_summary
 from tables.schema import births as births_table
 

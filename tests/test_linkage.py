@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from loader.delivery_format import COLUMNS, FIELDS, FILE_NAME_PATTERN
+from contracts.delivery_format import COLUMNS, FIELDS, FILE_NAME_PATTERN
 from loader.linkage import COMPARISONS, MATCH_THRESHOLD, link_records, pairwise_quality, score_candidate_pairs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -1,7 +1,7 @@
 """The synthetic national data: register, deliveries, truth files, calibration and coherence.
 
 Everything here reads what the generator wrote (files and truth), with plain polars and an independent
-check of each record against `loader/delivery_format.py`, never the loader. National rates are judged
+check of each record against `contracts/delivery_format.py`, never the loader. National rates are judged
 against the ranges of `national-figures.md` widened by three standard errors for the small test scale.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from loader.delivery_format import COLUMNS, FIELDS, FILE_NAME_PATTERN
+from contracts.delivery_format import COLUMNS, FIELDS, FILE_NAME_PATTERN
 from synthetic.birthweight import BirthWeightTable
 from synthetic.calibration import TARGETS, children_view, measure_national_rates, read_deliveries
 from synthetic.deliveries import generate_deliveries

@@ -15,7 +15,7 @@ from fixtures.delivery_files import (
     write_delivery,
 )
 
-from loader.delivery_format import COLUMNS, FIELD_BY_NAME, FIELDS
+from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, FIELDS
 from loader.validate import FIELD_LABEL_EN, RECORD_SCHEMA, validate_deliveries, validate_file
 
 APRIL_FILE = "lvr1_P0001_2023-04.csv"

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from dash import html
 
+from contracts.delivery_format import FIELD_BY_NAME
 from dashboards.i18n import code_label, format_datetime, format_month, format_number, format_percent, text
 from dashboards.layout import PageContext, data_table, nowrap, render_page, section
 from dashboards.view_state import ViewState
-from loader.delivery_format import FIELD_BY_NAME
 from queries.delivery_feedback import (
     completeness_of,
     deliveries_of,
