@@ -93,7 +93,7 @@ def ensure_demo_users(engine: Engine, console: Console) -> int:
     from auth.commands import print_demo_users
     from auth.demo import create_demo_users
     from auth.users import count_users
-    from auth.web import is_production
+    from settings import is_production
 
     if is_production():
         if count_users(engine) == 0:

@@ -14,7 +14,6 @@ import flask
 from flask import Blueprint, current_app, jsonify, request
 
 import auth
-from auth.web import EXTENSION as AUTH_EXTENSION
 from queries.catalogue import CATALOGUE
 from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, IndicatorEngine, NoDataError, get_engine
 from queries.filters import DIMENSIONS, FILTER_PARAMETERS, InvalidParameterError
@@ -47,7 +46,7 @@ def _error(status: int, message: str, **details: object) -> flask.Response:
 def _login_required() -> flask.Response | None:
     # auth.install's guard refuses anonymous requests before they get here; this also holds (fail closed) on a
     # server that mounted the API without installing login.
-    if AUTH_EXTENSION not in current_app.extensions or auth.current_user() is None:
+    if not auth.login_installed() or auth.current_user() is None:
         return _error(401, "login required")
     return None
 
@@ -90,7 +89,7 @@ def _arguments(required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dic
 
 
 def _viewer(org_code: str | None = None) -> Viewer:
-    """The logged-in user's viewer, looking at `org_code` when the user may (auth/scope.py)."""
+    """The logged-in user's viewer, looking at `org_code` when the user may (auth/permissions.py)."""
     return auth.current_viewer(org_code)
 
 

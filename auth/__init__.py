@@ -3,6 +3,7 @@
 Public interface:
 
     auth.install(server, engine)            put a Flask server (the Dash app's, API included) behind login
+    auth.login_installed()                  -> bool: whether this server is behind login
     auth.current_viewer(org_code=None)      -> queries.scope.Viewer of the logged-in user (401 without one)
     auth.permitted_organisations()          -> list[str] | None: organisation codes the user may choose (None: all)
     auth.current_user()                     -> auth.users.User | None
@@ -15,17 +16,23 @@ throttling: auth.throttle; the audit log: auth.audit. docs/security.md describes
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g
 from werkzeug.exceptions import Unauthorized
 
 from auth import audit
-from auth.scope import permitted_organisations as _permitted_organisations
-from auth.scope import viewer_of
+from auth.permissions import permitted_organisations as _permitted_organisations
+from auth.permissions import viewer_of
+from auth.server import install
+from auth.session import EXTENSION, client_address, logged_in_user, settings
 from auth.users import User
-from auth.web import client_address, install, logged_in_user, settings
 from queries.scope import Viewer
 
-__all__ = ["audit_event", "current_user", "current_viewer", "install", "permitted_organisations"]
+__all__ = ["audit_event", "current_user", "current_viewer", "install", "login_installed", "permitted_organisations"]
+
+
+def login_installed() -> bool:
+    """Whether `install` put the serving app behind login (a server that mounted the API without it refuses)."""
+    return EXTENSION in current_app.extensions
 
 
 def current_user() -> User | None:
@@ -42,8 +49,8 @@ def _required_user() -> User:
 
 
 def current_viewer(org_code: str | None = None) -> Viewer:
-    """The viewer of the current request: the logged-in user's scope, looking at `org_code` when the user may
-    (own, granted, a VSV member, or anything for an admin), else at its own view. See auth/scope.py."""
+    """The viewer of the current request: the logged-in user's permissions, looking at `org_code` when the user may
+    (own, granted, a VSV member, or anything for an admin), else at its own view. See auth/permissions.py."""
     return viewer_of(settings().engine, _required_user(), org_code)
 
 

@@ -8,8 +8,8 @@ from flask import Blueprint, request
 
 from auth import audit
 from auth.pages import render
+from auth.session import client_address, csrf_valid, logged_in_user, settings
 from auth.users import UserError, add_user, grant, list_users, reset_password, set_active
-from auth.web import client_address, csrf_valid, logged_in_user, settings
 from queries.scope import ROLES
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select, update
 
-from queries.status import as_utc
+from tables.database import as_utc
 from tables.schema import audit_log
 
 # A login is recorded as "login_attempt" before its password is checked, and then becomes "login_success",

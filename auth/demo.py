@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from auth.users import add_user, count_users
-from auth.web import is_production
+from settings import is_production
 from tables.schema import organisations
 
 

@@ -12,12 +12,8 @@ import flask
 from flask import Blueprint, render_template, request, session
 
 from auth import audit
-from auth.scope import permitted_organisations
-from auth.texts import TEXTS, language_of, text
-from auth.throttle import begin_login
-from auth.tokens import create_token, revoke_token, tokens_of
-from auth.users import authenticate, normalise_username
-from auth.web import (
+from auth.permissions import permitted_organisations
+from auth.session import (
     CSRF_FIELD,
     client_address,
     csrf_token,
@@ -27,6 +23,10 @@ from auth.web import (
     settings,
     start_session,
 )
+from auth.texts import TEXTS, language_of, text
+from auth.throttle import begin_login
+from auth.tokens import create_token, revoke_token, tokens_of
+from auth.users import authenticate, normalise_username
 
 blueprint = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/auth/static")

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from auth import audit
-from queries.status import as_utc
+from tables.database import as_utc
 from tables.schema import audit_log
 
 MAX_FAILURES = 5

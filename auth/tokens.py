@@ -15,7 +15,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from auth import audit
 from auth.users import User, get_user
-from queries.status import as_utc
+from tables.database import as_utc
 from tables.schema import api_tokens
 
 TOKEN_PREFIX = "psp_"

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from auth import audit
 from auth.passwords import generate_password, hash_password, password_problem, verify_password
 from queries.scope import ROLES
-from queries.status import as_utc
+from tables.database import as_utc
 from tables.schema import organisations, user_organisations, users
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
@@ -31,7 +31,7 @@ class UserError(ValueError):
 @dataclass(frozen=True)
 class User:
     """An account as the app uses it: never carries the password or its hash, only `password_stamp` (a SHA-256
-    fingerprint of the hash that stays on the server; sessions carry an HMAC of it, auth.web.session_stamp)."""
+    fingerprint of the hash that stays on the server; sessions carry an HMAC of it, auth.session.session_stamp)."""
 
     user_id: int
     username: str
@@ -57,7 +57,7 @@ def normalise_username(username: str) -> str:
 
 def _stamp(password_hash: str) -> str:
     # Changes with every new password. Never sent anywhere: the session's user id carries a keyed HMAC of it
-    # (auth.web.session_stamp), so a new password (or a disabled account) ends every existing session.
+    # (auth.session.session_stamp), so a new password (or a disabled account) ends every existing session.
     return hashlib.sha256(password_hash.encode()).hexdigest()
 
 

@@ -130,7 +130,7 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
     title = title or text(page.title_key, view.language)
     return html.Div(
         [
-            # `org` is the organisation shown (after the scope rule), which the header's choice compares with.
+            # `org` is the organisation shown (`shown_organisation`), which the header's choice compares with.
             dcc.Store(id="view-meta", data={"lang": view.language, "title": f"{title} · perispiegel",
                                             "org": view.org_code}),
             dcc.Store(id=VIEW_SEARCH, data=view.query_string()),

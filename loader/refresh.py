@@ -41,7 +41,8 @@ from loader.validate import (
     sha256_of,
     validate_deliveries,
 )
-from tables.database import PROJECT_ROOT
+from settings import REFERENCE_FOLDER
+from tables.register import read_register
 from tables.schema import (
     births,
     data_version_current,
@@ -55,10 +56,9 @@ from tables.schema import (
     rejected_records,
 )
 
-REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
-DEFAULT_ORGANISATIONS_FILE = REFERENCE_DIR / "organisations.csv"
-DEFAULT_POSTCODE_FILE = REFERENCE_DIR / "postcode_ses.csv"
-DEFAULT_PERCENTILES_FILE = REFERENCE_DIR / "birthweight-percentiles-hoftiezer.csv"
+DEFAULT_ORGANISATIONS_FILE = REFERENCE_FOLDER / "organisations.csv"
+DEFAULT_POSTCODE_FILE = REFERENCE_FOLDER / "postcode_ses.csv"
+DEFAULT_PERCENTILES_FILE = REFERENCE_FOLDER / "birthweight-percentiles-hoftiezer.csv"
 KILL_AT_STAGE_VARIABLE = "PERISPIEGEL_KILL_AT_STAGE"
 STAGES = ("register", "read", "validate", "link", "derive", "publish")
 #: Files validated and stored together: bounds memory (a year is ~9,000 files, ten years ~90,000).
@@ -366,10 +366,6 @@ def upsert_organisations(connection: Connection, register: pl.DataFrame) -> None
     connection.execute(statement, rows)
 
 
-def read_organisations(connection: Connection) -> pl.DataFrame:
-    rows = connection.execute(select(organisations)).all()
-    return pl.DataFrame(rows, schema={column.name: pl.Utf8 for column in organisations.columns}, orient="row")
-
 
 # ----------------------------------------------------------------------------------------------------------
 # The refresh
@@ -475,7 +471,7 @@ def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_fi
 
         summary = RefreshSummary(refresh_id=refresh_id, status="published", data_version=None,
                                  files_unchanged=len(paths) - len(new_paths))
-        register_frame = read_organisations(connection)
+        register_frame = read_register(connection)
         ids = _Ids.from_database(connection)
         _create_staging_table(connection)
         report("validate", 0, len(new_paths))

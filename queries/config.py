@@ -5,13 +5,10 @@ Pages, the API and exports never hold these numbers themselves: they ask the eng
 
 from __future__ import annotations
 
-import logging
 import os
-import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from tables.database import DEFAULT_DATABASE_PATH
+from settings import DATA_FOLDER, installation_secret, whole_number_from_environment
 
 MIN_DENOMINATOR_VARIABLE = "PERISPIEGEL_MIN_DENOMINATOR"
 MASK_COUNTS_FROM_VARIABLE = "PERISPIEGEL_MASK_COUNTS_FROM"
@@ -24,28 +21,7 @@ PSEUDONYM_KEY_VARIABLE = "PERISPIEGEL_PSEUDONYM_KEY"
 # Without PERISPIEGEL_PSEUDONYM_KEY each installation generates its own random key once (data/pseudonym_key):
 # a key that is public (e.g. in this repository) would let anyone recompute the pseudonyms of anonymised
 # peers from their public organisation codes.
-PSEUDONYM_KEY_FILE = DEFAULT_DATABASE_PATH.parent / "pseudonym_key"
-LOGGER = logging.getLogger(__name__)
-
-
-def installation_secret(variable: str, key_file: Path) -> str:
-    """The secret in environment variable `variable`; without it, one generated once into `key_file`
-    (mode 0600, created exclusively so that concurrent workers agree) and read from there afterwards."""
-    configured = os.environ.get(variable, "").strip()
-    if configured:
-        return configured
-    if os.environ.get("PERISPIEGEL_ENV", "").strip().lower() == "production":
-        raise RuntimeError(f"{variable} must be set when PERISPIEGEL_ENV=production")
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        LOGGER.warning("%s is not set: generated a key for this installation in %s.", variable, key_file)
-    return key_file.read_text(encoding="utf-8").strip()
+PSEUDONYM_KEY_FILE = DATA_FOLDER / "pseudonym_key"
 
 
 @dataclass(frozen=True)
@@ -70,25 +46,15 @@ class EngineConfig:
     pseudonym_key: str = field(default_factory=lambda: installation_secret(PSEUDONYM_KEY_VARIABLE, PSEUDONYM_KEY_FILE))
 
 
-def _int_from_environment(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as error:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from error
-
-
 def load_config() -> EngineConfig:
     """The engine configuration: defaults overridden by PERISPIEGEL_* environment variables."""
     check_seconds = os.environ.get(VERSION_CHECK_SECONDS_VARIABLE)
     return EngineConfig(
-        min_denominator=_int_from_environment(MIN_DENOMINATOR_VARIABLE, EngineConfig.min_denominator),
-        mask_counts_from=_int_from_environment(MASK_COUNTS_FROM_VARIABLE, EngineConfig.mask_counts_from),
-        mask_counts_to=_int_from_environment(MASK_COUNTS_TO_VARIABLE, EngineConfig.mask_counts_to),
+        min_denominator=whole_number_from_environment(MIN_DENOMINATOR_VARIABLE, EngineConfig.min_denominator),
+        mask_counts_from=whole_number_from_environment(MASK_COUNTS_FROM_VARIABLE, EngineConfig.mask_counts_from),
+        mask_counts_to=whole_number_from_environment(MASK_COUNTS_TO_VARIABLE, EngineConfig.mask_counts_to),
         cache_redis_url=os.environ.get(CACHE_REDIS_URL_VARIABLE) or None,
-        cache_timeout_seconds=_int_from_environment(CACHE_TIMEOUT_VARIABLE, EngineConfig.cache_timeout_seconds),
+        cache_timeout_seconds=whole_number_from_environment(CACHE_TIMEOUT_VARIABLE, EngineConfig.cache_timeout_seconds),
         version_check_seconds=float(check_seconds) if check_seconds else EngineConfig.version_check_seconds,
         pseudonym_key=installation_secret(PSEUDONYM_KEY_VARIABLE, PSEUDONYM_KEY_FILE),
     )

@@ -13,7 +13,8 @@ import polars as pl
 from sqlalchemy import Engine, func, select
 
 from contracts.delivery_format import FIELDS, Discipline
-from queries.status import as_utc, data_status
+from queries.status import data_status
+from tables.database import as_utc
 from tables.schema import deliveries, hints, linkage_summary, organisations, records, rejected_records
 
 NATIONAL = "*"  # the org_code of national rows in linkage_summary

@@ -9,13 +9,14 @@ engine's job) and never build layout (that is `dashboards/`). Aggregation happen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from tables.database import current_data_version
-from tables.schema import births, deliveries, organisations, refreshes
+from tables.database import as_utc, current_data_version
+from tables.register import read_register
+from tables.schema import births, deliveries, refreshes
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,6 @@ class DataStatus:
     births: int
     period_from: str | None
     period_to: str | None
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for `DateTime(timezone=True)`; the loader stores UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def data_status(engine: Engine) -> DataStatus | None:
@@ -149,34 +143,18 @@ _REGISTER_CACHE_SIZE = 8
 
 
 def organisation_register(engine: Engine) -> pl.DataFrame:
-    """Every organisation (code, name, type, VSV), ordered by type then name, for choosing a viewpoint."""
+    """The organisation register (`tables.register.read_register`), read once per data version and refresh: what
+    pages, callbacks and account permissions ask."""
     version = current_data_version(engine)
     if version is None:
-        return _read_organisation_register(engine)
+        return read_register(engine)
     with engine.connect() as connection:
         last_refresh = connection.execute(select(func.max(refreshes.c.refresh_id))).scalar()
     key = (engine.url.render_as_string(hide_password=False), version["data_version"], last_refresh)
     register = _REGISTER_CACHE.get(key)
     if register is None:
-        register = _read_organisation_register(engine)
+        register = read_register(engine)
         if len(_REGISTER_CACHE) >= _REGISTER_CACHE_SIZE:
             _REGISTER_CACHE.pop(next(iter(_REGISTER_CACHE)), None)
         _REGISTER_CACHE[key] = register
     return register
-
-
-def _read_organisation_register(engine: Engine) -> pl.DataFrame:
-    type_order = {"vsv": 0, "hospital": 1, "practice": 2}
-    query = select(
-        organisations.c.org_code, organisations.c.name, organisations.c.org_type, organisations.c.vsv_code
-    )
-    with engine.connect() as connection:
-        rows = [dict(row) for row in connection.execute(query).mappings()]
-    frame = pl.DataFrame(
-        rows, schema={"org_code": pl.String, "name": pl.String, "org_type": pl.String, "vsv_code": pl.String}
-    )
-    return (
-        frame.with_columns(pl.col("org_type").replace_strict(type_order, default=9).alias("_order"))
-        .sort("_order", "name", "org_code")
-        .drop("_order")
-    )

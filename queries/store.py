@@ -23,7 +23,8 @@ from queries.catalogue import INDICATORS, catalogue_columns
 from queries.config import EngineConfig
 from queries.filters import DIMENSIONS
 from tables.database import current_data_version
-from tables.schema import births, data_version_current, organisations
+from tables.register import read_register, register_by_code
+from tables.schema import births, data_version_current
 
 LEVEL_COLUMNS = {"practice": "practice_code", "hospital": "hospital_code", "vsv": "vsv_code"}
 ORGANISATION_COLUMNS = tuple(LEVEL_COLUMNS.values())
@@ -154,14 +155,6 @@ def compact_frame(raw: pl.DataFrame) -> pl.DataFrame:
     return raw.select(*period, *organisation_codes, *dimensions, *flags).rechunk()
 
 
-def read_organisations(engine: Engine) -> dict[str, dict]:
-    """The organisation register: code → {name, org_type, vsv_code}."""
-    query = select(organisations.c.org_code, organisations.c.name, organisations.c.org_type, organisations.c.vsv_code)
-    with engine.connect() as connection:
-        return {row.org_code: {"name": row.name, "org_type": row.org_type, "vsv_code": row.vsv_code}
-                for row in connection.execute(query)}
-
-
 class BirthStore:
     """Holds the snapshot of the published data version for one database."""
 
@@ -208,5 +201,5 @@ class BirthStore:
         return Snapshot(
             data_version=info["data_version"], label=info["label"], published_at=info["published_at"],
             period_from=info.get("period_from"), period_to=info.get("period_to"), frame=frame,
-            organisations=read_organisations(self.engine), loaded_seconds=time.perf_counter() - started,
+            organisations=register_by_code(read_register(self.engine)), loaded_seconds=time.perf_counter() - started,
         )

@@ -13,8 +13,9 @@ from statistics import NormalDist
 import numpy as np
 import polars as pl
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
-PERCENTILES_FILE = REFERENCE_DIR / "birthweight-percentiles-hoftiezer.csv"
+from settings import REFERENCE_FOLDER
+
+PERCENTILES_FILE = REFERENCE_FOLDER / "birthweight-percentiles-hoftiezer.csv"
 PERCENTILE_COLUMNS = ("p3", "p5", "p10", "p50", "p90", "p95", "p97")
 #: The standard-normal scores of those percentiles: the knots of the piecewise-linear quantile function.
 Z_KNOTS = np.array([NormalDist().inv_cdf(p) for p in (0.03, 0.05, 0.10, 0.50, 0.90, 0.95, 0.97)])

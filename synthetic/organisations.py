@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from settings import REFERENCE_FOLDER
 from synthetic.names import PRACTICE_KINDS, PRACTICE_MOTIFS, SAINTS, TOWN_PARTS, place_names
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
-ORGANISATIONS_FILE = REFERENCE_DIR / "organisations.csv"
-POSTCODE_SES_FILE = REFERENCE_DIR / "postcode_ses.csv"
+ORGANISATIONS_FILE = REFERENCE_FOLDER / "organisations.csv"
+POSTCODE_SES_FILE = REFERENCE_FOLDER / "postcode_ses.csv"
 REGISTER_SEED = 20261122
 
 VSV_COUNT = 71
@@ -210,7 +209,7 @@ def _postcode_reference(rng: np.random.Generator, vsv_province: np.ndarray, vsv_
                          "ses_quintile": quintile.astype(np.int64)}).sort("postcode4")
 
 
-def write_reference_files(directory: Path = REFERENCE_DIR) -> tuple[Path, Path]:
+def write_reference_files(directory: Path = REFERENCE_FOLDER) -> tuple[Path, Path]:
     """Write organisations.csv and postcode_ses.csv into `directory`; returns their paths."""
     organisations, postcodes = build_register()
     directory.mkdir(parents=True, exist_ok=True)
@@ -233,7 +232,7 @@ def load_postcode_ses(path: Path = POSTCODE_SES_FILE) -> pl.DataFrame:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the synthetic organisation register and postcode reference.")
-    parser.add_argument("--out", type=Path, default=REFERENCE_DIR, help="folder to write the two CSV files into")
+    parser.add_argument("--out", type=Path, default=REFERENCE_FOLDER, help="folder to write the two CSV files into")
     arguments = parser.parse_args(argv)
     for path in write_reference_files(arguments.out):
         print(f"wrote {path}")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, select
 
+from settings import DATA_FOLDER
 from tables.schema import data_version_current, data_versions, metadata
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "perispiegel.db"
+DEFAULT_DATABASE_PATH = DATA_FOLDER / "perispiegel.db"
 DATABASE_URL_VARIABLE = "PERISPIEGEL_DATABASE_URL"
 
 
@@ -47,3 +48,10 @@ def current_data_version(engine: Engine) -> dict | None:
     with engine.connect() as connection:
         row = connection.execute(query).mappings().first()
     return dict(row) if row else None
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for `DateTime(timezone=True)`; the loader stores UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

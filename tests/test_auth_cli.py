@@ -9,7 +9,7 @@ import pytest
 from births_factory import publish, random_births
 from sqlalchemy import Engine
 
-import auth.web
+import auth.server
 import cli
 from auth.demo import create_demo_users
 from auth.users import authenticate, get_user, list_users
@@ -85,15 +85,15 @@ def test_no_demo_users_in_production(database, capsys, monkeypatch):
 
 
 def test_secret_key_from_the_environment_or_generated_once_outside_production(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(auth.web, "SECRET_KEY_FILE", tmp_path / "secret_key")
+    monkeypatch.setattr(auth.server, "SECRET_KEY_FILE", tmp_path / "secret_key")
     monkeypatch.setenv("PERISPIEGEL_SECRET_KEY", "from-the-environment")
-    assert auth.web.secret_key() == "from-the-environment"
+    assert auth.server.secret_key() == "from-the-environment"
     monkeypatch.delenv("PERISPIEGEL_SECRET_KEY")
     monkeypatch.delenv("PERISPIEGEL_ENV", raising=False)
-    generated = auth.web.secret_key()
+    generated = auth.server.secret_key()
     assert len(generated) == 64 and "PERISPIEGEL_SECRET_KEY is not set" in caplog.text
-    assert auth.web.secret_key() == generated  # stored: sessions survive a restart
+    assert auth.server.secret_key() == generated  # stored: sessions survive a restart
     assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
     monkeypatch.setenv("PERISPIEGEL_ENV", "production")
     with pytest.raises(RuntimeError, match="PERISPIEGEL_SECRET_KEY must be set"):
-        auth.web.secret_key()
+        auth.server.secret_key()

@@ -315,7 +315,8 @@ def test_hospitals_are_judged_against_all_hospital_births_not_against_home_birth
 
 
 def test_without_a_configured_key_each_installation_makes_its_own_pseudonym_key(tmp_path, monkeypatch):
-    from queries.config import PSEUDONYM_KEY_VARIABLE, installation_secret
+    from queries.config import PSEUDONYM_KEY_VARIABLE
+    from settings import installation_secret
 
     monkeypatch.delenv(PSEUDONYM_KEY_VARIABLE, raising=False)
     first, second = tmp_path / "a" / "pseudonym_key", tmp_path / "b" / "pseudonym_key"

@@ -1,4 +1,5 @@
-"""What a logged-in user may see: the one place that turns an account into the engine's `Viewer`.
+"""An account's permissions: the organisations a logged-in user may choose, and the one place that turns an
+account into the engine's `Viewer`.
 
 Every Dash callback, API route and download asks `current_viewer()` (auth/__init__.py); the indicator engine
 then returns only what that viewer may see (queries/scope.py). The rules:
@@ -14,22 +15,22 @@ view to one of these; anything else falls back to the user's own view.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, or_, select
+import polars as pl
+from sqlalchemy import Engine
 
 from auth.users import User
 from queries.scope import Viewer
-from tables.schema import organisations
+from queries.status import organisation_register
+from tables.register import register_by_code
 
 
 def _register_rows(engine: Engine, codes: tuple[str, ...], vsv_code: str | None) -> dict[str, dict]:
-    """org_code → {org_type, vsv_code} for the given organisations and (if any) the members of a VSV."""
-    condition = organisations.c.org_code.in_(codes)
+    """org_code → {org_type, vsv_code, …} for the given organisations and (if any) the members of a VSV."""
+    register = organisation_register(engine)
+    chosen = pl.col("org_code").is_in(list(codes))
     if vsv_code:
-        condition = or_(condition, organisations.c.vsv_code == vsv_code)
-    query = select(organisations.c.org_code, organisations.c.org_type, organisations.c.vsv_code).where(condition)
-    with engine.connect() as connection:
-        return {row.org_code: {"org_type": row.org_type, "vsv_code": row.vsv_code}
-                for row in connection.execute(query)}
+        chosen |= pl.col("vsv_code") == vsv_code
+    return register_by_code(register.filter(chosen))
 
 
 def permitted_organisations(engine: Engine, user: User) -> list[str] | None:
