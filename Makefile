@@ -31,13 +31,16 @@ run: install
 	$(BIN)/perispiegel demo-data
 	$(BIN)/perispiegel serve
 
-# Install what the tests need and run the whole suite.
+# Install what the tests need and run the whole suite: style, the layers of docs/architecture.md (import-linter
+# contracts in pyproject.toml), the type check, then the tests.
 test: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: install-test
 	$(BIN)/python benchmarks/bench_load.py

@@ -15,7 +15,6 @@ that stage, inside the open transaction.
 
 from __future__ import annotations
 
-import inspect
 import io
 import os
 import signal
@@ -60,7 +59,6 @@ DEFAULT_ORGANISATIONS_FILE = REFERENCE_FOLDER / "organisations.csv"
 DEFAULT_POSTCODE_FILE = REFERENCE_FOLDER / "postcode_ses.csv"
 DEFAULT_PERCENTILES_FILE = REFERENCE_FOLDER / "birthweight-percentiles-hoftiezer.csv"
 KILL_AT_STAGE_VARIABLE = "PERISPIEGEL_KILL_AT_STAGE"
-STAGES = ("register", "read", "validate", "link", "derive", "publish")
 #: Files validated and stored together: bounds memory (a year is ~9,000 files, ten years ~90,000).
 FILES_PER_BATCH = 1500
 SQLITE_ROWS_PER_EXECUTEMANY = 20_000
@@ -489,7 +487,7 @@ def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_fi
 
         report("link", 0, 1)
         stored = read_records(connection)
-        linked = _link(stored, register_frame)
+        linked = link_records(stored, organisations=register_frame)
         del stored
         report("link", 1, 1)
         _checkpoint("link")
@@ -505,12 +503,6 @@ def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_fi
         _publish(connection, summary, births_frame, linkage_frame, report, clock)
         _checkpoint("publish")
     return summary
-
-
-def _link(stored: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
-    if "organisations" in inspect.signature(link_records).parameters:
-        return link_records(stored, organisations=register)
-    return link_records(stored)
 
 
 def _read_postcodes(path: Path) -> pl.DataFrame:

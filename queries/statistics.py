@@ -12,7 +12,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-FUNNEL_LEVELS = (0.95, 0.998)
 DEFAULT_WINSORISING_FRACTION = 0.1
 
 
