@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 from sqlalchemy import Engine, func, select
 
 from tables.database import current_data_version
@@ -30,6 +32,10 @@ class DataStatus:
     period_to: str | None
 
 
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: datetime | None) -> datetime | None: ...
 def as_utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes for `DateTime(timezone=True)`; the loader stores UTC."""
     if moment is None or moment.tzinfo is not None:
@@ -93,7 +99,7 @@ def refresh_history(engine: Engine, limit: int = 24) -> pl.DataFrame:
     for row in rows:
         row["started_at"] = as_utc(row["started_at"])
         row["finished_at"] = as_utc(row["finished_at"])
-    schema = {
+    schema: dict[str, pl.DataType | DataTypeClass] = {
         "refresh_id": pl.Int64,
         "started_at": pl.Datetime("us", "UTC"),
         "finished_at": pl.Datetime("us", "UTC"),
