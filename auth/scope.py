@@ -14,7 +14,7 @@ view to one of these; anything else falls back to the user's own view.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import ColumnElement, Engine, or_, select
 
 from auth.users import User
 from queries.scope import Viewer
@@ -23,7 +23,7 @@ from tables.schema import organisations
 
 def _register_rows(engine: Engine, codes: tuple[str, ...], vsv_code: str | None) -> dict[str, dict]:
     """org_code → {org_type, vsv_code} for the given organisations and (if any) the members of a VSV."""
-    condition = organisations.c.org_code.in_(codes)
+    condition: ColumnElement[bool] = organisations.c.org_code.in_(codes)
     if vsv_code:
         condition = or_(condition, organisations.c.vsv_code == vsv_code)
     query = select(organisations.c.org_code, organisations.c.org_type, organisations.c.vsv_code).where(condition)

@@ -29,6 +29,7 @@ import flask_login
 from flask import g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import Engine
+from werkzeug.wrappers import Response as BaseResponse
 
 from auth import audit
 from auth.tokens import user_for_token
@@ -72,7 +73,8 @@ class AuthSettings:
 
 def settings() -> AuthSettings:
     """The settings `install` stored on the serving app."""
-    return flask.current_app.extensions[EXTENSION]
+    installed: AuthSettings = flask.current_app.extensions[EXTENSION]
+    return installed
 
 
 def session_stamp(user: User) -> str:
@@ -220,7 +222,8 @@ def csrf_token() -> str:
     """The session's form token (made on first use; renewed at every login)."""
     if CSRF_FIELD not in session:
         session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    return session[CSRF_FIELD]
+    token: str = session[CSRF_FIELD]
+    return token
 
 
 def csrf_valid() -> bool:
@@ -256,7 +259,7 @@ def _wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def _unauthenticated(reason: str) -> flask.Response:
+def _unauthenticated(reason: str) -> BaseResponse:
     if _wants_json():
         response = flask.jsonify({"error": "login required" if reason != "invalid_token" else "invalid API token",
                                   "status": 401, "login": flask.url_for("auth.login")})
@@ -269,7 +272,7 @@ def _unauthenticated(reason: str) -> flask.Response:
     return flask.redirect(flask.url_for("auth.login", next=target, reason=reason), code=303)
 
 
-def _guard() -> flask.Response | None:
+def _guard() -> BaseResponse | None:
     path = request.path
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
