@@ -97,7 +97,7 @@ def _filters() -> dict[str, str]:
     return {name: request.args[name] for name in FILTER_PARAMETERS if name in request.args}
 
 
-def _answer(question: Callable[..., dict], *args: object, **kwargs: object) -> flask.Response:
+def _answer(question: Callable[..., dict], *args: object, **kwargs: str | None) -> flask.Response:
     return jsonify(question(*args, _viewer(kwargs.get("org_code")), _filters(), export=True, **kwargs))
 
 

@@ -59,7 +59,7 @@ def permitted_organisations() -> list[str] | None:
 
     Asked once per request: a page asks it for the header, the organisation shown and the viewer."""
     user = _required_user()
-    cached = g.get("permitted_organisations")
+    cached: tuple[int, list[str] | None] | None = g.get("permitted_organisations")
     if cached is not None and cached[0] == user.user_id:
         return cached[1]
     permitted = _permitted_organisations(settings().engine, user)

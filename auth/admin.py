@@ -3,11 +3,14 @@ only admins get in (everyone else a 403, which is logged). The same operations a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import flask
 from flask import Blueprint, request
 
 from auth import audit
-from auth.pages import render
+from auth.pages import render, required_user
 from auth.session import client_address, csrf_valid, logged_in_user, settings
 from auth.users import UserError, add_user, grant, list_users, reset_password, set_active
 from queries.scope import ROLES
@@ -28,7 +31,7 @@ def _admins_only() -> flask.Response | None:
     return None
 
 
-def _users_page(status: int = 200, **notices: object) -> flask.Response:
+def _users_page(status: int = 200, /, **notices: object) -> flask.Response:
     return render("admin.html", status, users=list_users(settings().engine), roles=ROLES, **notices)
 
 
@@ -37,10 +40,11 @@ def users_page() -> flask.Response:
     return _users_page()
 
 
-def _administer(operation, *, done: dict | None = None) -> flask.Response:
+def _administer(operation: Callable[..., Any], *,
+                done: Callable[[Any], dict[str, object]] | dict[str, object] | None = None) -> flask.Response:
     """Run one user operation as the logged-in admin; a UserError is shown on the page with status 400."""
     try:
-        result = operation(actor=logged_in_user().username, address=client_address())
+        result = operation(actor=required_user().username, address=client_address())
     except UserError as error:
         return _users_page(400, problem=str(error))
     return _users_page(**(done(result) if callable(done) else done or {"message": "done"}))

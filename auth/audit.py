@@ -28,7 +28,11 @@ def record(engine: Engine, action: str, *, actor: str | None = None, target: str
             at=datetime.now(UTC), actor=actor, action=action, target=target and target[:200],
             detail=detail, address=address and address[:64],
         ))
-    return result.inserted_primary_key[0]
+    key = result.inserted_primary_key
+    if key is None:  # SQLAlchemy's answer for an insert without a row
+        raise RuntimeError("the audit log gave no id for the new entry")
+    audit_id: int = key[0]
+    return audit_id
 
 
 def settle(engine: Engine, audit_id: int, action: str) -> None:

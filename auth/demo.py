@@ -28,8 +28,8 @@ def create_demo_users(engine: Engine) -> list[dict]:
     if is_production() or count_users(engine) > 0:
         return []
     hospital = _demo_hospital(engine)
-    accounts = [("demo-beheerder", "admin", None, "Demo beheerder"),
-                ("demo-onderzoeker", "researcher", None, "Demo onderzoeker")]
+    accounts: list[tuple[str, str, str | None, str]] = [("demo-beheerder", "admin", None, "Demo beheerder"),
+                                                        ("demo-onderzoeker", "researcher", None, "Demo onderzoeker")]
     if hospital:
         accounts += [("demo-zorgverlener", "provider", hospital[0], "Demo zorgverlener"),
                      ("demo-vsv", "vsv", hospital[1], "Demo VSV")]

@@ -10,6 +10,8 @@ from urllib.parse import urlencode, urlsplit
 
 import flask
 from flask import Blueprint, render_template, request, session
+from werkzeug.exceptions import Unauthorized
+from werkzeug.wrappers import Response as BaseResponse
 
 from auth import audit
 from auth.permissions import permitted_organisations
@@ -26,7 +28,7 @@ from auth.session import (
 from auth.texts import TEXTS, language_of, text
 from auth.throttle import begin_login
 from auth.tokens import create_token, revoke_token, tokens_of
-from auth.users import authenticate, normalise_username
+from auth.users import User, authenticate, normalise_username
 
 blueprint = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/auth/static")
@@ -58,6 +60,14 @@ def render(template: str, status: int = 200, **context: object) -> flask.Respons
     return flask.make_response(html, status)
 
 
+def required_user() -> User:
+    """The logged-in user of a page behind the login guard (auth.web._guard), which lets no one else here."""
+    user = logged_in_user()
+    if user is None:
+        raise Unauthorized("login required")
+    return user
+
+
 def safe_next(target: str | None) -> str:
     """Only a path on this site (no scheme, no host, no `//host`), so login cannot redirect elsewhere."""
     if not target:
@@ -69,7 +79,7 @@ def safe_next(target: str | None) -> str:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-def login() -> flask.Response:
+def login() -> BaseResponse:
     next_target = safe_next(request.values.get("next"))
     if request.method == "GET":
         if logged_in_user() is not None:
@@ -101,7 +111,7 @@ def login() -> flask.Response:
 
 
 @blueprint.route("/logout", methods=["GET", "POST"])
-def logout() -> flask.Response:
+def logout() -> BaseResponse:
     user = logged_in_user()
     if user is None:
         return flask.redirect(flask.url_for("auth.login", reason="logged_out"), code=303)
@@ -117,7 +127,7 @@ def logout() -> flask.Response:
 
 def _account_page(status: int = 200, **notices: object) -> flask.Response:
     engine = settings().engine
-    user = logged_in_user()
+    user = required_user()
     return render("account.html", status, tokens=tokens_of(engine, user),
                   organisations=permitted_organisations(engine, user), **notices)
 
@@ -131,7 +141,7 @@ def account() -> flask.Response:
 def new_token() -> flask.Response:
     if not csrf_valid():
         return _account_page(400, error="form_expired")
-    token = create_token(settings().engine, logged_in_user(), request.form.get("label", ""),
+    token = create_token(settings().engine, required_user(), request.form.get("label", ""),
                          address=client_address())
     return _account_page(new_token=token)
 
@@ -140,5 +150,5 @@ def new_token() -> flask.Response:
 def revoke(token_id: int) -> flask.Response:
     if not csrf_valid():
         return _account_page(400, error="form_expired")
-    revoked = revoke_token(settings().engine, logged_in_user(), token_id, address=client_address())
+    revoked = revoke_token(settings().engine, required_user(), token_id, address=client_address())
     return _account_page(200 if revoked else 404, message="token_revoked" if revoked else None)

@@ -25,6 +25,7 @@ import flask_login
 from flask import g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import Engine
+from werkzeug.wrappers import Response as BaseResponse
 
 from auth import admin, audit, pages
 from auth.session import (
@@ -131,7 +132,7 @@ def _wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def _unauthenticated(reason: str) -> flask.Response:
+def _unauthenticated(reason: str) -> BaseResponse:
     if _wants_json():
         response = flask.jsonify({"error": "login required" if reason != "invalid_token" else "invalid API token",
                                   "status": 401, "login": flask.url_for("auth.login")})
@@ -144,7 +145,7 @@ def _unauthenticated(reason: str) -> flask.Response:
     return flask.redirect(flask.url_for("auth.login", next=target, reason=reason), code=303)
 
 
-def _guard() -> flask.Response | None:
+def _guard() -> BaseResponse | None:
     path = request.path
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None

@@ -37,7 +37,8 @@ class AuthSettings:
 
 def settings() -> AuthSettings:
     """The settings `install` stored on the serving app."""
-    return flask.current_app.extensions[EXTENSION]
+    installed: AuthSettings = flask.current_app.extensions[EXTENSION]
+    return installed
 
 
 def session_stamp(user: User) -> str:
@@ -117,7 +118,8 @@ def csrf_token() -> str:
     """The session's form token (made on first use; renewed at every login)."""
     if CSRF_FIELD not in session:
         session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    return session[CSRF_FIELD]
+    token: str = session[CSRF_FIELD]
+    return token
 
 
 def csrf_valid() -> bool:

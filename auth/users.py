@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, RowMapping, delete, func, insert, select, update
 
 from auth import audit
 from auth.passwords import generate_password, hash_password, password_problem, verify_password
@@ -67,7 +67,7 @@ def _organisation_type(engine: Engine, org_code: str) -> str | None:
             select(organisations.c.org_type).where(organisations.c.org_code == org_code)).scalar_one_or_none()
 
 
-def _user_from_row(row, granted: tuple[str, ...]) -> User:
+def _user_from_row(row: RowMapping, granted: tuple[str, ...]) -> User:
     return User(user_id=row["user_id"], username=row["username"], display_name=row["display_name"], role=row["role"],
                 org_code=row["org_code"], active=row["active"], granted=granted,
                 password_stamp=_stamp(row["password_hash"]), last_login_at=as_utc(row["last_login_at"]),
@@ -147,7 +147,7 @@ def add_user(engine: Engine, username: str, role: str, *, org_code: str | None =
         ))
     audit.record(engine, "user_add", actor=actor, target=username,
                  detail=f"role {role}, organisation {org_code or '-'}", address=address)
-    return get_user(engine, username=username), password
+    return _existing(engine, username), password
 
 
 def _existing(engine: Engine, username: str) -> User:

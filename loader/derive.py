@@ -15,8 +15,13 @@ Derivations are small polars expressions below, each citing its definition; `der
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
+from polars.datatypes import DataTypeClass
+from polars.expr.whenthen import ChainedThen, Then
 from sqlalchemy import Boolean, Date, Float, Integer, SmallInteger, String
+from sqlalchemy.types import TypeEngine
 
 from contracts.delivery_format import Discipline
 from loader.linkage import minute_of_day
@@ -56,7 +61,7 @@ _SQL_TO_POLARS = ((SmallInteger, pl.Int16), (Integer, pl.Int32), (Float, pl.Floa
                   (Boolean, pl.Boolean), (Date, pl.Date))
 
 
-def _polars_dtype(sql_type) -> pl.DataType:
+def _polars_dtype(sql_type: TypeEngine[Any]) -> pl.DataType | DataTypeClass:
     for sql_class, dtype in _SQL_TO_POLARS:  # SmallInteger before Integer: it is a subclass
         if isinstance(sql_type, sql_class):
             return dtype
@@ -64,7 +69,7 @@ def _polars_dtype(sql_type) -> pl.DataType:
 
 
 #: The columns of `tables.schema.births` (without data_version) and the dtype each is written with.
-BIRTHS_SCHEMA: dict[str, pl.DataType] = {
+BIRTHS_SCHEMA: dict[str, pl.DataType | DataTypeClass] = {
     column.name: _polars_dtype(column.type) for column in births_table.columns if column.name != "data_version"
 }
 
@@ -153,7 +158,7 @@ def robson_group(
     by_onset = {"spontaneous": ("1", "3"), "induced": ("2a", "4a"), "prelabour_caesarean": ("2b", "4b")}
 
     def labour_group(nulliparous_side: bool) -> pl.Expr:
-        expression = pl.when(onset.is_null()).then(pl.lit(UNCLASSIFIABLE))
+        expression: Then | ChainedThen = pl.when(onset.is_null()).then(pl.lit(UNCLASSIFIABLE))
         for code, (nulliparous_group, multiparous_group) in by_onset.items():
             expression = expression.when(onset == code).then(
                 pl.lit(nulliparous_group if nulliparous_side else multiparous_group)
@@ -392,7 +397,7 @@ def linkage_summary(linked: pl.DataFrame) -> pl.DataFrame:
         expected_=expected_partner(pl.col("discipline")),
     )
 
-    def summarise(frame: pl.DataFrame | pl.LazyFrame, by: list[str]) -> pl.DataFrame:
+    def summarise(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
         return frame.group_by(by).agg(
             records=pl.len(),
             linked=pl.col("linked_").sum(),

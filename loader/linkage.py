@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 from contracts.delivery_format import Discipline
 
@@ -124,7 +125,7 @@ COMPARISONS: dict[str, tuple[AgreementLevel, ...]] = {
 def _level_weight(field: str, tests: list[pl.Expr], missing: pl.Expr) -> pl.Expr:
     """The weight of the first level whose test holds (tests exclude the final "disagree" level)."""
     levels = COMPARISONS[field]
-    expression = pl.when(missing).then(0.0)
+    expression: Then | ChainedThen = pl.when(missing).then(0.0)
     for level, test in zip(levels[:-1], tests, strict=True):
         expression = expression.when(test).then(level.weight)
     return expression.otherwise(levels[-1].weight).alias(f"w_{field}")

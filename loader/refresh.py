@@ -18,14 +18,16 @@ from __future__ import annotations
 import io
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Table, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, Table, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contracts.delivery_format import FILE_NAME_PATTERN
@@ -54,6 +56,9 @@ from tables.schema import (
     refreshes,
     rejected_records,
 )
+
+if TYPE_CHECKING:
+    import psycopg
 
 DEFAULT_ORGANISATIONS_FILE = REFERENCE_FOLDER / "organisations.csv"
 DEFAULT_POSTCODE_FILE = REFERENCE_FOLDER / "postcode_ses.csv"
@@ -143,8 +148,22 @@ def _is_postgres(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
-def _driver_connection(connection: Connection):
-    return connection.connection.driver_connection
+def _psycopg_connection(connection: Connection) -> psycopg.Connection[Any]:
+    """The driver's own connection under a PostgreSQL connection (COPY is psycopg's API, not the DB-API's)."""
+    import psycopg  # only where PostgreSQL is used, like SQLAlchemy's dialect does
+
+    driver = connection.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise TypeError(f"bulk reads and writes on PostgreSQL need the psycopg driver, not {type(driver)!r}")
+    return driver
+
+
+def _sqlite_connection(connection: Connection) -> sqlite3.Connection:
+    """The driver's own connection under a SQLite connection."""
+    driver = connection.connection.driver_connection
+    if not isinstance(driver, sqlite3.Connection):
+        raise TypeError(f"bulk reads and writes on SQLite need the sqlite3 driver, not {type(driver)!r}")
+    return driver
 
 
 def bulk_insert(connection: Connection, table: Table | str, frame: pl.DataFrame) -> None:
@@ -158,7 +177,7 @@ def bulk_insert(connection: Connection, table: Table | str, frame: pl.DataFrame)
     name = table if isinstance(table, str) else table.name
     column_list = ", ".join(frame.columns)
     if _is_postgres(connection):
-        with _driver_connection(connection).cursor() as cursor, cursor.copy(
+        with _psycopg_connection(connection).cursor() as pg_cursor, pg_cursor.copy(
             f"COPY {name} ({column_list}) FROM STDIN (FORMAT csv)"
         ) as copy:
             for chunk in frame.iter_slices(100_000):
@@ -169,7 +188,7 @@ def bulk_insert(connection: Connection, table: Table | str, frame: pl.DataFrame)
         *(pl.col(column).cast(pl.Int8) for column, dtype in frame.schema.items() if dtype == pl.Boolean),
     )
     statement = f"INSERT INTO {name} ({column_list}) VALUES ({', '.join('?' * len(frame.columns))})"
-    cursor = _driver_connection(connection).cursor()
+    cursor = _sqlite_connection(connection).cursor()
     try:
         for chunk in prepared.iter_slices(SQLITE_ROWS_PER_EXECUTEMANY):
             cursor.executemany(statement, chunk.iter_rows())
@@ -183,7 +202,7 @@ def read_records(connection: Connection) -> pl.DataFrame:
     query = f"SELECT {', '.join(columns)} FROM records ORDER BY org_code, discipline, dossier_id"
     if _is_postgres(connection):
         buffer = io.BytesIO()
-        with _driver_connection(connection).cursor() as cursor, cursor.copy(
+        with _psycopg_connection(connection).cursor() as pg_cursor, pg_cursor.copy(
             f"COPY ({query}) TO STDOUT (FORMAT csv)"
         ) as copy:
             for data in copy:
@@ -201,7 +220,7 @@ def read_records(connection: Connection) -> pl.DataFrame:
         name: pl.Utf8 if dtype == pl.Date else pl.Int64 if dtype == pl.Boolean else dtype
         for name, dtype in RECORD_SCHEMA.items()
     }
-    cursor = _driver_connection(connection).cursor()
+    cursor = _sqlite_connection(connection).cursor()
     frames: list[pl.DataFrame] = []
     try:
         cursor.execute(query)
@@ -230,7 +249,7 @@ class _Ids:
 
     @classmethod
     def from_database(cls, connection: Connection) -> _Ids:
-        def next_id(column) -> int:
+        def next_id(column: ColumnElement[Any]) -> int:
             return int(connection.execute(select(func.coalesce(func.max(column), 0))).scalar_one()) + 1
 
         return cls(next_id(deliveries.c.delivery_id), next_id(rejected_records.c.rejection_id),
@@ -369,9 +388,12 @@ def upsert_organisations(connection: Connection, register: pl.DataFrame) -> None
 # The refresh
 # ----------------------------------------------------------------------------------------------------------
 
-def _batches(paths: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
-    for start in range(0, len(paths), size):
-        yield paths[start:start + size]
+_Item = TypeVar("_Item")
+
+
+def _batches(items: Sequence[_Item], size: int) -> Iterator[Sequence[_Item]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def _start_refresh(engine: Engine, source_dir: Path, started_at: datetime) -> int:

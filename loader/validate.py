@@ -22,6 +22,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeGuard
 
 import numpy as np
 import polars as pl
@@ -127,6 +128,15 @@ class DeliveryFile:
         self.records_accepted = self.records_objected = 0
 
 
+if TYPE_CHECKING:
+    class NamedDeliveryFile(DeliveryFile):
+        """A DeliveryFile whose name `_check_name` accepted: discipline, organisation and month are known."""
+
+        discipline: str
+        org_code: str
+        month: str
+
+
 def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
@@ -178,7 +188,7 @@ def _data_lines(data: bytes) -> int:
     return sum(1 for line in data.splitlines()[1:] if line.strip())
 
 
-def _check_name(delivery: DeliveryFile, data: bytes) -> bool:
+def _check_name(delivery: DeliveryFile, data: bytes) -> TypeGuard[NamedDeliveryFile]:
     match = FILE_NAME_PATTERN.match(delivery.file_name)
     month_ok = match is not None and 1 <= int(match["month"][5:7]) <= 12
     if not match or not month_ok:
@@ -196,7 +206,7 @@ def _check_name(delivery: DeliveryFile, data: bytes) -> bool:
     return True
 
 
-def _check_organisation(delivery: DeliveryFile, org_types: dict[str, str], data: bytes) -> bool:
+def _check_organisation(delivery: NamedDeliveryFile, org_types: dict[str, str], data: bytes) -> bool:
     org_type = org_types.get(delivery.org_code or "")
     if org_type is None:
         delivery.reject(

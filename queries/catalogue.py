@@ -32,7 +32,9 @@ class Range:
     high: int | None = None
 
 
-Condition = Mapping[str, object]
+# What a condition asks of one column (see the module docstring).
+Requirement = bool | str | int | Range | tuple[object, ...] | list[object] | frozenset[object] | set[object] | None
+Condition = Mapping[str, Requirement]
 
 
 class Direction(StrEnum):
@@ -101,7 +103,7 @@ class Indicator:
         }
 
 
-def _requirement_expression(column: str, requirement: object) -> pl.Expr:
+def _requirement_expression(column: str, requirement: Requirement) -> pl.Expr:
     value = pl.col(column)
     if requirement is None:
         return value.is_null()

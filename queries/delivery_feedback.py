@@ -8,9 +8,11 @@ deliveries are returned as stored; the dashboard renders them as text, never as 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, func, select
+from polars.datatypes import DataTypeClass
+from sqlalchemy import ColumnElement, Engine, Label, RowMapping, Select, func, select
 
 from contracts.delivery_format import FIELDS, Discipline
 from queries.status import data_status
@@ -56,7 +58,7 @@ def deliveries_of(engine: Engine, org_code: str) -> pl.DataFrame:
         rows = [dict(row) for row in connection.execute(query).mappings()]
     for row in rows:
         row["received_at"] = as_utc(row["received_at"])
-    schema = {
+    schema: dict[str, pl.DataType | DataTypeClass] = {
         "delivery_id": pl.Int64, "file_name": pl.String, "org_code": pl.String, "discipline": pl.String,
         "month": pl.String, "resend": pl.Int64, "status": pl.String, "message_nl": pl.String,
         "message_en": pl.String, "records_read": pl.Int64, "records_accepted": pl.Int64,
@@ -141,7 +143,7 @@ def linkage_of(engine: Engine, org_code: str) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     current = linkage_summary.c.data_version == status.data_version
 
-    def per_discipline(condition):
+    def per_discipline(condition: ColumnElement[bool]) -> Select[Any, Any, Any, Any]:
         return (
             select(
                 linkage_summary.c.discipline,
@@ -191,7 +193,7 @@ def completeness_of(engine: Engine, org_code: str) -> pl.DataFrame:
                 continue
             counts = [func.count(records.c[name]).label(name) for name in fields]
 
-            def filled(condition, counts=counts):
+            def filled(condition: ColumnElement[bool], counts: list[Label[int]] = counts) -> RowMapping:
                 query = select(func.count().label("_total"), *counts).where(condition)
                 return connection.execute(query).mappings().one()
 

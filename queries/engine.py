@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -37,6 +39,10 @@ FUNNEL_CURVE_POINTS = 120
 COMPLEMENTARY = "complementary"
 # A provider's VSV figure is shown only when at least this many other organisations of its level are behind it.
 COMPLEMENTARY_MIN_OTHERS = 2
+
+# Turns a group-by key into the key of a cell (a period label, a dimension value). The key is whatever Python
+# value polars hands back for the key expression: an int period index, a str dimension value.
+KeyLabel = Callable[[Any], str]
 
 
 class NoDataError(RuntimeError):
@@ -87,7 +93,7 @@ def _positions(target: float | np.ndarray, numerators: np.ndarray, denominators:
 
 def _limits(target: float | np.ndarray, denominators: np.ndarray, method: str,
             overdispersion: statistics.Overdispersion | None) -> dict[str, np.ndarray]:
-    limits = {}
+    limits: dict[str, np.ndarray] = {}
     for level, suffix in ((0.95, "95"), (0.998, "998")):
         if method == "none" or overdispersion is None:
             lower, upper = statistics.binomial_funnel_limits(target, denominators, level)
@@ -98,6 +104,17 @@ def _limits(target: float | np.ndarray, denominators: np.ndarray, method: str,
                                                                   tau2=overdispersion.tau2)
         limits[f"lower_{suffix}"], limits[f"upper_{suffix}"] = lower, upper
     return limits
+
+
+@dataclass(frozen=True)
+class UnitCounts:
+    """Numerator and denominator sums of one indicator: national, and per organisation of a level (`codes[i]`
+    has `numerators[i]` and `denominators[i]`)."""
+
+    national: tuple[int, int]
+    codes: list[str]
+    numerators: np.ndarray
+    denominators: np.ndarray
 
 
 class IndicatorEngine:
@@ -119,7 +136,7 @@ class IndicatorEngine:
     def _cached(self, snapshot: Snapshot, question: str, arguments: dict, compute: Callable[[], dict]) -> dict:
         key = answer_key(question, snapshot.data_version, arguments)
         answer = self.cache.get(key)
-        if answer is None:
+        if not isinstance(answer, dict):  # None: not cached (yet, or any more)
             answer = compute()
             self.cache.set(key, answer)
         return answer
@@ -170,7 +187,8 @@ class IndicatorEngine:
             reason = "count_masked"
         return _suppress(presented, reason, hide_counts=masked)
 
-    def _envelope(self, snapshot: Snapshot, question: str, viewer: Viewer, filters: Filters, **extra) -> dict:
+    def _envelope(self, snapshot: Snapshot, question: str, viewer: Viewer, filters: Filters,
+                  **extra: object) -> dict:
         return {"question": question, "data_version": snapshot.version_info(), "viewer": viewer.as_dict(),
                 "filters": filters.as_params(), **extra}
 
@@ -218,7 +236,7 @@ class IndicatorEngine:
 
     # ---- computations (unscoped, cached) ----------------------------------------------------------
 
-    def _unit_counts(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters) -> dict:
+    def _unit_counts(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters) -> UnitCounts:
         frame = snapshot.frame
         column = LEVEL_COLUMNS[level]
         lazy = frame.lazy().filter(filters.expression())
@@ -226,25 +244,25 @@ class IndicatorEngine:
             lazy.select(_sum_expressions([indicator_id])),
             lazy.filter(pl.col(column).is_not_null()).group_by(column).agg(_sum_expressions([indicator_id])),
         ])
-        return {
-            "national": (int(national[f"n:{indicator_id}"][0] or 0), int(national[f"d:{indicator_id}"][0] or 0)),
-            "codes": per_unit[column].cast(pl.String).to_list(),
-            "numerators": per_unit[f"n:{indicator_id}"].to_numpy().astype(float),
-            "denominators": per_unit[f"d:{indicator_id}"].to_numpy().astype(float),
-        }
+        return UnitCounts(
+            national=(int(national[f"n:{indicator_id}"][0] or 0), int(national[f"d:{indicator_id}"][0] or 0)),
+            codes=per_unit[column].cast(pl.String).to_list(),
+            numerators=per_unit[f"n:{indicator_id}"].to_numpy().astype(float),
+            denominators=per_unit[f"d:{indicator_id}"].to_numpy().astype(float),
+        )
 
     def _compute_units(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters,
                        overdispersion: str, with_curve: bool) -> dict:
         definition = CATALOGUE[indicator_id]
         counts = self._unit_counts(snapshot, indicator_id, level, filters)
-        national_numerator, national_denominator = counts["national"]
-        numerators, denominators = counts["numerators"], counts["denominators"]
+        national_numerator, national_denominator = counts.national
+        numerators, denominators = counts.numerators, counts.denominators
         # The funnel's target is the pooled rate of the organisations compared (Spiegelhalter 2005, section 2):
         # a hospital's births exclude home births, so comparing hospitals with all births would flag them all.
         reference_numerator, reference_denominator = int(numerators.sum()), int(denominators.sum())
         target = reference_numerator / reference_denominator if reference_denominator else float("nan")
         keep = denominators > 0
-        codes = [code for code, kept in zip(counts["codes"], keep, strict=True) if kept]
+        codes = [code for code, kept in zip(counts.codes, keep, strict=True) if kept]
         numerators, denominators = numerators[keep], denominators[keep]
         estimable = denominators >= self.config.min_denominator
         dispersion = None
@@ -334,7 +352,7 @@ class IndicatorEngine:
 
     def _contributors(self, snapshot: Snapshot, level: str, indicator_ids: Sequence[str], filters: Filters, *,
                       vsv_code: str | None = None, by: str | None = None, key: pl.Expr | None = None,
-                      label: Callable[[object], object] | None = None) -> dict:
+                      label: KeyLabel | None = None) -> dict:
         """{indicator: {VSV code: {key: [codes]}}}: the organisations of `level` with births in each indicator's
         denominator, per VSV (only `vsv_code` when given) and per key (`by` names the grouping, `key` computes
         it, `label` turns it into the cell's key; key None when ungrouped). Cached like every computation."""
@@ -345,7 +363,7 @@ class IndicatorEngine:
 
     def _remainder(self, snapshot: Snapshot, scope: Scope, indicator_ids: Sequence[str], filters: Filters, *,
                    by: str | None = None, key: pl.Expr | None = None,
-                   label: Callable[[object], object] | None = None) -> dict[str, dict] | None:
+                   label: KeyLabel | None = None) -> dict[str, dict] | None:
         """For a viewer with a complementary basis (a provider): {indicator: {key: the organisations of the
         provider's level, other than its own, with births in the denominator within its VSV}}: what the VSV's
         figure minus the provider's own is made of. None when the rule does not apply to the viewer."""
@@ -361,7 +379,7 @@ class IndicatorEngine:
 
     def _complement_series(self, snapshot: Snapshot, scope: Scope, subject: tuple[str, str] | None,
                            indicator_ids: Sequence[str], filters: Filters, by: str, key: pl.Expr,
-                           label: Callable[[object], object]) -> Callable[[str, list[dict], str], None] | None:
+                           label: KeyLabel) -> Callable[[str, list[dict], str], None] | None:
         """For a provider whose question is about its own VSV (trend, trends, breakdown with the VSV as
         organisation): a function (indicator, presented points, key field) that applies complementary
         suppression to the VSV's series in place. None when nothing is to be done."""
@@ -409,17 +427,20 @@ class IndicatorEngine:
         rows = []
         for definition in INDICATORS:
             computed = answer[definition.id]
-            row = {"indicator": definition.as_dict(),
-                   "national": self._present(computed["national"], {"org_code": None, "label": "national",
-                                                                   "named": True, "own": False}, export)}
+            row: dict[str, dict | None] = {
+                "indicator": definition.as_dict(),
+                "national": self._present(computed["national"], {"org_code": None, "label": "national",
+                                                                 "named": True, "own": False}, export)}
             for part, code, level in (("organisation", *(subject or (None, None))),
                                       ("vsv", computed.get("vsv_code"), "vsv")):
-                row[part] = (self._present(computed[part], scope.identity(code, level), export)
+                presented = (self._present(computed[part], scope.identity(code, level), export)
                              if computed.get(part) is not None else None)
-                if remainder is not None and row[part] is not None and level == "vsv":
+                row[part] = presented
+                if remainder is not None and presented is not None and level == "vsv":
                     # The provider's VSV (beside its own organisation, or asked about itself).
-                    _complement_cell(row[part], remainder[definition.id].get(None, set()))
-            if computed.get("reference") is not None:
+                    _complement_cell(presented, remainder[definition.id].get(None, set()))
+            # Only an answer about an organisation has its level's `reference`.
+            if subject and computed.get("reference") is not None:
                 row["reference"] = self._present(computed["reference"], {"org_code": None, "label": f"all_{subject[1]}",
                                                                          "named": True, "own": False}, export)
             rows.append(row)
@@ -452,13 +473,15 @@ class IndicatorEngine:
                 return np.where(denominators > 0, numerators / denominators, np.nan)
 
         # The organisation is judged against its level's organisations, the VSV against all VSVs (= national).
-        targets_of = {"organisation": pooled_rates("reference") if "reference" in counts else None,
-                      "vsv": pooled_rates("national")}
+        targets_of = {"vsv": pooled_rates("national")}
+        if "reference" in counts:  # with "organisation": see `queries` above
+            targets_of["organisation"] = pooled_rates("reference")
         cells: dict[str, list[dict]] = {}
         for name, (numerators, denominators) in counts.items():
             rates = _rate_cells(numerators, denominators)
-            part = [{"numerator": int(numerators[k]), "denominator": int(denominators[k]),
-                     **{field: _number(values[k]) for field, values in rates.items()}} for k in range(len(ids))]
+            part: list[dict[str, object]] = [
+                {"numerator": int(numerators[k]), "denominator": int(denominators[k]),
+                 **{field: _number(values[k]) for field, values in rates.items()}} for k in range(len(ids))]
             if name in targets_of:
                 targets = targets_of[name]
                 # One vectorised call for all indicators: each against its own reference rate.
@@ -540,7 +563,7 @@ class IndicatorEngine:
 
     def _compute_grouped_many(self, snapshot: Snapshot, indicator_ids: Sequence[str], filters: Filters,
                               subject: tuple[str, str] | None, key: pl.Expr,
-                              label: Callable[[object], str]) -> dict:
+                              label: KeyLabel) -> dict:
         """`_compute_grouped` for several indicators with one group-by per series: {indicator_id: answer}."""
         lazy = snapshot.frame.lazy().filter(filters.expression())
         queries = [lazy.group_by(key.alias("key")).agg(_sum_expressions(indicator_ids))]
@@ -611,7 +634,7 @@ class IndicatorEngine:
                               lifted=lifted, series=series)
 
     def _compute_grouped(self, snapshot: Snapshot, indicator_id: str, filters: Filters,
-                         subject: tuple[str, str] | None, key: pl.Expr, label: Callable[[object], str],
+                         subject: tuple[str, str] | None, key: pl.Expr, label: KeyLabel,
                          all_keys: list | None = None) -> dict:
         """Counts per key (a period or a dimension value), national and for the subject organisation."""
         frame = snapshot.frame
@@ -738,7 +761,7 @@ def _period_label(key: int, grain: str) -> str:
 
 def _compute_contributors(frame: pl.DataFrame, level: str, indicator_ids: Sequence[str], filters: Filters,
                           vsv_code: str | None, key: pl.Expr | None,
-                          label: Callable[[object], object] | None) -> dict:
+                          label: KeyLabel | None) -> dict:
     """See `IndicatorEngine._contributors`: one group-by over (VSV, organisation of `level`, key)."""
     # A birth belongs to the organisation of `level` where it happened, else to the organisation of the other
     # care level (a home birth to its practice, a birth without a practice to its hospital): every birth of the

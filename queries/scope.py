@@ -87,12 +87,13 @@ class Scope:
         remaining members, so the engine must not show a VSV figure whose remainder is a single organisation
         (complementary suppression). None for everyone else: a VSV user and an admin see the members by name,
         a researcher sees no VSV by name."""
-        if self.viewer.role != "provider" or not self.own_vsv_code:
+        org_code = self.viewer.org_code  # a provider always has one (Viewer.__post_init__)
+        if self.viewer.role != "provider" or not org_code or not self.own_vsv_code:
             return None
-        level = self.organisations.get(self.viewer.org_code or "", {}).get("org_type")
+        level = self.organisations.get(org_code, {}).get("org_type")
         if level not in PSEUDONYM_PREFIX or level == "vsv":
             return None
-        return self.own_vsv_code, self.viewer.org_code, level
+        return self.own_vsv_code, org_code, level
 
     def require_named(self, org_code: str, level: str) -> None:
         """Raise NotPermittedError unless the viewer may see this organisation's own figures."""

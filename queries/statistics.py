@@ -69,15 +69,16 @@ def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probabili
     itself, where the interpolation would otherwise put it a fraction inside and flag units that equal it.
     """
     n = np.asarray(denominators, dtype=float)
+    p0 = np.asarray(target, dtype=float)
     safe_n = np.where(n > 0, n, 1)
-    quantile = stats.binom.ppf(probability, safe_n, target)
-    at_quantile = stats.binom.cdf(quantile, safe_n, target)
-    below_quantile = stats.binom.cdf(quantile - 1, safe_n, target)
+    quantile = stats.binom.ppf(probability, safe_n, p0)
+    at_quantile = stats.binom.cdf(quantile, safe_n, p0)
+    below_quantile = stats.binom.cdf(quantile - 1, safe_n, p0)
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = np.where(at_quantile > below_quantile,
                          (at_quantile - probability) / (at_quantile - below_quantile), 0.0)
     limit = np.clip((quantile - alpha) / safe_n, 0.0, 1.0)
-    target_array = np.broadcast_to(np.asarray(target, dtype=float), limit.shape)
+    target_array = np.broadcast_to(p0, limit.shape)
     limit = np.where((target_array <= 0) | (target_array >= 1), target_array, limit)
     return np.where(n > 0, limit, np.nan)
 
@@ -98,7 +99,8 @@ def funnel_z_scores(numerator: ArrayLike, denominator: ArrayLike, target: float)
     x = np.asarray(numerator, dtype=float)
     n = np.asarray(denominator, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (x / n - target) / np.sqrt(target * (1 - target) / n)
+        z: np.ndarray = (x / n - target) / np.sqrt(target * (1 - target) / n)
+    return z
 
 
 def winsorise(values: ArrayLike, fraction: float = DEFAULT_WINSORISING_FRACTION) -> np.ndarray:
@@ -110,7 +112,8 @@ def winsorise(values: ArrayLike, fraction: float = DEFAULT_WINSORISING_FRACTION)
     if k == 0 or count == 0:
         return array.copy()
     ordered = np.sort(array)
-    return np.clip(array, ordered[k], ordered[count - 1 - k])
+    clipped: np.ndarray = np.clip(array, ordered[k], ordered[count - 1 - k])
+    return clipped
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ def estimate_overdispersion(numerator: ArrayLike, denominator: ArrayLike, target
     return Overdispersion(phi=phi, tau2=tau2, units=units, p_value=p_value)
 
 
-def overdispersed_funnel_limits(target: float, denominators: ArrayLike, level: float = 0.95, *,
+def overdispersed_funnel_limits(target: float | np.ndarray, denominators: ArrayLike, level: float = 0.95, *,
                                 phi: float | None = None, tau2: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Normal-approximation funnel limits widened for overdispersion (Spiegelhalter 2005, section 5):
     multiplicative p0 ± z √(φ p0(1 − p0)/n) (φ below 1 is not used to narrow them), or additive
@@ -195,7 +198,8 @@ def poisson_interval(observed: ArrayLike, level: float = 0.95) -> tuple[np.ndarr
     alpha = 1 - level
     with np.errstate(invalid="ignore"):
         lower = np.where(o > 0, stats.chi2.ppf(alpha / 2, 2 * o) / 2, 0.0)
-    upper = stats.chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
+    # An array also for a single count (scipy hands back a numpy scalar for 0-d input), like `lower`.
+    upper = np.asarray(stats.chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2)
     return lower, upper
 
 

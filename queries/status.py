@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 from sqlalchemy import Engine, func, select
 
 from tables.database import as_utc, current_data_version
@@ -87,7 +88,7 @@ def refresh_history(engine: Engine, limit: int = 24) -> pl.DataFrame:
     for row in rows:
         row["started_at"] = as_utc(row["started_at"])
         row["finished_at"] = as_utc(row["finished_at"])
-    schema = {
+    schema: dict[str, pl.DataType | DataTypeClass] = {
         "refresh_id": pl.Int64,
         "started_at": pl.Datetime("us", "UTC"),
         "finished_at": pl.Datetime("us", "UTC"),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 from sqlalchemy import Boolean, Engine, Integer, SmallInteger, select
 
 from queries.catalogue import INDICATORS, catalogue_columns
@@ -68,7 +69,7 @@ def raw_columns() -> list[str]:
     return [column.name for column in births.columns if column.name in wanted]
 
 
-def _polars_type(column_name: str) -> pl.DataType:
+def _polars_type(column_name: str) -> pl.DataType | DataTypeClass:
     sql_type = births.c[column_name].type
     if isinstance(sql_type, Boolean):
         return pl.Boolean
@@ -85,10 +86,15 @@ def _read_postgres(engine: Engine, columns: list[str], data_version: int, year: 
     statement = f"COPY (SELECT {select_list} FROM births WHERE data_version = {int(data_version)} " \
                 f"AND birth_year = {int(year)}) " \
                 "TO STDOUT WITH (FORMAT csv, HEADER true)"
+    import psycopg  # the PostgreSQL driver (installed with the project); COPY is its API, not the DB-API's
+
     buffer = io.BytesIO()
     raw_connection = engine.raw_connection()
     try:
-        with raw_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        connection = raw_connection.driver_connection
+        if not isinstance(connection, psycopg.Connection):
+            raise TypeError(f"reading births from PostgreSQL needs the psycopg driver, not {type(connection)!r}")
+        with connection.cursor() as cursor, cursor.copy(statement) as copy:
             for block in copy:
                 buffer.write(block)
     finally:

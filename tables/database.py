@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict, overload
 
 from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from settings import DATA_FOLDER
 from tables.schema import data_version_current, data_versions, metadata
@@ -28,7 +31,7 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:
+        def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             # WAL lets the dashboard read the published version while a refresh writes the next one.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -40,16 +43,36 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def current_data_version(engine: Engine) -> dict | None:
+class DataVersion(TypedDict):
+    """A row of `data_versions` (tables/schema.py)."""
+
+    data_version: int
+    refresh_id: int
+    published_at: datetime
+    label: str
+    births: int
+    period_from: str | None
+    period_to: str | None
+
+
+def current_data_version(engine: Engine) -> DataVersion | None:
     """The published data version as a dict (data_version, label, published_at, ...), or None."""
     query = select(data_versions).join(
         data_version_current, data_version_current.c.data_version == data_versions.c.data_version
     )
     with engine.connect() as connection:
         row = connection.execute(query).mappings().first()
-    return dict(row) if row else None
+    if row is None:
+        return None
+    return DataVersion(data_version=row["data_version"], refresh_id=row["refresh_id"],
+                       published_at=row["published_at"], label=row["label"], births=row["births"],
+                       period_from=row["period_from"], period_to=row["period_to"])
 
 
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: datetime | None) -> datetime | None: ...
 def as_utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes for `DateTime(timezone=True)`; the loader stores UTC."""
     if moment is None or moment.tzinfo is not None:

@@ -10,6 +10,8 @@ pointer in one transaction, so readers see either the old or the new version, ne
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -26,13 +28,16 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.types import TypeEngine
 
 from contracts.delivery_format import FIELDS
 
 metadata = MetaData()
 
 
-def col(name: str, type_, nl: str, comment: str, *constraints, **kwargs) -> Column:
+def col(name: str, type_: TypeEngine[Any] | type[TypeEngine[Any]], nl: str, comment: str, *constraints: SchemaItem,
+        **kwargs: Any) -> Column[Any]:
     """A column with its English comment and Dutch registry term (for the data dictionary)."""
     return Column(name, type_, *constraints, comment=comment, info={"nl": nl}, **kwargs)
 
@@ -111,8 +116,8 @@ deliveries = Table(
     col("received_at", DateTime(timezone=True), "Ontvangen", "When it was read (UTC)", nullable=False),
 )
 
-_RECORD_COLUMN_TYPES = {"str": String(64), "int": Integer, "date": Date, "time": String(5), "bool": Boolean,
-                        "code": String(24)}
+_RECORD_COLUMN_TYPES: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
+    "str": String(64), "int": Integer, "date": Date, "time": String(5), "bool": Boolean, "code": String(24)}
 
 
 def _record_field_columns() -> list[Column]:

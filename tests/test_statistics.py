@@ -196,3 +196,12 @@ def test_a_unit_equal_to_a_national_rate_of_0_or_100_percent_is_within_the_limit
         lower_998, upper_998 = binomial_funnel_limits(target, [191, 5000], 0.998)
         position = funnel_position([target, target], lower_95, upper_95, lower_998, upper_998)
         assert list(position) == ["within", "within"]
+
+
+def test_poisson_interval_gives_arrays_also_for_a_single_count():
+    # As annotated (and as `lower` always was): scipy alone hands back a numpy scalar for 0-d input.
+    lower, upper = poisson_interval(3)
+    assert isinstance(lower, np.ndarray)
+    assert isinstance(upper, np.ndarray)
+    assert float(lower) == pytest.approx(0.619, abs=1e-3)
+    assert float(upper) == pytest.approx(8.767, abs=1e-3)
