@@ -1,15 +1,15 @@
 """Numbers and dates as the product shows them, pinned byte for byte.
 
-The expected strings were produced by the hand-written formatting that `texts` (through Babel) replaced, for
-negatives, zero, rounding halves and large numbers; any change in what a user reads fails here.
+The expected strings were produced by the hand-written formatting that `texts.formatting` (through Babel)
+replaced, for negatives, zero, rounding halves and large numbers; any change in what a user reads fails here.
 """
 
 import datetime
 
 import pytest
 
-from dashboards.i18n import (
-    code_label,
+from texts import code_label
+from texts.formatting import (
     format_date,
     format_datetime,
     format_interval,
@@ -18,6 +18,7 @@ from dashboards.i18n import (
     format_percent,
     format_period,
     format_rate,
+    separators,
 )
 
 FIVE_HOURS_WEST = datetime.timezone(datetime.timedelta(hours=-5))
@@ -338,3 +339,7 @@ def test_unknown_language_is_dutch_and_no_code_is_a_dash():
     assert format_number(1234.5, "xx", 1) == "1.234,5"
     assert format_month("2024-03", None) == "maart 2024"
     assert code_label("role", None, "nl") == "—"
+
+
+def test_plotly_separators():
+    assert separators("nl") == ",." and separators("en") == ".,"
