@@ -28,7 +28,7 @@ from auth.web import (
     settings,
     start_session,
 )
-from texts import code_label, language_of, text
+from texts import language_of, template_functions, text
 
 blueprint = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/auth/static")
@@ -43,17 +43,10 @@ def page_language() -> str:
 
 def render(template: str, status: int = 200, **context: object) -> flask.Response:
     language = page_language()
-
-    def page_text(key: str, **values: object) -> str:
-        return text(key, language, **values)
-
-    def page_code_label(code_list: str, code: object) -> str:
-        return code_label(code_list, code, language)
-
     other = "en" if language == "nl" else "nl"
     switch_query = {"lang": other, **({"next": request.args["next"]} if request.args.get("next") else {})}
     switch_url = f"{request.path}?{urlencode(switch_query)}"
-    html = render_template(f"auth/{template}", text=page_text, code_label=page_code_label, language=language,
+    html = render_template(f"auth/{template}", **template_functions(language), language=language,
                            other_language=other, switch_url=switch_url, csrf_field=CSRF_FIELD, csrf_token=csrf_token(),
                            user=logged_in_user(), **context)
     return flask.make_response(html, status)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import string
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_LANGUAGE = "nl"
@@ -83,6 +84,18 @@ def code_label(code_list: str, code: object, language: str | None, **values: obj
     if template is None:
         return str(code)
     return template.format(**values) if values else template
+
+
+def template_functions(language: str | None) -> dict[str, Callable[..., str]]:
+    """`text(key, **values)` and `code_label(code_list, code, **values)` in one language, for a Jinja template
+    (`render_template(..., **template_functions(language))`); the template names its keys as literals too."""
+    def template_text(key: str, **values: object) -> str:
+        return text(key, language, **values)
+
+    def template_code_label(code_list: str, code: object, **values: object) -> str:
+        return code_label(code_list, code, language, **values)
+
+    return {"text": template_text, "code_label": template_code_label}
 
 
 def placeholders(template: str) -> set[str]:
