@@ -10,6 +10,7 @@ calls of the `text` and `code_label` imported from `texts`, and of the `text` / 
 from __future__ import annotations
 
 import ast
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,10 +197,15 @@ def sources() -> tuple[dict[Path, str], dict[Path, str]]:
             {path: path.read_text(encoding="utf-8") for path in templates()})
 
 
-def test_the_sources_and_the_catalogue_agree(sources) -> None:
+@pytest.fixture(scope="module")
+def product_uses(sources) -> Uses:
+    return find_uses(*sources)
+
+
+def test_the_sources_and_the_catalogue_agree(sources, product_uses) -> None:
     python, jinja = sources
     assert any(path.name == "login.html" for path in jinja) and len(python) > 40  # the scan sees the product
-    uses = find_uses(python, jinja)
+    uses = product_uses
     assert len(uses.keys) > 200 and len(uses.code_lists) == len(CODE_LISTS)
     problems = catalogue_problems(uses, CATALOGUES)
     assert not problems, "\n".join(problems)
@@ -214,9 +220,8 @@ def test_the_sources_and_the_catalogue_agree(sources) -> None:
     ("delete a code's label", "en: no label for 'code.role.admin'"),
     ("add a label for a code no list has", "key 'code.role.superuser' is never used"),
 ])
-def test_the_check_fails_on_a_broken_catalogue(sources, change, expected) -> None:
+def test_the_check_fails_on_a_broken_catalogue(product_uses, change, expected) -> None:
     """The check above is not vacuous: each kind of mistake in a language file is reported."""
-    python, jinja = sources
     catalogues = {language: dict(catalogue) for language, catalogue in CATALOGUES.items()}
     if change == "delete a used key from English":
         del catalogues["en"]["tagline"]
@@ -235,7 +240,7 @@ def test_the_check_fails_on_a_broken_catalogue(sources, change, expected) -> Non
     elif change == "add a label for a code no list has":
         for catalogue in catalogues.values():
             catalogue["code.role.superuser"] = "?"
-    problems = catalogue_problems(find_uses(python, jinja), catalogues)
+    problems = catalogue_problems(product_uses, catalogues)
     assert any(expected in problem for problem in problems), problems
 
 
@@ -250,9 +255,10 @@ def test_the_check_fails_on_a_broken_catalogue(sources, change, expected) -> Non
     ('from texts import text\ntext("throttled", "nl", minute=1)\n', "the call gives ['minute']"),
     ('from texts import text\ntext("code.role.admin", "nl")\n', "is a code label: use code_label()"),
 ])
-def test_the_check_fails_on_a_broken_use(sources, source, expected) -> None:
-    python, jinja = sources
-    problems = catalogue_problems(find_uses({**python, PROJECT_ROOT / "broken.py": source}, jinja), CATALOGUES)
+def test_the_check_fails_on_a_broken_use(product_uses, source, expected) -> None:
+    uses = copy.deepcopy(product_uses)
+    python_uses(uses, PROJECT_ROOT / "broken.py", source)
+    problems = catalogue_problems(uses, CATALOGUES)
     assert any(expected in problem for problem in problems), problems
 
 
@@ -261,10 +267,10 @@ def test_the_check_fails_on_a_broken_use(sources, source, expected) -> None:
     ("{{ text('no_such_key') }}", "key 'no_such_key' is not in nl"),
     ("{% set t = text %}", "text used other than called"),
 ])
-def test_the_check_reads_templates(sources, source, expected) -> None:
-    python, jinja = sources
-    problems = catalogue_problems(find_uses(python, {**jinja, PROJECT_ROOT / "templates" / "broken.html": source}),
-                                  CATALOGUES)
+def test_the_check_reads_templates(product_uses, source, expected) -> None:
+    uses = copy.deepcopy(product_uses)
+    template_uses(uses, PROJECT_ROOT / "templates" / "broken.html", source)
+    problems = catalogue_problems(uses, CATALOGUES)
     assert any(expected in problem for problem in problems), problems
 
 
