@@ -244,32 +244,25 @@ def test_the_check_fails_on_a_broken_catalogue(product_uses, change, expected) -
     assert any(expected in problem for problem in problems), problems
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ('from texts import text\ntext(f"direction_{x}", "nl")\n', "text() with a key that is not a string literal"),
-    ('from texts import text\nkey = "tagline"\ntext(key, "nl")\n', "text() with a key that is not a string literal"),
-    ('from texts import code_label\ncode_label(name, "x", "nl")\n', "code_label() with a code list that is not"),
-    ('from texts import text as t\n[t(k, "nl") for k in ("a", "b")]\n', "text() with a key that is not a string"),
-    ('from texts import text\nlabel = text\n', "text used other than called"),
-    ('import texts\ntexts.text("no_such_key", "nl")\n', "key 'no_such_key' is not in nl"),
-    ('from texts import code_label\ncode_label("colour", "red", "nl")\n', "code list 'colour' is not in CODE_LISTS"),
-    ('from texts import text\ntext("throttled", "nl", minute=1)\n', "the call gives ['minute']"),
-    ('from texts import text\ntext("code.role.admin", "nl")\n', "is a code label: use code_label()"),
+@pytest.mark.parametrize(("file", "source", "expected"), [
+    ("broken.py", 'from texts import text\ntext(f"direction_{x}", "nl")\n', "text() with a key that is not a string"),
+    ("broken.py", 'from texts import text\nkey = "tagline"\ntext(key, "nl")\n', "text() with a key that is not a"),
+    ("broken.py", 'from texts import code_label\ncode_label(name, "x", "nl")\n', "code_label() with a code list that"),
+    ("broken.py", 'from texts import text as t\n[t(k, "nl") for k in ("a", "b")]\n', "text() with a key that is not"),
+    ("broken.py", 'from texts import text\nlabel = text\n', "text used other than called"),
+    ("broken.py", 'import texts\ntexts.text("no_such_key", "nl")\n', "key 'no_such_key' is not in nl"),
+    ("broken.py", 'from texts import code_label\ncode_label("colour", "red", "nl")\n', "code list 'colour' is not in"),
+    ("broken.py", 'from texts import text\ntext("throttled", "nl", minute=1)\n', "the call gives ['minute']"),
+    ("broken.py", 'from texts import text\ntext("code.role.admin", "nl")\n', "is a code label: use code_label()"),
+    ("broken.html", "{{ text(error) }}", "text() with a key that is not a string literal"),
+    ("broken.html", "{{ text('no_such_key') }}", "key 'no_such_key' is not in nl"),
+    ("broken.html", "{% set t = text %}", "text used other than called"),
 ])
-def test_the_check_fails_on_a_broken_use(product_uses, source, expected) -> None:
+def test_the_check_fails_on_a_broken_use(product_uses, file, source, expected) -> None:
+    """Python sources and templates: a key that is not a literal, a missing key, a key function handed on ..."""
     uses = copy.deepcopy(product_uses)
-    python_uses(uses, PROJECT_ROOT / "broken.py", source)
-    problems = catalogue_problems(uses, CATALOGUES)
-    assert any(expected in problem for problem in problems), problems
-
-
-@pytest.mark.parametrize(("source", "expected"), [
-    ("{{ text(error) }}", "text() with a key that is not a string literal"),
-    ("{{ text('no_such_key') }}", "key 'no_such_key' is not in nl"),
-    ("{% set t = text %}", "text used other than called"),
-])
-def test_the_check_reads_templates(product_uses, source, expected) -> None:
-    uses = copy.deepcopy(product_uses)
-    template_uses(uses, PROJECT_ROOT / "templates" / "broken.html", source)
+    read = python_uses if file.endswith(".py") else template_uses
+    read(uses, PROJECT_ROOT / file, source)
     problems = catalogue_problems(uses, CATALOGUES)
     assert any(expected in problem for problem in problems), problems
 
