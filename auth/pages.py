@@ -33,6 +33,7 @@ from texts import language_of, template_functions, text
 blueprint = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/auth/static")
 
+
 def page_language() -> str:
     """`?lang=` (or the form's `lang`), remembered in the session; Dutch by default."""
     chosen = request.values.get("lang")
