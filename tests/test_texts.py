@@ -271,7 +271,7 @@ def test_a_language_is_a_file_with_the_same_keys_and_date_patterns() -> None:
     assert LANGUAGES[0] == DEFAULT_LANGUAGE == "nl" and set(LANGUAGES) >= {"nl", "en"}
     assert set(STORED_LANGUAGES) <= set(LANGUAGES)
     for language in LANGUAGES:
-        assert (texts._FOLDER / f"{language}.toml").is_file()
+        assert (texts.FOLDER / f"{language}.toml").is_file()
         assert FORMATS[language].keys() == FORMATS[DEFAULT_LANGUAGE].keys() == {"date", "datetime", "quarter"}
 
 

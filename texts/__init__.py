@@ -32,7 +32,7 @@ from pathlib import Path
 DEFAULT_LANGUAGE = "nl"
 NO_VALUE = "—"  # what is shown for a missing value or code, in every language
 
-_FOLDER = Path(__file__).parent
+FOLDER = Path(__file__).parent  # where the language files are
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
@@ -54,7 +54,7 @@ def _read(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     return _flatten(data), formats
 
 
-_FILES = sorted(_FOLDER.glob("*.toml"), key=lambda path: (path.stem != DEFAULT_LANGUAGE, path.stem))
+_FILES = sorted(FOLDER.glob("*.toml"), key=lambda path: (path.stem != DEFAULT_LANGUAGE, path.stem))
 #: Every language the product speaks (one file each), the default first.
 LANGUAGES: tuple[str, ...] = tuple(path.stem for path in _FILES)
 _READ = {path.stem: _read(path) for path in _FILES}
