@@ -110,7 +110,7 @@ def indicators() -> flask.Response:
         "data_version": engine.data_version(),
         "indicators": engine.catalogue(),
         "levels": list(LEVELS), "grains": list(GRAINS), "overdispersion": list(OVERDISPERSION_METHODS),
-        "dimensions": {name: {"name_nl": d.name_nl, "name_en": d.name_en, "values": list(d.values)}
+        "dimensions": {name: {"name_nl": d.label("nl"), "name_en": d.label("en"), "values": list(d.values)}
                        for name, d in DIMENSIONS.items()},
     })
 

@@ -10,10 +10,11 @@ import flask
 from flask import Blueprint, request
 
 from auth import audit
-from auth.pages import render, required_user
+from auth.pages import page_language, render, required_user
 from auth.session import client_address, csrf_valid, logged_in_user, settings
 from auth.users import UserError, add_user, grant, list_users, reset_password, set_active
 from queries.scope import ROLES
+from texts import text
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_ROWS = 300
@@ -25,9 +26,10 @@ def _admins_only() -> flask.Response | None:
     if user is None or user.role != "admin":
         audit.record(settings().engine, "access_denied", actor=user.username if user else None,
                      target=request.path[:200], address=client_address())
-        return render("message.html", 403, title_key="forbidden", message="forbidden")
+        language = page_language()
+        return render("message.html", 403, title=text("forbidden", language), message=text("forbidden", language))
     if request.method == "POST" and not csrf_valid():
-        return _users_page(400, error="form_expired")
+        return _users_page(400, error=text("form_expired", page_language()))
     return None
 
 
@@ -47,7 +49,7 @@ def _administer(operation: Callable[..., Any], *,
         result = operation(actor=required_user().username, address=client_address())
     except UserError as error:
         return _users_page(400, problem=str(error))
-    return _users_page(**(done(result) if callable(done) else done or {"message": "done"}))
+    return _users_page(**(done(result) if callable(done) else done or {"message": text("done", page_language())}))
 
 
 @blueprint.post("/users")
@@ -56,7 +58,8 @@ def add() -> flask.Response:
     return _administer(
         lambda **who: add_user(settings().engine, form.get("username", ""), form.get("role", ""),
                                org_code=form.get("org_code"), display_name=form.get("display_name") or None, **who),
-        done=lambda result: {"shown_once": ("user_added", result[0].username, result[1])},
+        done=lambda result: {"shown_once": (text("user_added", page_language(), username=result[0].username),
+                                            result[1])},
     )
 
 
@@ -73,7 +76,8 @@ def enable(username: str) -> flask.Response:
 @blueprint.post("/users/<username>/reset-password")
 def new_password(username: str) -> flask.Response:
     return _administer(lambda **who: reset_password(settings().engine, username, **who),
-                       done=lambda password: {"shown_once": ("new_password_for", username, password)})
+                       done=lambda password: {"shown_once": (text("new_password_for", page_language(),
+                                                                  username=username), password)})
 
 
 @blueprint.post("/users/<username>/grant")

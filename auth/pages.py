@@ -1,7 +1,9 @@
 """The login, logout and account pages: plain server-rendered HTML (Jinja, autoescaped) in Dutch and English.
 
 Everything a user typed or a delivery contains reaches the page through Jinja's autoescaping, i.e. as text.
-Every form carries the session's CSRF token; a form without a valid one is refused.
+Every form carries the session's CSRF token; a form without a valid one is refused. The templates get their texts
+from the catalogue (texts/) through `text('key')` and `code_label('role', role)`, in the page's language; a
+notice or an error is handed to them as text.
 """
 
 from __future__ import annotations
@@ -25,15 +27,13 @@ from auth.session import (
     settings,
     start_session,
 )
-from auth.texts import TEXTS, language_of, text
 from auth.throttle import begin_login
 from auth.tokens import create_token, revoke_token, tokens_of
 from auth.users import User, authenticate, normalise_username
+from texts import language_of, template_functions, text
 
 blueprint = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/auth/static")
-
-LOGIN_REASONS = {"expired": "session_expired", "login": "login_required", "logged_out": "logged_out"}
 
 
 def page_language() -> str:
@@ -46,26 +46,33 @@ def page_language() -> str:
 
 def render(template: str, status: int = 200, **context: object) -> flask.Response:
     language = page_language()
-
-    def t(key: str, **values: object) -> str:
-        return text(key, language, **values)
-
     other = "en" if language == "nl" else "nl"
     switch_query = {"lang": other, **({"next": request.args["next"]} if request.args.get("next") else {})}
     switch_url = f"{request.path}?{urlencode(switch_query)}"
-    html = render_template(f"auth/{template}", t=t, language=language, other_language=other, switch_url=switch_url,
-                           csrf_field=CSRF_FIELD, csrf_token=csrf_token(), user=logged_in_user(),
-                           role_label=lambda role: t(f"role_{role}") if f"role_{role}" in TEXTS else role,
-                           **context)
+    html = render_template(f"auth/{template}", **template_functions(language), language=language,
+                           other_language=other, switch_url=switch_url, csrf_field=CSRF_FIELD, csrf_token=csrf_token(),
+                           user=logged_in_user(), **context)
     return flask.make_response(html, status)
 
 
 def required_user() -> User:
-    """The logged-in user of a page behind the login guard (auth.web._guard), which lets no one else here."""
+    """The logged-in user of a page behind the login guard (auth.server._guard), which lets no one else here."""
     user = logged_in_user()
     if user is None:
         raise Unauthorized("login required")
     return user
+
+
+def login_notice(reason: str | None) -> str | None:
+    """Why the login page is shown (`?reason=`), in words; None without a known reason."""
+    language = page_language()
+    if reason == "expired":
+        return text("session_expired", language)
+    if reason == "login":
+        return text("login_required", language)
+    if reason == "logged_out":
+        return text("logged_out", language)
+    return None
 
 
 def safe_next(target: str | None) -> str:
@@ -84,27 +91,27 @@ def login() -> BaseResponse:
     if request.method == "GET":
         if logged_in_user() is not None:
             return flask.redirect(next_target)
-        notice = LOGIN_REASONS.get(request.args.get("reason", ""))
-        return render("login.html", next_target=next_target, notice=notice, error=None, username="")
+        return render("login.html", next_target=next_target, notice=login_notice(request.args.get("reason")),
+                      error=None, username="")
     engine = settings().engine
     username = normalise_username(request.form.get("username", ""))[:80]
     if not csrf_valid():
-        return render("login.html", 400, next_target=next_target, notice=None, error=("form_expired", {}),
-                      username=username)
+        return render("login.html", 400, next_target=next_target, notice=None,
+                      error=text("form_expired", page_language()), username=username)
     # Written down before anything is checked, so that parallel attempts count against each other (auth.throttle).
     attempt_id, throttle = begin_login(engine, username, client_address())
     if throttle.blocked:
         audit.settle(engine, attempt_id, "login_throttled")
         response = render("login.html", 429, next_target=next_target, notice=None,
-                          error=("throttled", {"minutes": throttle.wait_minutes()}), username=username)
+                          error=text("throttled", page_language(), minutes=throttle.wait_minutes()), username=username)
         response.headers["Retry-After"] = str(throttle.wait_minutes() * 60)
         return response
     user = authenticate(engine, username, request.form.get("password", ""))
     if user is None:
         # The same answer for an unknown user, a wrong password and a disabled account.
         audit.settle(engine, attempt_id, "login_failure")
-        return render("login.html", 401, next_target=next_target, notice=None, error=("bad_credentials", {}),
-                      username=username)
+        return render("login.html", 401, next_target=next_target, notice=None,
+                      error=text("bad_credentials", page_language()), username=username)
     start_session(user, remember=request.form.get("remember") == "on")
     audit.settle(engine, attempt_id, "login_success")
     return flask.redirect(next_target, code=303)
@@ -118,7 +125,7 @@ def logout() -> BaseResponse:
     if request.method == "GET":
         return render("logout.html")
     if not csrf_valid():
-        return render("logout.html", 400, error="form_expired")
+        return render("logout.html", 400, error=text("form_expired", page_language()))
     audit.record(settings().engine, "logout", actor=user.username, address=client_address())
     language = session.get("lang")
     end_session()
@@ -140,7 +147,7 @@ def account() -> flask.Response:
 @blueprint.post("/account/tokens")
 def new_token() -> flask.Response:
     if not csrf_valid():
-        return _account_page(400, error="form_expired")
+        return _account_page(400, error=text("form_expired", page_language()))
     token = create_token(settings().engine, required_user(), request.form.get("label", ""),
                          address=client_address())
     return _account_page(new_token=token)
@@ -149,6 +156,6 @@ def new_token() -> flask.Response:
 @blueprint.post("/account/tokens/<int:token_id>/revoke")
 def revoke(token_id: int) -> flask.Response:
     if not csrf_valid():
-        return _account_page(400, error="form_expired")
+        return _account_page(400, error=text("form_expired", page_language()))
     revoked = revoke_token(settings().engine, required_user(), token_id, address=client_address())
-    return _account_page(200 if revoked else 404, message="token_revoked" if revoked else None)
+    return _account_page(200 if revoked else 404, message=text("token_revoked", page_language()) if revoked else None)

@@ -15,8 +15,9 @@ from urllib.parse import quote
 
 from dash import MATCH, Dash, Input, Output, State, dcc, html
 
-from dashboards.i18n import format_number, format_period, format_rate, text
 from queries.catalogue import UNIT_SCALE
+from texts import code_label, text
+from texts.formatting import format_number, format_period, format_rate, separators
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -33,9 +34,7 @@ GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "la
 
 
 def rate_axis_title(unit: str, language: str) -> str:
-    if unit == "‰":
-        return "Per 1.000 geboorten (‰)" if language == "nl" else "Per 1,000 births (‰)"
-    return "Percentage (%)"
+    return text("rate_axis_permille", language) if unit == "‰" else text("rate_axis_percent", language)
 
 
 def scaled(rate: float | None, unit: str) -> float | None:
@@ -50,7 +49,7 @@ def base_layout(title: str, x_title: str, y_title: str, language: str, height: i
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         "xaxis": {**axis, "title": {"text": x_title}},
         "yaxis": {**axis, "title": {"text": y_title}, "rangemode": "tozero"},
-        "separators": ",." if language == "nl" else ".,",
+        "separators": separators(language),
         "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13,
                  "color": "#1a1a1a"},
         "margin": {"l": 70, "r": 20, "t": 50, "b": 20},
@@ -243,7 +242,7 @@ def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, lan
                 "line": {"color": "#4a4a4a", "width": 1.2, "dash": dash}})
     if answer.get("target") is not None and x:
         traces.append({"type": "scatter", "x": [min(x), max(x)], "y": [scaled(answer["target"], unit)] * 2,
-                       "mode": "lines", "name": text(f"reference_{answer.get('level', 'vsv')}", language),
+                       "mode": "lines", "name": code_label("reference", answer.get("level", "vsv"), language),
                        "hoverinfo": "skip", "line": {"color": NATIONAL_COLOUR, "width": 1.5}})
     peers = [row for row in shown if not _is_subject(row, own_code)]
     subject = [row for row in shown if _is_subject(row, own_code)]

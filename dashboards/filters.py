@@ -11,11 +11,12 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, html
 
-from dashboards.i18n import format_month, text
 from dashboards.layout import VIEW_SEARCH, script_with_constants
 from dashboards.view_state import ViewState, view_from_search
-from queries.filters import DIMENSIONS, FILTER_PARAMETERS, PERIOD_PARAMETER, Dimension
+from queries.filters import DIMENSIONS, FILTER_PARAMETERS, PERIOD_PARAMETER
 from queries.status import DataStatus
+from texts import text
+from texts.formatting import format_month
 
 NO_RESTRICTION = "all"  # the select value meaning "no restriction" (an empty value would show a blank select)
 PERIOD_CONTROLS = ("period_from", "period_to")
@@ -31,14 +32,6 @@ def months_between(first: str, last: str) -> list[str]:
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
-
-
-def dimension_name(dimension: Dimension, language: str) -> str:
-    return dimension.name_nl if language == "nl" else dimension.name_en
-
-
-def value_labels(dimension: Dimension, language: str) -> dict[str, str]:
-    return dimension.labels_nl if language == "nl" else dimension.labels_en
 
 
 def labelled_select(key: str, label: str, options: list[dict], value: str) -> html.Div:
@@ -67,13 +60,13 @@ def filter_panel(view: ViewState, status: DataStatus | None) -> html.Section:
     ]
     chosen = dict(filters.selections)
     for name, dimension in DIMENSIONS.items():
-        labels = value_labels(dimension, language)
+        labels = dimension.value_labels(language)
         options = [{"label": text("all", language), "value": NO_RESTRICTION}]
         options += [{"label": label, "value": value} for value, label in labels.items()]
         selected = chosen.get(name, ())
         if len(selected) > 1:  # a link or the API may combine values; the panel shows that combination as one choice
             options.append({"label": " + ".join(labels[value] for value in selected), "value": ",".join(selected)})
-        fields.append(labelled_select(name, dimension_name(dimension, language), options,
+        fields.append(labelled_select(name, dimension.label(language), options,
                                       ",".join(selected) or NO_RESTRICTION))
     return html.Section(
         [
@@ -105,8 +98,8 @@ def active_filter_summary(view: ViewState) -> str:
                      f"{format_month(filters.period_to, language)}")
     for name, values in filters.selections:
         dimension = DIMENSIONS[name]
-        labels = value_labels(dimension, language)
-        parts.append(f"{dimension_name(dimension, language)}: {' + '.join(labels[value] for value in values)}")
+        labels = dimension.value_labels(language)
+        parts.append(f"{dimension.label(language)}: {' + '.join(labels[value] for value in values)}")
     if not parts:
         return text("no_filters", language)
     return f"{text('active_filters', language)}: " + "; ".join(parts)

@@ -25,11 +25,12 @@ from sqlalchemy import Engine
 import auth
 from auth.users import User
 from dashboards.context import database_engine
-from dashboards.i18n import DEFAULT_LANGUAGE, code_label, format_date, text
 from dashboards.view_state import ViewState, view_from_query
 from queries.filters import FILTER_PARAMETERS
 from queries.scope import Viewer
 from queries.status import DataStatus, data_status, organisation_register
+from texts import DEFAULT_LANGUAGE, code_label, text
+from texts.formatting import format_date
 
 ROUTER_LOCATION = "_pages_location"  # the dcc.Location Dash Pages routes on; writing its search navigates
 NATIONAL_CHOICE = "*"  # the dropdown's "national view" (a researcher's own view): no organisation in the URL
@@ -38,19 +39,18 @@ VIEW_SEARCH = "view-search"  # the store holding the query string the page's cha
 
 @dataclass(frozen=True)
 class Page:
-    key: str
+    key: str  # its title is the text `code.page.<key>`
     path: str  # a Dash Pages path, or a path template such as "/indicator/<indicator_id>"
-    title_key: str
     in_navigation: bool = True
 
 
 PAGES: tuple[Page, ...] = (
-    Page("home", "/", "page_home"),
-    Page("overview", "/mijn-organisatie", "page_overview"),
-    Page("indicator", "/indicator/<indicator_id>", "page_indicator", in_navigation=False),
-    Page("compare", "/vergelijken", "page_compare"),
-    Page("data_quality", "/datakwaliteit", "page_data_quality"),
-    Page("definitions", "/definities", "page_definitions"),
+    Page("home", "/"),
+    Page("overview", "/mijn-organisatie"),
+    Page("indicator", "/indicator/<indicator_id>", in_navigation=False),
+    Page("compare", "/vergelijken"),
+    Page("data_quality", "/datakwaliteit"),
+    Page("definitions", "/definities"),
 )
 PAGE_BY_KEY = {page.key: page for page in PAGES}
 
@@ -127,7 +127,7 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
     context = PageContext(engine=engine, status=data_status(engine), register=register, user=auth.current_user(),
                           permitted=auth.permitted_organisations(), viewer=auth.current_viewer(view.org_code))
     page = PAGE_BY_KEY[page_key]
-    title = title or text(page.title_key, view.language)
+    title = title or code_label("page", page.key, view.language)
     return html.Div(
         [
             # `org` is the organisation shown (`shown_organisation`), which the header's choice compares with.
@@ -180,7 +180,7 @@ def header(page: Page, view: ViewState, context: PageContext, path: str | None =
                         [
                             html.Li(
                                 dcc.Link(
-                                    text(target.title_key, language),
+                                    code_label("page", target.key, language),
                                     href=target.path + view.query_string(),
                                     className="nav-link active" if target.key == page.key else "nav-link",
                                     id=f"nav-{target.key}",

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboards.i18n import code_label, format_interval, format_number, format_rate, text
+from texts import code_label, text
+from texts.formatting import format_interval, format_number, format_rate
 
 # Masked export counts (the engine's suppression reasons): shown as masked, never as a number.
 MASKED_REASONS = ("count_masked", "count_masked_secondary", "complementary")
 
 
 def indicator_name(indicator: dict, language: str) -> str:
-    return indicator["name_nl"] if language == "nl" else indicator["name_en"]
+    """The name of an indicator of an engine answer (`Indicator.as_dict()`)."""
+    return code_label("indicator_name", indicator["id"], language)
 
 
 def rate_text(cell: dict | None, unit: str, language: str, minimum: int) -> str:
@@ -26,7 +28,7 @@ def rate_text(cell: dict | None, unit: str, language: str, minimum: int) -> str:
     if cell.get("suppression_reason") == "denominator_below_minimum":
         return text("below_minimum", language, minimum=minimum)
     if cell.get("suppression_reason") in MASKED_REASONS:
-        return text(cell["suppression_reason"], language)
+        return code_label("suppression", cell["suppression_reason"], language)
     return format_rate(cell.get("rate"), unit, language)
 
 
@@ -39,7 +41,7 @@ def interval_text(cell: dict | None, unit: str, language: str) -> str:
 def count_text(count: int | None, cell: dict | None, language: str) -> str:
     """A numerator or denominator; a masked count says so instead of looking like zero."""
     if cell and cell.get("suppression_reason") in MASKED_REASONS:
-        return text(cell["suppression_reason"], language)
+        return code_label("suppression", cell["suppression_reason"], language)
     return format_number(count, language)
 
 
@@ -48,7 +50,7 @@ def counts_text(cell: dict | None, language: str) -> str:
     if not cell:
         return "—"
     if cell.get("suppression_reason") in MASKED_REASONS:
-        return text(cell["suppression_reason"], language)
+        return code_label("suppression", cell["suppression_reason"], language)
     return f"{format_number(cell.get('numerator'), language)} / {format_number(cell.get('denominator'), language)}"
 
 

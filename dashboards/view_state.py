@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urlencode
 
-from dashboards.i18n import DEFAULT_LANGUAGE, language_of
-from queries.filters import FILTER_PARAMETERS, Filters, InvalidParameter, parse_filters
+from queries.filters import FILTER_PARAMETERS, Filters, InvalidParameterError, parse_filters
+from texts import DEFAULT_LANGUAGE, language_of
 
 _ORG_CODE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
@@ -53,7 +53,7 @@ def valid_filters(parameters: dict[str, object]) -> Filters:
     while True:
         try:
             return parse_filters(candidate)
-        except InvalidParameter as error:
+        except InvalidParameterError as error:
             candidate.pop(error.parameter, None)
 
 

@@ -9,6 +9,8 @@ Two levels, as in Perined's receiving process:
   records of women who objected are counted and only their key is kept. Accepted records get improvement
   hints (`missing_important`, `implausible`) that never reject.
 
+Every message is a `loader.*` text of the catalogue (texts/), stored in Dutch and English (`STORED_LANGUAGES`).
+
 Invariant per file: accepted + rejected + objected = records read (a whole rejected file counts every data line
 as rejected). Everything is column-wise polars: the files of a batch are concatenated into one buffer and
 parsed once as strings.
@@ -19,10 +21,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 import numpy as np
 import polars as pl
@@ -36,6 +39,7 @@ from contracts.delivery_format import (
     Discipline,
     Field,
 )
+from texts import code_label, text
 
 #: Column types of accepted records (the contract with `loader.linkage.link_records`).
 POLARS_TYPE_OF_KIND: dict[str, pl.DataType] = {
@@ -53,44 +57,31 @@ RECORD_SCHEMA: dict[str, pl.DataType] = {
 MAX_TEXT_LENGTH = 64  # the width of the text columns of the `records` table
 MESSAGE_SEPARATOR = " | "
 
-#: English names of the fields for messages (the Dutch name is the field's Kernset concept).
-FIELD_LABEL_EN: dict[str, str] = {
-    "dossier_id": "Dossier number", "dossier_version": "Dossier version", "org_code": "Organisation code",
-    "objection": "Objection", "mother_birth_date": "Mother's date of birth",
-    "mother_postcode4": "Mother's postcode (4 digits)", "child_birth_date": "Child's date of birth",
-    "child_birth_time": "Time of birth", "child_sex": "Sex of the child", "plurality": "Number of fetuses",
-    "birth_order": "Birth order", "birth_weight_g": "Birth weight", "gestational_age_days": "Gestational age",
-    "parity": "Parity", "previous_caesarean": "Previous caesarean", "smoking": "Smoking in pregnancy",
-    "booking_gestational_age_days": "Gestational age at first visit",
-    "care_level_onset": "Care level at onset of labour", "referral_during_labour": "Referral during labour",
-    "onset_of_labour": "Onset of labour", "presentation": "Presentation", "mode_of_birth": "Mode of birth",
-    "place_of_birth": "Place of birth", "epidural": "Epidural analgesia", "episiotomy": "Episiotomy",
-    "perineal_tear": "Perineal tear", "blood_loss_ml": "Blood loss", "vital_status_birth": "Vital status at birth",
-    "apgar_5min": "Apgar score at 5 minutes", "first_feed": "First feed", "nicu_admission": "NICU admission",
-    "death_date": "Date of death",
-}
-#: Units of int fields, for messages: (Dutch, English).
-FIELD_UNIT: dict[str, tuple[str, str]] = {
-    "birth_weight_g": ("grammen", "grams"), "gestational_age_days": ("dagen", "days"),
-    "booking_gestational_age_days": ("dagen", "days"), "blood_loss_ml": ("milliliters", "millilitres"),
-}
-DISCIPLINE_NAME: dict[str, tuple[str, str]] = {
-    Discipline.MIDWIFE: ("verloskundigen (LVR-1)", "midwives (LVR-1)"),
-    Discipline.OBSTETRICIAN: ("gynaecologen (LVR-2)", "obstetricians (LVR-2)"),
-    Discipline.PAEDIATRICIAN: ("kinderartsen (LNR)", "paediatricians (LNR)"),
-}
-ORG_TYPE_NAME: dict[str, tuple[str, str]] = {
-    "practice": ("een verloskundigenpraktijk", "a midwifery practice"),
-    "hospital": ("een ziekenhuis", "a hospital"), "vsv": ("een VSV", "a VSV"),
-}
+Message = TypeVar("Message", str, pl.Expr)
+#: The languages the tables keep the loader's messages in (`message_nl`, `message_en`), in that order.
+STORED_LANGUAGES = ("nl", "en")
+#: The int fields whose values have a unit (`code.field_unit` in the catalogue), for messages.
+FIELDS_WITH_UNIT = ("birth_weight_g", "gestational_age_days", "booking_gestational_age_days", "blood_loss_ml")
 
 
-def label_nl(name: str) -> str:
-    return FIELD_BY_NAME[name].concept
+def _both(message: Callable[[str], Message]) -> tuple[Message, Message]:
+    """A message in each of the `STORED_LANGUAGES`."""
+    return message(STORED_LANGUAGES[0]), message(STORED_LANGUAGES[1])
 
 
-def label_en(name: str) -> str:
-    return FIELD_LABEL_EN[name]
+def _unreadable_message(error: OSError) -> Callable[[str], str]:
+    """The message for a file the loader could not read, in a given language."""
+    reason = error.strerror or str(error)
+    return lambda language: text("loader.unreadable", language, reason=reason)
+
+
+def label(name: str, language: str) -> str:
+    """A delivery field's name in messages (Dutch: its Kernset concept)."""
+    return code_label("field", name, language)
+
+
+def _unit(name: str, language: str) -> str:
+    return code_label("field_unit", name, language) if name in FIELDS_WITH_UNIT else ""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -193,11 +184,7 @@ def _check_name(delivery: DeliveryFile, data: bytes) -> TypeGuard[NamedDeliveryF
     month_ok = match is not None and 1 <= int(match["month"][5:7]) <= 12
     if not match or not month_ok:
         delivery.reject(
-            "bad_file_name",
-            f"Bestandsnaam '{delivery.file_name}' voldoet niet aan het formaat "
-            "<discipline>_<organisatiecode>_<JJJJ-MM>[_resend<n>].csv, bijvoorbeeld lvr1_P0001_2023-04.csv",
-            f"File name '{delivery.file_name}' does not follow the pattern "
-            "<discipline>_<organisation code>_<YYYY-MM>[_resend<n>].csv, e.g. lvr1_P0001_2023-04.csv",
+            "bad_file_name", *_both(lambda language: text("loader.bad_file_name", language, file=delivery.file_name)),
             _data_lines(data),
         )
         return False
@@ -211,20 +198,19 @@ def _check_organisation(delivery: NamedDeliveryFile, org_types: dict[str, str], 
     if org_type is None:
         delivery.reject(
             "unknown_organisation",
-            f"Organisatie '{delivery.org_code}' staat niet in het organisatieregister; het hele bestand is afgekeurd",
-            f"Organisation '{delivery.org_code}' is not in the organisation register; the whole file is rejected",
+            *_both(lambda language: text("loader.unknown_organisation", language, organisation=delivery.org_code)),
             _data_lines(data),
         )
         return False
     allowed = DISCIPLINE_ORGANISATION_TYPE[Discipline(delivery.discipline)]
     if org_type != allowed:
-        is_nl, is_en = ORG_TYPE_NAME.get(org_type, (org_type, org_type))
-        allowed_nl, allowed_en = ORG_TYPE_NAME[allowed]
-        discipline_nl, discipline_en = DISCIPLINE_NAME[Discipline(delivery.discipline)]
         delivery.reject(
             "organisation_type_not_allowed",
-            f"Organisatie '{delivery.org_code}' is {is_nl}; alleen {allowed_nl} levert aan voor {discipline_nl}",
-            f"Organisation '{delivery.org_code}' is {is_en}; only {allowed_en} delivers for {discipline_en}",
+            *_both(lambda language: text(
+                "loader.organisation_type_not_allowed", language, organisation=delivery.org_code,
+                org_type=code_label("org_type_with_article", org_type, language),
+                allowed=code_label("org_type_with_article", allowed, language),
+                discipline=code_label("discipline_plural", delivery.discipline, language))),
             _data_lines(data),
         )
         return False
@@ -234,42 +220,38 @@ def _check_organisation(delivery: NamedDeliveryFile, org_types: dict[str, str], 
 def _check_content(delivery: DeliveryFile, data: bytes) -> tuple[list[str], bytes] | None:
     """Decode and check the header; the header's columns and the body (LF line ends, final newline)."""
     try:
-        text = data.decode("utf-8")
+        decoded = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        delivery.reject(
-            "not_utf8",
-            f"Het bestand is niet in UTF-8 gecodeerd (ongeldige byte op positie {error.start}); sla het op als UTF-8",
-            f"The file is not UTF-8 encoded (invalid byte at position {error.start}); save it as UTF-8",
-            _data_lines(data),
-        )
+        position = error.start
+        delivery.reject("not_utf8", *_both(lambda language: text("loader.not_utf8", language, position=position)),
+                        _data_lines(data))
         return None
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
-    header_line, _, body = text.partition("\n")
+    decoded = decoded.removeprefix("\ufeff").replace("\r\n", "\n")
+    header_line, _, body = decoded.partition("\n")
     header = [name.strip() for name in next(csv.reader([header_line]), [])]
     if header != list(COLUMNS):
         missing = [name for name in COLUMNS if name not in header]
         unknown = [name for name in header if name not in COLUMNS]
-        if not header_line.strip():
-            detail_nl, detail_en = "de kopregel ontbreekt", "the header row is missing"
-        elif missing or unknown or len(header) != len(set(header)):
-            detail_nl = (f"ontbrekend: {', '.join(missing) or '-'}; onbekend: {', '.join(unknown) or '-'}"
-                         f"{'; dubbele kolommen' if len(header) != len(set(header)) else ''}")
-            detail_en = (f"missing: {', '.join(missing) or '-'}; unknown: {', '.join(unknown) or '-'}"
-                         f"{'; duplicate columns' if len(header) != len(set(header)) else ''}")
-        else:
-            detail_nl, detail_en = "de kolommen staan in een andere volgorde", "the columns are in a different order"
+        listed = {"missing": ", ".join(missing) or "-", "unknown": ", ".join(unknown) or "-"}
+
+        def detail(language: str) -> str:
+            if not header_line.strip():
+                return text("loader.header_missing", language)
+            if len(header) != len(set(header)):
+                return text("loader.columns_differ_duplicates", language, **listed)
+            if missing or unknown:
+                return text("loader.columns_differ", language, **listed)
+            return text("loader.columns_order", language)
+
         delivery.reject(
             "wrong_columns",
-            f"De kolommen kloppen niet met het aanleverformaat ({detail_nl}); verwacht {len(COLUMNS)} kolommen: "
-            f"{','.join(COLUMNS)}",
-            f"The columns do not match the delivery format ({detail_en}); expected {len(COLUMNS)} columns: "
-            f"{','.join(COLUMNS)}",
+            *_both(lambda language: text("loader.wrong_columns", language, detail=detail(language),
+                                         count=len(COLUMNS), columns=",".join(COLUMNS))),
             _data_lines(data),
         )
         return None
     if not body.strip():
-        delivery.reject("empty", "Het bestand bevat geen records (alleen een kopregel of niets)",
-                        "The file contains no records (only a header row or nothing)", 0)
+        delivery.reject("empty", *_both(lambda language: text("loader.empty", language)), 0)
         return None
     if not body.endswith("\n"):
         body += "\n"
@@ -324,16 +306,13 @@ def _parse_single(index: int, body: bytes, delivery: DeliveryFile) -> pl.DataFra
     try:
         fields, lines = _parse_fields(body), _parse_lines(body)
     except pl.exceptions.PolarsError as error:
-        delivery.reject("not_csv", f"Het bestand is geen geldig CSV-bestand: {error}".split("\n")[0],
-                        f"The file is not valid CSV: {error}".split("\n")[0], _data_lines(body))
+        reason = str(error).split("\n")[0]
+        delivery.reject("not_csv", *_both(lambda language: text("loader.not_csv", language, error=reason)),
+                        _data_lines(body))
         return None
     if not fields.height == lines.len() == line_count:
-        delivery.reject(
-            "line_break_in_value",
-            "Het bestand bevat een waarde met een regeleinde (tussen aanhalingstekens); één record per regel",
-            "The file holds a value with a line break (inside quotes); the format is one record per line",
-            _data_lines(body),
-        )
+        delivery.reject("line_break_in_value", *_both(lambda language: text("loader.line_break_in_value", language)),
+                        _data_lines(body))
         return None
     return fields.with_columns(
         pl.lit(index, dtype=pl.Int64).alias("file_index"),
@@ -376,15 +355,31 @@ def _value(name: str) -> pl.Expr:
     return pl.col(name).fill_null("")
 
 
-def _message(template: str, name: str) -> pl.Expr:
-    """`template` with {label} filled in and {value} replaced by the received value."""
-    return pl.format(template.replace("{value}", "{}"), _value(name))
+def row_value(column: str) -> str:
+    """A placeholder value that `_row_message` fills in per row: `text(key, language, value=row_value("value"))`."""
+    return f"\x00{column}\x00"
 
 
-def _range_text(spec: Field, low: int | None, high: int | None, language: int) -> str:
-    unit = FIELD_UNIT.get(spec.name, ("", ""))[language]
-    text = f"{low}–{high}" if low is not None and high is not None else (f"≥ {low}" if high is None else f"≤ {high}")
-    return f"{text} {unit}".rstrip()
+def _row_message(message: str, **values: pl.Expr) -> pl.Expr:
+    """`message` with each `row_value(name)` in it replaced by the row's `values[name]`.
+
+    concat_str, not pl.format: polars 2.1 panics on pl.format after a filter ("i < self.len()")."""
+    parts = re.split("\x00(\\w+)\x00", message)
+    return pl.concat_str([values[part] if index % 2 else pl.lit(part) for index, part in enumerate(parts)
+                          if part or index % 2])
+
+
+def _received(name: str, message: Callable[[str], str]) -> tuple[pl.Expr, pl.Expr]:
+    """Per stored language, `message(language)` with the value received for field `name` as {value}."""
+    return _both(lambda language: _row_message(message(language), value=_value(name)))
+
+
+VALUE = row_value("value")
+
+
+def _range_text(spec: Field, low: int | None, high: int | None, language: str) -> str:
+    bounds = f"{low}–{high}" if low is not None and high is not None else (f"≥ {low}" if high is None else f"≤ {high}")
+    return f"{bounds} {_unit(spec.name, language)}".rstrip()
 
 
 def _disciplines(names: frozenset[Discipline]) -> list[str]:
@@ -393,24 +388,28 @@ def _disciplines(names: frozenset[Discipline]) -> list[str]:
 
 def field_checks(spec: Field) -> list[Check]:
     """The technical checks of one field: required, format (kind/codes) and the possible range."""
-    name, nl, en, value = spec.name, label_nl(spec.name), label_en(spec.name), pl.col(spec.name)
+    name, value = spec.name, pl.col(spec.name)
     checks: list[Check] = []
     if spec.required_for:
         checks.append(Check(
             "missing_required", name,
             value.is_null() & pl.col("_discipline").is_in(_disciplines(spec.required_for)),
-            pl.lit(f"{nl} is leeg; dit veld is verplicht"), pl.lit(f"{en} is empty; this field is required"),
+            *_both(lambda language: pl.lit(text("loader.missing_required", language, field=label(name, language)))),
         ))
-    unit_nl, unit_en = FIELD_UNIT.get(name, ("", ""))
     if spec.kind == "int":
-        expected_nl, expected_en = _range_text(spec, spec.low, spec.high, 0), _range_text(spec, spec.low,
-                                                                                             spec.high, 1)
+
+        def not_a_whole_number(language: str) -> str:
+            unit = _unit(name, language)
+            expected = _range_text(spec, spec.low, spec.high, language).removesuffix(" " + unit)
+            if unit:
+                return text("loader.invalid_integer_unit", language, field=label(name, language), value=VALUE,
+                            unit=unit, expected=expected)
+            return text("loader.invalid_integer", language, field=label(name, language), value=VALUE,
+                        expected=expected)
+
         checks.append(Check(
             "invalid_integer", name, value.is_not_null() & pl.col(typed(name)).is_null(),
-            _message(f"{nl} '{{value}}' is geen geheel getal{' in ' + unit_nl if unit_nl else ''}; "
-                     f"verwacht {_range_text(spec, spec.low, spec.high, 0).removesuffix(' ' + unit_nl)}", name),
-            _message(f"{en} '{{value}}' is not a whole number{' of ' + unit_en if unit_en else ''}; "
-                     f"expected {_range_text(spec, spec.low, spec.high, 1).removesuffix(' ' + unit_en)}", name),
+            *_received(name, not_a_whole_number),
         ))
         out_of_range = pl.lit(False)
         if spec.low is not None:
@@ -419,39 +418,40 @@ def field_checks(spec: Field) -> list[Check]:
             out_of_range = out_of_range | (pl.col(typed(name)) > spec.high)
         checks.append(Check(
             "out_of_range", name, out_of_range,
-            _message(f"{nl} '{{value}}' ligt buiten het mogelijke bereik; verwacht {expected_nl}", name),
-            _message(f"{en} '{{value}}' is outside the possible range; expected {expected_en}", name),
+            *_received(name, lambda language: text("loader.out_of_range", language, field=label(name, language),
+                                                   value=VALUE,
+                                                   expected=_range_text(spec, spec.low, spec.high, language))),
         ))
     elif spec.kind == "date":
         checks.append(Check(
             "invalid_date", name, value.is_not_null() & pl.col(typed(name)).is_null(),
-            _message(f"{nl} '{{value}}' is geen bestaande datum in de vorm JJJJ-MM-DD", name),
-            _message(f"{en} '{{value}}' is not a real date in the form YYYY-MM-DD", name),
+            *_received(name, lambda language: text("loader.invalid_date", language, field=label(name, language),
+                                                   value=VALUE)),
         ))
     elif spec.kind == "time":
         checks.append(Check(
             "invalid_time", name, value.is_not_null() & pl.col(typed(name)).is_null(),
-            _message(f"{nl} '{{value}}' is geen tijd in de vorm UU:MM (00:00–23:59)", name),
-            _message(f"{en} '{{value}}' is not a time in the form HH:MM (00:00–23:59)", name),
+            *_received(name, lambda language: text("loader.invalid_time", language, field=label(name, language),
+                                                   value=VALUE)),
         ))
     elif spec.kind == "bool":
         checks.append(Check(
             "invalid_boolean", name, value.is_not_null() & pl.col(typed(name)).is_null(),
-            _message(f"{nl} '{{value}}' is geen 0 (nee) of 1 (ja)", name),
-            _message(f"{en} '{{value}}' is not 0 (no) or 1 (yes)", name),
+            *_received(name, lambda language: text("loader.invalid_boolean", language, field=label(name, language),
+                                                   value=VALUE)),
         ))
     elif spec.kind == "code":
         allowed = ", ".join(spec.codes)
         checks.append(Check(
             "invalid_code", name, value.is_not_null() & ~value.is_in(list(spec.codes)),
-            _message(f"{nl} '{{value}}' is geen toegestane code; toegestaan: {allowed}", name),
-            _message(f"{en} '{{value}}' is not an allowed code; allowed: {allowed}", name),
+            *_received(name, lambda language: text("loader.invalid_code", language, field=label(name, language),
+                                                   value=VALUE, allowed=allowed)),
         ))
     elif spec.kind == "str":
         checks.append(Check(
             "too_long", name, value.str.len_chars() > MAX_TEXT_LENGTH,
-            _message(f"{nl} '{{value}}' is langer dan {MAX_TEXT_LENGTH} tekens", name),
-            _message(f"{en} '{{value}}' is longer than {MAX_TEXT_LENGTH} characters", name),
+            *_received(name, lambda language: text("loader.too_long", language, field=label(name, language),
+                                                   value=VALUE, maximum=MAX_TEXT_LENGTH)),
         ))
     return checks
 
@@ -461,49 +461,48 @@ def _cross_field_checks() -> list[Check]:
     t = typed
     return [
         Check("wrong_field_count", "record", pl.col("field_count") != len(COLUMNS),
-              pl.format(f"De regel heeft {{}} velden; verwacht {len(COLUMNS)}", pl.col("field_count")),
-              pl.format(f"The line has {{}} fields; expected {len(COLUMNS)}", pl.col("field_count"))),
+              *_both(lambda language: _row_message(
+                  text("loader.wrong_field_count", language, count=row_value("count"), expected=len(COLUMNS)),
+                  count=pl.col("field_count")))),
         Check("invalid_postcode", "mother_postcode4",
               pl.col("mother_postcode4").is_not_null() & ~pl.col("mother_postcode4").str.contains(r"^[1-9]\d{3}$"),
-              _message(f"{label_nl('mother_postcode4')} '{{value}}' is geen viercijferige postcode (1000–9999)",
-                       "mother_postcode4"),
-              _message(f"{label_en('mother_postcode4')} '{{value}}' is not a four-digit postcode (1000–9999)",
-                       "mother_postcode4")),
+              *_received("mother_postcode4", lambda language: text(
+                  "loader.invalid_postcode", language, field=label("mother_postcode4", language), value=VALUE))),
         Check("org_code_mismatch", "org_code",
               pl.col("org_code").is_not_null() & (pl.col("org_code") != pl.col("_org")),
-              pl.format(f"{label_nl('org_code')} '{{}}' wijkt af van de organisatie in de bestandsnaam ({{}})",
-                        _value("org_code"), pl.col("_org")),
-              pl.format(f"{label_en('org_code')} '{{}}' differs from the organisation in the file name ({{}})",
-                        _value("org_code"), pl.col("_org"))),
+              *_both(lambda language: _row_message(
+                  text("loader.org_code_mismatch", language, field=label("org_code", language), value=VALUE,
+                       file_organisation=row_value("file_organisation")),
+                  value=_value("org_code"), file_organisation=pl.col("_org")))),
         Check("birth_order_exceeds_plurality", "birth_order", pl.col(t("birth_order")) > pl.col(t("plurality")),
-              pl.format(f"{label_nl('birth_order')} '{{}}' is groter dan het aantal foetussen ({{}})",
-                        _value("birth_order"), _value("plurality")),
-              pl.format(f"{label_en('birth_order')} '{{}}' is greater than the number of fetuses ({{}})",
-                        _value("birth_order"), _value("plurality"))),
+              *_both(lambda language: _row_message(
+                  text("loader.birth_order_exceeds_plurality", language, field=label("birth_order", language),
+                       value=VALUE, plurality=row_value("plurality")),
+                  value=_value("birth_order"), plurality=_value("plurality")))),
         Check("outside_file_month", "child_birth_date",
               (pl.col(t("child_birth_date")).dt.year() != pl.col("_year"))
               | (pl.col(t("child_birth_date")).dt.month() != pl.col("_month_number")),
-              pl.format(f"{label_nl('child_birth_date')} '{{}}' valt niet in de maand van het bestand ({{}})",
-                        _value("child_birth_date"), pl.col("_month")),
-              pl.format(f"{label_en('child_birth_date')} '{{}}' is not in the month of the file ({{}})",
-                        _value("child_birth_date"), pl.col("_month"))),
+              *_both(lambda language: _row_message(
+                  text("loader.outside_file_month", language, field=label("child_birth_date", language), value=VALUE,
+                       month=row_value("month")),
+                  value=_value("child_birth_date"), month=pl.col("_month")))),
         Check("born_before_mother", "child_birth_date",
               pl.col(t("child_birth_date")) <= pl.col(t("mother_birth_date")),
-              pl.format(f"{label_nl('child_birth_date')} '{{}}' ligt niet na de geboortedatum van de moeder ({{}})",
-                        _value("child_birth_date"), _value("mother_birth_date")),
-              pl.format(f"{label_en('child_birth_date')} '{{}}' is not after the mother's date of birth ({{}})",
-                        _value("child_birth_date"), _value("mother_birth_date"))),
+              *_both(lambda language: _row_message(
+                  text("loader.born_before_mother", language, field=label("child_birth_date", language), value=VALUE,
+                       mother_birth_date=row_value("mother_birth_date")),
+                  value=_value("child_birth_date"), mother_birth_date=_value("mother_birth_date")))),
         Check("death_before_birth", "death_date", pl.col(t("death_date")) < pl.col(t("child_birth_date")),
-              pl.format(f"{label_nl('death_date')} '{{}}' ligt vóór de geboortedatum ({{}})",
-                        _value("death_date"), _value("child_birth_date")),
-              pl.format(f"{label_en('death_date')} '{{}}' is before the date of birth ({{}})",
-                        _value("death_date"), _value("child_birth_date"))),
+              *_both(lambda language: _row_message(
+                  text("loader.death_before_birth", language, field=label("death_date", language), value=VALUE,
+                       birth_date=row_value("birth_date")),
+                  value=_value("death_date"), birth_date=_value("child_birth_date")))),
         Check("duplicate_dossier", "dossier_id",
               pl.col("dossier_id").is_not_null()
               # By line number, not row order: the earliest line of a dossier is the one kept, whatever the row order.
               & (pl.col("line_number").rank("ordinal").over(["file_index", "dossier_id"]) > 1),
-              _message(f"{label_nl('dossier_id')} '{{value}}' staat al eerder in dit bestand", "dossier_id"),
-              _message(f"{label_en('dossier_id')} '{{value}}' occurs earlier in this file", "dossier_id")),
+              *_received("dossier_id", lambda language: text(
+                  "loader.duplicate_dossier", language, field=label("dossier_id", language), value=VALUE))),
     ]
 
 
@@ -558,14 +557,13 @@ def _not_expected_empty(name: str) -> pl.Expr:
 
 
 def field_hints(spec: Field) -> list[Hint]:
-    name, nl, en, value = spec.name, label_nl(spec.name), label_en(spec.name), pl.col(spec.name)
+    name, value = spec.name, pl.col(spec.name)
     hints: list[Hint] = []
     if spec.important_for:
         hints.append(Hint(
             "missing_important", name,
             value.is_null() & pl.col("discipline").is_in(_disciplines(spec.important_for)) & _not_expected_empty(name),
-            pl.lit(f"{nl} is niet ingevuld; dit veld is belangrijk voor de spiegelinformatie"),
-            pl.lit(f"{en} is empty; this field matters for the mirror information"),
+            *_both(lambda language: pl.lit(text("loader.missing_important", language, field=label(name, language)))),
         ))
     if spec.plausible_low is not None or spec.plausible_high is not None:
         low = spec.plausible_low if spec.plausible_low is not None else spec.low
@@ -577,18 +575,16 @@ def field_hints(spec: Field) -> list[Hint]:
             condition = condition | (value > spec.plausible_high)
         hints.append(Hint(
             "implausible", name, condition.fill_null(False),
-            # concat_str, not pl.format: polars 2.1 panics on pl.format after a filter ("i < self.len()").
-            pl.concat_str([pl.lit(f"{nl} '"), value.cast(pl.Utf8),
-                           pl.lit(f"' is ongebruikelijk; gebruikelijk is {_range_text(spec, low, high, 0)}; "
-                                  "controleer de waarde")]),
-            pl.concat_str([pl.lit(f"{en} '"), value.cast(pl.Utf8),
-                           pl.lit(f"' is unusual; usually {_range_text(spec, low, high, 1)}; please check the value")]),
+            *_both(lambda language: _row_message(
+                text("loader.implausible", language, field=label(name, language), value=VALUE,
+                     usual=_range_text(spec, low, high, language)),
+                value=value.cast(pl.Utf8))),
         ))
     return hints
 
 
-def _combination_hint(name: str, condition: pl.Expr, nl: str, en: str) -> Hint:
-    return Hint("implausible", name, condition.fill_null(False), pl.lit(nl), pl.lit(en))
+def _combination_hint(name: str, condition: pl.Expr, message: Callable[[str], str]) -> Hint:
+    return Hint("implausible", name, condition.fill_null(False), *_both(lambda language: pl.lit(message(language))))
 
 
 def _cross_field_hints() -> list[Hint]:
@@ -598,34 +594,25 @@ def _cross_field_hints() -> list[Hint]:
     mother_age = (pl.col("child_birth_date") - pl.col("mother_birth_date")).dt.total_days() / 365.25
     return [
         _combination_hint("episiotomy", caesarean & pl.col("episiotomy"),
-                          "Episiotomie bij een keizersnede (sectio); controleer wijze van geboorte of episiotomie",
-                          "Episiotomy with a caesarean section; check mode of birth or episiotomy"),
+                          lambda language: text("loader.episiotomy_with_caesarean", language)),
         _combination_hint("perineal_tear", caesarean & pl.col("perineal_tear").is_in(["1", "2", "3", "4"]),
-                          "Ruptuur perineum bij een keizersnede; controleer wijze van geboorte of ruptuur",
-                          "Perineal tear with a caesarean section; check mode of birth or tear"),
+                          lambda language: text("loader.tear_with_caesarean", language)),
         _combination_hint("apgar_5min", stillborn & (pl.col("apgar_5min") > 0),
-                          "Apgarscore hoger dan 0 bij een doodgeboren kind; controleer vitaliteit of Apgarscore",
-                          "Apgar score above 0 for a stillborn child; check vital status or Apgar score"),
+                          lambda language: text("loader.apgar_of_stillborn", language)),
         _combination_hint("death_date", stillborn & pl.col("death_date").is_not_null(),
-                          "Datum overlijden ingevuld bij een doodgeboren kind; dit veld is voor levend geborenen",
-                          "Date of death filled in for a stillborn child; the field is for live-born children"),
+                          lambda language: text("loader.death_date_of_stillborn", language)),
         _combination_hint("epidural", prelabour & pl.col("epidural"),
-                          "Epidurale analgesie bij een primaire sectio (zonder baring); controleer begin baring",
-                          "Epidural analgesia with a caesarean before labour; check onset of labour"),
+                          lambda language: text("loader.epidural_without_labour", language)),
         _combination_hint("mode_of_birth", prelabour & ~caesarean,
-                          "Begin baring is primaire sectio maar de wijze van geboorte is geen keizersnede",
-                          "Onset of labour is caesarean before labour but the mode of birth is not caesarean"),
+                          lambda language: text("loader.prelabour_caesarean_not_caesarean", language)),
         _combination_hint("referral_during_labour",
                           (pl.col("care_level_onset") == "obstetrician") & pl.col("referral_during_labour"),
-                          "Verwijzing durante partu bij start baring in de tweede lijn; controleer zorgniveau",
-                          "Referral during labour although labour started obstetrician-led; check care level"),
+                          lambda language: text("loader.referral_obstetrician_led", language)),
         _combination_hint("booking_gestational_age_days",
                           pl.col("booking_gestational_age_days") > pl.col("gestational_age_days"),
-                          "Amenorroeduur bij eerste controle is groter dan bij de geboorte",
-                          "Gestational age at the first visit is greater than at birth"),
+                          lambda language: text("loader.booking_after_birth", language)),
         _combination_hint("mother_birth_date", (mother_age < 13) | (mother_age > 55),
-                          "Leeftijd van de moeder bij de geboorte is onder 13 of boven 55 jaar; controleer de datum",
-                          "Mother's age at birth is under 13 or over 55 years; check the date"),
+                          lambda language: text("loader.mother_age_unusual", language)),
     ]
 
 
@@ -652,8 +639,7 @@ def validate_deliveries(paths: Sequence[Path], organisations: pl.DataFrame,
             delivery = DeliveryFile(path=path, sha256=sha256s[index] if sha256s else "")
             files.append(delivery)
             _check_name(delivery, b"")
-            delivery.reject("unreadable", f"Het bestand kan niet worden gelezen: {error.strerror}",
-                            f"The file cannot be read: {error.strerror}", 0)
+            delivery.reject("unreadable", *_both(_unreadable_message(error)), 0)
             continue
         delivery = DeliveryFile(path=path, sha256=sha256s[index] if sha256s else hashlib.sha256(data).hexdigest())
         files.append(delivery)

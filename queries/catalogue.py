@@ -12,16 +12,20 @@ a mapping `column → requirement`, all requirements must hold:
 A missing value never satisfies a requirement, so a row whose value is unknown does not count as "yes";
 exclusions say explicitly which unknown outcomes leave the denominator. Woman-level indicators count a
 woman once (only the row of the first child of a birth, `is_first_child_of_birth`). Adding an indicator
-is adding a definition to `INDICATORS`.
+is adding a definition to `INDICATORS`, and its name and definition in words to every language file of the
+text catalogue (texts/: `code.indicator_name.<id>`, `code.indicator_definition.<id>`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 import polars as pl
+
+from texts import code_label
+from texts.formatting import UNIT_SCALE
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,6 @@ class Direction(StrEnum):
     NEUTRAL = "neutral"
 
 
-UNIT_SCALE = {"%": 100, "‰": 1000}
-
 # Registry population from 24+0 weeks = 168 days (Perined); term from 37+0 = 259 days.
 FROM_24_WEEKS = Range(168, None)
 
@@ -56,22 +58,25 @@ class Indicator:
     only the first child of each birth)."""
 
     id: str
-    name_nl: str
-    name_en: str
     numerator: Condition
     denominator: Condition
     unit: str
     direction: Direction
-    definition_nl: str
-    definition_en: str
     source: str
     exclusions: tuple[Condition, ...] = ()
     woman_level: bool = False
-    topic: str = field(default="birth")
 
     @property
     def unit_scale(self) -> int:
         return UNIT_SCALE[self.unit]
+
+    def name(self, language: str) -> str:
+        """The indicator's name, e.g. "Sectio caesarea" / "Caesarean section"."""
+        return code_label("indicator_name", self.id, language)
+
+    def definition(self, language: str) -> str:
+        """What the indicator counts, in words."""
+        return code_label("indicator_definition", self.id, language)
 
     def population_expression(self) -> pl.Expr:
         """Rows in the denominator: the population condition, minus exclusions, one row per woman if so."""
@@ -94,10 +99,10 @@ class Indicator:
     def as_dict(self) -> dict:
         """The definition as JSON-ready data (API, definitions page)."""
         return {
-            "id": self.id, "name_nl": self.name_nl, "name_en": self.name_en, "unit": self.unit,
-            "unit_scale": self.unit_scale, "direction": str(self.direction), "topic": self.topic,
-            "woman_level": self.woman_level, "definition_nl": self.definition_nl,
-            "definition_en": self.definition_en, "source": self.source,
+            "id": self.id, "name_nl": self.name("nl"), "name_en": self.name("en"), "unit": self.unit,
+            "unit_scale": self.unit_scale, "direction": str(self.direction),
+            "woman_level": self.woman_level, "definition_nl": self.definition("nl"),
+            "definition_en": self.definition("en"), "source": self.source,
             "numerator": describe_condition(self.numerator), "denominator": describe_condition(self.denominator),
             "exclusions": [describe_condition(e) for e in self.exclusions],
         }
@@ -155,177 +160,114 @@ ROBSON = "Robson 2001; WHO Robson classification implementation manual (2017)"
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator(
-        "caesarean", "Sectio caesarea", "Caesarean section",
+        "caesarean",
         numerator={"caesarean": True}, denominator={}, exclusions=(_unknown("caesarean"),),
-        unit="%", direction=Direction.NEUTRAL, topic="mode_of_birth", source=PERINED,
-        definition_nl="Percentage kinderen geboren met een keizersnede, van alle geboren kinderen.",
-        definition_en="Share of all children born by caesarean section."),
+        unit="%", direction=Direction.NEUTRAL, source=PERINED),
     Indicator(
-        "caesarean_robson1", "Sectio caesarea, Robson 1", "Caesarean section, Robson group 1",
+        "caesarean_robson1",
         numerator={"caesarean": True}, denominator={"robson_group": "1"}, exclusions=(_unknown("caesarean"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="mode_of_birth", source=ROBSON,
-        definition_nl="Keizersneden bij nulliparae met een à terme eenling in hoofdligging en spontane start van "
-                      "de baring (Robson-groep 1).",
-        definition_en="Caesareans among nulliparous women with a single cephalic term pregnancy in spontaneous "
-                      "labour (Robson group 1)."),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, source=ROBSON),
     Indicator(
-        "caesarean_ntsv", "Sectio caesarea, NTSV", "Caesarean section, NTSV",
+        "caesarean_ntsv",
         numerator={"caesarean": True}, denominator={"ntsv": True}, exclusions=(_unknown("caesarean"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="mode_of_birth",
-        source="The Joint Commission PC-02 (NTSV cesarean birth); Robson groups 1 and 2",
-        definition_nl="Keizersneden bij nulliparae met een à terme (≥37 weken) eenling in hoofdligging (NTSV).",
-        definition_en="Caesareans among nulliparous women with a term (≥37 weeks) singleton in vertex "
-                      "presentation (NTSV)."),
+        unit="%", direction=Direction.HIGHER_IS_WORSE,
+        source="The Joint Commission PC-02 (NTSV cesarean birth); Robson groups 1 and 2"),
     Indicator(
-        "spontaneous_ntsv", "Spontane bevalling, NTSV", "Spontaneous birth, NTSV",
+        "spontaneous_ntsv",
         numerator={"spontaneous_vaginal": True}, denominator={"ntsv": True},
         exclusions=(_unknown("spontaneous_vaginal"),),
-        unit="%", direction=Direction.HIGHER_IS_BETTER, topic="mode_of_birth",
-        source="IGJ Basisset medisch specialistische zorg, indicator 16.1",
-        definition_nl="Spontane vaginale geboorten (zonder kunstverlossing of keizersnede) in de NTSV-groep.",
-        definition_en="Spontaneous vaginal births (no instrumental delivery, no caesarean) in the NTSV group."),
+        unit="%", direction=Direction.HIGHER_IS_BETTER,
+        source="IGJ Basisset medisch specialistische zorg, indicator 16.1"),
     Indicator(
-        "induction", "Inleiding van de baring", "Induction of labour",
+        "induction",
         numerator={"onset_of_labour": "induced"},
         denominator={"plurality_group": "singleton", "ga_days": Range(259, None)},
         exclusions=(_unknown("onset_of_labour"),),
-        unit="%", direction=Direction.NEUTRAL, topic="labour", source=PERINED,
-        definition_nl="Ingeleide bevallingen bij eenlingen vanaf 37+0 weken.",
-        definition_en="Induced labours among singleton births from 37+0 weeks."),
+        unit="%", direction=Direction.NEUTRAL, source=PERINED),
     Indicator(
-        "instrumental", "Vaginale kunstverlossing", "Instrumental vaginal birth",
+        "instrumental",
         numerator={"instrumental": True}, denominator={"vaginal_birth": True},
         exclusions=(_unknown("instrumental"),),
-        unit="%", direction=Direction.NEUTRAL, topic="mode_of_birth", source=PERINED,
-        definition_nl="Vacuümextracties en forcipale extracties, van alle vaginale geboorten.",
-        definition_en="Vacuum or forceps deliveries among all vaginal births."),
+        unit="%", direction=Direction.NEUTRAL, source=PERINED),
     Indicator(
-        "episiotomy", "Episiotomie", "Episiotomy",
+        "episiotomy",
         numerator={"episiotomy": True}, denominator={"vaginal_birth": True}, exclusions=(_unknown("episiotomy"),),
-        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE, topic="perineum", source=PERINED,
-        definition_nl="Vrouwen met een episiotomie, van de vrouwen die vaginaal bevielen (per vrouw geteld).",
-        definition_en="Women with an episiotomy among women who gave birth vaginally (each woman counted once)."),
+        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE, source=PERINED),
     Indicator(
-        "oasis", "Totaalruptuur (OASIS)", "Third- or fourth-degree tear (OASIS)",
+        "oasis",
         numerator={"oasis": True}, denominator={"vaginal_birth": True}, exclusions=(_unknown("oasis"),),
-        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE, topic="perineum",
-        source=PERINED + "; RCOG Green-top Guideline 29 (tear classification)",
-        definition_nl="Vrouwen met een derde- of vierdegraads ruptuur, van de vrouwen die vaginaal bevielen.",
-        definition_en="Women with a third- or fourth-degree perineal tear among women who gave birth vaginally."),
+        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE,
+        source=PERINED + "; RCOG Green-top Guideline 29 (tear classification)"),
     Indicator(
-        "pph", "Fluxus postpartum ≥1000 ml", "Postpartum haemorrhage ≥1000 ml",
+        "pph",
         numerator={"pph": True}, denominator={}, exclusions=(_unknown("pph"),),
-        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE, topic="mother",
-        source=PERINED + "; NVOG-richtlijn Hemorrhagia postpartum",
-        definition_nl="Vrouwen met ten minste 1000 ml bloedverlies binnen 24 uur na de geboorte, van alle "
-                      "bevallen vrouwen.",
-        definition_en="Women with blood loss of at least 1000 ml within 24 hours of birth, among all women "
-                      "who gave birth."),
+        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE,
+        source=PERINED + "; NVOG-richtlijn Hemorrhagia postpartum"),
     Indicator(
-        "epidural", "Epidurale analgesie", "Epidural analgesia",
+        "epidural",
         numerator={"epidural": True}, denominator={"labour_started": True}, exclusions=(_unknown("epidural"),),
-        woman_level=True, unit="%", direction=Direction.NEUTRAL, topic="labour", source=PERINED,
-        definition_nl="Vrouwen met epidurale analgesie, van de vrouwen bij wie de baring begon (spontaan of "
-                      "ingeleid).",
-        definition_en="Women with epidural analgesia among women who went into labour (spontaneous or induced)."),
+        woman_level=True, unit="%", direction=Direction.NEUTRAL, source=PERINED),
     Indicator(
-        "referral_labour", "Verwijzing durante partu", "Referral during labour",
+        "referral_labour",
         numerator={"referral_during_labour": True}, denominator={"midwife_led_at_onset": True},
         exclusions=(_unknown("referral_during_labour"),),
-        woman_level=True, unit="%", direction=Direction.NEUTRAL, topic="care_pathway", source=PERINED,
-        definition_nl="Vrouwen die tijdens de baring naar de tweede lijn werden verwezen, van de vrouwen die "
-                      "de baring in de eerste lijn begonnen.",
-        definition_en="Women referred to obstetrician-led care during labour, among women who started labour "
-                      "in midwife-led care."),
+        woman_level=True, unit="%", direction=Direction.NEUTRAL, source=PERINED),
     Indicator(
-        "home_birth", "Thuisbevalling", "Home birth",
+        "home_birth",
         numerator={"home_birth": True}, denominator={}, exclusions=(_unknown("home_birth"),),
-        unit="%", direction=Direction.NEUTRAL, topic="care_pathway", source=PERINED,
-        definition_nl="Kinderen die thuis geboren zijn, van alle geboren kinderen.",
-        definition_en="Children born at home, among all children born."),
+        unit="%", direction=Direction.NEUTRAL, source=PERINED),
     Indicator(
-        "preterm", "Vroeggeboorte <37 weken", "Preterm birth <37 weeks",
+        "preterm",
         numerator={"preterm": True}, denominator={"ga_days": FROM_24_WEEKS}, exclusions=(_unknown("preterm"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED + "; WHO definition",
-        definition_nl="Kinderen geboren vóór 37+0 weken, van alle kinderen geboren vanaf 24+0 weken.",
-        definition_en="Children born before 37+0 weeks, among all children born from 24+0 weeks."),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, source=PERINED + "; WHO definition"),
     Indicator(
-        "very_preterm", "Zeer vroeggeboorte <32 weken", "Very preterm birth <32 weeks",
+        "very_preterm",
         numerator={"very_preterm": True}, denominator={"ga_days": FROM_24_WEEKS},
         exclusions=(_unknown("very_preterm"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED + "; WHO definition",
-        definition_nl="Kinderen geboren vóór 32+0 weken, van alle kinderen geboren vanaf 24+0 weken.",
-        definition_en="Children born before 32+0 weeks, among all children born from 24+0 weeks."),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, source=PERINED + "; WHO definition"),
     Indicator(
-        "sga", "Small for gestational age (<p10)", "Small for gestational age (<p10)",
+        "sga",
         numerator={"sga": True},
         denominator={"plurality_group": "singleton", "live_birth": True, "ga_days": Range(168, 294)},
         exclusions=(_unknown("sga"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child",
-        source="Hoftiezer et al., Am J Obstet Gynecol 2019 (Dutch birth-weight percentiles)",
-        definition_nl="Levendgeboren eenlingen (24+0 tot en met 42+0 weken) met een geboortegewicht onder de "
-                      "10e percentiel van Hoftiezer voor geslacht en zwangerschapsduur in dagen.",
-        definition_en="Live-born singletons (24+0 to 42+0 weeks) with a birth weight below the Hoftiezer 10th "
-                      "percentile for sex and gestational age in days."),
+        unit="%", direction=Direction.HIGHER_IS_WORSE,
+        source="Hoftiezer et al., Am J Obstet Gynecol 2019 (Dutch birth-weight percentiles)"),
     Indicator(
-        "low_apgar", "Apgar <7 na 5 minuten", "Apgar score <7 at 5 minutes",
+        "low_apgar",
         numerator={"low_apgar": True},
         denominator={"live_birth": True, "plurality_group": "singleton", "ga_days": Range(259, None)},
         exclusions=(_unknown("low_apgar"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED,
-        definition_nl="Levendgeboren à terme eenlingen (≥37 weken) met een Apgarscore onder 7 na 5 minuten.",
-        definition_en="Live-born term singletons (≥37 weeks) with an Apgar score below 7 at 5 minutes."),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, source=PERINED),
     Indicator(
-        "perinatal_mortality", "Perinatale sterfte", "Perinatal mortality",
+        "perinatal_mortality",
         numerator={"perinatal_death": True}, denominator={"ga_days": FROM_24_WEEKS},
         exclusions=(_unknown("perinatal_death"),),
-        unit="‰", direction=Direction.HIGHER_IS_WORSE, topic="mortality", source=PERINED + "; WHO definition",
-        definition_nl="Doodgeboorten plus sterfte in de eerste 7 levensdagen, per 1000 kinderen geboren vanaf "
-                      "24+0 weken.",
-        definition_en="Stillbirths plus deaths within the first 7 days, per 1,000 children born from 24+0 weeks."),
+        unit="‰", direction=Direction.HIGHER_IS_WORSE, source=PERINED + "; WHO definition"),
     Indicator(
-        "stillbirth", "Doodgeboorte", "Stillbirth",
+        "stillbirth",
         numerator={"stillbirth": True}, denominator={"ga_days": FROM_24_WEEKS},
-        unit="‰", direction=Direction.HIGHER_IS_WORSE, topic="mortality", source=PERINED + "; WHO definition",
-        definition_nl="Doodgeboren kinderen per 1000 kinderen geboren vanaf 24+0 weken.",
-        definition_en="Stillborn children per 1,000 children born from 24+0 weeks."),
+        unit="‰", direction=Direction.HIGHER_IS_WORSE, source=PERINED + "; WHO definition"),
     Indicator(
-        "nicu", "Opname NICU", "NICU admission",
+        "nicu",
         numerator={"nicu_admission": True}, denominator={"live_birth": True},
-        unit="%", direction=Direction.NEUTRAL, topic="child", source=PERINED + " (LNR, neonatologie)",
-        definition_nl="Levendgeborenen die op een neonatale intensive care werden opgenomen.",
-        definition_en="Live-born children admitted to neonatal intensive care."),
+        unit="%", direction=Direction.NEUTRAL, source=PERINED + " (LNR, neonatologie)"),
     Indicator(
-        "breastfeeding", "Borstvoeding eerste voeding", "Breastfeeding at first feed",
+        "breastfeeding",
         numerator={"breastfeeding": True}, denominator={"live_birth": True}, exclusions=(_unknown("breastfeeding"),),
-        unit="%", direction=Direction.HIGHER_IS_BETTER, topic="child", source=PERINED,
-        definition_nl="Levendgeborenen van wie de eerste voeding borstvoeding was.",
-        definition_en="Live-born children whose first feed was breastfeeding."),
+        unit="%", direction=Direction.HIGHER_IS_BETTER, source=PERINED),
     Indicator(
-        "smoking", "Roken tijdens de zwangerschap", "Smoking in pregnancy",
+        "smoking",
         numerator={"smoking": True}, denominator={}, exclusions=(_unknown("smoking"),),
-        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE, topic="mother", source=PERINED,
-        definition_nl="Vrouwen die tijdens de zwangerschap rookten, van alle bevallen vrouwen met bekende "
-                      "rookstatus.",
-        definition_en="Women who smoked during pregnancy, among all women who gave birth with known smoking status."),
+        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE, source=PERINED),
     Indicator(
-        "early_booking", "Eerste controle <10 weken", "First antenatal visit <10 weeks",
+        "early_booking",
         numerator={"early_booking": True}, denominator={"started_care_with_midwife": True},
         exclusions=(_unknown("early_booking"),),
-        woman_level=True, unit="%", direction=Direction.HIGHER_IS_BETTER, topic="pregnancy",
-        source=PERINED + "; KNOV-standaard prenatale verloskundige begeleiding",
-        definition_nl="Vrouwen met een eerste controle vóór 10+0 weken, van de vrouwen die de zorg bij een "
-                      "verloskundige begonnen.",
-        definition_en="Women whose first antenatal visit was before 10+0 weeks, among women who started care "
-                      "with a midwife."),
+        woman_level=True, unit="%", direction=Direction.HIGHER_IS_BETTER,
+        source=PERINED + "; KNOV-standaard prenatale verloskundige begeleiding"),
 )
 
 CATALOGUE: dict[str, Indicator] = {indicator.id: indicator for indicator in INDICATORS}
-
-
-def indicator(indicator_id: str) -> Indicator:
-    """The definition with this id; `KeyError` when unknown (the API turns it into a 400)."""
-    return CATALOGUE[indicator_id]
 
 
 def catalogue_columns() -> set[str]:
@@ -340,7 +282,7 @@ def catalogue_markdown() -> str:
     for definition in INDICATORS:
         data = definition.as_dict()
         lines.append(
-            f"| `{definition.id}` | {definition.name_nl} | {definition.name_en} | {definition.unit} "
+            f"| `{definition.id}` | {definition.name('nl')} | {definition.name('en')} | {definition.unit} "
             f"| {definition.direction} | `{data['numerator']}` | `{data['denominator']}` "
             f"| {'; '.join(f'`{e}`' for e in data['exclusions']) or '—'} "
             f"| {'woman' if definition.woman_level else 'child'} | {definition.source} |")

@@ -28,6 +28,7 @@ from queries.filters import DIMENSIONS, Filters, InvalidParameterError, month_la
 from queries.scope import Scope, Viewer
 from queries.store import LEVEL_COLUMNS, BirthStore, Snapshot, numerator_column, population_column
 from tables.database import database_url, make_engine
+from texts import text
 
 LEVELS = tuple(LEVEL_COLUMNS)
 GRAINS = ("month", "quarter", "year")
@@ -617,9 +618,11 @@ class IndicatorEngine:
                                              f"dimension:{dimension}", pl.col(spec.column).cast(pl.String),
                                              lambda key: key)
 
+        def label(value: str | None, language: str) -> str:
+            return spec.value_label(value, language) if value in spec.values else text("unknown_value", language)
+
         def values(cells: list[dict]) -> list[dict]:
-            return [{"value": cell["key"], "label_nl": spec.labels_nl.get(cell["key"], "Onbekend"),
-                     "label_en": spec.labels_en.get(cell["key"], "Unknown"),
+            return [{"value": cell["key"], "label_nl": label(cell["key"], "nl"), "label_en": label(cell["key"], "en"),
                      **self._present(_without_key(cell), None, export)} for cell in cells]
 
         series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
@@ -630,7 +633,7 @@ class IndicatorEngine:
                 complement(indicator_id, own, "value")
             series.append({"kind": "organisation", **scope.identity(*subject), "values": own})
         return self._envelope(snapshot, "breakdown", viewer, filters, indicator=definition.as_dict(),
-                              dimension={"name": dimension, "name_nl": spec.name_nl, "name_en": spec.name_en},
+                              dimension={"name": dimension, "name_nl": spec.label("nl"), "name_en": spec.label("en")},
                               lifted=lifted, series=series)
 
     def _compute_grouped(self, snapshot: Snapshot, indicator_id: str, filters: Filters,

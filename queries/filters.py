@@ -1,7 +1,8 @@
 """Target groups: the filter dimensions, their allowed values, and parsing/validation of a filter.
 
-One table (`DIMENSIONS`) names every dimension once: the URL/API parameter, the births column, the
-allowed values and their Dutch and English labels. The filter panel, the breakdown and the API all use it.
+One table (`DIMENSIONS`) names every dimension once: the URL/API parameter, the births column and the
+allowed values. The filter panel, the breakdown and the API all use it. The names of the dimensions and of their
+values are texts of the catalogue (texts/): `code.dimension.<name>` and `code.dimension_value.<name>.<value>`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
+
+from texts import code_label
 
 
 class InvalidParameterError(ValueError):
@@ -25,57 +28,39 @@ class InvalidParameterError(ValueError):
 
 @dataclass(frozen=True)
 class Dimension:
-    """A target-group dimension: `name` is the URL/API parameter, `column` the births column."""
+    """A target-group dimension: `name` is the URL/API parameter, `column` the births column, `values` the
+    allowed values in the order they are shown."""
 
     name: str
     column: str
-    name_nl: str
-    name_en: str
-    labels_nl: dict[str, str]
-    labels_en: dict[str, str]
+    values: tuple[str, ...]
 
-    @property
-    def values(self) -> tuple[str, ...]:
-        return tuple(self.labels_en)
+    def label(self, language: str) -> str:
+        """The dimension's name, e.g. "Pariteit" / "Parity"."""
+        return code_label("dimension", self.name, language)
 
+    def value_label(self, value: str, language: str) -> str:
+        """The name of one of its values, e.g. "Nullipara" / "Nulliparous"."""
+        return code_label("dimension_value", f"{self.name}.{value}", language)
 
-def _dimension(name: str, column: str, name_nl: str, name_en: str, values: Sequence[tuple[str, str, str]]) -> Dimension:
-    return Dimension(name, column, name_nl, name_en, {v: nl for v, nl, _ in values}, {v: en for v, _, en in values})
+    def value_labels(self, language: str) -> dict[str, str]:
+        """Every value with its name, in the order shown."""
+        return {value: self.value_label(value, language) for value in self.values}
 
 
 DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
-    _dimension("parity", "parity_group", "Pariteit", "Parity",
-               [("nulliparous", "Nullipara", "Nulliparous"), ("multiparous", "Multipara", "Multiparous")]),
-    _dimension("maternal_age_band", "maternal_age_band", "Leeftijd moeder", "Maternal age",
-               [("<25", "<25 jaar", "<25 years"), ("25-29", "25-29 jaar", "25-29 years"),
-                ("30-34", "30-34 jaar", "30-34 years"), ("35-39", "35-39 jaar", "35-39 years"),
-                (">=40", "≥40 jaar", "≥40 years")]),
-    _dimension("ga_band", "ga_band", "Zwangerschapsduur", "Gestational age",
-               [("<32", "<32 weken", "<32 weeks"), ("32-36", "32-36 weken", "32-36 weeks"),
-                ("37-41", "37-41 weken", "37-41 weeks"), (">=42", "≥42 weken", "≥42 weeks")]),
-    _dimension("plurality", "plurality_group", "Eenling/meerling", "Singleton/multiple",
-               [("singleton", "Eenling", "Singleton"), ("multiple", "Meerling", "Multiple")]),
-    _dimension("onset", "onset_of_labour", "Begin baring", "Onset of labour",
-               [("spontaneous", "Spontaan", "Spontaneous"), ("induced", "Ingeleid", "Induced"),
-                ("prelabour_caesarean", "Primaire sectio", "Caesarean before labour")]),
-    _dimension("presentation", "presentation", "Ligging", "Presentation",
-               [("cephalic", "Hoofdligging", "Cephalic"), ("breech", "Stuitligging", "Breech"),
-                ("transverse", "Dwarsligging", "Transverse"), ("unknown", "Onbekend", "Unknown")]),
-    _dimension("robson", "robson_group", "Robson-groep", "Robson group",
-               [(g, f"Robson {g}", f"Robson {g}") for g in
-                ("1", "2a", "2b", "3", "4a", "4b", "5", "6", "7", "8", "9", "10")]
-               + [("unclassifiable", "Niet te classificeren", "Unclassifiable")]),
-    _dimension("care_level", "care_level_onset", "Zorgniveau start baring", "Care level at onset of labour",
-               [("midwife", "Eerstelijn (verloskundige)", "Midwife-led"),
-                ("obstetrician", "Tweedelijn (gynaecoloog)", "Obstetrician-led")]),
-    _dimension("place", "place_of_birth", "Plaats geboorte", "Place of birth",
-               [("home", "Thuis", "Home"), ("birth_centre", "Geboortecentrum", "Birth centre"),
-                ("hospital_midwife", "Ziekenhuis, eerstelijn", "Hospital, midwife-led"),
-                ("hospital_obstetrician", "Ziekenhuis, tweedelijn", "Hospital, obstetrician-led"),
-                ("unknown", "Onbekend", "Unknown")]),
-    _dimension("ses", "ses_quintile", "SES-kwintiel wijk", "Neighbourhood SES quintile",
-               [(str(q), f"Kwintiel {q}{' (laagst)' if q == 1 else ' (hoogst)' if q == 5 else ''}",
-                 f"Quintile {q}{' (lowest)' if q == 1 else ' (highest)' if q == 5 else ''}") for q in range(1, 6)]),
+    Dimension("parity", "parity_group", ("nulliparous", "multiparous")),
+    Dimension("maternal_age_band", "maternal_age_band", ("<25", "25-29", "30-34", "35-39", ">=40")),
+    Dimension("ga_band", "ga_band", ("<32", "32-36", "37-41", ">=42")),
+    Dimension("plurality", "plurality_group", ("singleton", "multiple")),
+    Dimension("onset", "onset_of_labour", ("spontaneous", "induced", "prelabour_caesarean")),
+    Dimension("presentation", "presentation", ("cephalic", "breech", "transverse", "unknown")),
+    Dimension("robson", "robson_group",
+              ("1", "2a", "2b", "3", "4a", "4b", "5", "6", "7", "8", "9", "10", "unclassifiable")),
+    Dimension("care_level", "care_level_onset", ("midwife", "obstetrician")),
+    Dimension("place", "place_of_birth",
+              ("home", "birth_centre", "hospital_midwife", "hospital_obstetrician", "unknown")),
+    Dimension("ses", "ses_quintile", ("1", "2", "3", "4", "5")),
 )}
 
 PERIOD_PARAMETER = "period"
@@ -184,11 +169,7 @@ def parse_filters(params: Mapping[str, str | Sequence[str] | None] | None) -> Fi
         if not values:
             continue
         for value in values:
-            if value not in dimension.labels_en:
+            if value not in dimension.values:
                 raise InvalidParameterError(name, value, dimension.values)
         selections.append((name, tuple(sorted(set(values), key=dimension.values.index))))
     return Filters(period_from, period_to, tuple(sorted(selections)))
-
-
-# The name the dashboards imported before the Error suffix; kept so both spellings work.
-InvalidParameter = InvalidParameterError

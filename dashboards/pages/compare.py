@@ -20,7 +20,6 @@ from dash import Dash, Input, Output, State, dcc, html
 import auth
 from dashboards.charts import empty_state
 from dashboards.filters import filter_panel
-from dashboards.i18n import code_label, text
 from dashboards.indicator_access import IndicatorRequest, indicator_request
 from dashboards.layout import VIEW_SEARCH, PageContext, loading, render_page, section
 from dashboards.pages.overview import organisation_heading, viewing_as_note
@@ -28,6 +27,8 @@ from dashboards.tiles import count_text, indicator_name, interval_text, rate_tex
 from dashboards.view_state import ViewState
 from queries.catalogue import UNIT_SCALE
 from queries.engine import NoDataError
+from texts import code_label, text
+from texts.formatting import separators
 
 MEMBER_LEVELS = ("hospital", "practice")
 FIGURE_COLUMNS = ("rate", "interval", "numerator", "denominator", "verdict")
@@ -56,7 +57,7 @@ def content(view: ViewState, context: PageContext) -> list:
         filter_panel(view, context.status),
         section(
             text("compare_table", language),
-            html.P(text("compare_intro" if view.org_code else "compare_intro_national", language)),
+            html.P(text("compare_intro", language) if view.org_code else text("compare_intro_national", language)),
             html.Div([dbc.Button(text("download_csv", language), id="compare-download-button", color="primary",
                                  outline=True),
                       dcc.Download(id="compare-download")], className="compare-actions"),
@@ -192,7 +193,7 @@ def column_definitions(units: list[Unit], language: str) -> list[dict]:
 
 
 def csv_text(units: list[Unit], request: IndicatorRequest, order: list[str]) -> str:
-    """The table as CSV with the grid's headers and row order; Dutch files use ';' (the decimal comma)."""
+    """The table as CSV with the grid's headers and row order; ';' where the decimal symbol is a comma (Dutch)."""
     language = request.view.language
     catalogue = {definition["id"]: definition for definition in request.engine.catalogue()}
     indicator_ids = [key for key in order if key in catalogue] or _indicators(units)
@@ -207,7 +208,7 @@ def csv_text(units: list[Unit], request: IndicatorRequest, order: list[str]) -> 
             columns.append((shown_field, f"{unit.label} – {headers[column]}"))
     rows = [display_row(catalogue[indicator_id], units, request) for indicator_id in indicator_ids]
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";" if language == "nl" else ",", lineterminator="\n")
+    writer = csv.writer(buffer, delimiter=";" if separators(language)[0] == "," else ",", lineterminator="\n")
     writer.writerow([header for _, header in columns])
     writer.writerows([[row.get(field, "") for field, _ in columns] for row in rows])
     # A byte-order mark lets spreadsheet programs read the file as UTF-8 (‰, ≥, –).

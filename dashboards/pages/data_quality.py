@@ -15,7 +15,6 @@ from __future__ import annotations
 from dash import html
 
 from contracts.delivery_format import FIELD_BY_NAME
-from dashboards.i18n import code_label, format_datetime, format_month, format_number, format_percent, text
 from dashboards.layout import PageContext, data_table, nowrap, render_page, section
 from dashboards.view_state import ViewState
 from queries.delivery_feedback import (
@@ -25,6 +24,8 @@ from queries.delivery_feedback import (
     linkage_of,
     rejected_records_of,
 )
+from texts import code_label, text
+from texts.formatting import format_datetime, format_month, format_number, format_percent
 
 REJECTED_SHOWN = 200
 DELIVERIES_SHOWN = 150  # the newest birth months first; ten years of a VSV's members would be thousands of rows
@@ -85,9 +86,9 @@ def deliveries_section(view: ViewState, context: PageContext) -> html.Section:
         ]
         for row in frame.iter_rows(named=True)
     ]
-    headers = [text(key, language) for key in ("file", "discipline", "month", "status", "records_read",
-                                                 "records_accepted", "records_rejected", "records_objected",
-                                                 "received")]
+    headers = [text("file", language), text("discipline", language), text("month", language),
+               text("status", language), text("records_read", language), text("records_accepted", language),
+               text("records_rejected", language), text("records_objected", language), text("received", language)]
     return section(text("deliveries", language), *note,
                    data_table(text("deliveries", language), headers, rows, numeric_columns=range(4, 8),
                               table_id="deliveries-table"),
@@ -105,7 +106,8 @@ def rejected_section(view: ViewState, context: PageContext) -> html.Section:
          row[f"message_{language}"], row["error_codes"]]
         for row in listing.rows.iter_rows(named=True)
     ]
-    headers = [text(key, language) for key in ("file", "line", "dossier", "reason", "error_codes")]
+    headers = [text("file", language), text("line", language), text("dossier", language), text("reason", language),
+               text("error_codes", language)]
     note = []
     if listing.total > listing.rows.height:
         note = [html.P(text("shown_of", language, shown=format_number(listing.rows.height, language),
@@ -127,7 +129,8 @@ def hints_section(view: ViewState, context: PageContext) -> html.Section:
          row[f"example_{language}"]]
         for row in summary.iter_rows(named=True)
     ]
-    headers = [text(key, language) for key in ("field", "kind", "count", "dossiers", "example")]
+    headers = [text("field", language), text("kind", language), text("count", language), text("dossiers", language),
+               text("example", language)]
     return section(text("hints", language),
                    data_table(text("hints", language), headers, rows, numeric_columns=[2, 3], table_id="hints-table"),
                    section_id="hints")
@@ -165,8 +168,9 @@ def linkage_section(view: ViewState, context: PageContext) -> html.Section:
          format_percent(row["linkage_rate"], language), format_percent(row["national_linkage_rate"], language)]
         for row in frame.iter_rows(named=True)
     ]
-    headers = [text(key, language) for key in ("discipline", "records", "linked", "expected_links", "linkage_rate",
-                                                 "national_linkage_rate")]
+    headers = [text("discipline", language), text("records", language), text("linked", language),
+               text("expected_links", language), text("linkage_rate", language),
+               text("national_linkage_rate", language)]
     return section(text("linkage", language), html.P(text("linkage_intro", language)),
                    data_table(text("linkage", language), headers, rows, numeric_columns=range(1, 6),
                               table_id="linkage-table"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboards.i18n import code_label, format_datetime, format_number, text
 from dashboards.layout import PageContext, data_table, nowrap, render_page, section
 from dashboards.view_state import ViewState
 from queries.catalogue import INDICATORS
 from queries.status import refresh_history
 from tables.schema import births
+from texts import code_label, text
+from texts.formatting import format_datetime, format_number
 
 
 def layout(**query: object) -> html.Div:
@@ -30,24 +31,25 @@ def content(view: ViewState, context: PageContext) -> list:
 def indicator_definitions_section(language: str) -> html.Section:
     """One row per catalogue indicator; each name is an anchor (`#indicator-<id>`) the detail pages link to."""
     rows = []
-    for definition in (indicator.as_dict() for indicator in INDICATORS):
-        name = definition["name_nl"] if language == "nl" else definition["name_en"]
+    for indicator in INDICATORS:
+        definition = indicator.as_dict()
         terms = [(text("numerator", language), definition["numerator"]),
                  (text("denominator", language), definition["denominator"])]
         if definition["exclusions"]:
             terms.append((text("exclusions", language), "; ".join(definition["exclusions"])))
         rows.append([
-            html.Span([html.Strong(name), html.Br(), html.Code(definition["id"])], id=f"indicator-{definition['id']}"),
-            html.Div([html.P(definition[f"definition_{language}"], className="mb-1"),
+            html.Span([html.Strong(indicator.name(language)), html.Br(), html.Code(definition["id"])],
+                      id=f"indicator-{definition['id']}"),
+            html.Div([html.P(indicator.definition(language), className="mb-1"),
                       html.Ul([html.Li([f"{term}: ", html.Code(value)]) for term, value in terms],
                               className="definition-terms")]),
             definition["unit"],
-            text(f"direction_{definition['direction']}", language),
-            text("per_woman" if definition["woman_level"] else "per_child", language),
+            code_label("direction", definition["direction"], language),
+            text("per_woman", language) if definition["woman_level"] else text("per_child", language),
             definition["source"],
         ])
-    headers = [text(key, language) for key in ("indicator", "definition", "unit", "direction", "counted_per",
-                                                 "source")]
+    headers = [text("indicator", language), text("definition", language), text("unit", language),
+               text("direction", language), text("counted_per", language), text("source", language)]
     return section(text("indicators", language), html.P(text("indicator_definitions_intro", language)),
                    data_table(text("indicators", language), headers, rows, table_id="indicator-definitions"),
                    section_id="indicators")
@@ -57,7 +59,7 @@ def data_dictionary_section(language: str) -> html.Section:
     # The Dutch registry term and the English meaning both come from the column definitions in tables/schema.py.
     rows = [[column.info.get("nl", column.name), html.Code(column.name), column.comment or ""]
             for column in births.columns if column.name not in {"data_version", "birth_id"}]
-    headers = [text(key, language) for key in ("term", "column", "meaning")]
+    headers = [text("term", language), text("column", language), text("meaning", language)]
     return section(text("data_dictionary", language), html.P(text("meaning_language_note", language)),
                    data_table(text("data_dictionary", language), headers, rows, table_id="data-dictionary"),
                    section_id="dictionary")
@@ -77,9 +79,10 @@ def refresh_history_section(view: ViewState, context: PageContext) -> html.Secti
            ("deliveries", "records_read", "records_accepted", "records_rejected", "records_objected"))]
         for row in history.iter_rows(named=True)
     ]
-    headers = [text(key, language) for key in ("refresh", "started", "finished", "status", "data_version",
-                                                 "deliveries", "records_read", "records_accepted",
-                                                 "records_rejected", "records_objected")]
+    headers = [text("refresh", language), text("started", language), text("finished", language),
+               text("status", language), text("data_version", language), text("deliveries", language),
+               text("records_read", language), text("records_accepted", language), text("records_rejected", language),
+               text("records_objected", language)]
     return section(text("refresh_history", language),
                    data_table(text("refresh_history", language), headers, rows, numeric_columns=range(5, 10),
                               table_id="refresh-history"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboards.i18n import format_date, format_month, format_number, text
 from dashboards.layout import PageContext, data_table, render_page, section, with_code
 from dashboards.view_state import ViewState
 from queries.status import counts_per_year
+from texts import text
+from texts.formatting import format_date, format_month, format_number
 
 
 def layout(**query: object) -> html.Div:
@@ -41,7 +42,9 @@ def content(view: ViewState, context: PageContext) -> list:
             text("counts_per_year", language),
             data_table(
                 text("counts_per_year", language),
-                [text(key, language) for key in ("year", *number_columns)],
+                [text("year", language), text("births", language), text("records_read", language),
+                 text("records_accepted", language), text("records_rejected", language),
+                 text("records_objected", language)],
                 rows,
                 numeric_columns=range(1, 6),
                 table_id="counts-per-year",

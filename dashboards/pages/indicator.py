@@ -23,8 +23,7 @@ from dashboards.charts import (
     register_chart_callbacks,
     trend_figure,
 )
-from dashboards.filters import dimension_name, filter_panel
-from dashboards.i18n import DEFAULT_LANGUAGE, code_label, format_number, format_period, format_rate, text
+from dashboards.filters import filter_panel
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
 from dashboards.layout import (
     PAGE_BY_KEY,
@@ -44,6 +43,8 @@ from dashboards.view_state import ViewState, view_from_query
 from queries.catalogue import CATALOGUE, INDICATORS
 from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, NoDataError
 from queries.filters import DIMENSIONS
+from texts import DEFAULT_LANGUAGE, code_label, text
+from texts.formatting import format_number, format_period, format_rate
 
 DEFAULT_DIMENSION = "parity"
 DETAIL_PARTS = ("summary", "trend", "funnel", "breakdown", "adjusted")
@@ -71,7 +72,7 @@ def layout(indicator_id: str | None = None, **query: object) -> html.Div:
     definition = CATALOGUE.get(indicator_id)
     language = view_from_query(query).language
     path = PAGE_BY_KEY["indicator"].path.replace("<indicator_id>", indicator_id)
-    title = (definition.name_nl if language == "nl" else definition.name_en) if definition else None
+    title = definition.name(language) if definition else None
     return render_page("indicator", query, lambda view, context: content(view, context, indicator_id, query),
                        path=path, title=title)
 
@@ -97,7 +98,7 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
                                                 options["grain"]),
                 loading(html.Div(id="detail-trend-body")), section_id="detail-trend"),
         section(text("funnel", language),
-                html.P(text("funnel_intro" if view.org_code else "funnel_intro_national", language)),
+                html.P(text("funnel_intro", language) if view.org_code else text("funnel_intro_national", language)),
                 choice("detail-overdispersion", text("overdispersion", language),
                        [(method, code_label("overdispersion", method, language)) for method in OVERDISPERSION_METHODS],
                        options["overdispersion"], help_text=text("overdispersion_help", language)),
@@ -106,7 +107,7 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
                 html.Div([html.Label(text("breakdown_by", language), htmlFor="detail-dimension",
                                      className="form-label"),
                           dbc.Select(id="detail-dimension", value=options["by"], className="filter-select",
-                                     options=[{"label": dimension_name(dimension, language), "value": name}
+                                     options=[{"label": dimension.label(language), "value": name}
                                               for name, dimension in DIMENSIONS.items()])],
                          className="filter-field page-control"),
                 loading(html.Div(id="detail-breakdown-body")), section_id="detail-breakdown"),
@@ -133,14 +134,15 @@ def choice(control_id: str, legend: str, options: list[tuple[str, str]], value: 
 def definition_section(definition: dict, view: ViewState) -> html.Section:
     language = view.language
     facts = [
-        (text("definition", language), definition[f"definition_{language}"]),
+        (text("definition", language), code_label("indicator_definition", definition["id"], language)),
         (text("numerator", language), html.Code(definition["numerator"])),
         (text("denominator", language), html.Code(definition["denominator"])),
         (text("exclusions", language), html.Code("; ".join(definition["exclusions"])) if definition["exclusions"]
          else "—"),
         (text("unit", language), definition["unit"]),
-        (text("direction", language), text(f"direction_{definition['direction']}", language)),
-        (text("counted_per", language), text("per_woman" if definition["woman_level"] else "per_child", language)),
+        (text("direction", language), code_label("direction", definition["direction"], language)),
+        (text("counted_per", language),
+         text("per_woman", language) if definition["woman_level"] else text("per_child", language)),
         (text("source", language), definition["source"]),
     ]
     href = PAGE_BY_KEY["definitions"].path + view.query_string() + f"#indicator-{definition['id']}"
@@ -237,8 +239,9 @@ def summary_body(request: IndicatorRequest, definition: dict) -> list:
         f": {row['vsv']['label']}" if row["vsv"] else ""), row["vsv"])]
     benchmarks = {text("national", language)}
     if row.get("reference") and request.org_type in ("practice", "hospital"):
-        parts.append((text(f"reference_{request.org_type}", language), row["reference"]))
-        benchmarks.add(text(f"reference_{request.org_type}", language))
+        reference = code_label("reference", request.org_type, language)
+        parts.append((reference, row["reference"]))
+        benchmarks.add(reference)
     parts.append((text("national", language), row["national"]))
     table_rows = [
         [label, rate_text(cell, unit, language, request.minimum), interval_text(cell, unit, language),
@@ -246,8 +249,8 @@ def summary_body(request: IndicatorRequest, definition: dict) -> list:
          verdict_badge(cell, language) if label not in benchmarks else "—"]
         for label, cell in parts if cell
     ]
-    headers = [text(key, language) for key in ("organisation", "rate", "interval", "numerator", "denominator",
-                                                 "verdict")]
+    headers = [text("organisation", language), text("rate", language), text("interval", language),
+               text("numerator", language), text("denominator", language), text("verdict", language)]
     headline = [
         figure_cell(row["organisation"] or row["national"], unit, language, request.minimum, "detail-headline"),
         verdict_badge(row["organisation"], language, "detail-verdict") if row["organisation"] else None,
@@ -286,12 +289,18 @@ def trend_body(request: IndicatorRequest, definition: dict, grain: str) -> list:
              *(_own_columns(own_point, unit, language, request.minimum) if own else []),
              rate_text(point, unit, language, request.minimum), _counts(point, language)]
             for point, own_point in zip(national["points"], own_points, strict=True)]
-    headers = [text("period_axis", language)]
-    if own:
-        headers += [f"{own_label(request)}: {text(key, language)}" for key in ("rate", "interval", "counts")]
-    headers += [f"{text('national', language)}: {text(key, language)}" for key in ("rate", "counts")]
+    headers = [text("period_axis", language), *_series_headers(own_label(request) if own else None, language)]
     table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-trend-table")
     return [accessible_chart("detail-trend-chart", figure, title, summary, table, language)]
+
+
+def _series_headers(own: str | None, language: str) -> list[str]:
+    """The figure columns of a trend or breakdown table: the own rate, interval and counts (when there is an own
+    series), then the national rate and counts."""
+    own_headers = [f"{own}: {text('rate', language)}", f"{own}: {text('interval', language)}",
+                   f"{own}: {text('counts', language)}"] if own else []
+    national = text("national", language)
+    return [*own_headers, f"{national}: {text('rate', language)}", f"{national}: {text('counts', language)}"]
 
 
 def _own_columns(cell: dict | None, unit: str, language: str, minimum: int) -> list[str]:
@@ -359,7 +368,7 @@ def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) 
     own = next((s for s in answer["series"] if s["kind"] == "organisation"), None)
     if not any(has_rate(value) for value in (own or national)["values"]):
         return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-breakdown-empty")]
-    name = dimension_name(DIMENSIONS[dimension], language)
+    name = DIMENSIONS[dimension].label(language)
     title = text("breakdown_title", language, name=indicator_name(definition, language), dimension=name)
     label_key = f"label_{language}"
     own_values = own["values"] if own else [None] * len(national["values"])
@@ -372,10 +381,7 @@ def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) 
     rows = [[value[label_key], *(_own_columns(own_value, unit, language, request.minimum) if own else []),
              rate_text(value, unit, language, request.minimum), _counts(value, language)]
             for value, own_value in zip(national["values"], own_values, strict=True)]
-    headers = [name]
-    if own:
-        headers += [f"{own_label(request)}: {text(key, language)}" for key in ("rate", "interval", "counts")]
-    headers += [f"{text('national', language)}: {text(key, language)}" for key in ("rate", "counts")]
+    headers = [name, *_series_headers(own_label(request) if own else None, language)]
     table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-breakdown-table")
     notes = [html.P(text("breakdown_lifted", language, dimension=name.lower()), id="detail-breakdown-lifted",
                     className="chart-note")] if answer["lifted"] else []

@@ -12,12 +12,13 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboards.charts import empty_state, sparkline
 from dashboards.filters import filter_panel
-from dashboards.i18n import code_label, format_period, format_rate, text
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
 from dashboards.layout import PAGE_BY_KEY, VIEW_SEARCH, PageContext, loading, render_page, section
 from dashboards.tiles import figure_class, figure_text, indicator_name, verdict_key
 from dashboards.view_state import ViewState
 from queries.engine import NoDataError
+from texts import code_label, text
+from texts.formatting import format_period, format_rate
 
 
 def layout(**query: object) -> html.Div:
@@ -32,7 +33,7 @@ def detail_href(indicator_id: str, view: ViewState) -> str:
 def viewing_as_note(view: ViewState, context: PageContext, element_id: str) -> html.P:
     """What the logged-in user sees by name here, by the role of its viewer (auth.current_viewer)."""
     role = context.viewer.role if context.viewer else "researcher"
-    return html.P(text(f"viewing_as_{role}", view.language, name=context.organisation_name(view.org_code)),
+    return html.P(code_label("viewing_as", role, view.language, name=context.organisation_name(view.org_code)),
                   className="viewing-as", id=element_id)
 
 
@@ -51,7 +52,7 @@ def content(view: ViewState, context: PageContext) -> list:
         filter_panel(view, context.status),
         section(
             text("indicators", language),
-            html.P(text("overview_intro" if view.org_code else "overview_intro_national", language)),
+            html.P(text("overview_intro", language) if view.org_code else text("overview_intro_national", language)),
             loading(html.Div(id="overview-indicators-body")),
             section_id="overview-indicators",
         ),
