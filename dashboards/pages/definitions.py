@@ -9,8 +9,8 @@ from dashboards.i18n import code_label, format_datetime, format_number, text
 from dashboards.layout import PageContext, data_table, nowrap, render_page, section
 from dashboards.view_state import ViewState
 from queries.catalogue import INDICATORS
+from queries.dictionary import births_dictionary
 from queries.status import refresh_history
-from tables.schema import births
 
 
 def layout(**query: object) -> html.Div:
@@ -54,9 +54,8 @@ def indicator_definitions_section(language: str) -> html.Section:
 
 
 def data_dictionary_section(language: str) -> html.Section:
-    # The Dutch registry term and the English meaning both come from the column definitions in tables/schema.py.
-    rows = [[column.info.get("nl", column.name), html.Code(column.name), column.comment or ""]
-            for column in births.columns if column.name not in {"data_version", "birth_id"}]
+    # The Dutch registry term and the English meaning both come from the column definitions (queries/dictionary.py).
+    rows = [[entry.term, html.Code(entry.column), entry.meaning] for entry in births_dictionary()]
     headers = [text(key, language) for key in ("term", "column", "meaning")]
     return section(text("data_dictionary", language), html.P(text("meaning_language_note", language)),
                    data_table(text("data_dictionary", language), headers, rows, table_id="data-dictionary"),
