@@ -268,6 +268,20 @@ def nowrap(value: str) -> html.Span:
     return html.Span(value, className="text-nowrap")
 
 
+def viewing_as_note(view: ViewState, context: PageContext, element_id: str) -> html.P:
+    """What the logged-in user sees by name here, by the role of its viewer (auth.current_viewer)."""
+    role = context.viewer.role if context.viewer else "researcher"
+    return html.P(text(f"viewing_as_{role}", view.language, name=context.organisation_name(view.org_code)),
+                  className="viewing-as", id=element_id)
+
+
+def organisation_heading(view: ViewState, context: PageContext, element_id: str) -> html.P:
+    """The organisation the page shows, with its code; "Landelijk beeld" when it shows national figures."""
+    if not view.org_code:
+        return html.P(text("national_view", view.language), id=element_id)
+    return html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"], id=element_id)
+
+
 def loading(child: object) -> dcc.Loading:
     """`child` with the pages' loading indicator: shown only after 300 ms, over the old content (kept visible)."""
     return dcc.Loading(child, type="dot", delay_show=300, overlay_style={"visibility": "visible", "opacity": 0.5})

@@ -22,8 +22,15 @@ from dashboards.charts import empty_state
 from dashboards.filters import filter_panel
 from dashboards.i18n import code_label, text
 from dashboards.indicator_access import IndicatorRequest, indicator_request
-from dashboards.layout import VIEW_SEARCH, PageContext, loading, render_page, section
-from dashboards.pages.overview import organisation_heading, viewing_as_note
+from dashboards.layout import (
+    VIEW_SEARCH,
+    PageContext,
+    loading,
+    organisation_heading,
+    render_page,
+    section,
+    viewing_as_note,
+)
 from dashboards.tiles import count_text, indicator_name, interval_text, rate_text, verdict_key
 from dashboards.view_state import ViewState
 from queries.catalogue import UNIT_SCALE

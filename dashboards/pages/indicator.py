@@ -33,12 +33,13 @@ from dashboards.layout import (
     data_table,
     follow_view_script,
     loading,
+    organisation_heading,
     render_page,
     script_with_constants,
     section,
     table_data,
+    viewing_as_note,
 )
-from dashboards.pages.overview import organisation_heading, viewing_as_note
 from dashboards.tiles import count_text, figure_cell, indicator_name, interval_text, rate_text, verdict_badge
 from dashboards.view_state import ViewState, view_from_query
 from queries.catalogue import CATALOGUE, INDICATORS

@@ -14,7 +14,16 @@ from dashboards.charts import empty_state, sparkline
 from dashboards.filters import filter_panel
 from dashboards.i18n import code_label, format_period, format_rate, text
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
-from dashboards.layout import PAGE_BY_KEY, VIEW_SEARCH, PageContext, loading, render_page, section
+from dashboards.layout import (
+    PAGE_BY_KEY,
+    VIEW_SEARCH,
+    PageContext,
+    loading,
+    organisation_heading,
+    render_page,
+    section,
+    viewing_as_note,
+)
 from dashboards.tiles import figure_class, figure_text, indicator_name, verdict_key
 from dashboards.view_state import ViewState
 from queries.engine import NoDataError
@@ -27,20 +36,6 @@ def layout(**query: object) -> html.Div:
 def detail_href(indicator_id: str, view: ViewState) -> str:
     """The detail page of an indicator with the same language, organisation and target group."""
     return PAGE_BY_KEY["indicator"].path.replace("<indicator_id>", indicator_id) + view.query_string()
-
-
-def viewing_as_note(view: ViewState, context: PageContext, element_id: str) -> html.P:
-    """What the logged-in user sees by name here, by the role of its viewer (auth.current_viewer)."""
-    role = context.viewer.role if context.viewer else "researcher"
-    return html.P(text(f"viewing_as_{role}", view.language, name=context.organisation_name(view.org_code)),
-                  className="viewing-as", id=element_id)
-
-
-def organisation_heading(view: ViewState, context: PageContext, element_id: str) -> html.P:
-    """The organisation the page shows, with its code; "Landelijk beeld" when it shows national figures."""
-    if not view.org_code:
-        return html.P(text("national_view", view.language), id=element_id)
-    return html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"], id=element_id)
 
 
 def content(view: ViewState, context: PageContext) -> list:
