@@ -15,14 +15,14 @@ from pathlib import Path
 
 import dash
 import flask
-from dash import Dash, html
+from dash import Dash
 
 import auth
 from api import register_api
 from dashboards.context import attach_engine
 from dashboards.filters import register_filter_callbacks
 from dashboards.indicator_access import indicator_engine
-from dashboards.layout import PAGE_BY_KEY, register_frame_callbacks
+from dashboards.layout import PAGE_BY_KEY, app_frame, register_frame_callbacks
 from dashboards.pages import compare, data_quality, definitions, home, indicator, overview
 from tables.database import make_engine
 
@@ -76,7 +76,7 @@ def create_app(database_url: str | None = None) -> Dash:
         page = PAGE_BY_KEY[key]
         route = {"path_template": page.path} if "<" in page.path else {"path": page.path}
         dash.register_page(f"dashboards.pages.{key}", **route, title="perispiegel", name=key, layout=module.layout)
-    app.layout = html.Div([dash.page_container, html.Div(id="document-language", hidden=True)])
+    app.layout = app_frame()
     register_frame_callbacks(app)
     register_filter_callbacks(app)
     for module in (overview, indicator, compare):

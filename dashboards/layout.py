@@ -13,10 +13,10 @@ renders as text, never as HTML.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import dash
 import dash_bootstrap_components as dbc
 import polars as pl
 from dash import Dash, Input, Output, State, dcc, html
@@ -24,7 +24,9 @@ from sqlalchemy import Engine
 
 import auth
 from auth.users import User
+from dashboards.clientside import FRAME_CONSTANTS, VIEW_SEARCH, clientside
 from dashboards.context import database_engine
+from dashboards.filters import filter_constants
 from dashboards.i18n import DEFAULT_LANGUAGE, code_label, format_date, text
 from dashboards.view_state import ViewState, view_from_query
 from queries.filters import FILTER_PARAMETERS
@@ -33,7 +35,6 @@ from queries.status import DataStatus, data_status, organisation_register
 
 ROUTER_LOCATION = "_pages_location"  # the dcc.Location Dash Pages routes on; writing its search navigates
 NATIONAL_CHOICE = "*"  # the dropdown's "national view" (a researcher's own view): no organisation in the URL
-VIEW_SEARCH = "view-search"  # the store holding the query string the page's charts and tables show (see filters.py)
 
 
 @dataclass(frozen=True)
@@ -329,38 +330,26 @@ def data_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[obj
     return html.Table(parts, className="table table-sm table-striped data-table", **props)
 
 
-# The links that carry the view (navigation, "back to the overview") follow the view-search store, so after
-# "Toepassen" they lead to the same target group; only the view's own parameters travel (a detail page's grain or
-# breakdown stays on that page). The language switch keeps the whole address (assets/perispiegel.js).
-FOLLOW_VIEW = """
-function(search) {
-    const kept = %(kept)s;
-    const current = new URLSearchParams(search || '');
-    function linkTo(path) {
-        const params = new URLSearchParams();
-        for (const [name, value] of current) { if (kept.includes(name)) { params.append(name, value); } }
-        const query = params.toString();
-        return path + (query ? '?' + query : '');
+def frame_constants() -> dict:
+    """The names and values the browser's scripts share with the server (assets/perispiegel.js reads them from the
+    `FRAME_CONSTANTS` store): Python's own tables, so both sides agree on names and values.
+
+    The links that carry the view (navigation, "back to the overview") take only the view's own parameters
+    (`view_parameters`): a detail page's grain or breakdown stays on that page."""
+    return {
+        "view_parameters": ["lang", "org", *FILTER_PARAMETERS],
+        "default_language": DEFAULT_LANGUAGE,
+        "national_choice": NATIONAL_CHOICE,
+        "navigation": [{"id": f"nav-{page.key}", "path": page.path} for page in PAGES if page.in_navigation],
+        **filter_constants(),
     }
-    const links = %(paths)s.map(path => linkTo(path));
-    if (%(language_switch)s) { links.push(window.perispiegelLanguageLink(%(default_language)s)); }
-    return links.length === 1 ? links[0] : links;  // one output takes the value itself
-}
-"""
 
 
-def script_with_constants(source: str, **constants: object) -> str:
-    """A clientside function's source with each `%(name)s` replaced by the JSON of `constants[name]` (Python's
-    own tables, so the browser and the server agree on names and values)."""
-    for name, value in constants.items():
-        source = source.replace(f"%({name})s", json.dumps(value))
-    return source
-
-
-def follow_view_script(paths: Sequence[str], language_switch: bool = False) -> str:
-    """The clientside function returning the hrefs of links to `paths` (then the language switch's, if asked)."""
-    return script_with_constants(FOLLOW_VIEW, kept=["lang", "org", *FILTER_PARAMETERS], paths=list(paths),
-                                 default_language=DEFAULT_LANGUAGE, language_switch=language_switch)
+def app_frame() -> html.Div:
+    """What every page is drawn into: Dash Pages' container, the document's language (a frame callback sets it)
+    and the constants store."""
+    return html.Div([dash.page_container, html.Div(id="document-language", hidden=True),
+                     dcc.Store(id=FRAME_CONSTANTS, data=frame_constants())])
 
 
 def register_frame_callbacks(app: Dash) -> None:
@@ -368,44 +357,27 @@ def register_frame_callbacks(app: Dash) -> None:
 
     # Runs in the browser so that the rest of the address (target group, a detail page's grain or breakdown) is
     # kept as it is now, not as the page was first drawn. The server shows only a permitted organisation anyway
-    # (`shown_organisation`), whatever the address says. A select that merely reports the value it was drawn
-    # with (the organisation shown) changes nothing: navigating there would add a history entry that Back
-    # could never leave.
+    # (`shown_organisation`), whatever the address says.
     app.clientside_callback(
-        script_with_constants("""
-        function(chosen, meta) {
-            const organisation = chosen === %(national)s ? null : (chosen || null);
-            if (!meta || organisation === (meta.org || null)) { return window.dash_clientside.no_update; }
-            const url = new URL(window.location.href);
-            if (organisation) { url.searchParams.set('org', organisation); } else { url.searchParams.delete('org'); }
-            return url.search;
-        }
-        """, national=NATIONAL_CHOICE),
+        clientside("chooseOrganisation"),
         Output(ROUTER_LOCATION, "search", allow_duplicate=True),
         Input("org-select", "value"),
         State("view-meta", "data"),
+        State(FRAME_CONSTANTS, "data"),
         prevent_initial_call=True,
     )
 
-    navigation = [page for page in PAGES if page.in_navigation]
+    # After "Toepassen" the navigation leads to the same target group; the language switch keeps the whole address.
     app.clientside_callback(
-        follow_view_script([page.path for page in navigation], language_switch=True),
-        *(Output(f"nav-{page.key}", "href") for page in navigation),
+        clientside("followNavigation"),
         Output("language-switch", "href"),
         Input(VIEW_SEARCH, "data"),
+        State(FRAME_CONSTANTS, "data"),
         prevent_initial_call=True,
     )
 
-    # Dash Pages sets document.title from its own store in the same round; defer so the translated title wins.
     app.clientside_callback(
-        """
-        function(meta) {
-            if (!meta) { return window.dash_clientside.no_update; }
-            document.documentElement.lang = meta.lang;
-            setTimeout(function () { document.title = meta.title; }, 0);
-            return meta.lang;
-        }
-        """,
+        clientside("showDocumentLanguage"),
         Output("document-language", "children"),
         Input("view-meta", "data"),
     )

@@ -23,19 +23,18 @@ from dashboards.charts import (
     register_chart_callbacks,
     trend_figure,
 )
+from dashboards.clientside import FRAME_CONSTANTS, clientside
 from dashboards.filters import dimension_name, filter_panel
-from dashboards.i18n import DEFAULT_LANGUAGE, code_label, format_number, format_period, format_rate, text
+from dashboards.i18n import code_label, format_number, format_period, format_rate, text
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
 from dashboards.layout import (
     PAGE_BY_KEY,
     VIEW_SEARCH,
     PageContext,
     data_table,
-    follow_view_script,
     loading,
     organisation_heading,
     render_page,
-    script_with_constants,
     section,
     table_data,
     viewing_as_note,
@@ -188,27 +187,18 @@ def register_callbacks(app: Dash) -> None:
                 for part in DETAIL_PARTS]
 
     register_chart_callbacks(app)
-    app.clientside_callback(follow_view_script([PAGE_BY_KEY["overview"].path]), Output("detail-back", "href"),
-                            Input(VIEW_SEARCH, "data"), prevent_initial_call=True)
+    app.clientside_callback(clientside("followLink"), Output("detail-back", "href"), Input(VIEW_SEARCH, "data"),
+                            State(FRAME_CONSTANTS, "data"), State("detail-back", "href"), prevent_initial_call=True)
 
     # Keep the page's own choices in the address without a page reload (see the module docstring), from the
     # moment the page is drawn: the address then always says which grain is shown, even after a filter change
     # whose period would default to another grain; the language switch keeps them too.
     app.clientside_callback(
-        script_with_constants("""
-        function(grain, overdispersion, dimension) {
-            const url = new URL(window.location.href);
-            const chosen = {grain: grain, overdispersion: overdispersion, by: dimension};
-            for (const [name, value] of Object.entries(chosen)) {
-                if (value) { url.searchParams.set(name, value); } else { url.searchParams.delete(name); }
-            }
-            if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
-            return [url.search, window.perispiegelLanguageLink(%(default_language)s)];
-        }
-        """, default_language=DEFAULT_LANGUAGE),
+        clientside("keepPageChoices"),
         Output("detail-url-sync", "data"),
         Output("language-switch", "href", allow_duplicate=True),
         Input("detail-grain", "value"), Input("detail-overdispersion", "value"), Input("detail-dimension", "value"),
+        State(FRAME_CONSTANTS, "data"),
         prevent_initial_call="initial_duplicate",
     )
 
