@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from dash import MATCH, Dash, Input, Output, State, dcc, html
+from dash import dcc, html
 
-from dashboards.clientside import clientside
 from dashboards.i18n import format_number, format_period, format_rate, text
 from queries.catalogue import UNIT_SCALE
 
@@ -66,10 +65,10 @@ def base_layout(title: str, x_title: str, y_title: str, language: str, height: i
 
 CHART_TABLE = "chart-table"  # pattern-matching id types: {"type": CHART_TABLE + "-summary" | "-data" | "-body", ...}
 
-# A chart's table is built in the browser when its "show table" summary is first opened (assets/perispiegel.js,
-# `drawChartTable`). Hundreds of table cells as Dash components made every filter change on the detail page twice
-# as slow (the renderer keeps book of each component), for a table most people never open; as a store of strings
-# it costs nothing until asked for.
+# A chart's table is built in the browser when its "show table" summary is first opened (a callback of the frame,
+# dashboards/layout.py, drawing with assets/perispiegel.js `drawChartTable`). Hundreds of table cells as Dash
+# components made every filter change on the detail page twice as slow (the renderer keeps book of each
+# component), for a table most people never open; as a store of strings it costs nothing until asked for.
 
 
 def accessible_chart(chart_id: str, figure: dict, title: str, summary: str, table: dict,
@@ -90,17 +89,6 @@ def accessible_chart(chart_id: str, figure: dict, title: str, summary: str, tabl
         ],
         className="chart-figure",
         **{"aria-label": title},
-    )
-
-
-def register_chart_callbacks(app: Dash) -> None:
-    """Draw a chart's table when its summary is first opened (see CHART_TABLE)."""
-    app.clientside_callback(
-        clientside("drawChartTable"),
-        Output({"type": f"{CHART_TABLE}-body", "chart": MATCH}, "children"),
-        Input({"type": f"{CHART_TABLE}-summary", "chart": MATCH}, "n_clicks"),
-        State({"type": f"{CHART_TABLE}-data", "chart": MATCH}, "data"),
-        prevent_initial_call=True,
     )
 
 

@@ -2,14 +2,16 @@
 query string, and every chart and table of the page follows it — so a copied link reproduces the view.
 
 Choices take effect on the button, not on every change, so that keyboard and screen-reader users are not
-moved around while they choose (WCAG 3.2.2, on input). Dimensions, values and their labels come from
+moved around while they choose (WCAG 3.2.2, on input). The button's callback runs in the browser
+(assets/perispiegel.js, `applyFilters`) with the panel's names and values from `filter_constants`; the panel's
+callbacks are Dash hooks, like the frame's (dashboards/layout.py). Dimensions, values and their labels come from
 `queries.filters.DIMENSIONS`, the same table the engine and the API validate against.
 """
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, html
+from dash import Input, Output, State, hooks, html
 
 from dashboards.clientside import FRAME_CONSTANTS, VIEW_SEARCH, clientside
 from dashboards.i18n import format_month, text
@@ -118,23 +120,23 @@ def filter_constants() -> dict:
             "no_restriction": NO_RESTRICTION, "period_parameter": PERIOD_PARAMETER}
 
 
-def register_filter_callbacks(app: Dash) -> None:
-    """Apply and Clear run in the browser (assets/perispiegel.js, `applyFilters`): they rewrite the address in
-    place and hand the new query string to the `view-search` store, which every chart and table of the page
-    follows; the summary of the chosen target group follows the store."""
-    app.clientside_callback(
-        clientside("applyFilters"),
-        Output(VIEW_SEARCH, "data"),
-        *(Output(f"filter-{key}", "value") for key in CONTROL_KEYS),
-        Input("filter-apply", "n_clicks"),
-        Input("filter-reset", "n_clicks"),
-        State(VIEW_SEARCH, "data"),
-        State("filter-period_from", "options"),
-        State(FRAME_CONSTANTS, "data"),
-        *(State(f"filter-{key}", "value") for key in CONTROL_KEYS),
-        prevent_initial_call=True,
-    )
+# Apply and Clear run in the browser (assets/perispiegel.js, `applyFilters`): they rewrite the address in place and
+# hand the new query string to the `view-search` store, which every chart and table of the page follows; the summary
+# of the chosen target group follows the store. Dash hooks, like the frame's callbacks: every app gets them.
+hooks.clientside_callback(
+    clientside("applyFilters"),
+    Output(VIEW_SEARCH, "data"),
+    *(Output(f"filter-{key}", "value") for key in CONTROL_KEYS),
+    Input("filter-apply", "n_clicks"),
+    Input("filter-reset", "n_clicks"),
+    State(VIEW_SEARCH, "data"),
+    State("filter-period_from", "options"),
+    State(FRAME_CONSTANTS, "data"),
+    *(State(f"filter-{key}", "value") for key in CONTROL_KEYS),
+    prevent_initial_call=True,
+)
 
-    @app.callback(Output("active-filters", "children"), Input(VIEW_SEARCH, "data"), prevent_initial_call=True)
-    def summarise_filters(search: str | None) -> str:
-        return active_filter_summary(view_from_search(search))
+
+@hooks.callback(Output("active-filters", "children"), Input(VIEW_SEARCH, "data"), prevent_initial_call=True)
+def summarise_filters(search: str | None) -> str:
+    return active_filter_summary(view_from_search(search))

@@ -1,12 +1,17 @@
 """The frame every page shares — header (logged-in user, organisation, data version, language), navigation, main
-landmark, footer — and small building blocks (tables, sections) that pages compose.
+landmark, footer — its callbacks, and small building blocks (tables, sections) that pages compose.
 
-Which organisation a page shows is decided on the server for the logged-in user (`shown_organisation`, through
-`auth.permitted_organisations()`), the same way for the page and for each of its callbacks
-(dashboards/indicator_access.py); the header offers only organisations the user may choose.
+The pages register themselves with Dash Pages (dashboards/pages/); the navigation is built from `dash.page_registry`
+(`navigation_pages`), and links to another page name it (`page_path`). Which organisation a page shows is decided
+on the server for the logged-in user (`shown_organisation`, through `auth.permitted_organisations()`), the same way
+for the page and for each of its callbacks (dashboards/indicator_access.py); the header offers only organisations
+the user may choose.
 
 Everything is rendered from the view state in the URL; the frame's callbacks write a new URL (organisation) or
-follow the `view-search` store that the filter panel updates in place (links, see FOLLOW_VIEW).
+follow the `view-search` store that the filter panel updates in place (links). They run in the browser
+(assets/perispiegel.js), with the constants they need as data in the app frame's store (`frame_constants`), and
+are declared here as Dash hooks, which Dash adds to every app it creates in the process (`dash.callback` would
+reach only the first app to serve a request).
 Text from the data (organisation names, messages) is passed to components as plain strings, which React
 renders as text, never as HTML.
 """
@@ -19,11 +24,12 @@ from dataclasses import dataclass
 import dash
 import dash_bootstrap_components as dbc
 import polars as pl
-from dash import Dash, Input, Output, State, dcc, html
+from dash import MATCH, Input, Output, State, dcc, hooks, html
 from sqlalchemy import Engine
 
 import auth
 from auth.users import User
+from dashboards.charts import CHART_TABLE
 from dashboards.clientside import FRAME_CONSTANTS, VIEW_SEARCH, clientside
 from dashboards.context import database_engine
 from dashboards.filters import filter_constants
@@ -37,23 +43,31 @@ ROUTER_LOCATION = "_pages_location"  # the dcc.Location Dash Pages routes on; wr
 NATIONAL_CHOICE = "*"  # the dropdown's "national view" (a researcher's own view): no organisation in the URL
 
 
-@dataclass(frozen=True)
-class Page:
-    key: str
-    path: str  # a Dash Pages path, or a path template such as "/indicator/<indicator_id>"
-    title_key: str
-    in_navigation: bool = True
+def registered_page(name: str) -> dict:
+    """The page that registered itself under `name` (`dash.register_page(__name__, name=...)` in its module)."""
+    for page in dash.page_registry.values():
+        if page["name"] == name:
+            return page
+    raise KeyError(f"no page registered as {name!r}")
 
 
-PAGES: tuple[Page, ...] = (
-    Page("home", "/", "page_home"),
-    Page("overview", "/mijn-organisatie", "page_overview"),
-    Page("indicator", "/indicator/<indicator_id>", "page_indicator", in_navigation=False),
-    Page("compare", "/vergelijken", "page_compare"),
-    Page("data_quality", "/datakwaliteit", "page_data_quality"),
-    Page("definitions", "/definities", "page_definitions"),
-)
-PAGE_BY_KEY = {page.key: page for page in PAGES}
+def page_path(name: str, **variables: str) -> str:
+    """The path of page `name`, with its path template's variables filled in (`indicator_id=...`)."""
+    page = registered_page(name)
+    path = page["path_template"] or page["path"]
+    for variable, value in variables.items():
+        path = path.replace(f"<{variable}>", value)
+    return path
+
+
+def navigation_pages() -> list[dict]:
+    """The pages of the header's navigation, in their registered order (a page registered with
+    `in_navigation=False`, such as an indicator's detail page, is reached through links only)."""
+    return [page for page in dash.page_registry.values() if page.get("in_navigation", True)]
+
+
+def navigation_link_id(page: dict) -> str:
+    return f"nav-{page['name']}"
 
 
 @dataclass(frozen=True)
@@ -127,8 +141,8 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
     view = view.with_changes(org_code=shown_organisation(view.org_code, register))
     context = PageContext(engine=engine, status=data_status(engine), register=register, user=auth.current_user(),
                           permitted=auth.permitted_organisations(), viewer=auth.current_viewer(view.org_code))
-    page = PAGE_BY_KEY[page_key]
-    title = title or text(page.title_key, view.language)
+    page = registered_page(page_key)
+    title = title or text(page["title_key"], view.language)
     return html.Div(
         [
             # `org` is the organisation shown (after the scope rule), which the header's choice compares with.
@@ -148,7 +162,7 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
     )
 
 
-def header(page: Page, view: ViewState, context: PageContext, path: str | None = None) -> html.Header:
+def header(page: dict, view: ViewState, context: PageContext, path: str | None = None) -> html.Header:
     language = view.language
     other_language = "en" if language == "nl" else "nl"
     return html.Header(
@@ -167,7 +181,7 @@ def header(page: Page, view: ViewState, context: PageContext, path: str | None =
                     data_version_notice(context.status, language),
                     dcc.Link(
                         html.Span(text("language_switch", language), lang=other_language),
-                        href=(path or page.path) + view.with_changes(language=other_language).query_string(),
+                        href=(path or page["path"]) + view.with_changes(language=other_language).query_string(),
                         id="language-switch",
                         title=text("language_switch_label", language),
                         className="language-switch",
@@ -181,13 +195,13 @@ def header(page: Page, view: ViewState, context: PageContext, path: str | None =
                         [
                             html.Li(
                                 dcc.Link(
-                                    text(target.title_key, language),
-                                    href=target.path + view.query_string(),
-                                    className="nav-link active" if target.key == page.key else "nav-link",
-                                    id=f"nav-{target.key}",
+                                    text(target["title_key"], language),
+                                    href=target["path"] + view.query_string(),
+                                    className="nav-link active" if target["name"] == page["name"] else "nav-link",
+                                    id=navigation_link_id(target),
                                 )
                             )
-                            for target in PAGES if target.in_navigation
+                            for target in navigation_pages()
                         ],
                         className="nav",
                     )
@@ -340,7 +354,7 @@ def frame_constants() -> dict:
         "view_parameters": ["lang", "org", *FILTER_PARAMETERS],
         "default_language": DEFAULT_LANGUAGE,
         "national_choice": NATIONAL_CHOICE,
-        "navigation": [{"id": f"nav-{page.key}", "path": page.path} for page in PAGES if page.in_navigation],
+        "navigation": [{"id": navigation_link_id(page), "path": page["path"]} for page in navigation_pages()],
         **filter_constants(),
     }
 
@@ -352,32 +366,42 @@ def app_frame() -> html.Div:
                      dcc.Store(id=FRAME_CONSTANTS, data=frame_constants())])
 
 
-def register_frame_callbacks(app: Dash) -> None:
-    """The header's organisation choice writes the URL; links, document language and title follow the view."""
+# The frame's callbacks, for every page: Dash hooks, which Dash adds to every app it creates in this process (see
+# the module docstring). The header's organisation choice writes the URL; links, document language and title follow
+# the view; a chart's table is drawn when asked for.
 
-    # Runs in the browser so that the rest of the address (target group, a detail page's grain or breakdown) is
-    # kept as it is now, not as the page was first drawn. The server shows only a permitted organisation anyway
-    # (`shown_organisation`), whatever the address says.
-    app.clientside_callback(
-        clientside("chooseOrganisation"),
-        Output(ROUTER_LOCATION, "search", allow_duplicate=True),
-        Input("org-select", "value"),
-        State("view-meta", "data"),
-        State(FRAME_CONSTANTS, "data"),
-        prevent_initial_call=True,
-    )
+# Runs in the browser so that the rest of the address (target group, a detail page's grain or breakdown) is kept as
+# it is now, not as the page was first drawn. The server shows only a permitted organisation anyway
+# (`shown_organisation`), whatever the address says.
+hooks.clientside_callback(
+    clientside("chooseOrganisation"),
+    Output(ROUTER_LOCATION, "search", allow_duplicate=True),
+    Input("org-select", "value"),
+    State("view-meta", "data"),
+    State(FRAME_CONSTANTS, "data"),
+    prevent_initial_call=True,
+)
 
-    # After "Toepassen" the navigation leads to the same target group; the language switch keeps the whole address.
-    app.clientside_callback(
-        clientside("followNavigation"),
-        Output("language-switch", "href"),
-        Input(VIEW_SEARCH, "data"),
-        State(FRAME_CONSTANTS, "data"),
-        prevent_initial_call=True,
-    )
+# After "Toepassen" the navigation leads to the same target group; the language switch keeps the whole address.
+hooks.clientside_callback(
+    clientside("followNavigation"),
+    Output("language-switch", "href"),
+    Input(VIEW_SEARCH, "data"),
+    State(FRAME_CONSTANTS, "data"),
+    prevent_initial_call=True,
+)
 
-    app.clientside_callback(
-        clientside("showDocumentLanguage"),
-        Output("document-language", "children"),
-        Input("view-meta", "data"),
-    )
+hooks.clientside_callback(
+    clientside("showDocumentLanguage"),
+    Output("document-language", "children"),
+    Input("view-meta", "data"),
+)
+
+# Whichever page shows a chart (charts.accessible_chart): its table, drawn when its summary is first opened.
+hooks.clientside_callback(
+    clientside("drawChartTable"),
+    Output({"type": f"{CHART_TABLE}-body", "chart": MATCH}, "children"),
+    Input({"type": f"{CHART_TABLE}-summary", "chart": MATCH}, "n_clicks"),
+    State({"type": f"{CHART_TABLE}-data", "chart": MATCH}, "data"),
+    prevent_initial_call=True,
+)

@@ -12,6 +12,7 @@ languages and are rendered as text.
 
 from __future__ import annotations
 
+import dash
 from dash import html
 
 from dashboards.i18n import code_label, format_datetime, format_month, format_number, format_percent, text
@@ -32,6 +33,10 @@ DELIVERIES_SHOWN = 150  # the newest birth months first; ten years of a VSV's me
 
 def layout(**query: object) -> html.Div:
     return render_page("data_quality", query, content)
+
+
+dash.register_page(__name__, path="/datakwaliteit", name="data_quality", order=4,
+                   title_key="page_data_quality", layout=layout)
 
 
 def field_label(name: str, language: str) -> str:

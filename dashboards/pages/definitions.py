@@ -3,6 +3,7 @@ dictionary of the national table in plain words, and the refresh history."""
 
 from __future__ import annotations
 
+import dash
 from dash import html
 
 from dashboards.i18n import code_label, format_datetime, format_number, text
@@ -15,6 +16,10 @@ from queries.status import refresh_history
 
 def layout(**query: object) -> html.Div:
     return render_page("definitions", query, content)
+
+
+dash.register_page(__name__, path="/definities", name="definitions", order=5, title_key="page_definitions",
+                   layout=layout)
 
 
 def content(view: ViewState, context: PageContext) -> list:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dash
 from dash import html
 
 from dashboards.i18n import format_date, format_month, format_number, text
@@ -12,6 +13,9 @@ from queries.status import counts_per_year
 
 def layout(**query: object) -> html.Div:
     return render_page("home", query, content)
+
+
+dash.register_page(__name__, path="/", name="home", order=0, title_key="page_home", layout=layout)
 
 
 def content(view: ViewState, context: PageContext) -> list:

@@ -8,18 +8,19 @@ to its detail page with the same URL state.
 
 from __future__ import annotations
 
-from dash import Dash, Input, Output, dcc, html
+import dash
+from dash import Input, Output, dcc, html
 
 from dashboards.charts import empty_state, sparkline
 from dashboards.filters import filter_panel
 from dashboards.i18n import code_label, format_period, format_rate, text
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
 from dashboards.layout import (
-    PAGE_BY_KEY,
     VIEW_SEARCH,
     PageContext,
     loading,
     organisation_heading,
+    page_path,
     render_page,
     section,
     viewing_as_note,
@@ -33,9 +34,14 @@ def layout(**query: object) -> html.Div:
     return render_page("overview", query, content)
 
 
+dash.register_page(__name__, path="/mijn-organisatie", name="overview", order=1, title_key="page_overview",
+                   layout=layout)
+app = dash.get_app()  # the app Dash Pages runs this module for (dashboards/pages/__init__.py)
+
+
 def detail_href(indicator_id: str, view: ViewState) -> str:
     """The detail page of an indicator with the same language, organisation and target group."""
-    return PAGE_BY_KEY["indicator"].path.replace("<indicator_id>", indicator_id) + view.query_string()
+    return page_path("indicator", indicator_id=indicator_id) + view.query_string()
 
 
 def content(view: ViewState, context: PageContext) -> list:
@@ -53,10 +59,9 @@ def content(view: ViewState, context: PageContext) -> list:
     ]
 
 
-def register_callbacks(app: Dash) -> None:
-    @app.callback(Output("overview-indicators-body", "children"), Input(VIEW_SEARCH, "data"))
-    def show_indicators(search: str | None) -> list:
-        return indicator_rows(indicator_request(search))
+@app.callback(Output("overview-indicators-body", "children"), Input(VIEW_SEARCH, "data"))
+def show_indicators(search: str | None) -> list:
+    return indicator_rows(indicator_request(search))
 
 
 def indicator_rows(request: IndicatorRequest) -> list:
