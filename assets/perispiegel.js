@@ -86,9 +86,9 @@
 
         /* Toepassen and Wissen rewrite the address in place (`history.replaceState`, so the router of Dash Pages
            does not render the whole page again) and hand the new query string to the `view-search` store. Language
-           and organisation come from the store (the view as the server drew it); a detail page's grain or
-           breakdown is kept as it is in the address bar, its only up-to-date copy. The panel then shows exactly
-           what the address says. */
+           and organisation come from the store (the view as the server drew it: an organisation the user may not
+           see is already replaced there); a detail page's grain or breakdown is kept as it is in the address bar,
+           its only up-to-date copy. The panel then shows exactly what the address says. */
         applyFilters: function (applyClicks, resetClicks, viewSearch, monthOptions, constants, ...values) {
             const controlKeys = constants.control_keys;
             const noRestriction = constants.no_restriction;
