@@ -191,6 +191,7 @@ def show_detail(search: str | None, grain: str | None, overdispersion: str | Non
             for part in DETAIL_PARTS]
 
 
+# "Back to the overview" follows the view, like the header's navigation.
 app.clientside_callback(clientside("followLink"), Output("detail-back", "href"), Input(VIEW_SEARCH, "data"),
                         State(FRAME_CONSTANTS, "data"), State("detail-back", "href"), prevent_initial_call=True)
 
