@@ -6,6 +6,11 @@
 
 The database comes from PERISPIEGEL_DATABASE_URL (default: the embedded SQLite file, see tables/database.py).
 Every page, callback, asset and API route is behind login (auth.install; docs/security.md).
+
+Each app created here gets every page and callback, however many apps one process creates (the tests create
+several): Dash Pages runs every module of dashboards/pages/ for each app, and each page declares its callbacks
+on that app; the frame's and the filter panel's callbacks are Dash hooks (dashboards/layout.py, filters.py),
+which Dash adds to every app it creates. `import app` builds nothing.
 """
 
 from __future__ import annotations
@@ -13,22 +18,18 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import dash
 import flask
-from dash import Dash, html
+from dash import Dash
 
 import auth
 from api import register_api
 from dashboards.context import attach_engine
-from dashboards.filters import register_filter_callbacks
 from dashboards.indicator_access import indicator_engine
-from dashboards.layout import PAGE_BY_KEY, register_frame_callbacks
-from dashboards.pages import compare, data_quality, definitions, home, indicator, overview
+from dashboards.layout import app_frame
 from tables.database import make_engine
 
 ASSETS_FOLDER = Path(__file__).resolve().parent / "assets"
-PAGE_MODULES = {"home": home, "overview": overview, "indicator": indicator, "compare": compare,
-                "data_quality": data_quality, "definitions": definitions}
+PAGES_FOLDER = "dashboards/pages"  # relative to this file; Dash Pages runs every page module in it for each app
 
 # Dash's default page has a bare <html> (no language) and an empty <footer> landmark; this one has neither.
 INDEX_STRING = """<!DOCTYPE html>
@@ -59,7 +60,7 @@ def create_app(database_url: str | None = None) -> Dash:
         __name__,
         server=server,
         use_pages=True,
-        pages_folder="",
+        pages_folder=PAGES_FOLDER,
         assets_folder=str(ASSETS_FOLDER),
         title="perispiegel",
         update_title=None,
@@ -72,15 +73,7 @@ def create_app(database_url: str | None = None) -> Dash:
     )
     # Login in front of everything the server answers: pages, callbacks, assets and the API.
     auth.install(server, database)
-    for key, module in PAGE_MODULES.items():
-        page = PAGE_BY_KEY[key]
-        route = {"path_template": page.path} if "<" in page.path else {"path": page.path}
-        dash.register_page(f"dashboards.pages.{key}", **route, title="perispiegel", name=key, layout=module.layout)
-    app.layout = html.Div([dash.page_container, html.Div(id="document-language", hidden=True)])
-    register_frame_callbacks(app)
-    register_filter_callbacks(app)
-    for module in (overview, indicator, compare):
-        module.register_callbacks(app)
+    app.layout = app_frame()
 
     # The API shares the dashboards' indicator engine: one in-memory copy of the published data per process.
     register_api(app.server, indicator_engine(database))

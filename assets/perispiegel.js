@@ -1,17 +1,151 @@
-/* perispiegel in the browser: what the clientside callbacks share, and what happens when the session ends. */
+/* perispiegel in the browser: the clientside callbacks, and what happens when the session ends.
+
+   The callbacks are the functions of `window.dash_clientside.perispiegel`, named in Python with
+   `dashboards.clientside.clientside(name)`. The names and values they share with the server — parameter names,
+   control keys, the "no restriction" and "national view" values, the default language, the links that follow
+   the view — are not written here: each callback reads them as State from the frame's `frame-constants` store
+   (dashboards/layout.py, `frame_constants`), so browser and server agree by construction. */
 (function () {
     'use strict';
 
+    /* `path` with the view's own parameters of the query string `search` (language, organisation, target group);
+       a detail page's grain or breakdown stays on that page. */
+    function linkTo(path, search, viewParameters) {
+        const current = new URLSearchParams(search || '');
+        const params = new URLSearchParams();
+        for (const [name, value] of current) { if (viewParameters.includes(name)) { params.append(name, value); } }
+        const query = params.toString();
+        return path + (query ? '?' + query : '');
+    }
+
     /* The address of this page in the other language: every parameter of the current address kept
        (organisation, target group, a detail page's grain or breakdown), only `lang` toggled. */
-    window.perispiegelLanguageLink = function (defaultLanguage) {
+    function languageLink(defaultLanguage) {
         const params = new URLSearchParams(window.location.search);
         const language = params.get('lang') || defaultLanguage;
         const other = language === 'nl' ? 'en' : 'nl';
         if (other === defaultLanguage) { params.delete('lang'); } else { params.set('lang', other); }
         const query = params.toString();
         return window.location.pathname + (query ? '?' + query : '');
+    }
+
+    const callbacks = {
+        /* The frame (dashboards/layout.py) ------------------------------------------------------------------ */
+
+        /* The header's organisation choice: the address with the chosen `org` (none for the national view), the
+           rest of the address kept as it is now. A select that merely reports the value it was drawn with (the
+           organisation shown) changes nothing: navigating there would add a history entry Back could never leave. */
+        chooseOrganisation: function (chosen, meta, constants) {
+            const organisation = chosen === constants.national_choice ? null : (chosen || null);
+            if (!meta || organisation === (meta.org || null)) { return window.dash_clientside.no_update; }
+            const url = new URL(window.location.href);
+            if (organisation) { url.searchParams.set('org', organisation); } else { url.searchParams.delete('org'); }
+            return url.search;
+        },
+
+        /* The navigation follows the view after "Toepassen", so it leads to the same target group; returns the
+           language switch's link, which keeps the whole address. The navigation's links are the pages Dash Pages
+           registered, so they are set by id (`set_props`) rather than declared as outputs. */
+        followNavigation: function (search, constants) {
+            const setProps = window.dash_clientside.set_props;
+            for (const link of constants.navigation) {
+                if (document.getElementById(link.id)) {
+                    setProps(link.id, {href: linkTo(link.path, search, constants.view_parameters)});
+                }
+            }
+            return languageLink(constants.default_language);
+        },
+
+        /* Dash Pages sets document.title from its own store in the same round; defer so the translated title
+           wins. */
+        showDocumentLanguage: function (meta) {
+            if (!meta) { return window.dash_clientside.no_update; }
+            document.documentElement.lang = meta.lang;
+            setTimeout(function () { document.title = meta.title; }, 0);
+            return meta.lang;
+        },
+
+        /* A chart's table (charts.accessible_chart), drawn from its data when its summary is first opened, with
+           the markup of `layout.data_table`. */
+        drawChartTable: function (clicks, table) {
+            if (!clicks || !table) { return window.dash_clientside.no_update; }
+            const numeric = new Set(table.numeric);
+            const cellClass = index => numeric.has(index) ? 'text-end numeric' : '';
+            const element = (type, props, children) => ({namespace: 'dash_html_components', type: type,
+                                                         props: Object.assign({children: children}, props)});
+            return element('Table', {id: table.id, className: 'table table-sm table-striped data-table'}, [
+                element('Caption', {className: 'visually-hidden'}, table.caption),
+                element('Thead', {}, element('Tr', {}, table.headers.map(
+                    (header, index) => element('Th', {scope: 'col', className: cellClass(index)}, header)))),
+                element('Tbody', {}, table.rows.map(row => element('Tr', {}, row.map(
+                    (value, index) => element('Td', {className: cellClass(index)}, value))))),
+            ]);
+        },
+
+        /* The filter panel (dashboards/filters.py) ------------------------------------------------------------ */
+
+        /* Toepassen and Wissen rewrite the address in place (`history.replaceState`, so the router of Dash Pages
+           does not render the whole page again) and hand the new query string to the `view-search` store. Language
+           and organisation come from the store (the view as the server drew it: an organisation the user may not
+           see is already replaced there); a detail page's grain or breakdown is kept as it is in the address bar,
+           its only up-to-date copy. The panel then shows exactly what the address says. */
+        applyFilters: function (applyClicks, resetClicks, viewSearch, monthOptions, constants, ...values) {
+            const controlKeys = constants.control_keys;
+            const noRestriction = constants.no_restriction;
+            const reset = window.dash_clientside.callback_context.triggered_id === 'filter-reset';
+            const url = new URL(window.location.href);
+            const view = new URLSearchParams(viewSearch || '');
+            for (const name of ['lang', 'org']) {
+                if (view.has(name)) { url.searchParams.set(name, view.get(name)); } else { url.searchParams.delete(name); }
+            }
+            constants.filter_parameters.forEach(name => url.searchParams.delete(name));
+            const chosen = {};
+            if (!reset) {
+                controlKeys.forEach((key, index) => {
+                    if (values[index] && values[index] !== noRestriction) { chosen[key] = values[index]; }
+                });
+            }
+            let first = chosen.period_from, last = chosen.period_to;
+            delete chosen.period_from;
+            delete chosen.period_to;
+            if (first || last) {
+                // One end chosen: the other end is the edge of the published data (the first and last month offered).
+                const months = (monthOptions || []).map(option => option.value).filter(value => value !== noRestriction);
+                first = first || months[0] || last;
+                last = last || months[months.length - 1] || first;
+                [first, last] = [first, last].sort();
+                url.searchParams.set(constants.period_parameter, first + '..' + last);
+            }
+            for (const [name, value] of Object.entries(chosen)) { url.searchParams.set(name, value); }
+            if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
+            const controls = controlKeys.map(key => reset ? noRestriction
+                : key === 'period_from' && first ? first
+                : key === 'period_to' && last ? last
+                : window.dash_clientside.no_update);
+            return [url.search, ...controls];
+        },
+
+        /* The indicator detail page (dashboards/pages/indicator.py) ------------------------------------------- */
+
+        /* A link that follows the view: its own target, with the view's parameters of `search`. */
+        followLink: function (search, constants, href) {
+            return linkTo(new URL(href, window.location.origin).pathname, search, constants.view_parameters);
+        },
+
+        /* The page's own choices in the address, without a page reload, and the language switch keeping them. */
+        keepPageChoices: function (grain, overdispersion, dimension, constants) {
+            const url = new URL(window.location.href);
+            const chosen = {grain: grain, overdispersion: overdispersion, by: dimension};
+            for (const [name, value] of Object.entries(chosen)) {
+                if (value) { url.searchParams.set(name, value); } else { url.searchParams.delete(name); }
+            }
+            if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
+            return [url.search, languageLink(constants.default_language)];
+        },
     };
+
+    window.dash_clientside = window.dash_clientside || {};
+    window.dash_clientside.perispiegel = callbacks;
 
     /* A chart or table update answered 401: the session ended (idle timeout, logged out elsewhere). Go to the
        login page, which brings the user back to this very view, rather than leave a page that silently stopped

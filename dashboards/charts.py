@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from dash import MATCH, Dash, Input, Output, State, dcc, html
+from dash import dcc, html
 
 from queries.catalogue import UNIT_SCALE
 from texts import code_label, text
@@ -64,25 +64,10 @@ def base_layout(title: str, x_title: str, y_title: str, language: str, height: i
 
 CHART_TABLE = "chart-table"  # pattern-matching id types: {"type": CHART_TABLE + "-summary" | "-data" | "-body", ...}
 
-# A chart's table is built in the browser when its "show table" summary is first opened. Hundreds of table cells
-# as Dash components made every filter change on the detail page twice as slow (the renderer keeps book of
-# each component), for a table most people never open; as a store of strings it costs nothing until asked for.
-BUILD_CHART_TABLE = """
-function(clicks, table) {
-    if (!clicks || !table) { return window.dash_clientside.no_update; }
-    const numeric = new Set(table.numeric);
-    const cellClass = index => numeric.has(index) ? 'text-end numeric' : '';
-    const element = (type, props, children) => ({namespace: 'dash_html_components', type: type,
-                                                 props: Object.assign({children: children}, props)});
-    return element('Table', {id: table.id, className: 'table table-sm table-striped data-table'}, [
-        element('Caption', {className: 'visually-hidden'}, table.caption),
-        element('Thead', {}, element('Tr', {}, table.headers.map(
-            (header, index) => element('Th', {scope: 'col', className: cellClass(index)}, header)))),
-        element('Tbody', {}, table.rows.map(row => element('Tr', {}, row.map(
-            (value, index) => element('Td', {className: cellClass(index)}, value))))),
-    ]);
-}
-"""
+# A chart's table is built in the browser when its "show table" summary is first opened (a callback of the frame,
+# dashboards/layout.py, drawing with assets/perispiegel.js `drawChartTable`). Hundreds of table cells as Dash
+# components made every filter change on the detail page twice as slow (the renderer keeps book of each
+# component), for a table most people never open; as a store of strings it costs nothing until asked for.
 
 
 def accessible_chart(chart_id: str, figure: dict, title: str, summary: str, table: dict,
@@ -90,7 +75,7 @@ def accessible_chart(chart_id: str, figure: dict, title: str, summary: str, tabl
     """A chart with its title as the figure's name, a spoken summary, and its figures as a table on request.
 
     `table` is `dashboards.layout.table_data(...)`: the table is drawn in the browser when opened (see
-    BUILD_CHART_TABLE), with the markup of `layout.data_table`."""
+    CHART_TABLE), with the markup of `layout.data_table`."""
     return html.Figure(
         [
             dcc.Graph(id=chart_id, figure=figure, config=GRAPH_CONFIG, className="chart"),
@@ -103,17 +88,6 @@ def accessible_chart(chart_id: str, figure: dict, title: str, summary: str, tabl
         ],
         className="chart-figure",
         **{"aria-label": title},
-    )
-
-
-def register_chart_callbacks(app: Dash) -> None:
-    """Draw a chart's table when its summary is first opened (see BUILD_CHART_TABLE)."""
-    app.clientside_callback(
-        BUILD_CHART_TABLE,
-        Output({"type": f"{CHART_TABLE}-body", "chart": MATCH}, "children"),
-        Input({"type": f"{CHART_TABLE}-summary", "chart": MATCH}, "n_clicks"),
-        State({"type": f"{CHART_TABLE}-data", "chart": MATCH}, "data"),
-        prevent_initial_call=True,
     )
 
 

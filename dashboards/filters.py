@@ -2,16 +2,18 @@
 query string, and every chart and table of the page follows it — so a copied link reproduces the view.
 
 Choices take effect on the button, not on every change, so that keyboard and screen-reader users are not
-moved around while they choose (WCAG 3.2.2, on input). Dimensions, values and their labels come from
+moved around while they choose (WCAG 3.2.2, on input). The button's callback runs in the browser
+(assets/perispiegel.js, `applyFilters`) with the panel's names and values from `filter_constants`; the panel's
+callbacks are Dash hooks, like the frame's (dashboards/layout.py). Dimensions, values and their labels come from
 `queries.filters.DIMENSIONS`, the same table the engine and the API validate against.
 """
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, html
+from dash import Input, Output, State, hooks, html
 
-from dashboards.layout import VIEW_SEARCH, script_with_constants
+from dashboards.clientside import FRAME_CONSTANTS, VIEW_SEARCH, clientside
 from dashboards.view_state import ViewState, view_from_search
 from queries.filters import DIMENSIONS, FILTER_PARAMETERS, PERIOD_PARAMETER
 from queries.status import DataStatus
@@ -105,67 +107,29 @@ def active_filter_summary(view: ViewState) -> str:
     return f"{text('active_filters', language)}: " + "; ".join(parts)
 
 
-# Apply and Clear run in the browser: they rewrite the address in place (`history.replaceState`, so the router of
-# Dash Pages does not render the whole page again) and hand the new query string to the `view-search` store, which
-# every chart and table of the page follows. Language and organisation come from the store (the view as the server
-# drew it: an organisation the user may not see is already replaced there); a detail page's grain or breakdown is
-# kept as it is in the address bar, its only up-to-date copy. The panel then shows exactly what the address says.
-APPLY_FILTERS = """
-function(applyClicks, resetClicks, viewSearch, monthOptions, ...values) {
-    const controlKeys = %(control_keys)s;
-    const filterParameters = %(filter_parameters)s;
-    const noRestriction = %(no_restriction)s;
-    const reset = dash_clientside.callback_context.triggered_id === 'filter-reset';
-    const url = new URL(window.location.href);
-    const view = new URLSearchParams(viewSearch || '');
-    for (const name of ['lang', 'org']) {
-        if (view.has(name)) { url.searchParams.set(name, view.get(name)); } else { url.searchParams.delete(name); }
-    }
-    filterParameters.forEach(name => url.searchParams.delete(name));
-    const chosen = {};
-    if (!reset) {
-        controlKeys.forEach((key, index) => {
-            if (values[index] && values[index] !== noRestriction) { chosen[key] = values[index]; }
-        });
-    }
-    let first = chosen.period_from, last = chosen.period_to;
-    delete chosen.period_from;
-    delete chosen.period_to;
-    if (first || last) {
-        // One end chosen: the other end is the edge of the published data (the first and last month offered).
-        const months = (monthOptions || []).map(option => option.value).filter(value => value !== noRestriction);
-        first = first || months[0] || last;
-        last = last || months[months.length - 1] || first;
-        [first, last] = [first, last].sort();
-        url.searchParams.set(%(period_parameter)s, first + '..' + last);
-    }
-    for (const [name, value] of Object.entries(chosen)) { url.searchParams.set(name, value); }
-    if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
-    const controls = controlKeys.map(key => reset ? noRestriction
-        : key === 'period_from' && first ? first
-        : key === 'period_to' && last ? last
-        : dash_clientside.no_update);
-    return [url.search, ...controls];
-}
-"""
+def filter_constants() -> dict:
+    """What the panel's script (assets/perispiegel.js, `applyFilters`) needs to know, for the frame's constants."""
+    return {"control_keys": list(CONTROL_KEYS), "filter_parameters": list(FILTER_PARAMETERS),
+            "no_restriction": NO_RESTRICTION, "period_parameter": PERIOD_PARAMETER}
 
 
-def register_filter_callbacks(app: Dash) -> None:
-    """Apply writes the panel's choices into the address and the `view-search` store (see APPLY_FILTERS); the
-    summary of the chosen target group follows the store."""
-    app.clientside_callback(
-        script_with_constants(APPLY_FILTERS, control_keys=list(CONTROL_KEYS), filter_parameters=list(FILTER_PARAMETERS),
-                              no_restriction=NO_RESTRICTION, period_parameter=PERIOD_PARAMETER),
-        Output(VIEW_SEARCH, "data"),
-        *(Output(f"filter-{key}", "value") for key in CONTROL_KEYS),
-        Input("filter-apply", "n_clicks"),
-        Input("filter-reset", "n_clicks"),
-        State(VIEW_SEARCH, "data"),
-        State("filter-period_from", "options"),
-        *(State(f"filter-{key}", "value") for key in CONTROL_KEYS),
-        prevent_initial_call=True,
-    )
+# Apply and Clear run in the browser (assets/perispiegel.js, `applyFilters`): they rewrite the address in place and
+# hand the new query string to the `view-search` store, which every chart and table of the page follows; the summary
+# of the chosen target group follows the store. Dash hooks, like the frame's callbacks: every app gets them.
+hooks.clientside_callback(
+    clientside("applyFilters"),
+    Output(VIEW_SEARCH, "data"),
+    *(Output(f"filter-{key}", "value") for key in CONTROL_KEYS),
+    Input("filter-apply", "n_clicks"),
+    Input("filter-reset", "n_clicks"),
+    State(VIEW_SEARCH, "data"),
+    State("filter-period_from", "options"),
+    State(FRAME_CONSTANTS, "data"),
+    *(State(f"filter-{key}", "value") for key in CONTROL_KEYS),
+    prevent_initial_call=True,
+)
 
-    @app.callback(Output("active-filters", "children"), Input(VIEW_SEARCH, "data"), prevent_initial_call=True)
-    def summarise_filters(search: str | None) -> str:
-        return active_filter_summary(view_from_search(search))
+
+@hooks.callback(Output("active-filters", "children"), Input(VIEW_SEARCH, "data"), prevent_initial_call=True)
+def summarise_filters(search: str | None) -> str:
+    return active_filter_summary(view_from_search(search))

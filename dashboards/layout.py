@@ -1,30 +1,38 @@
 """The frame every page shares — header (logged-in user, organisation, data version, language), navigation, main
-landmark, footer — and small building blocks (tables, sections) that pages compose.
+landmark, footer — its callbacks, and small building blocks (tables, sections) that pages compose.
 
-Which organisation a page shows is decided on the server for the logged-in user (`shown_organisation`, through
-`auth.permitted_organisations()`), the same way for the page and for each of its callbacks
-(dashboards/indicator_access.py); the header offers only organisations the user may choose.
+The pages register themselves with Dash Pages (dashboards/pages/); the navigation is built from `dash.page_registry`
+(`navigation_pages`), and links to another page name it (`page_path`). Which organisation a page shows is decided
+on the server for the logged-in user (`shown_organisation`, through `auth.permitted_organisations()`), the same way
+for the page and for each of its callbacks (dashboards/indicator_access.py); the header offers only organisations
+the user may choose.
 
 Everything is rendered from the view state in the URL; the frame's callbacks write a new URL (organisation) or
-follow the `view-search` store that the filter panel updates in place (links, see FOLLOW_VIEW).
+follow the `view-search` store that the filter panel updates in place (links). They run in the browser
+(assets/perispiegel.js), with the constants they need as data in the app frame's store (`frame_constants`), and
+are declared here as Dash hooks, which Dash adds to every app it creates in the process (`dash.callback` would
+reach only the first app to serve a request).
 Text from the data (organisation names, messages) is passed to components as plain strings, which React
 renders as text, never as HTML.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import dash
 import dash_bootstrap_components as dbc
 import polars as pl
-from dash import Dash, Input, Output, State, dcc, html
+from dash import MATCH, Input, Output, State, dcc, hooks, html
 from sqlalchemy import Engine
 
 import auth
 from auth.users import User
+from dashboards.charts import CHART_TABLE
+from dashboards.clientside import FRAME_CONSTANTS, VIEW_SEARCH, clientside
 from dashboards.context import database_engine
+from dashboards.filters import filter_constants
 from dashboards.view_state import ViewState, view_from_query
 from queries.filters import FILTER_PARAMETERS
 from queries.scope import Viewer
@@ -34,25 +42,33 @@ from texts.formatting import format_date
 
 ROUTER_LOCATION = "_pages_location"  # the dcc.Location Dash Pages routes on; writing its search navigates
 NATIONAL_CHOICE = "*"  # the dropdown's "national view" (a researcher's own view): no organisation in the URL
-VIEW_SEARCH = "view-search"  # the store holding the query string the page's charts and tables show (see filters.py)
 
 
-@dataclass(frozen=True)
-class Page:
-    key: str  # its title is the text `code.page.<key>`
-    path: str  # a Dash Pages path, or a path template such as "/indicator/<indicator_id>"
-    in_navigation: bool = True
+def registered_page(name: str) -> dict:
+    """The page that registered itself under `name` (`dash.register_page(__name__, name=...)` in its module)."""
+    for page in dash.page_registry.values():
+        if page["name"] == name:
+            return page
+    raise KeyError(f"no page registered as {name!r}")
 
 
-PAGES: tuple[Page, ...] = (
-    Page("home", "/"),
-    Page("overview", "/mijn-organisatie"),
-    Page("indicator", "/indicator/<indicator_id>", in_navigation=False),
-    Page("compare", "/vergelijken"),
-    Page("data_quality", "/datakwaliteit"),
-    Page("definitions", "/definities"),
-)
-PAGE_BY_KEY = {page.key: page for page in PAGES}
+def page_path(name: str, **variables: str) -> str:
+    """The path of page `name`, with its path template's variables filled in (`indicator_id=...`)."""
+    page = registered_page(name)
+    path = page["path_template"] or page["path"]
+    for variable, value in variables.items():
+        path = path.replace(f"<{variable}>", value)
+    return path
+
+
+def navigation_pages() -> list[dict]:
+    """The pages of the header's navigation, in their registered order (a page registered with
+    `in_navigation=False`, such as an indicator's detail page, is reached through links only)."""
+    return [page for page in dash.page_registry.values() if page.get("in_navigation", True)]
+
+
+def navigation_link_id(page: dict) -> str:
+    return f"nav-{page['name']}"
 
 
 @dataclass(frozen=True)
@@ -126,8 +142,8 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
     view = view.with_changes(org_code=shown_organisation(view.org_code, register))
     context = PageContext(engine=engine, status=data_status(engine), register=register, user=auth.current_user(),
                           permitted=auth.permitted_organisations(), viewer=auth.current_viewer(view.org_code))
-    page = PAGE_BY_KEY[page_key]
-    title = title or code_label("page", page.key, view.language)
+    page = registered_page(page_key)
+    title = title or code_label("page", page["name"], view.language)
     return html.Div(
         [
             # `org` is the organisation shown (`shown_organisation`), which the header's choice compares with.
@@ -147,7 +163,7 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
     )
 
 
-def header(page: Page, view: ViewState, context: PageContext, path: str | None = None) -> html.Header:
+def header(page: dict, view: ViewState, context: PageContext, path: str | None = None) -> html.Header:
     language = view.language
     other_language = "en" if language == "nl" else "nl"
     return html.Header(
@@ -166,7 +182,7 @@ def header(page: Page, view: ViewState, context: PageContext, path: str | None =
                     data_version_notice(context.status, language),
                     dcc.Link(
                         html.Span(text("language_switch", language), lang=other_language),
-                        href=(path or page.path) + view.with_changes(language=other_language).query_string(),
+                        href=(path or page["path"]) + view.with_changes(language=other_language).query_string(),
                         id="language-switch",
                         title=text("language_switch_label", language),
                         className="language-switch",
@@ -180,13 +196,13 @@ def header(page: Page, view: ViewState, context: PageContext, path: str | None =
                         [
                             html.Li(
                                 dcc.Link(
-                                    code_label("page", target.key, language),
-                                    href=target.path + view.query_string(),
-                                    className="nav-link active" if target.key == page.key else "nav-link",
-                                    id=f"nav-{target.key}",
+                                    code_label("page", target["name"], language),
+                                    href=target["path"] + view.query_string(),
+                                    className="nav-link active" if target["name"] == page["name"] else "nav-link",
+                                    id=navigation_link_id(target),
                                 )
                             )
-                            for target in PAGES if target.in_navigation
+                            for target in navigation_pages()
                         ],
                         className="nav",
                     )
@@ -268,6 +284,20 @@ def nowrap(value: str) -> html.Span:
     return html.Span(value, className="text-nowrap")
 
 
+def viewing_as_note(view: ViewState, context: PageContext, element_id: str) -> html.P:
+    """What the logged-in user sees by name here, by the role of its viewer (auth.current_viewer)."""
+    role = context.viewer.role if context.viewer else "researcher"
+    return html.P(code_label("viewing_as", role, view.language, name=context.organisation_name(view.org_code)),
+                  className="viewing-as", id=element_id)
+
+
+def organisation_heading(view: ViewState, context: PageContext, element_id: str) -> html.P:
+    """The organisation the page shows, with its code; "Landelijk beeld" when it shows national figures."""
+    if not view.org_code:
+        return html.P(text("national_view", view.language), id=element_id)
+    return html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"], id=element_id)
+
+
 def loading(child: object) -> dcc.Loading:
     """`child` with the pages' loading indicator: shown only after 300 ms, over the old content (kept visible)."""
     return dcc.Loading(child, type="dot", delay_show=300, overlay_style={"visibility": "visible", "opacity": 0.5})
@@ -315,83 +345,64 @@ def data_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[obj
     return html.Table(parts, className="table table-sm table-striped data-table", **props)
 
 
-# The links that carry the view (navigation, "back to the overview") follow the view-search store, so after
-# "Toepassen" they lead to the same target group; only the view's own parameters travel (a detail page's grain or
-# breakdown stays on that page). The language switch keeps the whole address (assets/perispiegel.js).
-FOLLOW_VIEW = """
-function(search) {
-    const kept = %(kept)s;
-    const current = new URLSearchParams(search || '');
-    function linkTo(path) {
-        const params = new URLSearchParams();
-        for (const [name, value] of current) { if (kept.includes(name)) { params.append(name, value); } }
-        const query = params.toString();
-        return path + (query ? '?' + query : '');
+def frame_constants() -> dict:
+    """The names and values the browser's scripts share with the server (assets/perispiegel.js reads them from the
+    `FRAME_CONSTANTS` store): Python's own tables, so both sides agree on names and values.
+
+    The links that carry the view (navigation, "back to the overview") take only the view's own parameters
+    (`view_parameters`): a detail page's grain or breakdown stays on that page."""
+    return {
+        "view_parameters": ["lang", "org", *FILTER_PARAMETERS],
+        "default_language": DEFAULT_LANGUAGE,
+        "national_choice": NATIONAL_CHOICE,
+        "navigation": [{"id": navigation_link_id(page), "path": page["path"]} for page in navigation_pages()],
+        **filter_constants(),
     }
-    const links = %(paths)s.map(path => linkTo(path));
-    if (%(language_switch)s) { links.push(window.perispiegelLanguageLink(%(default_language)s)); }
-    return links.length === 1 ? links[0] : links;  // one output takes the value itself
-}
-"""
 
 
-def script_with_constants(source: str, **constants: object) -> str:
-    """A clientside function's source with each `%(name)s` replaced by the JSON of `constants[name]` (Python's
-    own tables, so the browser and the server agree on names and values)."""
-    for name, value in constants.items():
-        source = source.replace(f"%({name})s", json.dumps(value))
-    return source
+def app_frame() -> html.Div:
+    """What every page is drawn into: Dash Pages' container, the document's language (a frame callback sets it)
+    and the constants store."""
+    return html.Div([dash.page_container, html.Div(id="document-language", hidden=True),
+                     dcc.Store(id=FRAME_CONSTANTS, data=frame_constants())])
 
 
-def follow_view_script(paths: Sequence[str], language_switch: bool = False) -> str:
-    """The clientside function returning the hrefs of links to `paths` (then the language switch's, if asked)."""
-    return script_with_constants(FOLLOW_VIEW, kept=["lang", "org", *FILTER_PARAMETERS], paths=list(paths),
-                                 default_language=DEFAULT_LANGUAGE, language_switch=language_switch)
+# The frame's callbacks, for every page: Dash hooks, which Dash adds to every app it creates in this process (see
+# the module docstring). The header's organisation choice writes the URL; links, document language and title follow
+# the view; a chart's table is drawn when asked for.
 
+# Runs in the browser so that the rest of the address (target group, a detail page's grain or breakdown) is kept as
+# it is now, not as the page was first drawn. The server shows only a permitted organisation anyway
+# (`shown_organisation`), whatever the address says.
+hooks.clientside_callback(
+    clientside("chooseOrganisation"),
+    Output(ROUTER_LOCATION, "search", allow_duplicate=True),
+    Input("org-select", "value"),
+    State("view-meta", "data"),
+    State(FRAME_CONSTANTS, "data"),
+    prevent_initial_call=True,
+)
 
-def register_frame_callbacks(app: Dash) -> None:
-    """The header's organisation choice writes the URL; links, document language and title follow the view."""
+# After "Toepassen" the navigation leads to the same target group; the language switch keeps the whole address.
+hooks.clientside_callback(
+    clientside("followNavigation"),
+    Output("language-switch", "href"),
+    Input(VIEW_SEARCH, "data"),
+    State(FRAME_CONSTANTS, "data"),
+    prevent_initial_call=True,
+)
 
-    # Runs in the browser so that the rest of the address (target group, a detail page's grain or breakdown) is
-    # kept as it is now, not as the page was first drawn. The server shows only a permitted organisation anyway
-    # (`shown_organisation`), whatever the address says. A select that merely reports the value it was drawn
-    # with (the organisation shown) changes nothing: navigating there would add a history entry that Back
-    # could never leave.
-    app.clientside_callback(
-        script_with_constants("""
-        function(chosen, meta) {
-            const organisation = chosen === %(national)s ? null : (chosen || null);
-            if (!meta || organisation === (meta.org || null)) { return window.dash_clientside.no_update; }
-            const url = new URL(window.location.href);
-            if (organisation) { url.searchParams.set('org', organisation); } else { url.searchParams.delete('org'); }
-            return url.search;
-        }
-        """, national=NATIONAL_CHOICE),
-        Output(ROUTER_LOCATION, "search", allow_duplicate=True),
-        Input("org-select", "value"),
-        State("view-meta", "data"),
-        prevent_initial_call=True,
-    )
+hooks.clientside_callback(
+    clientside("showDocumentLanguage"),
+    Output("document-language", "children"),
+    Input("view-meta", "data"),
+)
 
-    navigation = [page for page in PAGES if page.in_navigation]
-    app.clientside_callback(
-        follow_view_script([page.path for page in navigation], language_switch=True),
-        *(Output(f"nav-{page.key}", "href") for page in navigation),
-        Output("language-switch", "href"),
-        Input(VIEW_SEARCH, "data"),
-        prevent_initial_call=True,
-    )
-
-    # Dash Pages sets document.title from its own store in the same round; defer so the translated title wins.
-    app.clientside_callback(
-        """
-        function(meta) {
-            if (!meta) { return window.dash_clientside.no_update; }
-            document.documentElement.lang = meta.lang;
-            setTimeout(function () { document.title = meta.title; }, 0);
-            return meta.lang;
-        }
-        """,
-        Output("document-language", "children"),
-        Input("view-meta", "data"),
-    )
+# Whichever page shows a chart (charts.accessible_chart): its table, drawn when its summary is first opened.
+hooks.clientside_callback(
+    clientside("drawChartTable"),
+    Output({"type": f"{CHART_TABLE}-body", "chart": MATCH}, "children"),
+    Input({"type": f"{CHART_TABLE}-summary", "chart": MATCH}, "n_clicks"),
+    State({"type": f"{CHART_TABLE}-data", "chart": MATCH}, "data"),
+    prevent_initial_call=True,
+)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from queries.dictionary import births_dictionary
 from tables.schema import metadata
 
 DICTIONARY = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
@@ -50,3 +51,13 @@ def test_every_births_column_says_how_it_is_derived():
     rows = table_rows()["births"]
     for column, cells in rows.items():
         assert len(cells) == 5 and len(cells[4]) > 10, f"births.{column} has no derivation"
+
+
+def test_the_definitions_page_dictionary_is_every_births_column_a_reader_meets():
+    entries = births_dictionary()
+    births = metadata.tables["births"]
+    assert [entry.column for entry in entries] == [column.name for column in births.columns
+                                                   if column.name not in {"data_version", "birth_id"}]
+    for entry in entries:
+        assert entry.term == births.columns[entry.column].info["nl"]
+        assert entry.meaning == births.columns[entry.column].comment

@@ -20,7 +20,6 @@ from jinja2 import nodes
 
 import texts
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
-from dashboards.layout import PAGES
 from dashboards.tiles import MASKED_REASONS
 from loader.validate import FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
 from queries.catalogue import CATALOGUE, Direction
@@ -33,9 +32,23 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOT_PRODUCT = {"tests", "benchmarks", "data", "docs", "texts"}  # texts/ is the one place that builds keys
 KEY_FUNCTIONS = ("text", "code_label")
 
+
+
+def registered_page_names() -> tuple[str, ...]:
+    """The `name=` of each page's `dash.register_page` call: pages register only inside an app being created
+    (dashboards/pages/__init__.py), so they are read from the sources."""
+    names = []
+    for path in sorted((PROJECT_ROOT / "dashboards" / "pages").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "dash.register_page":
+                names += [keyword.value.value for keyword in node.keywords
+                          if keyword.arg == "name" and isinstance(keyword.value, ast.Constant)]
+    return tuple(names)
+
+
 #: Every code list a `code_label` call names, with its codes (from the modules that own them).
 CODE_LISTS: dict[str, tuple[str, ...]] = {
-    "page": tuple(page.key for page in PAGES),
+    "page": registered_page_names(),
     "role": ROLES,
     "viewing_as": ROLES,
     "org_type": LEVELS,

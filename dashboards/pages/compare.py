@@ -6,23 +6,31 @@ back) are masked by the engine's rules; rows keep the order the user sorted them
 Every download is written to the audit log.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Dash Pages runs this module before it is in sys.modules, where the
+# dataclass below could not resolve string annotations (dashboards/pages/__init__.py).
 import csv
 import io
 import re
 from dataclasses import dataclass
 
+import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Input, Output, State, dcc, html
 
 import auth
 from dashboards.charts import empty_state
 from dashboards.filters import filter_panel
 from dashboards.indicator_access import IndicatorRequest, indicator_request
-from dashboards.layout import VIEW_SEARCH, PageContext, loading, render_page, section
-from dashboards.pages.overview import organisation_heading, viewing_as_note
+from dashboards.layout import (
+    VIEW_SEARCH,
+    PageContext,
+    loading,
+    organisation_heading,
+    render_page,
+    section,
+    viewing_as_note,
+)
 from dashboards.tiles import count_text, indicator_name, interval_text, rate_text, verdict_key
 from dashboards.view_state import ViewState
 from queries.catalogue import UNIT_SCALE
@@ -49,6 +57,10 @@ def layout(**query: object) -> html.Div:
     return render_page("compare", query, content)
 
 
+dash.register_page(__name__, path="/vergelijken", name="compare", order=3, layout=layout)
+app = dash.get_app()  # the app Dash Pages runs this module for (dashboards/pages/__init__.py)
+
+
 def content(view: ViewState, context: PageContext) -> list:
     language = view.language
     return [
@@ -73,29 +85,29 @@ def content(view: ViewState, context: PageContext) -> list:
     ]
 
 
-def register_callbacks(app: Dash) -> None:
-    @app.callback(Output("compare-grid", "rowData"), Output("compare-grid", "columnDefs"),
-                  Output("compare-message", "children"), Input(VIEW_SEARCH, "data"))
-    def show_table(search: str | None) -> tuple[list[dict], list[dict], list]:
-        request = indicator_request(search)
-        try:
-            units = compare_units(request, export=False)
-        except NoDataError:
-            return [], [], [empty_state(text("no_published_data", request.view.language))]
-        return grid_rows(units, request), column_definitions(units, request.view.language), []
+@app.callback(Output("compare-grid", "rowData"), Output("compare-grid", "columnDefs"),
+              Output("compare-message", "children"), Input(VIEW_SEARCH, "data"))
+def show_table(search: str | None) -> tuple[list[dict], list[dict], list]:
+    request = indicator_request(search)
+    try:
+        units = compare_units(request, export=False)
+    except NoDataError:
+        return [], [], [empty_state(text("no_published_data", request.view.language))]
+    return grid_rows(units, request), column_definitions(units, request.view.language), []
 
-    @app.callback(Output("compare-download", "data"), Input("compare-download-button", "n_clicks"),
-                  State(VIEW_SEARCH, "data"), State("compare-grid", "virtualRowData"),
-                  prevent_initial_call=True)
-    def download(_clicks: int, search: str | None, shown_rows: list[dict] | None) -> dict:
-        request = indicator_request(search)
-        units = compare_units(request, export=True)
-        order = [row["id"] for row in shown_rows or []]
-        file_name = csv_file_name(request)
-        # Every download is in the audit log (docs/security.md), like every answer of the API.
-        auth.audit_event("download", target=file_name,
-                         detail=f"compare {request.org_code or 'national'}{request.view.query_string()}")
-        return dcc.send_string(csv_text(units, request, order), file_name, type="text/csv")
+
+@app.callback(Output("compare-download", "data"), Input("compare-download-button", "n_clicks"),
+              State(VIEW_SEARCH, "data"), State("compare-grid", "virtualRowData"),
+              prevent_initial_call=True)
+def download(_clicks: int, search: str | None, shown_rows: list[dict] | None) -> dict:
+    request = indicator_request(search)
+    units = compare_units(request, export=True)
+    order = [row["id"] for row in shown_rows or []]
+    file_name = csv_file_name(request)
+    # Every download is in the audit log (docs/security.md), like every answer of the API.
+    auth.audit_event("download", target=file_name,
+                     detail=f"compare {request.org_code or 'national'}{request.view.query_string()}")
+    return dcc.send_string(csv_text(units, request, order), file_name, type="text/csv")
 
 
 def compare_units(request: IndicatorRequest, export: bool) -> list[Unit]:

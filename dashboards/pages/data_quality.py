@@ -12,6 +12,7 @@ languages and are rendered as text.
 
 from __future__ import annotations
 
+import dash
 from dash import html
 
 from contracts.delivery_format import FIELD_BY_NAME
@@ -33,6 +34,9 @@ DELIVERIES_SHOWN = 150  # the newest birth months first; ten years of a VSV's me
 
 def layout(**query: object) -> html.Div:
     return render_page("data_quality", query, content)
+
+
+dash.register_page(__name__, path="/datakwaliteit", name="data_quality", order=4, layout=layout)
 
 
 def field_label(name: str, language: str) -> str:

@@ -3,19 +3,23 @@ dictionary of the national table in plain words, and the refresh history."""
 
 from __future__ import annotations
 
+import dash
 from dash import html
 
 from dashboards.layout import PageContext, data_table, nowrap, render_page, section
 from dashboards.view_state import ViewState
 from queries.catalogue import INDICATORS
+from queries.dictionary import births_dictionary
 from queries.status import refresh_history
-from tables.schema import births
 from texts import code_label, text
 from texts.formatting import format_datetime, format_number
 
 
 def layout(**query: object) -> html.Div:
     return render_page("definitions", query, content)
+
+
+dash.register_page(__name__, path="/definities", name="definitions", order=5, layout=layout)
 
 
 def content(view: ViewState, context: PageContext) -> list:
@@ -56,9 +60,8 @@ def indicator_definitions_section(language: str) -> html.Section:
 
 
 def data_dictionary_section(language: str) -> html.Section:
-    # The Dutch registry term and the English meaning both come from the column definitions in tables/schema.py.
-    rows = [[column.info.get("nl", column.name), html.Code(column.name), column.comment or ""]
-            for column in births.columns if column.name not in {"data_version", "birth_id"}]
+    # The Dutch registry term and the English meaning both come from the column definitions (queries/dictionary.py).
+    rows = [[entry.term, html.Code(entry.column), entry.meaning] for entry in births_dictionary()]
     headers = [text("term", language), text("column", language), text("meaning", language)]
     return section(text("data_dictionary", language), html.P(text("meaning_language_note", language)),
                    data_table(text("data_dictionary", language), headers, rows, table_id="data-dictionary"),

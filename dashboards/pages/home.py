@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dash
 from dash import html
 
 from dashboards.layout import PageContext, data_table, render_page, section, with_code
@@ -13,6 +14,9 @@ from texts.formatting import format_date, format_month, format_number
 
 def layout(**query: object) -> html.Div:
     return render_page("home", query, content)
+
+
+dash.register_page(__name__, path="/", name="home", order=0, layout=layout)
 
 
 def content(view: ViewState, context: PageContext) -> list:

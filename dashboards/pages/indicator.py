@@ -12,38 +12,38 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import dash
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from dashboards.charts import (
     accessible_chart,
     breakdown_figure,
     empty_state,
     funnel_figure,
-    register_chart_callbacks,
     trend_figure,
 )
+from dashboards.clientside import FRAME_CONSTANTS, clientside
 from dashboards.filters import filter_panel
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
 from dashboards.layout import (
-    PAGE_BY_KEY,
     VIEW_SEARCH,
     PageContext,
     data_table,
-    follow_view_script,
     loading,
+    organisation_heading,
+    page_path,
     render_page,
-    script_with_constants,
     section,
     table_data,
+    viewing_as_note,
 )
-from dashboards.pages.overview import organisation_heading, viewing_as_note
 from dashboards.tiles import count_text, figure_cell, indicator_name, interval_text, rate_text, verdict_badge
 from dashboards.view_state import ViewState, view_from_query
 from queries.catalogue import CATALOGUE, INDICATORS
 from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, NoDataError
 from queries.filters import DIMENSIONS
-from texts import DEFAULT_LANGUAGE, code_label, text
+from texts import code_label, text
 from texts.formatting import format_number, format_period, format_rate
 
 DEFAULT_DIMENSION = "parity"
@@ -71,15 +71,20 @@ def layout(indicator_id: str | None = None, **query: object) -> html.Div:
     indicator_id = indicator_id if indicator_id is not None else INDICATORS[0].id
     definition = CATALOGUE.get(indicator_id)
     language = view_from_query(query).language
-    path = PAGE_BY_KEY["indicator"].path.replace("<indicator_id>", indicator_id)
+    path = page_path("indicator", indicator_id=indicator_id)
     title = definition.name(language) if definition else None
     return render_page("indicator", query, lambda view, context: content(view, context, indicator_id, query),
                        path=path, title=title)
 
 
+dash.register_page(__name__, path_template="/indicator/<indicator_id>", name="indicator", order=2, in_navigation=False,
+                   layout=layout)
+app = dash.get_app()  # the app Dash Pages runs this module for (dashboards/pages/__init__.py)
+
+
 def content(view: ViewState, context: PageContext, indicator_id: str | None, query: dict) -> list:
     language = view.language
-    overview_href = PAGE_BY_KEY["overview"].path + view.query_string()
+    overview_href = page_path("overview") + view.query_string()
     back = dcc.Link(text("back_to_overview", language), href=overview_href, id="detail-back", className="back-link")
     if indicator_id not in CATALOGUE:
         return [html.P(text("unknown_indicator", language), id="empty-state"), back]
@@ -145,7 +150,7 @@ def definition_section(definition: dict, view: ViewState) -> html.Section:
          text("per_woman", language) if definition["woman_level"] else text("per_child", language)),
         (text("source", language), definition["source"]),
     ]
-    href = PAGE_BY_KEY["definitions"].path + view.query_string() + f"#indicator-{definition['id']}"
+    href = page_path("definitions") + view.query_string() + f"#indicator-{definition['id']}"
     return section(
         text("definition", language),
         html.Dl([part for term, value in facts for part in (html.Dt(term), html.Dd(value))], className="facts",
@@ -157,61 +162,53 @@ def definition_section(definition: dict, view: ViewState) -> html.Section:
 
 # ---- callbacks -----------------------------------------------------------------------------------------------
 
-def register_callbacks(app: Dash) -> None:
-    # One callback for the whole page: every part follows the view (the filter panel's Apply), and a part with
-    # its own control (grain, overdispersion, breakdown dimension) also that control, redrawing only itself. One
-    # answer instead of five: the browser's work per answer grows with the number of components on the page, so
-    # five answers cost five times the bookkeeping for one filter change.
-    @app.callback(
-        *(Output(f"detail-{part}-body", "children") for part in DETAIL_PARTS),
-        Input(VIEW_SEARCH, "data"),
-        Input("detail-grain", "value"),
-        Input("detail-overdispersion", "value"),
-        Input("detail-dimension", "value"),
-        State("detail-indicator", "data"),
-    )
-    def show_detail(search: str | None, grain: str | None, overdispersion: str | None, dimension: str | None,
-                    indicator_id: str) -> list:
-        own_control = {"detail-grain": "trend", "detail-overdispersion": "funnel", "detail-dimension": "breakdown"}
-        changed = own_control.get(ctx.triggered_id)
-        builders = {
-            "summary": summary_body,
-            "trend": lambda r, d: trend_body(r, d, grain if grain in GRAINS else "year"),
-            "funnel": lambda r, d: funnel_body(r, d, overdispersion or "none"),
-            "breakdown": lambda r, d: breakdown_body(r, d, dimension or DEFAULT_DIMENSION),
-            "adjusted": adjusted_body,
-        }
-        if indicator_id not in CATALOGUE:  # only a crafted request; the page itself says "unknown indicator"
-            return [no_update] * len(DETAIL_PARTS)
-        request = indicator_request(search)
-        definition = CATALOGUE[indicator_id].as_dict()
-        return [guarded(request, definition, builders[part]) if changed in (None, part) else no_update
-                for part in DETAIL_PARTS]
+# One callback for the whole page: every part follows the view (the filter panel's Apply), and a part with
+# its own control (grain, overdispersion, breakdown dimension) also that control, redrawing only itself. One
+# answer instead of five: the browser's work per answer grows with the number of components on the page, so
+# five answers cost five times the bookkeeping for one filter change.
+@app.callback(
+    *(Output(f"detail-{part}-body", "children") for part in DETAIL_PARTS),
+    Input(VIEW_SEARCH, "data"),
+    Input("detail-grain", "value"),
+    Input("detail-overdispersion", "value"),
+    Input("detail-dimension", "value"),
+    State("detail-indicator", "data"),
+)
+def show_detail(search: str | None, grain: str | None, overdispersion: str | None, dimension: str | None,
+                indicator_id: str) -> list:
+    own_control = {"detail-grain": "trend", "detail-overdispersion": "funnel", "detail-dimension": "breakdown"}
+    changed = own_control.get(ctx.triggered_id)
+    builders = {
+        "summary": summary_body,
+        "trend": lambda r, d: trend_body(r, d, grain if grain in GRAINS else "year"),
+        "funnel": lambda r, d: funnel_body(r, d, overdispersion or "none"),
+        "breakdown": lambda r, d: breakdown_body(r, d, dimension or DEFAULT_DIMENSION),
+        "adjusted": adjusted_body,
+    }
+    if indicator_id not in CATALOGUE:  # only a crafted request; the page itself says "unknown indicator"
+        return [no_update] * len(DETAIL_PARTS)
+    request = indicator_request(search)
+    definition = CATALOGUE[indicator_id].as_dict()
+    return [guarded(request, definition, builders[part]) if changed in (None, part) else no_update
+            for part in DETAIL_PARTS]
 
-    register_chart_callbacks(app)
-    app.clientside_callback(follow_view_script([PAGE_BY_KEY["overview"].path]), Output("detail-back", "href"),
-                            Input(VIEW_SEARCH, "data"), prevent_initial_call=True)
 
-    # Keep the page's own choices in the address without a page reload (see the module docstring), from the
-    # moment the page is drawn: the address then always says which grain is shown, even after a filter change
-    # whose period would default to another grain; the language switch keeps them too.
-    app.clientside_callback(
-        script_with_constants("""
-        function(grain, overdispersion, dimension) {
-            const url = new URL(window.location.href);
-            const chosen = {grain: grain, overdispersion: overdispersion, by: dimension};
-            for (const [name, value] of Object.entries(chosen)) {
-                if (value) { url.searchParams.set(name, value); } else { url.searchParams.delete(name); }
-            }
-            if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
-            return [url.search, window.perispiegelLanguageLink(%(default_language)s)];
-        }
-        """, default_language=DEFAULT_LANGUAGE),
-        Output("detail-url-sync", "data"),
-        Output("language-switch", "href", allow_duplicate=True),
-        Input("detail-grain", "value"), Input("detail-overdispersion", "value"), Input("detail-dimension", "value"),
-        prevent_initial_call="initial_duplicate",
-    )
+# "Back to the overview" follows the view, like the header's navigation.
+app.clientside_callback(clientside("followLink"), Output("detail-back", "href"), Input(VIEW_SEARCH, "data"),
+                        State(FRAME_CONSTANTS, "data"), State("detail-back", "href"), prevent_initial_call=True)
+
+
+# Keep the page's own choices in the address without a page reload (see the module docstring), from the
+# moment the page is drawn: the address then always says which grain is shown, even after a filter change
+# whose period would default to another grain; the language switch keeps them too.
+app.clientside_callback(
+    clientside("keepPageChoices"),
+    Output("detail-url-sync", "data"),
+    Output("language-switch", "href", allow_duplicate=True),
+    Input("detail-grain", "value"), Input("detail-overdispersion", "value"), Input("detail-dimension", "value"),
+    State(FRAME_CONSTANTS, "data"),
+    prevent_initial_call="initial_duplicate",
+)
 
 
 def guarded(request: IndicatorRequest, definition: dict, build: Callable[[IndicatorRequest, dict], list]) -> list:

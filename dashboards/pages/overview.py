@@ -8,12 +8,22 @@ to its detail page with the same URL state.
 
 from __future__ import annotations
 
-from dash import Dash, Input, Output, dcc, html
+import dash
+from dash import Input, Output, dcc, html
 
 from dashboards.charts import empty_state, sparkline
 from dashboards.filters import filter_panel
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
-from dashboards.layout import PAGE_BY_KEY, VIEW_SEARCH, PageContext, loading, render_page, section
+from dashboards.layout import (
+    VIEW_SEARCH,
+    PageContext,
+    loading,
+    organisation_heading,
+    page_path,
+    render_page,
+    section,
+    viewing_as_note,
+)
 from dashboards.tiles import figure_class, figure_text, indicator_name, verdict_key
 from dashboards.view_state import ViewState
 from queries.engine import NoDataError
@@ -25,23 +35,13 @@ def layout(**query: object) -> html.Div:
     return render_page("overview", query, content)
 
 
+dash.register_page(__name__, path="/mijn-organisatie", name="overview", order=1, layout=layout)
+app = dash.get_app()  # the app Dash Pages runs this module for (dashboards/pages/__init__.py)
+
+
 def detail_href(indicator_id: str, view: ViewState) -> str:
     """The detail page of an indicator with the same language, organisation and target group."""
-    return PAGE_BY_KEY["indicator"].path.replace("<indicator_id>", indicator_id) + view.query_string()
-
-
-def viewing_as_note(view: ViewState, context: PageContext, element_id: str) -> html.P:
-    """What the logged-in user sees by name here, by the role of its viewer (auth.current_viewer)."""
-    role = context.viewer.role if context.viewer else "researcher"
-    return html.P(code_label("viewing_as", role, view.language, name=context.organisation_name(view.org_code)),
-                  className="viewing-as", id=element_id)
-
-
-def organisation_heading(view: ViewState, context: PageContext, element_id: str) -> html.P:
-    """The organisation the page shows, with its code; "Landelijk beeld" when it shows national figures."""
-    if not view.org_code:
-        return html.P(text("national_view", view.language), id=element_id)
-    return html.P([html.Strong(context.organisation_name(view.org_code)), f" ({view.org_code})"], id=element_id)
+    return page_path("indicator", indicator_id=indicator_id) + view.query_string()
 
 
 def content(view: ViewState, context: PageContext) -> list:
@@ -59,10 +59,9 @@ def content(view: ViewState, context: PageContext) -> list:
     ]
 
 
-def register_callbacks(app: Dash) -> None:
-    @app.callback(Output("overview-indicators-body", "children"), Input(VIEW_SEARCH, "data"))
-    def show_indicators(search: str | None) -> list:
-        return indicator_rows(indicator_request(search))
+@app.callback(Output("overview-indicators-body", "children"), Input(VIEW_SEARCH, "data"))
+def show_indicators(search: str | None) -> list:
+    return indicator_rows(indicator_request(search))
 
 
 def indicator_rows(request: IndicatorRequest) -> list:
