@@ -138,7 +138,9 @@ def counts_per_year(engine: Engine) -> pl.DataFrame:
 
 
 # The register only changes in a refresh (refresh.upsert_organisations, also when nothing new is published), yet
-# every page and callback reads it: one copy per data version and refresh, not a full read per request.
+# every page and callback reads it: one copy per data version and finished refresh, not a full read per request.
+# A refresh's log row is committed when it starts, its register and its finish together at the end: keyed on the
+# last *finished* refresh, a copy read while a refresh runs is not kept once that refresh has finished.
 _REGISTER_CACHE: dict[tuple[str, int, int | None], pl.DataFrame] = {}
 _REGISTER_CACHE_SIZE = 8
 
@@ -150,7 +152,8 @@ def organisation_register(engine: Engine) -> pl.DataFrame:
     if version is None:
         return read_register(engine)
     with engine.connect() as connection:
-        last_refresh = connection.execute(select(func.max(refreshes.c.refresh_id))).scalar()
+        last_refresh = connection.execute(select(func.max(refreshes.c.refresh_id))
+                                          .where(refreshes.c.finished_at.is_not(None))).scalar()
     key = (engine.url.render_as_string(hide_password=False), version["data_version"], last_refresh)
     register = _REGISTER_CACHE.get(key)
     if register is None:

@@ -19,7 +19,10 @@ from fixtures.delivery_files import (
 )
 from sqlalchemy import Engine, func, select, text
 
+from auth.permissions import permitted_organisations
+from auth.users import add_user, get_user
 from loader.refresh import KILL_AT_STAGE_VARIABLE, RefreshSummary, run_refresh
+from queries.status import organisation_register
 from tables.database import current_data_version
 from tables.schema import births, data_versions, deliveries, metadata, objections, records, refreshes
 
@@ -253,3 +256,29 @@ def test_load_and_status_commands_print_what_happened(sqlite_engine: Engine, tmp
     status = screen.export_text()
     assert "Data version 1" in status and re.search(r"births\s+│\s+1 ", status)
     assert re.search(r"│\s+1 │ \d{4}-\d\d-\d\d \d\d:\d\d │ .* │ published", status)
+
+
+def test_a_page_asked_during_a_refresh_sees_the_register_that_refresh_publishes(engine: Engine,
+                                                                                 tmp_path: Path) -> None:
+    """The register is read once per refresh (queries.status.organisation_register). A page asked while a refresh
+    runs must not keep the old register once that refresh has finished — here one that only adds a practice to a
+    VSV and publishes nothing new, so the VSV's user can choose it at once."""
+    folder = tmp_path / "deliveries"
+    write_delivery(folder / "2023-04", "lvr1_P0001_2023-04.csv", [child_of(number) for number in range(1, 6)])
+    refresh(folder, engine)
+    add_user(engine, "vsv-user", "vsv", org_code="V001")
+    user = get_user(engine, username="vsv-user")
+    assert user is not None and "P0003" not in (permitted_organisations(engine, user) or [])
+    register_file = tmp_path / "organisations.csv"
+    register_file.write_text(ORGANISATIONS_FILE.read_text(encoding="utf-8")
+                             + "P0003,Praktijk Nieuw,practice,V001,Utrecht,\n", encoding="utf-8")
+
+    def a_page_is_asked(stage: str, done: int, total: int) -> None:
+        if stage == "read":  # after the refresh's log row is committed, before its register is
+            organisation_register(engine)
+
+    summary = run_refresh(folder, engine, organisations_file=register_file, postcode_file=POSTCODE_FILE,
+                          progress=a_page_is_asked)
+    assert summary.status == "unchanged"
+    assert "P0003" in organisation_register(engine)["org_code"].to_list()
+    assert "P0003" in (permitted_organisations(engine, user) or [])
