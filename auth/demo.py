@@ -3,22 +3,21 @@ organisation of the register. Never in production (`PERISPIEGEL_ENV=production`)
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+import polars as pl
+from sqlalchemy import Engine
 
 from auth.users import add_user, count_users
 from settings import is_production
-from tables.schema import organisations
+from tables.register import read_register
 
 
 def _demo_hospital(engine: Engine) -> tuple[str, str] | None:
-    """(hospital code, its VSV code) of the first hospital whose VSV is in the register."""
-    vsvs = select(organisations.c.org_code).where(organisations.c.org_type == "vsv")
-    query = (select(organisations.c.org_code, organisations.c.vsv_code)
-             .where(organisations.c.org_type == "hospital", organisations.c.vsv_code.in_(vsvs))
-             .order_by(organisations.c.org_code).limit(1))
-    with engine.connect() as connection:
-        row = connection.execute(query).first()
-    return (row.org_code, row.vsv_code) if row else None
+    """(hospital code, its VSV code) of the first hospital, by code, whose VSV is in the register."""
+    register = read_register(engine)
+    vsvs = register.filter(pl.col("org_type") == "vsv")["org_code"]
+    hospitals = register.filter((pl.col("org_type") == "hospital") & pl.col("vsv_code").is_in(vsvs.implode()))
+    first = hospitals.sort("org_code").head(1).rows(named=True)
+    return (first[0]["org_code"], first[0]["vsv_code"]) if first else None
 
 
 def create_demo_users(engine: Engine) -> list[dict]:

@@ -18,7 +18,8 @@ from auth import audit
 from auth.passwords import generate_password, hash_password, password_problem, verify_password
 from queries.scope import ROLES
 from tables.database import as_utc
-from tables.schema import organisations, user_organisations, users
+from tables.register import read_register, register_by_code
+from tables.schema import user_organisations, users
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
 ROLE_ORG_TYPES = {"provider": {"practice", "hospital"}, "vsv": {"vsv"}}
@@ -62,9 +63,9 @@ def _stamp(password_hash: str) -> str:
 
 
 def _organisation_type(engine: Engine, org_code: str) -> str | None:
-    with engine.connect() as connection:
-        return connection.execute(
-            select(organisations.c.org_type).where(organisations.c.org_code == org_code)).scalar_one_or_none()
+    """The type of `org_code` in the register as it is in the table now (an account is checked against it)."""
+    row = register_by_code(read_register(engine)).get(org_code)
+    return row["org_type"] if row else None
 
 
 def _user_from_row(row: RowMapping, granted: tuple[str, ...]) -> User:

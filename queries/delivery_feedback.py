@@ -15,21 +15,19 @@ from polars.datatypes import DataTypeClass
 from sqlalchemy import ColumnElement, Engine, Label, RowMapping, Select, func, select
 
 from contracts.delivery_format import FIELDS, Discipline
-from queries.status import data_status
+from queries.status import data_status, organisation_register
 from tables.database import as_utc
-from tables.schema import deliveries, hints, linkage_summary, organisations, records, rejected_records
+from tables.schema import deliveries, hints, linkage_summary, records, rejected_records
 
 NATIONAL = "*"  # the org_code of national rows in linkage_summary
 
 
 def sender_codes(engine: Engine, org_code: str) -> list[str]:
     """The organisations whose deliveries belong to `org_code`: itself, or a VSV's member organisations."""
-    query = select(organisations.c.org_code).where(
-        (organisations.c.org_code == org_code)
-        | ((organisations.c.vsv_code == org_code) & (organisations.c.org_type != "vsv"))
-    )
-    with engine.connect() as connection:
-        return sorted(connection.execute(query).scalars())
+    register = organisation_register(engine)
+    member = (pl.col("vsv_code") == org_code) & (pl.col("org_type") != "vsv")
+    own_or_member = (pl.col("org_code") == org_code) | member
+    return sorted(register.filter(own_or_member)["org_code"].to_list())
 
 
 def deliveries_of(engine: Engine, org_code: str) -> pl.DataFrame:
