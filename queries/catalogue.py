@@ -63,6 +63,7 @@ class Indicator:
     unit: str
     direction: Direction
     source: str
+    topic: str  # the part of care it is about (mode_of_birth, labour, child, ...): for grouping, in the API's answer
     exclusions: tuple[Condition, ...] = ()
     woman_level: bool = False
 
@@ -100,7 +101,7 @@ class Indicator:
         """The definition as JSON-ready data (API, definitions page)."""
         return {
             "id": self.id, "name_nl": self.name("nl"), "name_en": self.name("en"), "unit": self.unit,
-            "unit_scale": self.unit_scale, "direction": str(self.direction),
+            "unit_scale": self.unit_scale, "direction": str(self.direction), "topic": self.topic,
             "woman_level": self.woman_level, "definition_nl": self.definition("nl"),
             "definition_en": self.definition("en"), "source": self.source,
             "numerator": describe_condition(self.numerator), "denominator": describe_condition(self.denominator),
@@ -162,109 +163,109 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "caesarean",
         numerator={"caesarean": True}, denominator={}, exclusions=(_unknown("caesarean"),),
-        unit="%", direction=Direction.NEUTRAL, source=PERINED),
+        unit="%", direction=Direction.NEUTRAL, topic="mode_of_birth", source=PERINED),
     Indicator(
         "caesarean_robson1",
         numerator={"caesarean": True}, denominator={"robson_group": "1"}, exclusions=(_unknown("caesarean"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, source=ROBSON),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="mode_of_birth", source=ROBSON),
     Indicator(
         "caesarean_ntsv",
         numerator={"caesarean": True}, denominator={"ntsv": True}, exclusions=(_unknown("caesarean"),),
         unit="%", direction=Direction.HIGHER_IS_WORSE,
-        source="The Joint Commission PC-02 (NTSV cesarean birth); Robson groups 1 and 2"),
+        topic="mode_of_birth", source="The Joint Commission PC-02 (NTSV cesarean birth); Robson groups 1 and 2"),
     Indicator(
         "spontaneous_ntsv",
         numerator={"spontaneous_vaginal": True}, denominator={"ntsv": True},
         exclusions=(_unknown("spontaneous_vaginal"),),
         unit="%", direction=Direction.HIGHER_IS_BETTER,
-        source="IGJ Basisset medisch specialistische zorg, indicator 16.1"),
+        topic="mode_of_birth", source="IGJ Basisset medisch specialistische zorg, indicator 16.1"),
     Indicator(
         "induction",
         numerator={"onset_of_labour": "induced"},
         denominator={"plurality_group": "singleton", "ga_days": Range(259, None)},
         exclusions=(_unknown("onset_of_labour"),),
-        unit="%", direction=Direction.NEUTRAL, source=PERINED),
+        unit="%", direction=Direction.NEUTRAL, topic="labour", source=PERINED),
     Indicator(
         "instrumental",
         numerator={"instrumental": True}, denominator={"vaginal_birth": True},
         exclusions=(_unknown("instrumental"),),
-        unit="%", direction=Direction.NEUTRAL, source=PERINED),
+        unit="%", direction=Direction.NEUTRAL, topic="mode_of_birth", source=PERINED),
     Indicator(
         "episiotomy",
         numerator={"episiotomy": True}, denominator={"vaginal_birth": True}, exclusions=(_unknown("episiotomy"),),
-        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE, source=PERINED),
+        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE, topic="perineum", source=PERINED),
     Indicator(
         "oasis",
         numerator={"oasis": True}, denominator={"vaginal_birth": True}, exclusions=(_unknown("oasis"),),
         woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE,
-        source=PERINED + "; RCOG Green-top Guideline 29 (tear classification)"),
+        topic="perineum", source=PERINED + "; RCOG Green-top Guideline 29 (tear classification)"),
     Indicator(
         "pph",
         numerator={"pph": True}, denominator={}, exclusions=(_unknown("pph"),),
         woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE,
-        source=PERINED + "; NVOG-richtlijn Hemorrhagia postpartum"),
+        topic="mother", source=PERINED + "; NVOG-richtlijn Hemorrhagia postpartum"),
     Indicator(
         "epidural",
         numerator={"epidural": True}, denominator={"labour_started": True}, exclusions=(_unknown("epidural"),),
-        woman_level=True, unit="%", direction=Direction.NEUTRAL, source=PERINED),
+        woman_level=True, unit="%", direction=Direction.NEUTRAL, topic="labour", source=PERINED),
     Indicator(
         "referral_labour",
         numerator={"referral_during_labour": True}, denominator={"midwife_led_at_onset": True},
         exclusions=(_unknown("referral_during_labour"),),
-        woman_level=True, unit="%", direction=Direction.NEUTRAL, source=PERINED),
+        woman_level=True, unit="%", direction=Direction.NEUTRAL, topic="care_pathway", source=PERINED),
     Indicator(
         "home_birth",
         numerator={"home_birth": True}, denominator={}, exclusions=(_unknown("home_birth"),),
-        unit="%", direction=Direction.NEUTRAL, source=PERINED),
+        unit="%", direction=Direction.NEUTRAL, topic="care_pathway", source=PERINED),
     Indicator(
         "preterm",
         numerator={"preterm": True}, denominator={"ga_days": FROM_24_WEEKS}, exclusions=(_unknown("preterm"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, source=PERINED + "; WHO definition"),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED + "; WHO definition"),
     Indicator(
         "very_preterm",
         numerator={"very_preterm": True}, denominator={"ga_days": FROM_24_WEEKS},
         exclusions=(_unknown("very_preterm"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, source=PERINED + "; WHO definition"),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED + "; WHO definition"),
     Indicator(
         "sga",
         numerator={"sga": True},
         denominator={"plurality_group": "singleton", "live_birth": True, "ga_days": Range(168, 294)},
         exclusions=(_unknown("sga"),),
         unit="%", direction=Direction.HIGHER_IS_WORSE,
-        source="Hoftiezer et al., Am J Obstet Gynecol 2019 (Dutch birth-weight percentiles)"),
+        topic="child", source="Hoftiezer et al., Am J Obstet Gynecol 2019 (Dutch birth-weight percentiles)"),
     Indicator(
         "low_apgar",
         numerator={"low_apgar": True},
         denominator={"live_birth": True, "plurality_group": "singleton", "ga_days": Range(259, None)},
         exclusions=(_unknown("low_apgar"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, source=PERINED),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED),
     Indicator(
         "perinatal_mortality",
         numerator={"perinatal_death": True}, denominator={"ga_days": FROM_24_WEEKS},
         exclusions=(_unknown("perinatal_death"),),
-        unit="‰", direction=Direction.HIGHER_IS_WORSE, source=PERINED + "; WHO definition"),
+        unit="‰", direction=Direction.HIGHER_IS_WORSE, topic="mortality", source=PERINED + "; WHO definition"),
     Indicator(
         "stillbirth",
         numerator={"stillbirth": True}, denominator={"ga_days": FROM_24_WEEKS},
-        unit="‰", direction=Direction.HIGHER_IS_WORSE, source=PERINED + "; WHO definition"),
+        unit="‰", direction=Direction.HIGHER_IS_WORSE, topic="mortality", source=PERINED + "; WHO definition"),
     Indicator(
         "nicu",
         numerator={"nicu_admission": True}, denominator={"live_birth": True},
-        unit="%", direction=Direction.NEUTRAL, source=PERINED + " (LNR, neonatologie)"),
+        unit="%", direction=Direction.NEUTRAL, topic="child", source=PERINED + " (LNR, neonatologie)"),
     Indicator(
         "breastfeeding",
         numerator={"breastfeeding": True}, denominator={"live_birth": True}, exclusions=(_unknown("breastfeeding"),),
-        unit="%", direction=Direction.HIGHER_IS_BETTER, source=PERINED),
+        unit="%", direction=Direction.HIGHER_IS_BETTER, topic="child", source=PERINED),
     Indicator(
         "smoking",
         numerator={"smoking": True}, denominator={}, exclusions=(_unknown("smoking"),),
-        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE, source=PERINED),
+        woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE, topic="mother", source=PERINED),
     Indicator(
         "early_booking",
         numerator={"early_booking": True}, denominator={"started_care_with_midwife": True},
         exclusions=(_unknown("early_booking"),),
         woman_level=True, unit="%", direction=Direction.HIGHER_IS_BETTER,
-        source=PERINED + "; KNOV-standaard prenatale verloskundige begeleiding"),
+        topic="pregnancy", source=PERINED + "; KNOV-standaard prenatale verloskundige begeleiding"),
 )
 
 CATALOGUE: dict[str, Indicator] = {indicator.id: indicator for indicator in INDICATORS}
