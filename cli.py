@@ -13,11 +13,12 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import Engine
 
+from settings import DATA_FOLDER, is_production
 from tables.database import DEFAULT_DATABASE_PATH, database_url, make_engine
 
 DEMO_YEARS = "2022-2024"
 DEMO_SEED = 7
-DEMO_DELIVERIES_DIR = DEFAULT_DATABASE_PATH.parent / "deliveries"
+DEMO_DELIVERIES_DIR = DATA_FOLDER / "deliveries"
 
 
 def parse_years(text: str) -> list[int]:
@@ -93,7 +94,6 @@ def ensure_demo_users(engine: Engine, console: Console) -> int:
     from auth.commands import print_demo_users
     from auth.demo import create_demo_users
     from auth.users import count_users
-    from settings import is_production
 
     if is_production():
         if count_users(engine) == 0:

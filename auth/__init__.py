@@ -17,13 +17,12 @@ throttling: auth.throttle; the audit log: auth.audit. docs/security.md describes
 from __future__ import annotations
 
 from flask import current_app, g
-from werkzeug.exceptions import Unauthorized
 
 from auth import audit
 from auth.permissions import permitted_organisations as _permitted_organisations
 from auth.permissions import viewer_of
 from auth.server import install
-from auth.session import EXTENSION, client_address, logged_in_user, settings
+from auth.session import EXTENSION, auth_settings, client_address, logged_in_user, required_user
 from auth.users import User
 from queries.scope import Viewer
 
@@ -40,29 +39,21 @@ def current_user() -> User | None:
     return logged_in_user()
 
 
-def _required_user() -> User:
-    user = logged_in_user()
-    if user is None:
-        # Fail closed: a request that got past the guard without a user (or a server without install()).
-        raise Unauthorized("login required")
-    return user
-
-
 def current_viewer(org_code: str | None = None) -> Viewer:
     """The viewer of the current request: the logged-in user's permissions, looking at `org_code` when the user may
     (own, granted, a VSV member, or anything for an admin), else at its own view. See auth/permissions.py."""
-    return viewer_of(settings().engine, _required_user(), org_code)
+    return viewer_of(auth_settings().engine, required_user(), org_code)
 
 
 def permitted_organisations() -> list[str] | None:
     """The organisation codes the current user may choose, own first; None for an admin (every organisation).
 
     Asked once per request: a page asks it for the header, the organisation shown and the viewer."""
-    user = _required_user()
+    user = required_user()
     cached: tuple[int, list[str] | None] | None = g.get("permitted_organisations")
     if cached is not None and cached[0] == user.user_id:
         return cached[1]
-    permitted = _permitted_organisations(settings().engine, user)
+    permitted = _permitted_organisations(auth_settings().engine, user)
     g.permitted_organisations = (user.user_id, permitted)
     return permitted
 
@@ -70,5 +61,5 @@ def permitted_organisations() -> list[str] | None:
 def audit_event(action: str, target: str | None = None, detail: str | None = None) -> None:
     """Write `action` (e.g. "export", "download") by the current user, from the request's address, to the log."""
     user = logged_in_user()
-    audit.record(settings().engine, action, actor=user.username if user else None, target=target, detail=detail,
+    audit.record(auth_settings().engine, action, actor=user.username if user else None, target=target, detail=detail,
                  address=client_address())

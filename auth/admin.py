@@ -10,8 +10,8 @@ import flask
 from flask import Blueprint, request
 
 from auth import audit
-from auth.pages import page_language, render, required_user
-from auth.session import client_address, csrf_valid, logged_in_user, settings
+from auth.pages import page_language, render
+from auth.session import auth_settings, client_address, csrf_valid, logged_in_user, required_user
 from auth.users import UserError, add_user, grant, list_users, reset_password, set_active
 from queries.scope import ROLES
 from texts import text
@@ -24,7 +24,7 @@ AUDIT_ROWS = 300
 def _admins_only() -> flask.Response | None:
     user = logged_in_user()
     if user is None or user.role != "admin":
-        audit.record(settings().engine, "access_denied", actor=user.username if user else None,
+        audit.record(auth_settings().engine, "access_denied", actor=user.username if user else None,
                      target=request.path[:200], address=client_address())
         language = page_language()
         return render("message.html", 403, title=text("forbidden", language), message=text("forbidden", language))
@@ -34,7 +34,7 @@ def _admins_only() -> flask.Response | None:
 
 
 def _users_page(status: int = 200, /, **notices: object) -> flask.Response:
-    return render("admin.html", status, users=list_users(settings().engine), roles=ROLES, **notices)
+    return render("admin.html", status, users=list_users(auth_settings().engine), roles=ROLES, **notices)
 
 
 @blueprint.get("")
@@ -56,7 +56,7 @@ def _administer(operation: Callable[..., Any], *,
 def add() -> flask.Response:
     form = request.form
     return _administer(
-        lambda **who: add_user(settings().engine, form.get("username", ""), form.get("role", ""),
+        lambda **who: add_user(auth_settings().engine, form.get("username", ""), form.get("role", ""),
                                org_code=form.get("org_code"), display_name=form.get("display_name") or None, **who),
         done=lambda result: {"shown_once": (text("user_added", page_language(), username=result[0].username),
                                             result[1])},
@@ -65,17 +65,17 @@ def add() -> flask.Response:
 
 @blueprint.post("/users/<username>/disable")
 def disable(username: str) -> flask.Response:
-    return _administer(lambda **who: set_active(settings().engine, username, False, **who))
+    return _administer(lambda **who: set_active(auth_settings().engine, username, False, **who))
 
 
 @blueprint.post("/users/<username>/enable")
 def enable(username: str) -> flask.Response:
-    return _administer(lambda **who: set_active(settings().engine, username, True, **who))
+    return _administer(lambda **who: set_active(auth_settings().engine, username, True, **who))
 
 
 @blueprint.post("/users/<username>/reset-password")
 def new_password(username: str) -> flask.Response:
-    return _administer(lambda **who: reset_password(settings().engine, username, **who),
+    return _administer(lambda **who: reset_password(auth_settings().engine, username, **who),
                        done=lambda password: {"shown_once": (text("new_password_for", page_language(),
                                                                   username=username), password)})
 
@@ -83,7 +83,7 @@ def new_password(username: str) -> flask.Response:
 @blueprint.post("/users/<username>/grant")
 def grant_organisation(username: str) -> flask.Response:
     revoke = request.form.get("revoke") == "1"
-    return _administer(lambda **who: grant(settings().engine, username, request.form.get("org_code", ""),
+    return _administer(lambda **who: grant(auth_settings().engine, username, request.form.get("org_code", ""),
                                            revoke=revoke, **who))
 
 
@@ -92,5 +92,5 @@ def audit_page() -> flask.Response:
     action = request.args.get("action") or None
     if action not in audit.ACTIONS:
         action = None
-    return render("audit.html", entries=audit.recent(settings().engine, AUDIT_ROWS, action), actions=audit.ACTIONS,
+    return render("audit.html", entries=audit.recent(auth_settings().engine, AUDIT_ROWS, action), actions=audit.ACTIONS,
                   chosen_action=action)

@@ -12,24 +12,24 @@ from urllib.parse import urlencode, urlsplit
 
 import flask
 from flask import Blueprint, render_template, request, session
-from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Response as BaseResponse
 
 from auth import audit
 from auth.permissions import permitted_organisations
 from auth.session import (
     CSRF_FIELD,
+    auth_settings,
     client_address,
     csrf_token,
     csrf_valid,
     end_session,
     logged_in_user,
-    settings,
+    required_user,
     start_session,
 )
 from auth.throttle import begin_login
 from auth.tokens import create_token, revoke_token, tokens_of
-from auth.users import User, authenticate, normalise_username
+from auth.users import authenticate, normalise_username
 from texts import language_of, template_functions, text
 
 blueprint = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
@@ -53,14 +53,6 @@ def render(template: str, status: int = 200, **context: object) -> flask.Respons
                            other_language=other, switch_url=switch_url, csrf_field=CSRF_FIELD, csrf_token=csrf_token(),
                            user=logged_in_user(), **context)
     return flask.make_response(html, status)
-
-
-def required_user() -> User:
-    """The logged-in user of a page behind the login guard (auth.server._guard), which lets no one else here."""
-    user = logged_in_user()
-    if user is None:
-        raise Unauthorized("login required")
-    return user
 
 
 def login_notice(reason: str | None) -> str | None:
@@ -93,7 +85,7 @@ def login() -> BaseResponse:
             return flask.redirect(next_target)
         return render("login.html", next_target=next_target, notice=login_notice(request.args.get("reason")),
                       error=None, username="")
-    engine = settings().engine
+    engine = auth_settings().engine
     username = normalise_username(request.form.get("username", ""))[:80]
     if not csrf_valid():
         return render("login.html", 400, next_target=next_target, notice=None,
@@ -126,14 +118,14 @@ def logout() -> BaseResponse:
         return render("logout.html")
     if not csrf_valid():
         return render("logout.html", 400, error=text("form_expired", page_language()))
-    audit.record(settings().engine, "logout", actor=user.username, address=client_address())
+    audit.record(auth_settings().engine, "logout", actor=user.username, address=client_address())
     language = session.get("lang")
     end_session()
     return flask.redirect(flask.url_for("auth.login", reason="logged_out", lang=language), code=303)
 
 
 def _account_page(status: int = 200, **notices: object) -> flask.Response:
-    engine = settings().engine
+    engine = auth_settings().engine
     user = required_user()
     return render("account.html", status, tokens=tokens_of(engine, user),
                   organisations=permitted_organisations(engine, user), **notices)
@@ -148,7 +140,7 @@ def account() -> flask.Response:
 def new_token() -> flask.Response:
     if not csrf_valid():
         return _account_page(400, error=text("form_expired", page_language()))
-    token = create_token(settings().engine, required_user(), request.form.get("label", ""),
+    token = create_token(auth_settings().engine, required_user(), request.form.get("label", ""),
                          address=client_address())
     return _account_page(new_token=token)
 
@@ -157,5 +149,5 @@ def new_token() -> flask.Response:
 def revoke(token_id: int) -> flask.Response:
     if not csrf_valid():
         return _account_page(400, error=text("form_expired", page_language()))
-    revoked = revoke_token(settings().engine, required_user(), token_id, address=client_address())
+    revoked = revoke_token(auth_settings().engine, required_user(), token_id, address=client_address())
     return _account_page(200 if revoked else 404, message=text("token_revoked", page_language()) if revoked else None)

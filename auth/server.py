@@ -32,6 +32,7 @@ from auth.session import (
     API_PREFIX,
     EXTENSION,
     AuthSettings,
+    auth_settings,
     bearer_token,
     client_address,
     end_session,
@@ -39,7 +40,6 @@ from auth.session import (
     load_user_from_token,
     logged_in_user,
     remembered_user,
-    settings,
     start_session,
 )
 from settings import DATA_FOLDER, installation_secret, whole_number_from_environment
@@ -79,15 +79,16 @@ def install(server: flask.Flask, engine: Engine, *, idle_timeout: timedelta | No
             session_lifetime: timedelta | None = None, remember_days: int | None = None) -> None:
     """Put `server` (the Dash app's Flask server, the API included) behind login. See the module docstring."""
     if idle_timeout is None:
-        idle_timeout = timedelta(minutes=whole_number_from_environment(IDLE_MINUTES_VARIABLE, DEFAULT_IDLE_MINUTES))
+        idle_timeout = timedelta(minutes=whole_number_from_environment(IDLE_MINUTES_VARIABLE, DEFAULT_IDLE_MINUTES,
+                                                                       minimum=1))
     if session_lifetime is None:
         session_lifetime = timedelta(hours=whole_number_from_environment(SESSION_LIFETIME_VARIABLE,
-                                                                    DEFAULT_SESSION_LIFETIME_HOURS))
+                                                                         DEFAULT_SESSION_LIFETIME_HOURS, minimum=1))
     if session_lifetime <= idle_timeout:
         raise ValueError(f"the session cookie's lifetime ({session_lifetime}, {SESSION_LIFETIME_VARIABLE}) must be "
                          f"longer than the idle timeout ({idle_timeout}, {IDLE_MINUTES_VARIABLE})")
     if remember_days is None:
-        remember_days = whole_number_from_environment(REMEMBER_DAYS_VARIABLE, DEFAULT_REMEMBER_DAYS)
+        remember_days = whole_number_from_environment(REMEMBER_DAYS_VARIABLE, DEFAULT_REMEMBER_DAYS, minimum=0)
     server.extensions[EXTENSION] = AuthSettings(engine=engine, idle_timeout=idle_timeout,
                                                 session_lifetime=session_lifetime, remember_days=remember_days)
     if not server.config.get("SECRET_KEY"):
@@ -156,10 +157,10 @@ def _guard() -> BaseResponse | None:
         last_seen = session.get("last_seen")
         now = time.time()
         # No last_seen: flask-login just restored the session from a remember-me cookie.
-        if last_seen is not None and now - float(last_seen) > settings().idle_timeout.total_seconds():
+        if last_seen is not None and now - float(last_seen) > auth_settings().idle_timeout.total_seconds():
             remembered = remembered_user()
             if remembered is None:
-                audit.record(settings().engine, "session_expired", actor=user.username, address=client_address())
+                audit.record(auth_settings().engine, "session_expired", actor=user.username, address=client_address())
                 end_session()
                 return _unauthenticated("expired")
             # "Remember me": a new session, just as when the browser comes back with only the remember-me cookie.

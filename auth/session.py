@@ -18,6 +18,7 @@ import flask
 import flask_login
 from flask import g, request, session
 from sqlalchemy import Engine
+from werkzeug.exceptions import Unauthorized
 
 from auth.tokens import user_for_token
 from auth.users import User, get_user
@@ -35,7 +36,7 @@ class AuthSettings:
     remember_days: int
 
 
-def settings() -> AuthSettings:
+def auth_settings() -> AuthSettings:
     """The settings `install` stored on the serving app."""
     installed: AuthSettings = flask.current_app.extensions[EXTENSION]
     return installed
@@ -70,7 +71,7 @@ def load_user(session_user_id: str) -> LoginUser | None:
     user_id, _, stamp = session_user_id.partition(":")
     if not user_id.isdigit() or not stamp:
         return None
-    user = get_user(settings().engine, user_id=int(user_id))
+    user = get_user(auth_settings().engine, user_id=int(user_id))
     if user is None or not user.active or not hmac.compare_digest(session_stamp(user), stamp):
         return None
     return LoginUser(user)
@@ -97,7 +98,7 @@ def load_user_from_token(_request: flask.Request) -> LoginUser | None:
     token = bearer_token()
     if token is None:
         return None
-    user = user_for_token(settings().engine, token)
+    user = user_for_token(auth_settings().engine, token)
     if user is None:
         return None
     g.authenticated_by_token = True
@@ -112,6 +113,15 @@ def logged_in_user() -> User | None:
     """The account of the current request, or None."""
     current = flask_login.current_user
     return current.user if current and current.is_authenticated else None
+
+
+def required_user() -> User:
+    """The account of the current request; a 401 without one. Fail closed: a request that got past the guard
+    without a user (or a server without `install`) gets no answer."""
+    user = logged_in_user()
+    if user is None:
+        raise Unauthorized("login required")
+    return user
 
 
 def csrf_token() -> str:
@@ -132,7 +142,7 @@ def start_session(user: User, remember: bool, fresh: bool = True) -> None:
     """Log `user` in on a fresh session: nothing of the anonymous session (or a planted one) carries over."""
     language = session.get("lang")
     session.clear()
-    flask_login.login_user(LoginUser(user), remember=remember and settings().remember_days > 0, fresh=fresh)
+    flask_login.login_user(LoginUser(user), remember=remember and auth_settings().remember_days > 0, fresh=fresh)
     session.permanent = True
     session["sid"] = secrets.token_urlsafe(16)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)

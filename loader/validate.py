@@ -46,7 +46,6 @@ POLARS_TYPE_OF_KIND: dict[str, pl.DataType] = {
     "int": pl.Int64(), "date": pl.Date(), "bool": pl.Boolean(), "str": pl.Utf8(), "code": pl.Utf8(),
     "time": pl.Utf8(),
 }
-KEY_COLUMNS = ("org_code", "discipline", "dossier_id")
 #: Accepted records: the key, then every delivery field except `objection`, typed.
 RECORD_COLUMNS: tuple[str, ...] = ("org_code", "discipline", "dossier_id",
                                    *(name for name in COLUMNS if name not in {"org_code", "dossier_id", "objection"}))

@@ -47,13 +47,16 @@ def installation_secret(variable: str, key_file: Path) -> str:
     return key_file.read_text(encoding="utf-8").strip()
 
 
-def whole_number_from_environment(variable: str, default: int) -> int:
+def whole_number_from_environment(variable: str, default: int, minimum: int | None = None) -> int:
     """The whole number in environment variable `variable`, `default` when it is unset or empty; a clear error
-    naming the variable when it holds anything else."""
+    naming the variable when it holds anything else, or a number below `minimum`."""
     raw = os.environ.get(variable)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError as error:
         raise ValueError(f"{variable} must be a whole number, got {raw!r}") from error
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{variable} must be at least {minimum}, got {number}")
+    return number

@@ -246,6 +246,20 @@ def test_session_cookie_lifetime_is_configurable_and_longer_than_the_idle_timeou
         build_server(database, idle_timeout=timedelta(hours=1), session_lifetime=timedelta(minutes=30))
 
 
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("PERISPIEGEL_SESSION_IDLE_MINUTES", "-5", "PERISPIEGEL_SESSION_IDLE_MINUTES must be at least 1, got -5"),
+    ("PERISPIEGEL_SESSION_IDLE_MINUTES", "half an hour", "must be a whole number, got 'half an hour'"),
+    ("PERISPIEGEL_SESSION_LIFETIME_HOURS", "0", "PERISPIEGEL_SESSION_LIFETIME_HOURS must be at least 1, got 0"),
+    ("PERISPIEGEL_REMEMBER_DAYS", "-1", "PERISPIEGEL_REMEMBER_DAYS must be at least 0, got -1"),
+])
+def test_a_login_setting_that_makes_no_sense_stops_the_server_with_its_name(database, monkeypatch, variable, value,
+                                                                             message):
+    # Before, a negative idle timeout was taken as it was: every session expired at its next request.
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=message):
+        build_server(database)
+
+
 def test_remember_me_logs_in_again_after_the_idle_timeout(database):
     add_user(database, "anna", "provider", org_code="H001", password=PASSWORD)
     server = build_server(database, idle_timeout=timedelta(minutes=30))

@@ -5,6 +5,7 @@ replaced, for negatives, zero, rounding halves and large numbers; any change in 
 """
 
 import datetime
+import math
 
 import pytest
 
@@ -343,3 +344,9 @@ def test_unknown_language_is_dutch_and_no_code_is_a_dash():
 
 def test_plotly_separators():
     assert separators("nl") == ",." and separators("en") == ".,"
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_number_that_is_not_finite_is_shown_as_no_value(value):
+    # Before Babel the string formatting showed "nan"/"inf"; Babel would show "NaN,0". Neither is a figure.
+    assert format_number(value, "nl", 1) == "—" and format_rate(value, "%", "en") == "—"

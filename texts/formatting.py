@@ -12,6 +12,7 @@ value in every language. tests/test_text_formatting.py pins what a user reads.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -48,8 +49,8 @@ def separators(language: str | None) -> str:
 
 
 def format_number(value: float | None, language: str | None, decimals: int = 0) -> str:
-    """1234.5 as "1.234,5" in Dutch and "1,234.5" in English; "—" for no value."""
-    if value is None:
+    """1234.5 as "1.234,5" in Dutch and "1,234.5" in English; "—" for no value (None, NaN or infinite)."""
+    if value is None or not math.isfinite(value):
         return NO_VALUE
     exact = Decimal(value) if isinstance(value, float) else value  # the binary value itself, not its shortest repr
     return format_decimal(exact, _number_pattern(decimals), locale=_locale(language_of(language)))
@@ -57,14 +58,14 @@ def format_number(value: float | None, language: str | None, decimals: int = 0) 
 
 def format_percent(fraction: float | None, language: str | None, decimals: int = 1) -> str:
     """0.753 as "75,3%" in Dutch and "75.3%" in English."""
-    if fraction is None:
+    if fraction is None or not math.isfinite(fraction):
         return NO_VALUE
     return f"{format_number(fraction * 100, language, decimals)}%"
 
 
 def format_rate(rate: float | None, unit: str, language: str | None, decimals: int = 1) -> str:
     """A proportion in the indicator's unit: 0.158 as "15,8%", 0.0045 with unit ‰ as "4,5‰"."""
-    if rate is None:
+    if rate is None or not math.isfinite(rate):
         return NO_VALUE
     return f"{format_number(rate * UNIT_SCALE[unit], language, decimals)}{unit}"
 
@@ -72,7 +73,7 @@ def format_rate(rate: float | None, unit: str, language: str | None, decimals: i
 def format_interval(low: float | None, high: float | None, unit: str, language: str | None,
                     decimals: int = 1) -> str:
     """A 95% interval in the indicator's unit: "14,2–17,5%"."""
-    if low is None or high is None:
+    if low is None or high is None or not math.isfinite(low) or not math.isfinite(high):
         return NO_VALUE
     scale = UNIT_SCALE[unit]
     return f"{format_number(low * scale, language, decimals)}–{format_number(high * scale, language, decimals)}{unit}"
