@@ -246,11 +246,11 @@ def _is_subject(row: dict, own_code: str | None) -> bool:
 
 # ---- breakdown ---------------------------------------------------------------------------------------------
 
-def breakdown_figure(series: list[dict], unit: str, title: str, x_title: str, own_label: str | None,
-                     language: str) -> dict:
-    """Own rate per value as bars with their 95% interval; national per value as black diamonds with theirs."""
+def breakdown_figure(series: list[dict], labels: list[str], unit: str, title: str, x_title: str,
+                     own_label: str | None, language: str) -> dict:
+    """Own rate per value as bars with their 95% interval; national per value as black diamonds with theirs.
+    `labels`: the name of each value, in the order of the series' values."""
     national = next(s for s in series if s["kind"] == "national")
-    labels = [_value_label(value, language) for value in national["values"]]
     traces = []
     own = next((s for s in series if s["kind"] == "organisation"), None)
     if own is not None:
@@ -275,10 +275,6 @@ def breakdown_figure(series: list[dict], unit: str, title: str, x_title: str, ow
     # Side by side, so the two intervals of a value never overlap.
     layout.update(barmode="group", scattermode="group", bargap=0.35)
     return {"data": traces, "layout": layout}
-
-
-def _value_label(value: dict, language: str) -> str:
-    return value["label_nl"] if language == "nl" else value["label_en"]
 
 
 def _error_bars(values: list[dict], unit: str) -> dict:

@@ -28,7 +28,6 @@ from queries.filters import DIMENSIONS, Filters, InvalidParameterError, month_la
 from queries.scope import Scope, Viewer
 from queries.store import LEVEL_COLUMNS, BirthStore, Snapshot, numerator_column, population_column
 from tables.database import database_url, make_engine
-from texts import text
 
 LEVELS = tuple(LEVEL_COLUMNS)
 GRAINS = ("month", "quarter", "year")
@@ -618,11 +617,9 @@ class IndicatorEngine:
                                              f"dimension:{dimension}", pl.col(spec.column).cast(pl.String),
                                              lambda key: key)
 
-        def label(value: str | None, language: str) -> str:
-            return spec.value_label(value, language) if value in spec.values else text("unknown_value", language)
-
         def values(cells: list[dict]) -> list[dict]:
-            return [{"value": cell["key"], "label_nl": label(cell["key"], "nl"), "label_en": label(cell["key"], "en"),
+            return [{"value": cell["key"], "label_nl": spec.label_of(cell["key"], "nl"),
+                     "label_en": spec.label_of(cell["key"], "en"),
                      **self._present(_without_key(cell), None, export)} for cell in cells]
 
         series = [{"kind": "national", "label": "national", "named": True, "org_code": None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from texts import code_label
+from texts import code_label, text
 
 
 class InvalidParameterError(ValueError):
@@ -42,6 +42,10 @@ class Dimension:
     def value_label(self, value: str, language: str) -> str:
         """The name of one of its values, e.g. "Nullipara" / "Nulliparous"."""
         return code_label("dimension_value", f"{self.name}.{value}", language)
+
+    def label_of(self, value: str | None, language: str) -> str:
+        """The name of `value` as found in the data: one of its values, else "Onbekend" / "Unknown"."""
+        return self.value_label(value, language) if value in self.values else text("unknown_value", language)
 
     def value_labels(self, language: str) -> dict[str, str]:
         """Every value with its name, in the order shown."""

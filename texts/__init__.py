@@ -15,9 +15,11 @@ Placeholders are `{name}` (`str.format`) and are the same in every language. tes
 that is used but missing, defined but unused, built at run time outside `code_label`, a code without a label, and
 on languages that differ in keys or placeholders.
 
-To add a language, add one file: copy `en.toml` to `<language>.toml`, where `<language>` is a Babel locale code
-(e.g. `de.toml`), translate every value and set its `[format]` patterns. `LANGUAGES` is the files present, Dutch
-first. (The loader keeps storing its messages in Dutch and English only: the tables have those two columns.)
+A language's texts and formats are one file: copy `en.toml` to `<language>.toml`, where `<language>` is a Babel
+locale code (e.g. `de.toml`), translate every value and set its `[format]` patterns. `LANGUAGES` is the files
+present, Dutch first. Two things still know only Dutch and English: the language switch, a link to the other of the
+two (`dashboards/layout.py`, `auth/pages.py`, `assets/perispiegel.js`), and the loader's stored messages (the tables
+have the columns `message_nl` and `message_en`).
 
 This package imports nothing from the rest of the project, so every other package may use it.
 """

@@ -367,17 +367,18 @@ def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) 
         return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-breakdown-empty")]
     name = DIMENSIONS[dimension].label(language)
     title = text("breakdown_title", language, name=indicator_name(definition, language), dimension=name)
-    label_key = f"label_{language}"
+    labels = [DIMENSIONS[dimension].label_of(value["value"], language) for value in national["values"]]
     own_values = own["values"] if own else [None] * len(national["values"])
-    parts = [f"{value[label_key]} {rate_text(own_value or value, unit, language, request.minimum)}"
+    parts = [f"{label} {rate_text(own_value or value, unit, language, request.minimum)}"
              + (f" ({text('national', language).lower()} {rate_text(value, unit, language, request.minimum)})"
                 if own_value else "")
-             for value, own_value in zip(national["values"], own_values, strict=True)]
+             for label, value, own_value in zip(labels, national["values"], own_values, strict=True)]
     summary = text("breakdown_summary", language, dimension=name, parts="; ".join(parts))
-    figure = breakdown_figure(answer["series"], unit, title, name, own_label(request) if own else None, language)
-    rows = [[value[label_key], *(_own_columns(own_value, unit, language, request.minimum) if own else []),
+    figure = breakdown_figure(answer["series"], labels, unit, title, name, own_label(request) if own else None,
+                              language)
+    rows = [[label, *(_own_columns(own_value, unit, language, request.minimum) if own else []),
              rate_text(value, unit, language, request.minimum), _counts(value, language)]
-            for value, own_value in zip(national["values"], own_values, strict=True)]
+            for label, value, own_value in zip(labels, national["values"], own_values, strict=True)]
     headers = [name, *_series_headers(own_label(request) if own else None, language)]
     table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-breakdown-table")
     notes = [html.P(text("breakdown_lifted", language, dimension=name.lower()), id="detail-breakdown-lifted",
