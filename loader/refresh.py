@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 import polars as pl
 from sqlalchemy import ColumnElement, Connection, Engine, Table, func, insert, select, text, update
@@ -72,12 +72,18 @@ STAGING_TABLE = "records_incoming"
 Progress = Callable[[str, int, int], None]
 
 
+#: A refresh in the log: running, then published (a new version), unchanged (nothing new) or failed (killed or an
+#: error; the previous version stays current).
+RefreshStatus = Literal["running", "published", "unchanged", "failed"]
+REFRESH_STATUSES: tuple[RefreshStatus, ...] = get_args(RefreshStatus)
+
+
 @dataclass
 class RefreshSummary:
     """What one refresh did; stored as JSON in `refreshes.summary` and printed by `perispiegel load`."""
 
     refresh_id: int
-    status: str  # published or unchanged
+    status: RefreshStatus
     data_version: int | None
     files: int = 0  # new delivery files processed
     files_unchanged: int = 0  # files already loaded by an earlier refresh (same SHA-256)

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeGuard, TypeVar, get_args
 
 import numpy as np
 import polars as pl
@@ -87,6 +87,11 @@ def _unit(name: str, language: str) -> str:
 # Results
 # ----------------------------------------------------------------------------------------------------------
 
+#: What became of a delivery file: every record accepted, some rejected, or the whole file rejected.
+DeliveryStatus = Literal["accepted", "partially_accepted", "rejected"]
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
+
+
 @dataclass
 class DeliveryFile:
     """One delivery file and what became of it (one row of the `deliveries` table)."""
@@ -97,7 +102,7 @@ class DeliveryFile:
     discipline: str | None = None
     month: str | None = None
     resend: int = 0
-    status: str = "accepted"  # accepted, partially_accepted or rejected (whole file)
+    status: DeliveryStatus = "accepted"
     error_code: str | None = None  # why the whole file was rejected
     message_nl: str | None = None
     message_en: str | None = None

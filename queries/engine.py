@@ -13,7 +13,7 @@ import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import polars as pl
@@ -55,7 +55,12 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
-def _verdict(position: str | None, direction: str) -> str | None:
+#: What a user reads of a funnel position: better/worse, or higher/lower for an indicator without a direction.
+Verdict = Literal["better", "worse", "within", "higher", "lower"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+
+
+def _verdict(position: str | None, direction: str) -> Verdict | None:
     """Funnel position → what a user reads: better/worse (or higher/lower for neutral indicators)."""
     if not position:
         return None

@@ -86,26 +86,26 @@ def month_label(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def _period_bounds(text: str, raw: str) -> tuple[str, str]:
+def _period_bounds(written: str, raw: str) -> tuple[str, str]:
     """First and last month covered by a year, quarter or month."""
-    if match := _YEAR.match(text):
+    if match := _YEAR.match(written):
         return f"{match[1]}-01", f"{match[1]}-12"
-    if match := _QUARTER.match(text):
+    if match := _QUARTER.match(written):
         first = (int(match[2]) - 1) * 3 + 1
         return f"{match[1]}-{first:02d}", f"{match[1]}-{first + 2:02d}"
-    if _MONTH.match(text):
-        return text, text
+    if _MONTH.match(written):
+        return written, written
     raise InvalidParameterError(PERIOD_PARAMETER, raw, PERIOD_ALLOWED)
 
 
-def parse_period(text: str) -> tuple[str, str]:
+def parse_period(written: str) -> tuple[str, str]:
     """'2023', '2023-Q2', '2023-04' or 'A..B' → (first month, last month) as 'YYYY-MM'."""
-    cleaned = text.strip()
+    cleaned = written.strip()
     start_text, separator, end_text = cleaned.partition("..")
-    start, _ = _period_bounds(start_text.strip(), text)
-    _, end = _period_bounds(end_text.strip(), text) if separator else _period_bounds(start_text.strip(), text)
+    start, _ = _period_bounds(start_text.strip(), written)
+    _, end = _period_bounds(end_text.strip(), written) if separator else _period_bounds(start_text.strip(), written)
     if month_index(start) > month_index(end):
-        raise InvalidParameterError(PERIOD_PARAMETER, text, PERIOD_ALLOWED + "; FROM must not be after TO")
+        raise InvalidParameterError(PERIOD_PARAMETER, written, PERIOD_ALLOWED + "; FROM must not be after TO")
     return start, end
 
 

@@ -176,6 +176,11 @@ def overdispersed_funnel_limits(target: float | np.ndarray, denominators: ArrayL
     return lower, upper
 
 
+#: Where a value can lie against its limits (`funnel_position`; the engine's O/E ratio against 1 likewise); an
+#: empty string where there is no value.
+FUNNEL_POSITIONS = ("above_998", "above_95", "within", "below_95", "below_998")
+
+
 def funnel_position(rate: ArrayLike, lower_95: ArrayLike, upper_95: ArrayLike, lower_998: ArrayLike,
                     upper_998: ArrayLike) -> np.ndarray:
     """Where each rate lies against its limits: above_998, above_95, within, below_95 or below_998

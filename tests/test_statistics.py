@@ -11,6 +11,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
 from queries.statistics import (
+    FUNNEL_POSITIONS,
     binomial_control_limit,
     binomial_funnel_limits,
     clopper_pearson_interval,
@@ -205,3 +206,13 @@ def test_poisson_interval_gives_arrays_also_for_a_single_count():
     assert isinstance(upper, np.ndarray)
     assert float(lower) == pytest.approx(0.619, abs=1e-3)
     assert float(upper) == pytest.approx(8.767, abs=1e-3)
+
+
+def test_every_funnel_position_is_one_the_pages_can_name() -> None:
+    # The texts catalogue labels exactly FUNNEL_POSITIONS (tests/test_texts.py); a new position must be added there.
+    rng = np.random.default_rng(3)
+    rates = np.append(rng.uniform(0, 1, 500), np.nan)
+    lower_998, upper_998 = np.full(501, 0.1), np.full(501, 0.9)
+    lower_95, upper_95 = np.full(501, 0.3), np.full(501, 0.7)
+    positions = set(funnel_position(rates, lower_95, upper_95, lower_998, upper_998))
+    assert positions == {*FUNNEL_POSITIONS, ""}

@@ -21,11 +21,13 @@ from jinja2 import nodes
 import texts
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
 from dashboards.tiles import MASKED_REASONS
-from loader.validate import FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
+from loader.refresh import REFRESH_STATUSES
+from loader.validate import DELIVERY_STATUSES, FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
 from queries.catalogue import CATALOGUE, Direction
-from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS
+from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, VERDICTS
 from queries.filters import DIMENSIONS
 from queries.scope import ROLES
+from queries.statistics import FUNNEL_POSITIONS
 from texts import CATALOGUES, DEFAULT_LANGUAGE, FORMATS, LANGUAGES, placeholders
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -57,12 +59,12 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "reference": LEVELS,
     "discipline": tuple(Discipline),
     "discipline_plural": tuple(Discipline),
-    "delivery_status": ("accepted", "partially_accepted", "rejected"),  # loader.validate.DeliveryFile.status
-    "refresh_status": ("published", "unchanged", "failed", "running"),  # loader.refresh, the refreshes table
+    "delivery_status": DELIVERY_STATUSES,
+    "refresh_status": REFRESH_STATUSES,
     "hint_code": tuple(sorted({hint.code for hint in RECORD_HINTS})),
     "suppression": MASKED_REASONS,
-    "verdict": ("better", "worse", "within", "higher", "lower", "none"),  # queries.engine._verdict; none: no verdict
-    "position": ("above_998", "above_95", "within", "below_95", "below_998"),  # queries.statistics funnel positions
+    "verdict": (*VERDICTS, "none"),  # none: the pages' "no verdict" (no rate to judge)
+    "position": FUNNEL_POSITIONS,
     "grain": GRAINS,
     "overdispersion": OVERDISPERSION_METHODS,
     "direction": tuple(Direction),
