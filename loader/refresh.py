@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 import polars as pl
 from sqlalchemy import ColumnElement, Connection, Engine, Table, func, insert, select, text, update
@@ -43,6 +43,7 @@ from loader.validate import (
     validate_deliveries,
 )
 from settings import REFERENCE_FOLDER
+from tables.database import psycopg_driver
 from tables.register import read_register
 from tables.schema import (
     births,
@@ -56,9 +57,6 @@ from tables.schema import (
     refreshes,
     rejected_records,
 )
-
-if TYPE_CHECKING:
-    import psycopg
 
 DEFAULT_ORGANISATIONS_FILE = REFERENCE_FOLDER / "organisations.csv"
 DEFAULT_POSTCODE_FILE = REFERENCE_FOLDER / "postcode_ses.csv"
@@ -154,16 +152,6 @@ def _is_postgres(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
 
 
-def _psycopg_connection(connection: Connection) -> psycopg.Connection[Any]:
-    """The driver's own connection under a PostgreSQL connection (COPY is psycopg's API, not the DB-API's)."""
-    import psycopg  # only where PostgreSQL is used, like SQLAlchemy's dialect does
-
-    driver = connection.connection.driver_connection
-    if not isinstance(driver, psycopg.Connection):
-        raise TypeError(f"bulk reads and writes on PostgreSQL need the psycopg driver, not {type(driver)!r}")
-    return driver
-
-
 def _sqlite_connection(connection: Connection) -> sqlite3.Connection:
     """The driver's own connection under a SQLite connection."""
     driver = connection.connection.driver_connection
@@ -183,7 +171,7 @@ def bulk_insert(connection: Connection, table: Table | str, frame: pl.DataFrame)
     name = table if isinstance(table, str) else table.name
     column_list = ", ".join(frame.columns)
     if _is_postgres(connection):
-        with _psycopg_connection(connection).cursor() as pg_cursor, pg_cursor.copy(
+        with psycopg_driver(connection.connection.driver_connection).cursor() as pg_cursor, pg_cursor.copy(
             f"COPY {name} ({column_list}) FROM STDIN (FORMAT csv)"
         ) as copy:
             for chunk in frame.iter_slices(100_000):
@@ -208,7 +196,7 @@ def read_records(connection: Connection) -> pl.DataFrame:
     query = f"SELECT {', '.join(columns)} FROM records ORDER BY org_code, discipline, dossier_id"
     if _is_postgres(connection):
         buffer = io.BytesIO()
-        with _psycopg_connection(connection).cursor() as pg_cursor, pg_cursor.copy(
+        with psycopg_driver(connection.connection.driver_connection).cursor() as pg_cursor, pg_cursor.copy(
             f"COPY ({query}) TO STDOUT (FORMAT csv)"
         ) as copy:
             for data in copy:

@@ -146,8 +146,8 @@ _REGISTER_CACHE_SIZE = 8
 
 
 def organisation_register(engine: Engine) -> pl.DataFrame:
-    """The organisation register (`tables.register.read_register`), read once per data version and refresh: what
-    pages, callbacks and account permissions ask."""
+    """The organisation register (`tables.register.read_register`), read once per data version and finished
+    refresh: what pages, callbacks and account permissions ask."""
     version = current_data_version(engine)
     if version is None:
         return read_register(engine)

@@ -23,7 +23,7 @@ from sqlalchemy import Boolean, Engine, Integer, SmallInteger, select
 from queries.catalogue import INDICATORS, catalogue_columns
 from queries.config import EngineConfig
 from queries.filters import DIMENSIONS
-from tables.database import current_data_version
+from tables.database import current_data_version, psycopg_driver
 from tables.register import read_register, register_by_code
 from tables.schema import births, data_version_current
 
@@ -86,15 +86,10 @@ def _read_postgres(engine: Engine, columns: list[str], data_version: int, year: 
     statement = f"COPY (SELECT {select_list} FROM births WHERE data_version = {int(data_version)} " \
                 f"AND birth_year = {int(year)}) " \
                 "TO STDOUT WITH (FORMAT csv, HEADER true)"
-    import psycopg  # the PostgreSQL driver (installed with the project); COPY is its API, not the DB-API's
-
     buffer = io.BytesIO()
     raw_connection = engine.raw_connection()
     try:
-        connection = raw_connection.driver_connection
-        if not isinstance(connection, psycopg.Connection):
-            raise TypeError(f"reading births from PostgreSQL needs the psycopg driver, not {type(connection)!r}")
-        with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        with psycopg_driver(raw_connection.driver_connection).cursor() as cursor, cursor.copy(statement) as copy:
             for block in copy:
                 buffer.write(block)
     finally:

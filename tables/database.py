@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypedDict, overload
+from typing import TYPE_CHECKING, Any, TypedDict, overload
 
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -13,6 +13,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from settings import DATA_FOLDER
 from tables.schema import data_version_current, data_versions, metadata
+
+if TYPE_CHECKING:
+    import psycopg
 
 DEFAULT_DATABASE_PATH = DATA_FOLDER / "perispiegel.db"
 DATABASE_URL_VARIABLE = "PERISPIEGEL_DATABASE_URL"
@@ -78,3 +81,13 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def psycopg_driver(driver_connection: object) -> psycopg.Connection[Any]:
+    """The psycopg connection under a PostgreSQL connection, for COPY (psycopg's API, not the DB-API's): the
+    loader's bulk writes and the engine's bulk read. A TypeError naming the driver when it is another one."""
+    import psycopg  # only where PostgreSQL is used, like SQLAlchemy's dialect does
+
+    if not isinstance(driver_connection, psycopg.Connection):
+        raise TypeError(f"COPY on PostgreSQL needs the psycopg driver, not {type(driver_connection)!r}")
+    return driver_connection
