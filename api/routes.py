@@ -15,8 +15,9 @@ from flask import Blueprint, current_app, jsonify, request
 
 import auth
 from queries.catalogue import CATALOGUE
-from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, IndicatorEngine, NoDataError, get_engine
+from queries.engine import GRAINS, LEVELS, IndicatorEngine, NoDataError, get_engine
 from queries.filters import DIMENSIONS, FILTER_PARAMETERS, InvalidParameterError
+from queries.judgement import OVERDISPERSION_CHOICES
 from queries.scope import NotPermittedError, Viewer
 
 API_PREFIX = "/api/v1"
@@ -109,7 +110,7 @@ def indicators() -> flask.Response:
     return jsonify({
         "data_version": engine.data_version(),
         "indicators": engine.catalogue(),
-        "levels": list(LEVELS), "grains": list(GRAINS), "overdispersion": list(OVERDISPERSION_METHODS),
+        "levels": list(LEVELS), "grains": list(GRAINS), "overdispersion": list(OVERDISPERSION_CHOICES),
         "dimensions": {name: {"name_nl": d.label("nl"), "name_en": d.label("en"), "values": list(d.values)}
                        for name, d in DIMENSIONS.items()},
     })

@@ -2,7 +2,7 @@
 
 Public interface (stable; the shapes are documented in docs/indicators.md):
 
-    from queries.engine import IndicatorEngine, get_engine, NoDataError, LEVELS, GRAINS, OVERDISPERSION_METHODS
+    from queries.engine import IndicatorEngine, get_engine, NoDataError, LEVELS, GRAINS, OVERDISPERSION_CHOICES
     from queries.scope import Viewer, NotPermittedError
     from queries.filters import DIMENSIONS, Filters, parse_filters, InvalidParameterError
     from queries.catalogue import INDICATORS, CATALOGUE

@@ -12,26 +12,30 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 import polars as pl
 from flask_caching.backends import BaseCache
 from sqlalchemy import Engine
 
-from queries import statistics
+from queries import judgement, statistics
 from queries.cache import answer_key, make_answer_cache
-from queries.catalogue import CATALOGUE, INDICATORS, Direction, Indicator
+from queries.catalogue import CATALOGUE, INDICATORS, Indicator
 from queries.config import EngineConfig, load_config
 from queries.filters import DIMENSIONS, Filters, InvalidParameterError, month_label, parse_filters
+from queries.judgement import (
+    DEFAULT_OVERDISPERSION,
+    OVERDISPERSION_CHOICES,
+    JudgedFamily,
+    OverdispersionChoice,
+)
 from queries.scope import Scope, Viewer
 from queries.store import LEVEL_COLUMNS, BirthStore, Snapshot, numerator_column, population_column
 from tables.database import database_url, make_engine
 
 LEVELS = tuple(LEVEL_COLUMNS)
 GRAINS = ("month", "quarter", "year")
-OVERDISPERSION_METHODS = ("none", "multiplicative", "additive")
 CASE_MIX_COLUMNS = ("parity_group", "maternal_age_band", "ga_band", "plurality_group")
 FUNNEL_CURVE_POINTS = 120
 # Suppression reason of a VSV figure that, minus the provider's own, would be one other organisation's
@@ -55,23 +59,6 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
-#: What a user reads of a funnel position: better/worse, or higher/lower for an indicator without a direction.
-Verdict = Literal["better", "worse", "within", "higher", "lower"]
-VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
-
-
-def _verdict(position: str | None, direction: str) -> Verdict | None:
-    """Funnel position → what a user reads: better/worse (or higher/lower for neutral indicators)."""
-    if not position:
-        return None
-    if position == "within":
-        return "within"
-    higher = position.startswith("above")
-    if direction == Direction.NEUTRAL:
-        return "higher" if higher else "lower"
-    return "worse" if higher == (direction == Direction.HIGHER_IS_WORSE) else "better"
-
-
 def _sum_expressions(indicator_ids: Sequence[str]) -> list[pl.Expr]:
     expressions = []
     for indicator_id in indicator_ids:
@@ -85,41 +72,6 @@ def _rate_cells(numerators: np.ndarray, denominators: np.ndarray) -> dict[str, n
         rate = np.where(denominators > 0, numerators / np.maximum(denominators, 1), np.nan)
     low, high = statistics.wilson_interval(numerators, denominators)
     return {"rate": rate, "ci_low": low, "ci_high": high}
-
-
-def _positions(target: float | np.ndarray, numerators: np.ndarray, denominators: np.ndarray, method: str,
-               overdispersion: statistics.Overdispersion | None) -> np.ndarray:
-    """Funnel position of each unit: exact binomial limits, or overdispersed normal limits."""
-    rate = np.where(denominators > 0, numerators / np.maximum(denominators, 1), np.nan)
-    limits = _limits(target, denominators, method, overdispersion)
-    return statistics.funnel_position(rate, limits["lower_95"], limits["upper_95"], limits["lower_998"],
-                                      limits["upper_998"])
-
-
-def _limits(target: float | np.ndarray, denominators: np.ndarray, method: str,
-            overdispersion: statistics.Overdispersion | None) -> dict[str, np.ndarray]:
-    limits: dict[str, np.ndarray] = {}
-    for level, suffix in ((0.95, "95"), (0.998, "998")):
-        if method == "none" or overdispersion is None:
-            lower, upper = statistics.binomial_funnel_limits(target, denominators, level)
-        elif method == "multiplicative":
-            lower, upper = statistics.overdispersed_funnel_limits(target, denominators, level, phi=overdispersion.phi)
-        else:
-            lower, upper = statistics.overdispersed_funnel_limits(target, denominators, level,
-                                                                  tau2=overdispersion.tau2)
-        limits[f"lower_{suffix}"], limits[f"upper_{suffix}"] = lower, upper
-    return limits
-
-
-@dataclass(frozen=True)
-class UnitCounts:
-    """Numerator and denominator sums of one indicator: national, and per organisation of a level (`codes[i]`
-    has `numerators[i]` and `denominators[i]`)."""
-
-    national: tuple[int, int]
-    codes: list[str]
-    numerators: np.ndarray
-    denominators: np.ndarray
 
 
 class IndicatorEngine:
@@ -155,6 +107,13 @@ class IndicatorEngine:
         if indicator_id not in CATALOGUE:
             raise InvalidParameterError("indicator", indicator_id, list(CATALOGUE))
         return CATALOGUE[indicator_id]
+
+    @staticmethod
+    def _overdispersion(value: str) -> OverdispersionChoice:
+        for choice in OVERDISPERSION_CHOICES:
+            if value == choice:
+                return choice
+        raise InvalidParameterError("overdispersion", value, OVERDISPERSION_CHOICES)
 
     @staticmethod
     def _choice(parameter: str, value: str, allowed: Sequence[str]) -> str:
@@ -241,104 +200,96 @@ class IndicatorEngine:
 
     # ---- computations (unscoped, cached) ----------------------------------------------------------
 
-    def _unit_counts(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters) -> UnitCounts:
-        frame = snapshot.frame
-        column = LEVEL_COLUMNS[level]
-        lazy = frame.lazy().filter(filters.expression())
-        national, per_unit = pl.collect_all([
-            lazy.select(_sum_expressions([indicator_id])),
-            lazy.filter(pl.col(column).is_not_null()).group_by(column).agg(_sum_expressions([indicator_id])),
-        ])
-        return UnitCounts(
-            national=(int(national[f"n:{indicator_id}"][0] or 0), int(national[f"d:{indicator_id}"][0] or 0)),
-            codes=per_unit[column].cast(pl.String).to_list(),
-            numerators=per_unit[f"n:{indicator_id}"].to_numpy().astype(float),
-            denominators=per_unit[f"d:{indicator_id}"].to_numpy().astype(float),
-        )
+    def _level(self, snapshot: Snapshot, level: str, filters: Filters) -> dict:
+        """Counts of every indicator per organisation of `level` (births with an organisation of the level), and
+        the expected counts of indirect standardisation against those organisations: cached per level + filter,
+        shared by the funnel, the results, the adjusted results and the overview."""
+        return self._cached(snapshot, "level", {"level": level, "filters": filters.as_params()},
+                            lambda: _compute_level(snapshot.frame, level, filters))
+
+    def _judged_cells(self, definition: Indicator, level_data: dict, choice: OverdispersionChoice,
+                      measure: judgement.Measure = "crude", judged: np.ndarray | None = None
+                      ) -> tuple[JudgedFamily | None, np.ndarray]:
+        """One indicator of a level judged: (the family, the indexes of the units judged). Only units with births
+        in the denominator are judged; the overdispersion is estimated from those with a rate to show."""
+        counts = level_data["indicators"][definition.id]
+        numerators, denominators = counts["numerators"], counts["denominators"]
+        present = np.flatnonzero(denominators > 0)
+        units = present if judged is None else np.intersect1d(present, judged)
+        estimable = denominators >= self.config.min_denominator
+        if measure == "crude":
+            family = judgement.judge_rates(numerators[present], denominators[present], choice,
+                                           estimable[present], np.searchsorted(present, units))
+        else:
+            family = judgement.judge_ratios(numerators[present], counts["expected"][present], choice,
+                                            estimable[present], np.searchsorted(present, units))
+        return family, units
 
     def _compute_units(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters,
-                       overdispersion: str, with_curve: bool) -> dict:
+                       overdispersion: OverdispersionChoice, with_curve: bool) -> dict:
         definition = CATALOGUE[indicator_id]
-        counts = self._unit_counts(snapshot, indicator_id, level, filters)
-        national_numerator, national_denominator = counts.national
-        numerators, denominators = counts.numerators, counts.denominators
+        level_data = self._level(snapshot, level, filters)
+        counts = level_data["indicators"][indicator_id]
         # The funnel's target is the pooled rate of the organisations compared (Spiegelhalter 2005, section 2):
         # a hospital's births exclude home births, so comparing hospitals with all births would flag them all.
-        reference_numerator, reference_denominator = int(numerators.sum()), int(denominators.sum())
-        target = reference_numerator / reference_denominator if reference_denominator else float("nan")
-        keep = denominators > 0
-        codes = [code for code, kept in zip(counts.codes, keep, strict=True) if kept]
-        numerators, denominators = numerators[keep], denominators[keep]
-        estimable = denominators >= self.config.min_denominator
-        dispersion = None
-        if not math.isnan(target):
-            dispersion = statistics.estimate_overdispersion(numerators[estimable], denominators[estimable], target)
-        positions = (_positions(target, numerators, denominators, overdispersion, dispersion)
-                     if not math.isnan(target) else np.full(len(codes), ""))
+        reference = _counts_cell(counts["numerators"].sum(), counts["denominators"].sum())
+        family, units = self._judged_cells(definition, level_data, overdispersion)
+        numerators, denominators = counts["numerators"][units], counts["denominators"][units]
         rates = _rate_cells(numerators, denominators)
-        cells = [
-            {"code": code, "numerator": int(numerators[i]), "denominator": int(denominators[i]),
-             "rate": _number(rates["rate"][i]), "ci_low": _number(rates["ci_low"][i]),
-             "ci_high": _number(rates["ci_high"][i]), "position": positions[i] or None,
-             "verdict": _verdict(positions[i], definition.direction)}
-            for i, code in enumerate(codes)
-        ]
-        national_rates = _rate_cells(np.array([national_numerator]), np.array([national_denominator]))
-        reference_rates = _rate_cells(np.array([reference_numerator]), np.array([reference_denominator]))
-        answer = {
-            "target": _number(target),
-            "national": {"numerator": national_numerator, "denominator": national_denominator,
-                         **{k: _number(v[0]) for k, v in national_rates.items()}},
-            "reference": {"numerator": reference_numerator, "denominator": reference_denominator,
-                          **{k: _number(v[0]) for k, v in reference_rates.items()}},
-            "overdispersion": {"method": overdispersion, "phi": dispersion.phi if dispersion else None,
-                               "tau2": dispersion.tau2 if dispersion else None,
-                               "units": dispersion.units if dispersion else 0,
-                               "p_value": dispersion.p_value if dispersion else None},
+        cells = [{"code": level_data["codes"][unit], "numerator": int(numerators[i]),
+                  "denominator": int(denominators[i]), "rate": _number(rates["rate"][i]),
+                  "ci_low": _number(rates["ci_low"][i]), "ci_high": _number(rates["ci_high"][i]),
+                  **_judged(family, i, definition)} for i, unit in enumerate(units)]
+        answer: dict[str, Any] = {
+            "target": _number(family.centre) if family else None,
+            "national": _counts_cell(*level_data["national"][indicator_id]),
+            "reference": reference,
+            "judgement": _judgement_answer(family, overdispersion, "crude"),
             "cells": cells,
         }
-        if with_curve and not math.isnan(target):
+        if with_curve and family is not None:
             largest = max(float(denominators.max()) if len(denominators) else 0.0, 100.0)
             grid = np.unique(np.round(np.geomspace(1, largest * 1.1, FUNNEL_CURVE_POINTS))).astype(float)
-            limits = _limits(target, grid, overdispersion, dispersion)
-            answer["limits"] = [{"denominator": int(n), **{k: _number(v[i]) for k, v in limits.items()}}
-                                for i, n in enumerate(grid)]
+            limits = judgement.rate_limits(family.centre, grid, family.judgement.method,
+                                           family.judgement.dispersion)
+            answer["limits"] = [{"denominator": int(n), "lower_95": _number(limits["lower_95"][i]),
+                                 "upper_95": _number(limits["upper_95"][i]),
+                                 "lower_998": _number(limits["lower_998"][i]),
+                                 "upper_998": _number(limits["upper_998"][i])} for i, n in enumerate(grid)]
         return answer
 
     def _scoped_units(self, question: str, indicator_id: str, level: str, viewer: Viewer,
                       filters: Filters | Mapping | None, overdispersion: str, export: bool) -> dict:
         definition = self._indicator(indicator_id)
         self._choice("level", level, LEVELS)
-        self._choice("overdispersion", overdispersion, OVERDISPERSION_METHODS)
+        choice = self._overdispersion(overdispersion)
         filters = self._filters(filters)
         snapshot = self._snapshot()
         with_curve = question == "funnel"
         answer = self._cached(
             snapshot, "units", {"indicator": indicator_id, "level": level, "filters": filters.as_params(),
-                                "overdispersion": overdispersion, "curve": with_curve},
-            lambda: self._compute_units(snapshot, indicator_id, level, filters, overdispersion, with_curve))
+                                "overdispersion": choice, "curve": with_curve},
+            lambda: self._compute_units(snapshot, indicator_id, level, filters, choice, with_curve))
         scope = self._scope(snapshot, viewer)
         own_vsv = None
         if scope.own_vsv_code and level != "vsv":
-            own_vsv = self._vsv_cell(snapshot, scope, indicator_id, filters, overdispersion, export)
+            own_vsv = self._vsv_cell(snapshot, scope, indicator_id, filters, choice, export)
         contributors = None
         basis = scope.complementary_basis()
         if basis is not None and level == "vsv":
             contributors = self._contributors(snapshot, basis[2], [indicator_id], filters)[indicator_id]
         result = self._envelope(
             snapshot, question, viewer, filters, indicator=definition.as_dict(), level=level,
-            target=answer["target"], overdispersion=answer["overdispersion"],
-            national=self._present(answer["national"], {"org_code": None, "label": "national", "named": True,
-                                                        "own": False}, export),
-            reference=self._present(answer["reference"], {"org_code": None, "label": f"all_{level}",
-                                                          "named": True, "own": False}, export),
+            target=answer["target"], judgement=answer["judgement"],
+            national=self._present(answer["national"], NATIONAL_IDENTITY, export),
+            reference=self._present(answer["reference"], _reference_identity(level), export),
             own_vsv=own_vsv, rows=self._scoped_rows(scope, level, answer["cells"], export, contributors))
         if with_curve:
             result["limits"] = answer.get("limits", [])
         return result
 
     def _vsv_cell(self, snapshot: Snapshot, scope: Scope, indicator_id: str, filters: Filters,
-                  overdispersion: str, export: bool) -> dict | None:
+                  overdispersion: OverdispersionChoice, export: bool) -> dict | None:
         answer = self._cached(
             snapshot, "units", {"indicator": indicator_id, "level": "vsv", "filters": filters.as_params(),
                                 "overdispersion": overdispersion, "curve": False},
@@ -347,6 +298,7 @@ class IndicatorEngine:
             if cell["code"] == scope.own_vsv_code:
                 presented = self._present({k: v for k, v in cell.items() if k != "code"},
                                           scope.identity(cell["code"], "vsv"), export)
+                presented["judgement"] = answer["judgement"]  # the VSV is judged against all VSVs
                 remainder = self._remainder(snapshot, scope, [indicator_id], filters)
                 if remainder is not None:
                     _complement_cell(presented, remainder[indicator_id].get(None, set()))
@@ -404,38 +356,40 @@ class IndicatorEngine:
     # ---- questions --------------------------------------------------------------------------------
 
     def results(self, indicator_id: str, level: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
-                overdispersion: str = "none", export: bool = False) -> dict:
+                overdispersion: str = DEFAULT_OVERDISPERSION, export: bool = False) -> dict:
         """Per organisation of `level` and national: counts, rate, 95% Wilson interval, funnel position
         and verdict, suppression flags; plus the viewer's own VSV row. Rows the viewer may not name carry
         only a pseudonym."""
         return self._scoped_units("results", indicator_id, level, viewer, filters, overdispersion, export)
 
     def funnel(self, indicator_id: str, level: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
-               overdispersion: str = "none", export: bool = False) -> dict:
+               overdispersion: str = DEFAULT_OVERDISPERSION, export: bool = False) -> dict:
         """`results` plus the control-limit curves (`limits`: denominator → lower/upper at 95% and 99.8%):
         exact binomial (Spiegelhalter 2005) or widened for overdispersion (multiplicative / additive)."""
         return self._scoped_units("funnel", indicator_id, level, viewer, filters, overdispersion, export)
 
     def overview(self, viewer: Viewer, filters: Filters | Mapping | None = None, *, org_code: str | None = None,
-                 export: bool = False) -> dict:
+                 overdispersion: str = DEFAULT_OVERDISPERSION, export: bool = False) -> dict:
         """All indicators for one organisation (default: the viewer's own; admin may pick any), its VSV and
-        national, each with rate, interval, funnel position and verdict: the organisation against the pooled rate of
-        all organisations of its level (`reference`, e.g. all hospitals' births), the VSV against national."""
+        national. The organisation is judged against the pooled figure of all organisations of its type (its
+        `reference`, the named comparator), its VSV against all VSVs, by the policy of queries.judgement; each
+        judged cell says how (`judgement`), how the verdict reads under the other methods (`sensitivity`) and
+        the answer counts alerts and alarms against what chance alone would give (`alerts`)."""
+        choice = self._overdispersion(overdispersion)
         filters = self._filters(filters)
         snapshot = self._snapshot()
         scope = self._scope(snapshot, viewer)
         subject = self._subject(snapshot, scope, org_code)
-        answer = self._cached(snapshot, "overview", {"filters": filters.as_params(), "subject": subject},
-                              lambda: self._compute_overview(snapshot, filters, subject))
+        answer = self._cached(snapshot, "overview", {"filters": filters.as_params(), "subject": subject,
+                                                     "overdispersion": choice},
+                              lambda: self._compute_overview(snapshot, filters, subject, choice))
         remainder = (self._remainder(snapshot, scope, [definition.id for definition in INDICATORS], filters)
                      if subject else None)
         rows = []
         for definition in INDICATORS:
             computed = answer[definition.id]
-            row: dict[str, dict | None] = {
-                "indicator": definition.as_dict(),
-                "national": self._present(computed["national"], {"org_code": None, "label": "national",
-                                                                 "named": True, "own": False}, export)}
+            row: dict[str, dict | None] = {"indicator": definition.as_dict(),
+                                           "national": self._present(computed["national"], NATIONAL_IDENTITY, export)}
             for part, code, level in (("organisation", *(subject or (None, None))),
                                       ("vsv", computed.get("vsv_code"), "vsv")):
                 presented = (self._present(computed[part], scope.identity(code, level), export)
@@ -444,62 +398,73 @@ class IndicatorEngine:
                 if remainder is not None and presented is not None and level == "vsv":
                     # The provider's VSV (beside its own organisation, or asked about itself).
                     _complement_cell(presented, remainder[definition.id].get(None, set()))
-            # Only an answer about an organisation has its level's `reference`.
+            # Only an answer about an organisation has its level's `reference` (the comparator).
             if subject and computed.get("reference") is not None:
-                row["reference"] = self._present(computed["reference"], {"org_code": None, "label": f"all_{subject[1]}",
-                                                                         "named": True, "own": False}, export)
+                row["reference"] = self._present(computed["reference"], _reference_identity(subject[1]), export)
             rows.append(row)
-        return self._envelope(snapshot, "overview", viewer, filters,
-                              organisation=scope.identity(subject[0], subject[1]) if subject else None, rows=rows)
+        judged = [cell for cell in (row.get("organisation") for row in rows) if cell and cell["verdict"]]
+        expected_alerts, expected_alarms = judgement.expected_by_chance(len(judged))
+        alerts = {"judged": len(judged), "alerts": sum(cell["flag"] is not None for cell in judged),
+                  "alarms": sum(cell["flag"] == "alarm" for cell in judged),
+                  "expected_alerts": expected_alerts, "expected_alarms": expected_alarms,
+                  "depends_on_method": sum(bool(cell["depends_on_method"]) for cell in judged)} if subject else None
+        return self._envelope(snapshot, "overview", viewer, filters, overdispersion=choice,
+                              organisation=scope.identity(subject[0], subject[1]) if subject else None,
+                              alerts=alerts, rows=rows)
 
-    def _compute_overview(self, snapshot: Snapshot, filters: Filters, subject: tuple[str, str] | None) -> dict:
-        frame = snapshot.frame
+    def _compute_overview(self, snapshot: Snapshot, filters: Filters, subject: tuple[str, str] | None,
+                          choice: OverdispersionChoice) -> dict:
         ids = [definition.id for definition in INDICATORS]
-        lazy = frame.lazy().filter(filters.expression())
-        queries = {"national": lazy.select(_sum_expressions(ids))}
-        vsv_code = None
-        if subject:
-            code, level = subject
-            # The reference an organisation is judged against: all births of its level's organisations.
-            queries["reference"] = lazy.filter(pl.col(LEVEL_COLUMNS[level]).is_not_null()).select(
-                _sum_expressions(ids))
-            queries["organisation"] = lazy.filter(pl.col(LEVEL_COLUMNS[level]) == code).select(
-                _sum_expressions(ids))
-            vsv_code = code if level == "vsv" else snapshot.organisations[code].get("vsv_code")
-            if level != "vsv" and vsv_code:
-                queries["vsv"] = lazy.filter(pl.col("vsv_code") == vsv_code).select(_sum_expressions(ids))
-        collected = dict(zip(queries, pl.collect_all(list(queries.values())), strict=True))
-        counts = {name: (np.array([table[f"n:{i}"][0] or 0 for i in ids], dtype=float),
-                         np.array([table[f"d:{i}"][0] or 0 for i in ids], dtype=float))
-                  for name, table in collected.items()}
-        def pooled_rates(name: str) -> np.ndarray:
-            numerators, denominators = counts[name]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(denominators > 0, numerators / denominators, np.nan)
+        if not subject:
+            national = snapshot.frame.lazy().filter(filters.expression()).select(_sum_expressions(ids)).collect()
+            return {i: {"national": _counts_cell(national[f"n:{i}"][0] or 0, national[f"d:{i}"][0] or 0)}
+                    for i in ids}
+        code, level = subject
+        level_data = self._level(snapshot, level, filters)
+        vsv_code = code if level == "vsv" else snapshot.organisations[code].get("vsv_code")
+        vsv_data = self._level(snapshot, "vsv", filters) if level != "vsv" and vsv_code else None
+        vsv_code = vsv_code or ""
+        answer = {}
+        for definition in INDICATORS:
+            counts = level_data["indicators"][definition.id]
+            entry: dict[str, Any] = {
+                "vsv_code": vsv_code if vsv_data is not None else None,
+                "national": _counts_cell(*level_data["national"][definition.id]),
+                "reference": _counts_cell(counts["numerators"].sum(), counts["denominators"].sum()),
+                "organisation": self._subject_cell(definition, level_data, code, choice, sensitivity=True),
+            }
+            if vsv_data is not None:
+                entry["vsv"] = self._subject_cell(definition, vsv_data, vsv_code, choice, sensitivity=False)
+            answer[definition.id] = entry
+        return answer
 
-        # The organisation is judged against its level's organisations, the VSV against all VSVs (= national).
-        targets_of = {"vsv": pooled_rates("national")}
-        if "reference" in counts:  # with "organisation": see `queries` above
-            targets_of["organisation"] = pooled_rates("reference")
-        cells: dict[str, list[dict]] = {}
-        for name, (numerators, denominators) in counts.items():
-            rates = _rate_cells(numerators, denominators)
-            part: list[dict[str, object]] = [
-                {"numerator": int(numerators[k]), "denominator": int(denominators[k]),
-                 **{field: _number(values[k]) for field, values in rates.items()}} for k in range(len(ids))]
-            if name in targets_of:
-                targets = targets_of[name]
-                # One vectorised call for all indicators: each against its own reference rate.
-                known = ~np.isnan(targets) & (denominators > 0)
-                positions = np.full(len(ids), "", dtype=object)
-                positions[known] = _positions(targets[known], numerators[known], denominators[known], "none", None)
-                for k, definition in enumerate(INDICATORS):
-                    part[k]["position"] = positions[k] or None
-                    part[k]["verdict"] = _verdict(positions[k], definition.direction)
-            cells[name] = part
-        return {definition.id: {"vsv_code": vsv_code if "vsv" in cells else None,
-                                **{name: part[k] for name, part in cells.items()}}
-                for k, definition in enumerate(INDICATORS)}
+    def _subject_cell(self, definition: Indicator, level_data: dict, code: str, choice: OverdispersionChoice, *,
+                      sensitivity: bool) -> dict:
+        """One organisation's cell of an indicator, judged against its level by `choice`; with `sensitivity`, also
+        the verdict under crude / case-mix adjusted × exact / widened limits (see queries.judgement)."""
+        counts = level_data["indicators"][definition.id]
+        index = level_data["index"].get(code)
+        numerator, denominator = ((counts["numerators"][index], counts["denominators"][index]) if index is not None
+                                  else (0, 0))
+        cell = _counts_cell(numerator, denominator)
+        judged = np.array([index] if index is not None else [], dtype=int)
+        family, units = self._judged_cells(definition, level_data, choice, "crude", judged)
+        cell.update(_judged(family, 0, definition) if len(units) else _judged(None, 0, definition))
+        cell["judgement"] = _judgement_answer(family, choice, "crude")
+        if sensitivity:
+            widened = judgement.widened_choice(choice)
+            verdicts: dict[str, dict[str, judgement.Verdict | None]] = {}
+            columns: tuple[tuple[str, OverdispersionChoice], ...] = (("exact", "none"), ("widened", widened))
+            for measure in judgement.MEASURES:
+                verdicts[measure] = {}
+                for column, method in columns:
+                    other, other_units = self._judged_cells(definition, level_data, method, measure, judged)
+                    verdicts[measure][column] = (judgement.verdict(other.positions[0], definition.direction)
+                                                 if other is not None and len(other_units) else None)
+            cell["sensitivity"] = {"widened_method": widened, **verdicts}
+            cell["depends_on_method"] = judgement.method_dependent(
+                verdict for measure in judgement.MEASURES for verdict in verdicts[measure].values())
+        return cell
 
     def trend(self, indicator_id: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
               grain: str = "month", org_code: str | None = None, export: bool = False) -> dict:
@@ -670,81 +635,114 @@ class IndicatorEngine:
         return answer
 
     def adjusted(self, indicator_id: str, level: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
-                 export: bool = False) -> dict:
+                 overdispersion: str = DEFAULT_OVERDISPERSION, export: bool = False) -> dict:
         """Case-mix adjusted results by indirect standardisation over parity × maternal age band ×
-        gestational-age band × plurality: observed, expected, O/E with exact Poisson 95% interval, the
-        adjusted rate (O/E × national rate) and the position of O/E against 1 at 95% and 99.8%."""
+        gestational-age band × plurality against the organisations of the level (so Σ O = Σ E over them):
+        observed, expected, O/E with exact Poisson 95% interval, the adjusted rate (O/E × the level's pooled
+        rate, `reference`) and the verdict of O/E in an O/E funnel around 1 by the policy of queries.judgement."""
         definition = self._indicator(indicator_id)
         self._choice("level", level, LEVELS)
+        choice = self._overdispersion(overdispersion)
         filters = self._filters(filters)
         snapshot = self._snapshot()
         answer = self._cached(snapshot, "adjusted", {"indicator": indicator_id, "level": level,
-                                                     "filters": filters.as_params()},
-                              lambda: self._compute_adjusted(snapshot, definition, level, filters))
+                                                     "filters": filters.as_params(), "overdispersion": choice},
+                              lambda: self._compute_adjusted(snapshot, definition, level, filters, choice))
         scope = self._scope(snapshot, viewer)
-        national = self._present(answer["national"], {"org_code": None, "label": "national", "named": True,
-                                                     "own": False}, export)
         contributors = None
         basis = scope.complementary_basis()
         if basis is not None and level == "vsv":
             contributors = self._contributors(snapshot, basis[2], [indicator_id], filters)[indicator_id]
         return self._envelope(snapshot, "adjusted", viewer, filters, indicator=definition.as_dict(), level=level,
-                              case_mix=list(CASE_MIX_COLUMNS), national=national,
+                              case_mix=list(CASE_MIX_COLUMNS), judgement=answer["judgement"],
+                              national=self._present(answer["national"], NATIONAL_IDENTITY, export),
+                              reference=self._present(answer["reference"], _reference_identity(level), export),
                               rows=self._scoped_rows(scope, level, answer["cells"], export, contributors))
 
-    def _compute_adjusted(self, snapshot: Snapshot, definition: Indicator, level: str, filters: Filters) -> dict:
-        """Indirect standardisation (Breslow & Day 1987): reference = national stratum rates in the filter;
-        E = Σ_s n_s · p_s per organisation."""
-        column = LEVEL_COLUMNS[level]
-        strata = list(CASE_MIX_COLUMNS)
-        per_stratum = (
-            snapshot.frame.lazy()
-            .filter(filters.expression() & pl.col(population_column(definition.id)))
-            .group_by([column, *strata])
-            .agg(observed=pl.col(numerator_column(definition.id)).sum().cast(pl.Float64),
-                 population=pl.len().cast(pl.Float64))
-            .with_columns(expected=pl.col("population") * pl.col("observed").sum().over(strata)
-                          / pl.col("population").sum().over(strata))
-            .collect()
-        )
-        observed_total = float(per_stratum["observed"].sum())
-        population_total = float(per_stratum["population"].sum())
-        national_rate = observed_total / population_total if population_total else float("nan")
-        per_unit = (per_stratum.filter(pl.col(column).is_not_null()).group_by(column)
-                    .agg(pl.col("observed").sum(), pl.col("expected").sum(), pl.col("population").sum()))
-        observed = per_unit["observed"].to_numpy()
-        expected = per_unit["expected"].to_numpy()
-        population = per_unit["population"].to_numpy()
+    def _compute_adjusted(self, snapshot: Snapshot, definition: Indicator, level: str, filters: Filters,
+                          choice: OverdispersionChoice) -> dict:
+        """Indirect standardisation (Breslow & Day 1987): reference = the stratum rates of the level's
+        organisations in the filter; E = Σ_s n_s · p_s per organisation (`_compute_level`)."""
+        level_data = self._level(snapshot, level, filters)
+        counts = level_data["indicators"][definition.id]
+        family, units = self._judged_cells(definition, level_data, choice, "adjusted")
+        observed, population = counts["numerators"][units], counts["denominators"][units]
+        expected = counts["expected"][units]
+        reference_rate = counts["numerators"].sum() / max(counts["denominators"].sum(), 1)
         ratio, low, high = statistics.observed_expected_ratio(observed, expected, 0.95)
-        _, low_998, high_998 = statistics.observed_expected_ratio(observed, expected, 0.998)
-        position = _ratio_positions(ratio, low, high, low_998, high_998)
         rates = _rate_cells(observed, population)
         cells = [
-            {"code": code, "numerator": int(observed[i]), "denominator": int(population[i]),
+            {"code": level_data["codes"][unit], "numerator": int(observed[i]), "denominator": int(population[i]),
              "rate": _number(rates["rate"][i]), "ci_low": _number(rates["ci_low"][i]),
              "ci_high": _number(rates["ci_high"][i]), "expected": _number(expected[i]),
              "ratio": _number(ratio[i]), "ratio_low": _number(low[i]), "ratio_high": _number(high[i]),
-             "adjusted_rate": _number(ratio[i] * national_rate), "adjusted_low": _number(low[i] * national_rate),
-             "adjusted_high": _number(high[i] * national_rate), "position": position[i] or None,
-             "verdict": _verdict(position[i], definition.direction)}
-            for i, code in enumerate(per_unit[column].cast(pl.String).to_list())
+             "adjusted_rate": _number(ratio[i] * reference_rate), "adjusted_low": _number(low[i] * reference_rate),
+             "adjusted_high": _number(high[i] * reference_rate), **_judged(family, i, definition)}
+            for i, unit in enumerate(units)
         ]
-        national_cells = _rate_cells(np.array([observed_total]), np.array([population_total]))
-        return {"national": {"numerator": int(observed_total), "denominator": int(population_total),
-                             **{k: _number(v[0]) for k, v in national_cells.items()}},
-                "cells": cells}
+        return {"national": _counts_cell(*level_data["national"][definition.id]),
+                "reference": _counts_cell(counts["numerators"].sum(), counts["denominators"].sum()),
+                "judgement": _judgement_answer(family, choice, "adjusted"), "cells": cells}
 
 
-def _ratio_positions(ratio: np.ndarray, low_95: np.ndarray, high_95: np.ndarray, low_998: np.ndarray,
-                     high_998: np.ndarray) -> np.ndarray:
-    """Where O/E stands against 1: its interval wholly above 1 → above, wholly below → below."""
-    position = np.full(ratio.shape, "within", dtype=object)
-    position[low_95 > 1] = "above_95"
-    position[low_998 > 1] = "above_998"
-    position[high_95 < 1] = "below_95"
-    position[high_998 < 1] = "below_998"
-    position[np.isnan(ratio)] = ""
-    return position
+NATIONAL_IDENTITY = {"org_code": None, "label": "national", "named": True, "own": False}
+
+
+def _reference_identity(level: str) -> dict:
+    """The comparator of a level's organisations: all of them together (label `all_<level>`)."""
+    return {"org_code": None, "label": f"all_{level}", "named": True, "own": False}
+
+
+def _counts_cell(numerator: float, denominator: float) -> dict:
+    """Counts with their rate and 95% Wilson interval."""
+    rates = _rate_cells(np.array([float(numerator)]), np.array([float(denominator)]))
+    return {"numerator": int(numerator), "denominator": int(denominator),
+            **{name: _number(values[0]) for name, values in rates.items()}}
+
+
+def _judged(family: JudgedFamily | None, index: int, definition: Indicator) -> dict:
+    """The judgement of unit `index` of a family as cell fields: position, verdict, flag, standardised."""
+    position = family.positions[index] if family is not None else ""
+    return {"position": position or None, "verdict": judgement.verdict(position, definition.direction),
+            "flag": judgement.flag(position),
+            "standardised": _number(family.standardised[index]) if family is not None else None}
+
+
+def _judgement_answer(family: JudgedFamily | None, choice: OverdispersionChoice,
+                      measure: judgement.Measure) -> judgement.JudgementAnswer:
+    """How the verdicts of an answer were produced (a family without a comparator: exact, no dispersion)."""
+    if family is not None:
+        return family.judgement.as_dict()
+    return judgement.Judgement(measure, choice, "exact", None).as_dict()
+
+
+def _compute_level(frame: pl.DataFrame, level: str, filters: Filters) -> dict:
+    """See `IndicatorEngine._level`: one group-by over (organisation of `level`, case-mix strata) for every
+    indicator; expected counts E = Σ_s n_us · (Σ_u O_us / Σ_u n_us) over the level's organisations u, so that
+    the expected counts of the level add up to its observed counts."""
+    column = LEVEL_COLUMNS[level]
+    ids = [definition.id for definition in INDICATORS]
+    strata = list(CASE_MIX_COLUMNS)
+    lazy = frame.lazy().filter(filters.expression())
+    per_stratum = lazy.filter(pl.col(column).is_not_null()).group_by([column, *strata]).agg(_sum_expressions(ids))
+    per_unit = (
+        per_stratum.with_columns([
+            (pl.col(f"d:{i}") * pl.col(f"n:{i}").sum().over(strata) / pl.col(f"d:{i}").sum().over(strata))
+            .fill_nan(0.0).fill_null(0.0).alias(f"e:{i}") for i in ids])
+        .group_by(column)
+        .agg([pl.col(f"{kind}:{i}").sum() for i in ids for kind in ("n", "d", "e")])
+        .with_columns(pl.col(column).cast(pl.String))
+        .sort(column)
+    )
+    per_unit_table, national = pl.collect_all([per_unit, lazy.select(_sum_expressions(ids))])
+    codes = per_unit_table[column].to_list()
+    return {
+        "codes": codes, "index": {code: i for i, code in enumerate(codes)},
+        "national": {i: (int(national[f"n:{i}"][0] or 0), int(national[f"d:{i}"][0] or 0)) for i in ids},
+        "indicators": {i: {"numerators": per_unit_table[f"n:{i}"].to_numpy().astype(float),
+                           "denominators": per_unit_table[f"d:{i}"].to_numpy().astype(float),
+                           "expected": per_unit_table[f"e:{i}"].to_numpy().astype(float)} for i in ids},
+    }
 
 
 def _without_key(cell: dict) -> dict:
@@ -841,8 +839,9 @@ _ENGINES: dict[str, IndicatorEngine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-SUPPRESSED_STATISTICS = ("rate", "ci_low", "ci_high", "position", "verdict", "ratio", "ratio_low", "ratio_high",
-                         "adjusted_rate", "adjusted_low", "adjusted_high", "expected")
+SUPPRESSED_STATISTICS = ("rate", "ci_low", "ci_high", "position", "verdict", "flag", "standardised", "sensitivity",
+                         "depends_on_method", "ratio", "ratio_low", "ratio_high", "adjusted_rate", "adjusted_low",
+                         "adjusted_high", "expected")
 
 
 def _suppress(presented: dict, reason: str | None, *, hide_counts: bool) -> dict:

@@ -7,6 +7,7 @@ Proportions are on the 0..1 scale.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -56,6 +57,19 @@ def clopper_pearson_interval(numerator: ArrayLike, denominator: ArrayLike,
     return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
 
 
+def _interpolated_quantile(distribution: Any, probability: float) -> np.ndarray:
+    """r_p − α: the `probability` quantile r_p of a discrete distribution (frozen scipy), made continuous by
+    the interpolation of Spiegelhalter (2005, appendix A.1.1): α = (P(≤ r_p) − p) / (P(≤ r_p) − P(≤ r_p − 1))."""
+    quantile = distribution.ppf(probability)
+    at_quantile = distribution.cdf(quantile)
+    below_quantile = distribution.cdf(quantile - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(at_quantile > below_quantile,
+                         (at_quantile - probability) / (at_quantile - below_quantile), 0.0)
+    interpolated: np.ndarray = quantile - alpha
+    return interpolated
+
+
 def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probability: float) -> np.ndarray:
     """The `probability` quantile of the observed proportion under H0: y ~ Binomial(n, target), made
     continuous by the interpolation of Spiegelhalter (2005, "Funnel plots for comparing institutional
@@ -71,13 +85,8 @@ def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probabili
     n = np.asarray(denominators, dtype=float)
     p0 = np.asarray(target, dtype=float)
     safe_n = np.where(n > 0, n, 1)
-    quantile = stats.binom.ppf(probability, safe_n, p0)
-    at_quantile = stats.binom.cdf(quantile, safe_n, p0)
-    below_quantile = stats.binom.cdf(quantile - 1, safe_n, p0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = np.where(at_quantile > below_quantile,
-                         (at_quantile - probability) / (at_quantile - below_quantile), 0.0)
-    limit = np.clip((quantile - alpha) / safe_n, 0.0, 1.0)
+    count = _interpolated_quantile(stats.binom(safe_n, p0), probability)
+    limit = np.clip(count / safe_n, 0.0, 1.0)
     target_array = np.broadcast_to(p0, limit.shape)
     limit = np.where((target_array <= 0) | (target_array >= 1), target_array, limit)
     return np.where(n > 0, limit, np.nan)
@@ -103,6 +112,28 @@ def funnel_z_scores(numerator: ArrayLike, denominator: ArrayLike, target: float)
     return z
 
 
+def arcsine_scale(numerator: ArrayLike, denominator: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """A proportion on the variance-stabilising arcsine-square-root scale (Spiegelhalter 2005, section 5.3;
+    FunnelPlotR, data_type "PR"): y = arcsin √(x/n) with standard error s = 1/(2√n), whatever the rate, so
+    one between-unit variance τ² fits rates near 0 (the ‰ indicators) as well as rates near ½."""
+    x = np.asarray(numerator, dtype=float)
+    n = np.asarray(denominator, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.arcsin(np.sqrt(np.clip(x / n, 0.0, 1.0)))
+        s = 1 / (2 * np.sqrt(n))
+    return y, s
+
+
+def square_root_ratio_scale(observed: ArrayLike, expected: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """An indirectly standardised ratio O/E on the square-root scale (Spiegelhalter 2005, section 5.3; the
+    CQC variant of FunnelPlotR's "SR" funnel): y = √(O/E) with standard error s = 1/(2√E) under Poisson
+    O, target 1. Unlike the log scale it is finite at O = 0, which small counts (mortality) often give."""
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(o / e), 1 / (2 * np.sqrt(e))
+
+
 def winsorise(values: ArrayLike, fraction: float = DEFAULT_WINSORISING_FRACTION) -> np.ndarray:
     """Winsorising as in Spiegelhalter (2005, section 5.1): rank the values and pull the most extreme
     `fraction` at each end in to the nearest value that is kept (k = ⌊fraction × I⌋ values per tail)."""
@@ -121,7 +152,7 @@ class Overdispersion:
     """Overdispersion estimates of a set of units around a target (Spiegelhalter 2005, section 5).
 
     phi: multiplicative factor (mean of squared Winsorised z-scores); tau2: additive between-unit
-    variance on the proportion scale (DerSimonian–Laird); units: number of units used; p_value: test of
+    variance on the scale of the z-scores (DerSimonian–Laird); units: number of units used; p_value: test of
     I·φ against χ²(I − 1) under no overdispersion.
     """
 
@@ -131,49 +162,85 @@ class Overdispersion:
     p_value: float
 
 
-def estimate_overdispersion(numerator: ArrayLike, denominator: ArrayLike, target: float,
+def estimate_overdispersion(z_scores: ArrayLike, standard_errors: ArrayLike,
                             fraction: float = DEFAULT_WINSORISING_FRACTION) -> Overdispersion:
-    """Multiplicative and additive overdispersion from Winsorised z-scores.
+    """Multiplicative and additive overdispersion from z-scores zᵢ = (yᵢ − y0)/sᵢ on some scale y.
 
     φ̂ = (1/I) Σ z_w², z_w the Winsorised z-scores (Spiegelhalter 2005, eq. 5; Spiegelhalter et al. 2012,
-    JRSS A 175:1, section 6.4). The additive random-effects variance is the DerSimonian–Laird (1986)
-    moment estimator on these z-scores (Spiegelhalter 2005, section 5.2):
+    JRSS A 175:1, section 6.4), tested as I·φ̂ against χ²(I − 1). The additive random-effects variance is
+    the DerSimonian–Laird (1986) moment estimator on these z-scores (Spiegelhalter 2005, section 5.2):
 
-        τ̂² = max(0, (I φ̂ − (I − 1)) / (Σ wᵢ − Σ wᵢ² / Σ wᵢ)),  wᵢ = 1/sᵢ², sᵢ² = p0(1 − p0)/nᵢ.
+        τ̂² = max(0, (I φ̂ − (I − 1)) / (Σ wᵢ − Σ wᵢ² / Σ wᵢ)),  wᵢ = 1/sᵢ².
 
-    With fraction = 0 and target = the inverse-variance weighted mean this is exactly the DerSimonian–
-    Laird estimate of a meta-analysis.
+    With fraction = 0 and y0 = the inverse-variance weighted mean this is exactly the DerSimonian–Laird
+    estimate of a meta-analysis. Units whose z-score is not finite are left out.
     """
-    n = np.asarray(denominator, dtype=float)
-    z = winsorise(funnel_z_scores(numerator, n, target), fraction)
+    z_all = np.asarray(z_scores, dtype=float)
+    s_all = np.broadcast_to(np.asarray(standard_errors, dtype=float), z_all.shape)
+    finite = np.isfinite(z_all) & np.isfinite(s_all) & (s_all > 0)
+    z = winsorise(z_all[finite], fraction)
     units = int(z.size)
-    if units < 2 or not 0 < target < 1:
+    if units < 2:
         return Overdispersion(phi=1.0, tau2=0.0, units=units, p_value=1.0)
     phi = float(np.mean(z * z))
-    weights = n / (target * (1 - target))
+    weights = 1 / (s_all[finite] ** 2)
     denominator_of_tau = weights.sum() - (weights * weights).sum() / weights.sum()
     tau2 = float(max(0.0, (units * phi - (units - 1)) / denominator_of_tau)) if denominator_of_tau > 0 else 0.0
     p_value = float(stats.chi2.sf(units * phi, units - 1))
     return Overdispersion(phi=phi, tau2=tau2, units=units, p_value=p_value)
 
 
-def overdispersed_funnel_limits(target: float | np.ndarray, denominators: ArrayLike, level: float = 0.95, *,
-                                phi: float | None = None, tau2: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Normal-approximation funnel limits widened for overdispersion (Spiegelhalter 2005, section 5):
-    multiplicative p0 ± z √(φ p0(1 − p0)/n) (φ below 1 is not used to narrow them), or additive
-    p0 ± z √(p0(1 − p0)/n + τ²). Clipped to [0, 1]."""
+def widened_half_width(standard_errors: ArrayLike, level: float, *, phi: float | None = None,
+                       tau2: float | None = None) -> np.ndarray:
+    """z_level × √(φ s² + τ²): the half-width of overdispersed limits on the scale of s (Spiegelhalter 2005,
+    section 5): multiplicative (φ; below 1 it is not used to narrow them) or additive (τ²)."""
+    s = np.asarray(standard_errors, dtype=float)
+    variance = s * s * (max(phi, 1.0) if phi is not None else 1.0) + (tau2 or 0.0)
+    half_width: np.ndarray = _two_sided_z(level) * np.sqrt(variance)
+    return half_width
+
+
+def arcsine_funnel_limits(target: float | np.ndarray, denominators: ArrayLike, level: float = 0.95, *,
+                          phi: float | None = None, tau2: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Funnel limits for a proportion widened for overdispersion on the arcsine scale (`arcsine_scale`;
+    Spiegelhalter 2005, section 5.3; FunnelPlotR "PR"): sin²(arcsin √p0 ± z √(φ/(4n) + τ²)), the angle
+    kept within [0, π/2] so that a limit never folds back above 0 or below 1."""
     n = np.asarray(denominators, dtype=float)
-    z = _two_sided_z(level)
     with np.errstate(divide="ignore", invalid="ignore"):
-        variance = target * (1 - target) / n
-        if phi is not None:
-            variance = variance * max(phi, 1.0)
-        if tau2 is not None:
-            variance = variance + tau2
-        half_width = z * np.sqrt(variance)
-    lower = np.where(n > 0, np.clip(target - half_width, 0.0, 1.0), np.nan)
-    upper = np.where(n > 0, np.clip(target + half_width, 0.0, 1.0), np.nan)
-    return lower, upper
+        centre = np.arcsin(np.sqrt(np.clip(target, 0.0, 1.0)))
+        half_width = widened_half_width(1 / (2 * np.sqrt(n)), level, phi=phi, tau2=tau2)
+        lower = np.sin(np.clip(centre - half_width, 0.0, np.pi / 2)) ** 2
+        upper = np.sin(np.clip(centre + half_width, 0.0, np.pi / 2)) ** 2
+    return np.where(n > 0, lower, np.nan), np.where(n > 0, upper, np.nan)
+
+
+def poisson_control_limit(expected: ArrayLike, probability: float) -> np.ndarray:
+    """The `probability` quantile of O/E under H0: O ~ Poisson(E), made continuous by the interpolation of
+    Spiegelhalter (2005, appendix A.1.2, as A.1.1 for the binomial): r_p the smallest r with P(O ≤ r) ≥ p,
+    α = (P(O ≤ r_p) − p) / (P(O ≤ r_p) − P(O ≤ r_p − 1)), limit = (r_p − α)/E. NaN where E is 0."""
+    e = np.asarray(expected, dtype=float)
+    safe_e = np.where(e > 0, e, 1.0)
+    count = _interpolated_quantile(stats.poisson(safe_e), probability)
+    limit = np.maximum(count / safe_e, 0.0)
+    return np.where(e > 0, limit, np.nan)
+
+
+def poisson_funnel_limits(expected: ArrayLike, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Poisson funnel limits for O/E around 1 at `level` for each expected count (Spiegelhalter 2005,
+    section 2 and appendix A.1.2; FunnelPlotR "SR" without overdispersion)."""
+    return poisson_control_limit(expected, (1 - level) / 2), poisson_control_limit(expected, (1 + level) / 2)
+
+
+def ratio_funnel_limits(expected: ArrayLike, level: float = 0.95, *, phi: float | None = None,
+                        tau2: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Funnel limits for O/E widened for overdispersion on the square-root scale (`square_root_ratio_scale`;
+    Spiegelhalter 2005, section 5.3): (1 ± z √(φ/(4E) + τ²))², the lower one not below 0."""
+    e = np.asarray(expected, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half_width = widened_half_width(1 / (2 * np.sqrt(e)), level, phi=phi, tau2=tau2)
+        lower = np.clip(1 - half_width, 0.0, None) ** 2
+        upper = (1 + half_width) ** 2
+    return np.where(e > 0, lower, np.nan), np.where(e > 0, upper, np.nan)
 
 
 #: Where a value can lie against its limits (`funnel_position`; the engine's O/E ratio against 1 likewise); an

@@ -40,7 +40,7 @@ def test_a_repeated_question_is_answered_from_the_cache(sqlite_engine):
     indicators = IndicatorEngine(sqlite_engine, EngineConfig(), cache)
     first = indicators.results("caesarean", "hospital", Viewer("admin"), {"parity": "nulliparous"})
     key = answer_key("units", 1, {"indicator": "caesarean", "level": "hospital",
-                                  "filters": {"parity": "nulliparous"}, "overdispersion": "none", "curve": False})
+                                  "filters": {"parity": "nulliparous"}, "overdispersion": "auto", "curve": False})
     assert cache.get(key) is not None
     # Proof the second answer comes from the cache: plant a different national count under the key.
     planted = cache.get(key)

@@ -53,7 +53,7 @@ def test_nothing_published_is_a_clear_error(sqlite_engine):
 
 
 def test_results_rows_carry_rate_wilson_interval_and_exact_funnel_position(national):
-    answer = fresh_engine(national).results("caesarean", "hospital", ADMIN)
+    answer = fresh_engine(national).results("caesarean", "hospital", ADMIN, overdispersion="none")
     target = answer["national"]["numerator"] / answer["national"]["denominator"]
     assert answer["target"] == pytest.approx(target)
     assert sum(row["denominator"] for row in answer["rows"]) == answer["national"]["denominator"]
@@ -67,7 +67,7 @@ def test_results_rows_carry_rate_wilson_interval_and_exact_funnel_position(natio
     assert stats.binom.sf(high_hospital["numerator"] - 1, high_hospital["denominator"], target) < 0.001
     assert high_hospital["position"] == "above_998"
     assert high_hospital["verdict"] == "higher"  # caesarean is a neutral indicator
-    ntsv = fresh_engine(national).results("caesarean_ntsv", "hospital", ADMIN)
+    ntsv = fresh_engine(national).results("caesarean_ntsv", "hospital", ADMIN, overdispersion="none")
     assert row_of(ntsv, "Ziekenhuis Zuid")["verdict"] == "worse"
 
 
@@ -244,10 +244,12 @@ def test_adjusted_ratio_is_one_when_the_difference_is_only_case_mix(sqlite_engin
 
 
 def test_adjusted_flags_an_organisation_that_differs_within_strata(national):
-    adjusted = fresh_engine(national).adjusted("caesarean", "hospital", Viewer("provider", org_code="H001"))
+    adjusted = fresh_engine(national).adjusted("caesarean", "hospital", Viewer("provider", org_code="H001"),
+                                               overdispersion="none")
     rows = adjusted["rows"]
     high = [row for row in rows if row["position"] == "above_998"]
     assert len(high) == 1 and not high[0]["named"] and high[0]["ratio_low"] > 1
+    assert high[0]["flag"] == "alarm" and adjusted["judgement"]["method"] == "exact"
 
 
 def test_overview_has_every_indicator_for_the_organisation_its_vsv_and_national(national):
@@ -270,15 +272,16 @@ def test_overview_has_every_indicator_for_the_organisation_its_vsv_and_national(
 
 def test_funnel_limits_and_overdispersion(national):
     indicators = fresh_engine(national)
-    exact = indicators.funnel("caesarean", "hospital", Viewer("researcher"))
+    exact = indicators.funnel("caesarean", "hospital", Viewer("researcher"), overdispersion="none")
+    assert exact["judgement"]["method"] == "exact" and exact["judgement"]["requested"] == "none"
     denominators = [point["denominator"] for point in exact["limits"]]
     assert denominators == sorted(denominators) and denominators[-1] >= max(r["denominator"] for r in exact["rows"])
     point = exact["limits"][-1]
     expected = stats.binom.ppf(0.975, point["denominator"], exact["target"]) / point["denominator"]
     assert abs(point["upper_95"] - expected) <= 1 / point["denominator"]  # interpolated within one step
-    assert exact["overdispersion"]["phi"] > 1  # one hospital is far out
+    assert exact["judgement"]["phi"] > 1  # one hospital is far out
     additive = indicators.funnel("caesarean", "hospital", Viewer("researcher"), overdispersion="additive")
-    assert additive["overdispersion"]["tau2"] > 0
+    assert additive["judgement"]["tau2"] > 0 and additive["judgement"]["method"] == "additive"
     widths = [(p["upper_95"] - p["lower_95"]) for p in additive["limits"] if p["denominator"] > 100]
     exact_widths = [(p["upper_95"] - p["lower_95"]) for p in exact["limits"] if p["denominator"] > 100]
     assert np.all(np.array(widths) > np.array(exact_widths))

@@ -12,6 +12,8 @@ from statsmodels.stats.rates import confint_poisson
 
 from queries.statistics import (
     FUNNEL_POSITIONS,
+    arcsine_funnel_limits,
+    arcsine_scale,
     binomial_control_limit,
     binomial_funnel_limits,
     clopper_pearson_interval,
@@ -19,8 +21,10 @@ from queries.statistics import (
     funnel_position,
     funnel_z_scores,
     observed_expected_ratio,
-    overdispersed_funnel_limits,
+    poisson_funnel_limits,
     poisson_interval,
+    ratio_funnel_limits,
+    square_root_ratio_scale,
     wilson_interval,
     winsorise,
 )
@@ -109,13 +113,17 @@ def test_winsorising_matches_scipy():
     np.testing.assert_allclose(winsorise(values, 0.1), expected)
 
 
+def _raw_scale(numerators: np.ndarray, denominators: np.ndarray, target: float) -> tuple[np.ndarray, np.ndarray]:
+    return funnel_z_scores(numerators, denominators, target), np.sqrt(target * (1 - target) / denominators)
+
+
 def test_phi_without_winsorising_is_pearson_chi_square_over_units():
-    """I·φ (no Winsorising, target = pooled rate) is Pearson's χ² of the units × outcome table, and the
-    p-value is its χ²(I − 1) tail (scipy.stats.chi2_contingency)."""
+    """I·φ (no Winsorising, raw-scale z-scores, target = pooled rate) is Pearson's χ² of the units × outcome
+    table, and the p-value is its χ²(I − 1) tail (scipy.stats.chi2_contingency)."""
     numerators = np.array([12, 30, 7, 55, 21, 9])
     denominators = np.array([100, 180, 90, 260, 150, 40])
     pooled = numerators.sum() / denominators.sum()
-    estimate = estimate_overdispersion(numerators, denominators, pooled, fraction=0.0)
+    estimate = estimate_overdispersion(*_raw_scale(numerators, denominators, pooled), fraction=0.0)
     table = np.column_stack([numerators, denominators - numerators])
     chi_square = stats.chi2_contingency(table, correction=False)
     assert estimate.phi * estimate.units == pytest.approx(chi_square.statistic, rel=1e-10)
@@ -128,31 +136,93 @@ def test_additive_tau2_without_winsorising_is_dersimonian_laird():
     numerators = np.array([12, 30, 7, 55, 21, 9, 80])
     denominators = np.array([100, 180, 90, 260, 150, 40, 300])
     pooled = numerators.sum() / denominators.sum()
-    estimate = estimate_overdispersion(numerators, denominators, pooled, fraction=0.0)
+    estimate = estimate_overdispersion(*_raw_scale(numerators, denominators, pooled), fraction=0.0)
     meta = combine_effects(numerators / denominators, pooled * (1 - pooled) / denominators, method_re="dl")
     assert meta.tau2 > 0
     assert estimate.tau2 == pytest.approx(meta.tau2, rel=1e-10)
 
 
+def test_tau2_on_the_arcsine_scale_is_dersimonian_laird_of_the_transformed_rates():
+    """On the arcsine scale (y = arcsin √p, s = 1/(2√n)) the same holds with the transformed rates as the
+    effects: statsmodels' DerSimonian–Laird τ² of y with variances 1/(4n)."""
+    numerators = np.array([3, 11, 0, 25, 8, 2, 40])
+    denominators = np.array([900, 1500, 400, 2600, 1200, 700, 3000])
+    y, s = arcsine_scale(numerators, denominators)
+    weights = 1 / s**2
+    centre = (weights * y).sum() / weights.sum()
+    estimate = estimate_overdispersion((y - centre) / s, s, fraction=0.0)
+    meta = combine_effects(y, s**2, method_re="dl")
+    assert meta.tau2 > 0
+    assert estimate.tau2 == pytest.approx(meta.tau2, rel=1e-10)
+    np.testing.assert_allclose(s, 1 / (2 * np.sqrt(denominators)))
+
+
 def test_no_overdispersion_gives_no_additive_variance():
     denominators = np.full(50, 1000)
     numerators = np.full(50, 160)  # every unit exactly on target: φ = 0
-    estimate = estimate_overdispersion(numerators, denominators, 0.16)
-    assert estimate.phi == 0 and estimate.tau2 == 0
+    estimate = estimate_overdispersion(*_raw_scale(numerators, denominators, 0.16))
+    assert estimate.phi == 0 and estimate.tau2 == 0 and estimate.p_value == pytest.approx(1.0)
 
 
-def test_overdispersed_limits_widen_as_specified():
+def test_arcsine_limits_widen_as_specified():
     n = np.array([100.0, 1000.0])
-    base = overdispersed_funnel_limits(0.2, n, 0.95, phi=1.0)
-    normal_half_width = stats.norm.ppf(0.975) * np.sqrt(0.2 * 0.8 / n)
-    np.testing.assert_allclose(base[1] - 0.2, normal_half_width)
-    quadrupled = overdispersed_funnel_limits(0.2, n, 0.95, phi=4.0)
-    np.testing.assert_allclose(quadrupled[1] - 0.2, 2 * normal_half_width)  # √φ = 2
+    z = stats.norm.ppf(0.975)
+    centre = np.arcsin(np.sqrt(0.2))
+    lower, upper = arcsine_funnel_limits(0.2, n, 0.95, phi=1.0)
+    # On the angle scale the half-width is z/(2√n) ...
+    np.testing.assert_allclose(np.arcsin(np.sqrt(upper)) - centre, z / (2 * np.sqrt(n)))
+    np.testing.assert_allclose(centre - np.arcsin(np.sqrt(lower)), z / (2 * np.sqrt(n)))
+    # ... which for large n is the normal approximation's p0 ± z √(p0(1 − p0)/n) (the delta method).
+    big_upper = arcsine_funnel_limits(0.2, [1e7], 0.95)[1]
+    assert big_upper[0] - 0.2 == pytest.approx(z * np.sqrt(0.16 / 1e7), rel=1e-3)
+    quadrupled = arcsine_funnel_limits(0.2, n, 0.95, phi=4.0)
+    np.testing.assert_allclose(np.arcsin(np.sqrt(quadrupled[1])) - centre, 2 * z / (2 * np.sqrt(n)))  # √φ = 2
     # φ < 1 never narrows the funnel.
-    np.testing.assert_allclose(overdispersed_funnel_limits(0.2, n, 0.95, phi=0.5)[1], base[1])
+    np.testing.assert_allclose(arcsine_funnel_limits(0.2, n, 0.95, phi=0.5)[1], upper)
     # Additive: for huge n only the between-unit spread is left.
-    huge = overdispersed_funnel_limits(0.2, [1e12], 0.95, tau2=0.0004)
-    assert huge[1][0] - 0.2 == pytest.approx(stats.norm.ppf(0.975) * 0.02, rel=1e-6)
+    huge = arcsine_funnel_limits(0.2, [1e12], 0.95, tau2=0.0004)
+    assert np.arcsin(np.sqrt(huge[1][0])) - centre == pytest.approx(z * 0.02, rel=1e-6)
+
+
+def test_arcsine_limits_never_fold_back_at_small_rates():
+    # 2‰ at n = 50: the angle's lower limit is below 0; sin² of a negative angle would fold it back up.
+    lower, upper = arcsine_funnel_limits(0.002, [50.0], 0.998, tau2=0.001)
+    assert lower[0] == 0.0 and upper[0] > 0.002
+
+
+def test_exact_poisson_limits_are_the_limit_of_exact_binomial_limits():
+    """O ~ Poisson(E) is the limit of Binomial(n, E/n) for large n: the interpolated Poisson limits of O/E
+    approach the (independently checked) binomial limits × n/E."""
+    expected = np.array([2.0, 7.5, 40.0, 300.0])
+    n = 1e8
+    for level in (0.95, 0.998):
+        lower, upper = poisson_funnel_limits(expected, level)
+        binomial_lower, binomial_upper = binomial_funnel_limits(expected / n, np.full(4, n), level)
+        np.testing.assert_allclose(lower, binomial_lower * n / expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(upper, binomial_upper * n / expected, rtol=1e-5)
+
+
+def test_exact_poisson_limits_hold_the_stated_probability():
+    # Without interpolation, the 97.5% limit r/E has P(O ≤ r) ≥ 0.975 > P(O ≤ r − 1) (scipy.stats.poisson).
+    expected = np.array([3.0, 12.0, 90.0])
+    _, upper = poisson_funnel_limits(expected, 0.95)
+    r = np.ceil(upper * expected)
+    assert np.all(stats.poisson.cdf(r, expected) >= 0.975)
+    assert np.all(stats.poisson.cdf(r - 1, expected) < 0.975)
+
+
+def test_ratio_limits_on_the_square_root_scale():
+    expected = np.array([4.0, 100.0])
+    z = stats.norm.ppf(0.975)
+    lower, upper = ratio_funnel_limits(expected, 0.95)
+    np.testing.assert_allclose(np.sqrt(upper) - 1, z / (2 * np.sqrt(expected)))
+    np.testing.assert_allclose(lower, (1 - z / (2 * np.sqrt(expected))) ** 2)
+    assert ratio_funnel_limits([0.5], 0.95)[0][0] == 0.0  # a half-width beyond 1 is clipped at 0, not squared back up
+    widened = ratio_funnel_limits(expected, 0.95, tau2=0.01)
+    np.testing.assert_allclose(np.sqrt(widened[1]) - 1, z * np.sqrt(1 / (4 * expected) + 0.01))
+    y, s = square_root_ratio_scale([0, 9], [4.0, 4.0])
+    np.testing.assert_allclose(y, [0.0, 1.5])
+    np.testing.assert_allclose(s, [0.25, 0.25])
 
 
 def test_z_scores_are_standardised_deviations():

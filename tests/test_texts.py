@@ -24,8 +24,9 @@ from dashboards.tiles import MASKED_REASONS
 from loader.refresh import REFRESH_STATUSES
 from loader.validate import DELIVERY_STATUSES, FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
 from queries.catalogue import CATALOGUE, Direction
-from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, VERDICTS
+from queries.engine import GRAINS, LEVELS
 from queries.filters import DIMENSIONS
+from queries.judgement import OVERDISPERSION_CHOICES, VERDICTS
 from queries.scope import ROLES
 from queries.statistics import FUNNEL_POSITIONS
 from texts import CATALOGUES, DEFAULT_LANGUAGE, FORMATS, LANGUAGES, placeholders
@@ -66,7 +67,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "verdict": (*VERDICTS, "none"),  # none: the pages' "no verdict" (no rate to judge)
     "position": FUNNEL_POSITIONS,
     "grain": GRAINS,
-    "overdispersion": OVERDISPERSION_METHODS,
+    "overdispersion": OVERDISPERSION_CHOICES,
     "direction": tuple(Direction),
     "indicator_name": tuple(CATALOGUE),
     "indicator_definition": tuple(CATALOGUE),

@@ -41,8 +41,9 @@ from dashboards.layout import (
 from dashboards.tiles import count_text, figure_cell, indicator_name, interval_text, rate_text, verdict_badge
 from dashboards.view_state import ViewState, view_from_query
 from queries.catalogue import CATALOGUE, INDICATORS
-from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, NoDataError
+from queries.engine import GRAINS, LEVELS, NoDataError
 from queries.filters import DIMENSIONS
+from queries.judgement import OVERDISPERSION_CHOICES
 from texts import code_label, text
 from texts.formatting import format_number, format_period, format_rate
 
@@ -61,7 +62,7 @@ def page_options(query: dict, default_trend_grain: str) -> dict[str, str]:
     dimension = single("by")
     return {
         "grain": grain if grain in GRAINS else default_trend_grain,
-        "overdispersion": overdispersion if overdispersion in OVERDISPERSION_METHODS else "none",
+        "overdispersion": overdispersion if overdispersion in OVERDISPERSION_CHOICES else "none",
         "by": dimension if dimension in DIMENSIONS else DEFAULT_DIMENSION,
     }
 
@@ -105,7 +106,7 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
         section(text("funnel", language),
                 html.P(text("funnel_intro", language) if view.org_code else text("funnel_intro_national", language)),
                 choice("detail-overdispersion", text("overdispersion", language),
-                       [(method, code_label("overdispersion", method, language)) for method in OVERDISPERSION_METHODS],
+                       [(method, code_label("overdispersion", method, language)) for method in OVERDISPERSION_CHOICES],
                        options["overdispersion"], help_text=text("overdispersion_help", language)),
                 loading(html.Div(id="detail-funnel-body")), section_id="detail-funnel"),
         section(text("breakdown", language),
@@ -314,7 +315,7 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
     language = request.view.language
     unit = definition["unit"]
     level = funnel_level(request)
-    method = overdispersion if overdispersion in OVERDISPERSION_METHODS else "none"
+    method = overdispersion if overdispersion in OVERDISPERSION_CHOICES else "none"
     answer = request.engine.funnel(definition["id"], level, request.viewer, request.view.filters,
                                    overdispersion=method)
     shown = [row for row in answer["rows"] if row["rate"] is not None]
