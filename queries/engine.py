@@ -244,7 +244,7 @@ class IndicatorEngine:
             "target": _number(family.centre) if family else None,
             "national": _counts_cell(*level_data["national"][indicator_id]),
             "reference": reference,
-            "judgement": _judgement_answer(family, overdispersion, "crude"),
+            "judgement": _judgement_answer(family, overdispersion, "crude", level),
             "cells": cells,
         }
         if with_curve and family is not None:
@@ -450,7 +450,7 @@ class IndicatorEngine:
         judged = np.array([index] if index is not None else [], dtype=int)
         family, units = self._judged_cells(definition, level_data, choice, "crude", judged)
         cell.update(_judged(family, 0, definition) if len(units) else _judged(None, 0, definition))
-        cell["judgement"] = _judgement_answer(family, choice, "crude")
+        cell["judgement"] = _judgement_answer(family, choice, "crude", level_data["level"])
         if sensitivity:
             widened = judgement.widened_choice(choice)
             verdicts: dict[str, dict[str, judgement.Verdict | None]] = {}
@@ -682,7 +682,7 @@ class IndicatorEngine:
         ]
         return {"national": _counts_cell(*level_data["national"][definition.id]),
                 "reference": _counts_cell(counts["numerators"].sum(), counts["denominators"].sum()),
-                "judgement": _judgement_answer(family, choice, "adjusted"), "cells": cells}
+                "judgement": _judgement_answer(family, choice, "adjusted", level), "cells": cells}
 
 
 NATIONAL_IDENTITY = {"org_code": None, "label": "national", "named": True, "own": False}
@@ -708,12 +708,13 @@ def _judged(family: JudgedFamily | None, index: int, definition: Indicator) -> d
             "standardised": _number(family.standardised[index]) if family is not None else None}
 
 
-def _judgement_answer(family: JudgedFamily | None, choice: OverdispersionChoice,
-                      measure: judgement.Measure) -> judgement.JudgementAnswer:
-    """How the verdicts of an answer were produced (a family without a comparator: exact, no dispersion)."""
+def _judgement_answer(family: JudgedFamily | None, choice: OverdispersionChoice, measure: judgement.Measure,
+                      level: str) -> judgement.JudgementAnswer:
+    """How the verdicts of an answer were produced, against all organisations of `level` (a family without a
+    comparator rate: exact, no dispersion)."""
     if family is not None:
-        return family.judgement.as_dict()
-    return judgement.Judgement(measure, choice, "exact", None).as_dict()
+        return family.judgement.as_dict(level, _number(family.centre))
+    return judgement.Judgement(measure, choice, "exact", None).as_dict(level, None)
 
 
 def _compute_level(frame: pl.DataFrame, level: str, filters: Filters) -> dict:
@@ -737,7 +738,7 @@ def _compute_level(frame: pl.DataFrame, level: str, filters: Filters) -> dict:
     per_unit_table, national = pl.collect_all([per_unit, lazy.select(_sum_expressions(ids))])
     codes = per_unit_table[column].to_list()
     return {
-        "codes": codes, "index": {code: i for i, code in enumerate(codes)},
+        "level": level, "codes": codes, "index": {code: i for i, code in enumerate(codes)},
         "national": {i: (int(national[f"n:{i}"][0] or 0), int(national[f"d:{i}"][0] or 0)) for i in ids},
         "indicators": {i: {"numerators": per_unit_table[f"n:{i}"].to_numpy().astype(float),
                            "denominators": per_unit_table[f"d:{i}"].to_numpy().astype(float),

@@ -70,8 +70,12 @@ class Limits(TypedDict):
 
 
 class JudgementAnswer(TypedDict):
-    """How the verdicts of one answer were produced, as every answer states it."""
+    """How the verdicts of one answer were produced, as every answer states it: against which organisations
+    (`comparator`: the level whose pooled figure is the centre, e.g. "hospital" = all hospitals), the centre
+    (the pooled rate, or 1 for O/E), the measure and the method."""
 
+    comparator: str
+    centre: float | None
     measure: Measure
     requested: OverdispersionChoice
     method: LimitsMethod
@@ -96,11 +100,12 @@ class Judgement:
     def overdispersed(self) -> bool:
         return self.dispersion is not None and self.dispersion.p_value < OVERDISPERSION_TEST_LEVEL
 
-    def as_dict(self) -> JudgementAnswer:
+    def as_dict(self, comparator: str, centre: float | None) -> JudgementAnswer:
         dispersion = self.dispersion
         exact_scale: Literal["binomial", "poisson"] = "binomial" if self.measure == "crude" else "poisson"
         widened_scale: Literal["arcsine", "square_root"] = "arcsine" if self.measure == "crude" else "square_root"
-        return {"measure": self.measure, "requested": self.requested, "method": self.method,
+        return {"comparator": comparator, "centre": centre, "measure": self.measure, "requested": self.requested,
+                "method": self.method,
                 "scale": exact_scale if self.method == "exact" else widened_scale,
                 "phi": dispersion.phi if dispersion else None, "tau2": dispersion.tau2 if dispersion else None,
                 "units": dispersion.units if dispersion else 0,

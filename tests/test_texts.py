@@ -26,7 +26,7 @@ from loader.validate import DELIVERY_STATUSES, FIELDS_WITH_UNIT, RECORD_HINTS, S
 from queries.catalogue import CATALOGUE, Direction
 from queries.engine import GRAINS, LEVELS
 from queries.filters import DIMENSIONS
-from queries.judgement import OVERDISPERSION_CHOICES, VERDICTS
+from queries.judgement import FLAGS, LIMITS_METHODS, MEASURES, OVERDISPERSION_CHOICES, VERDICTS
 from queries.scope import ROLES
 from queries.statistics import FUNNEL_POSITIONS
 from texts import CATALOGUES, DEFAULT_LANGUAGE, FORMATS, LANGUAGES, placeholders
@@ -68,6 +68,9 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "position": FUNNEL_POSITIONS,
     "grain": GRAINS,
     "overdispersion": OVERDISPERSION_CHOICES,
+    "limits_method": LIMITS_METHODS,
+    "flag": FLAGS,
+    "measure": MEASURES,
     "direction": tuple(Direction),
     "indicator_name": tuple(CATALOGUE),
     "indicator_definition": tuple(CATALOGUE),

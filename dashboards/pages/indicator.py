@@ -38,12 +38,21 @@ from dashboards.layout import (
     table_data,
     viewing_as_note,
 )
-from dashboards.tiles import count_text, figure_cell, indicator_name, interval_text, rate_text, verdict_badge
+from dashboards.tiles import (
+    comparator_text,
+    count_text,
+    figure_cell,
+    indicator_name,
+    interval_text,
+    rate_text,
+    verdict_badge,
+    verdict_key,
+)
 from dashboards.view_state import ViewState, view_from_query
 from queries.catalogue import CATALOGUE, INDICATORS
 from queries.engine import GRAINS, LEVELS, NoDataError
 from queries.filters import DIMENSIONS
-from queries.judgement import OVERDISPERSION_CHOICES
+from queries.judgement import DEFAULT_OVERDISPERSION, MEASURES, OVERDISPERSION_CHOICES
 from texts import code_label, text
 from texts.formatting import format_number, format_period, format_rate
 
@@ -62,7 +71,7 @@ def page_options(query: dict, default_trend_grain: str) -> dict[str, str]:
     dimension = single("by")
     return {
         "grain": grain if grain in GRAINS else default_trend_grain,
-        "overdispersion": overdispersion if overdispersion in OVERDISPERSION_CHOICES else "none",
+        "overdispersion": overdispersion if overdispersion in OVERDISPERSION_CHOICES else DEFAULT_OVERDISPERSION,
         "by": dimension if dimension in DIMENSIONS else DEFAULT_DIMENSION,
     }
 
@@ -177,20 +186,23 @@ def definition_section(definition: dict, view: ViewState) -> html.Section:
 )
 def show_detail(search: str | None, grain: str | None, overdispersion: str | None, dimension: str | None,
                 indicator_id: str) -> list:
-    own_control = {"detail-grain": "trend", "detail-overdispersion": "funnel", "detail-dimension": "breakdown"}
+    # The overdispersion choice makes the verdict: the summary, the funnel and the case-mix block follow it.
+    own_control = {"detail-grain": ("trend",), "detail-overdispersion": ("summary", "funnel", "adjusted"),
+                   "detail-dimension": ("breakdown",)}
     changed = own_control.get(ctx.triggered_id)
+    method = overdispersion if overdispersion in OVERDISPERSION_CHOICES else DEFAULT_OVERDISPERSION
     builders = {
-        "summary": summary_body,
+        "summary": lambda r, d: summary_body(r, d, method),
         "trend": lambda r, d: trend_body(r, d, grain if grain in GRAINS else "year"),
-        "funnel": lambda r, d: funnel_body(r, d, overdispersion or "none"),
+        "funnel": lambda r, d: funnel_body(r, d, method),
         "breakdown": lambda r, d: breakdown_body(r, d, dimension or DEFAULT_DIMENSION),
-        "adjusted": adjusted_body,
+        "adjusted": lambda r, d: adjusted_body(r, d, method),
     }
     if indicator_id not in CATALOGUE:  # only a crafted request; the page itself says "unknown indicator"
         return [no_update] * len(DETAIL_PARTS)
     request = indicator_request(search)
     definition = CATALOGUE[indicator_id].as_dict()
-    return [guarded(request, definition, builders[part]) if changed in (None, part) else no_update
+    return [guarded(request, definition, builders[part]) if changed is None or part in changed else no_update
             for part in DETAIL_PARTS]
 
 
@@ -228,37 +240,83 @@ def funnel_level(request: IndicatorRequest) -> str:
     return request.org_type if request.org_type in LEVELS else "hospital"
 
 
-def summary_body(request: IndicatorRequest, definition: dict) -> list:
+def summary_body(request: IndicatorRequest, definition: dict, overdispersion: str) -> list:
     language = request.view.language
-    answer = request.engine.overview(request.viewer, request.view.filters, org_code=request.org_code)
+    answer = request.engine.overview(request.viewer, request.view.filters, org_code=request.org_code,
+                                     overdispersion=overdispersion)
     row = next(row for row in answer["rows"] if row["indicator"]["id"] == definition["id"])
     unit = definition["unit"]
-    parts = [(own_label(request), row["organisation"]), (text("vsv", language) + (
-        f": {row['vsv']['label']}" if row["vsv"] else ""), row["vsv"])]
-    benchmarks = {text("national", language)}
-    if row.get("reference") and request.org_type in ("practice", "hospital"):
-        reference = code_label("reference", request.org_type, language)
-        parts.append((reference, row["reference"]))
-        benchmarks.add(reference)
-    parts.append((text("national", language), row["national"]))
+    level = request.org_type if request.org_type in LEVELS else None
+    own, vsv = row["organisation"], row["vsv"]
+    # Each verdict names what it is judged against (the organisation: all organisations of its type; the VSV: all
+    # VSVs); the comparators and national are context.
+    parts = [(own_label(request), own, True), (text("vsv", language) + (f": {vsv['label']}" if vsv else ""), vsv, True)]
+    if row.get("reference") and level:
+        parts.append((code_label("reference", level, language), row["reference"], False))
+    parts.append((text("national", language), row["national"], False))
     table_rows = [
         [label, rate_text(cell, unit, language, request.minimum), interval_text(cell, unit, language),
          count_text(cell["numerator"], cell, language), count_text(cell["denominator"], cell, language),
-         verdict_badge(cell, language) if label not in benchmarks else "—"]
-        for label, cell in parts if cell
+         verdict_text(cell, language) if judged and cell.get("verdict") else "—",
+         judged_against(cell, unit, language) if judged and cell.get("verdict") else "—"]
+        for label, cell, judged in parts if cell
     ]
     headers = [text("organisation", language), text("rate", language), text("interval", language),
-               text("numerator", language), text("denominator", language), text("verdict", language)]
+               text("numerator", language), text("denominator", language), text("verdict", language),
+               text("comparator", language)]
     headline = [
-        figure_cell(row["organisation"] or row["national"], unit, language, request.minimum, "detail-headline"),
-        verdict_badge(row["organisation"], language, "detail-verdict") if row["organisation"] else None,
+        figure_cell(own or row["national"], unit, language, request.minimum, "detail-headline"),
+        verdict_badge(own, language, "detail-verdict") if own else None,
+        *([html.Span(code_label("flag", own["flag"], language), className=f"flag flag-{own['flag']}",
+                     id="detail-flag")] if own and own.get("flag") else []),
     ]
     notes = []
-    if row["organisation"] and not has_rate(row["organisation"]):
+    if own and not has_rate(own):
         notes.append(empty_state(text("empty_selection", language, minimum=request.minimum), "detail-empty"))
-    return [html.Div(headline, className="detail-headline"), *notes,
-            data_table(text("summary", language), headers, table_rows, numeric_columns=range(1, 5),
-                       table_id="detail-summary-table")]
+    elif own and own.get("verdict"):
+        judged_by = own["judgement"]
+        notes.append(html.P(text("verdict_method", language,
+                                 comparator=code_label("reference", judged_by["comparator"], language).lower(),
+                                 rate=format_rate(judged_by["centre"], unit, language),
+                                 method=code_label("limits_method", judged_by["method"], language)),
+                            id="detail-verdict-method", className="verdict-method"))
+    parts_shown = [html.Div(headline, className="detail-headline"), *notes,
+                   data_table(text("summary", language), headers, table_rows, numeric_columns=range(1, 5),
+                              table_id="detail-summary-table")]
+    if own and own.get("sensitivity"):
+        parts_shown.append(sensitivity_table(own, language))
+    return parts_shown
+
+
+def judged_against(cell: dict, unit: str, language: str) -> str:
+    """"t.o.v. alle ziekenhuizen: 25,9%": the comparator of a judged cell, from its judgement."""
+    judged_by = cell["judgement"]
+    return comparator_text(judged_by["comparator"], judged_by["centre"], unit, language)
+
+
+def verdict_text(cell: dict, language: str) -> str:
+    """The verdict in words, with its flag (alert / alarm) when it has one."""
+    words = code_label("verdict", verdict_key(cell), language)
+    return f"{words} · {code_label('flag', cell['flag'], language)}" if cell.get("flag") else words
+
+
+def sensitivity_table(cell: dict, language: str) -> html.Div:
+    """The verdict under crude / case-mix adjusted × exact / widened limits, and whether it depends on them."""
+    sensitivity = cell["sensitivity"]
+    widened = code_label("limits_method", sensitivity["widened_method"], language)
+    headers = [text("measure", language), text("sensitivity_exact", language),
+               text("sensitivity_widened", language, method=widened)]
+    rows = [[code_label("measure", measure, language),
+             *(code_label("verdict", sensitivity[measure][column] or "none", language)
+               for column in ("exact", "widened"))] for measure in MEASURES]
+    note = text("sensitivity_depends", language) if cell["depends_on_method"] else text("sensitivity_same", language)
+    return html.Div([
+        html.H3(text("sensitivity", language), className="h6"),
+        html.P(text("sensitivity_intro", language)),
+        data_table(text("sensitivity", language), headers, rows, table_id="detail-sensitivity-table"),
+        html.P(note, id="detail-sensitivity-note",
+               className="sensitivity-note depends" if cell["depends_on_method"] else "sensitivity-note"),
+    ], id="detail-sensitivity")
 
 
 def trend_body(request: IndicatorRequest, definition: dict, grain: str) -> list:
@@ -315,9 +373,8 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
     language = request.view.language
     unit = definition["unit"]
     level = funnel_level(request)
-    method = overdispersion if overdispersion in OVERDISPERSION_CHOICES else "none"
     answer = request.engine.funnel(definition["id"], level, request.viewer, request.view.filters,
-                                   overdispersion=method)
+                                   overdispersion=overdispersion)
     shown = [row for row in answer["rows"] if row["rate"] is not None]
     if not shown or answer.get("target") is None:
         return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-funnel-empty")]
@@ -331,27 +388,31 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
         summary = text("funnel_summary", language, count=format_number(len(shown), language), subject=subject["label"],
                        rate=format_rate(subject["rate"], unit, language),
                        denominator=format_number(subject["denominator"], language),
-                       position=code_label("position", subject["position"], language), target=target)
+                       position=code_label("position", subject["position"], language),
+                       comparator=code_label("reference", level, language).lower(), target=target)
     else:
         summary = text("funnel_subject_missing", language, subject=own_label(request), minimum=request.minimum)
     figure = funnel_figure(answer, unit, title, request.org_code, language,
                            smallest_denominator=min(row["denominator"] for row in shown))
-    outside = [row for row in shown if row.get("position") not in (None, "within")]
-    listed = ([subject] if subject else []) + [row for row in outside if row is not subject]
+    # Every organisation the caption counts: the subject first, then those outside the limits, then the rest.
+    listed = ([subject] if subject in shown else []) + sorted(
+        (row for row in shown if row is not subject),
+        key=lambda row: (row.get("position") in (None, "within"), -(abs(row.get("standardised") or 0.0))))
     rows = [[row["label"], rate_text(row, unit, language, request.minimum), interval_text(row, unit, language),
-             _counts(row, language), code_label("position", row.get("position"), language) if row.get("position")
-             else "—"] for row in listed]
+             _counts(row, language), verdict_text(row, language) if row.get("verdict") else "—"] for row in listed]
     headers = [text("organisation", language), text("rate", language), text("interval", language),
                text("counts", language), text("verdict", language)]
     table = table_data(title, headers, rows, numeric_columns=(1, 2, 3), table_id="detail-funnel-table")
     notes = []
     if subject is not None and not has_rate(subject):
         notes.append(empty_state(summary, "detail-funnel-subject-missing"))
-    dispersion = answer["overdispersion"]
-    if method != "none" and dispersion["phi"] is not None:
-        notes.append(html.P(text("overdispersion_estimate", language, phi=format_number(dispersion["phi"], language, 2),
-                                 tau2=format_number(dispersion["tau2"], language, 5),
-                                 units=format_number(dispersion["units"], language)),
+    judged = answer["judgement"]
+    if judged["phi"] is not None:
+        notes.append(html.P(text("overdispersion_estimate", language, phi=format_number(judged["phi"], language, 2),
+                                 tau2=format_number(judged["tau2"], language, 5),
+                                 units=format_number(judged["units"], language),
+                                 p_value=format_number(judged["p_value"], language, 3),
+                                 method=code_label("limits_method", judged["method"], language)),
                             id="detail-overdispersion-estimate", className="chart-note"))
     return [*notes, accessible_chart("detail-funnel-chart", figure, title, summary, table, language)]
 
@@ -387,11 +448,12 @@ def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) 
     return [*notes, accessible_chart("detail-breakdown-chart", figure, title, summary, table, language)]
 
 
-def adjusted_body(request: IndicatorRequest, definition: dict) -> list:
+def adjusted_body(request: IndicatorRequest, definition: dict, overdispersion: str) -> list:
     language = request.view.language
     unit = definition["unit"]
     level = funnel_level(request)
-    answer = request.engine.adjusted(definition["id"], level, request.viewer, request.view.filters)
+    answer = request.engine.adjusted(definition["id"], level, request.viewer, request.view.filters,
+                                     overdispersion=overdispersion)
     own = next((row for row in answer["rows"] if row.get("own") or
                 (request.org_code and row.get("org_code") == request.org_code)), None)
     if request.org_code is None:
@@ -410,8 +472,12 @@ def adjusted_body(request: IndicatorRequest, definition: dict) -> list:
         (text("expected", language), format_number(own["expected"], language, 1)),
         (text("ratio", language), ratio),
         (text("adjusted_rate", language), adjusted),
+        (code_label("reference", level, language), rate_text(answer["reference"], unit, language, request.minimum)),
         (text("national", language), rate_text(answer["national"], unit, language, request.minimum)),
-        (text("verdict", language), verdict_badge(own, language, "detail-adjusted-verdict")),
+        (text("verdict", language), html.Span([verdict_badge(own, language, "detail-adjusted-verdict"),
+                                                f" {code_label('flag', own['flag'], language)}" if own.get("flag")
+                                                else ""])),
+        (text("limits", language), code_label("limits_method", answer["judgement"]["method"], language)),
     ]
     return [html.Dl([part for term, value in facts for part in (html.Dt(term), html.Dd(value))], className="facts",
                     id="detail-adjusted-facts")]
