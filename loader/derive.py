@@ -51,10 +51,12 @@ TERM_DAYS = 259  # 37+0 weeks
 VERY_PRETERM_DAYS = 224  # 32+0 weeks
 POST_TERM_DAYS = 294  # 42+0 weeks
 PERINATAL_FROM_DAYS = 168  # 24+0 weeks
+PERINATAL_EXTENDED_FROM_DAYS = 154  # 22+0 weeks: Perined's and CBS's extended population
 EARLY_BOOKING_DAYS = 70  # 10+0 weeks
 PPH_ML = 1000
 LOW_APGAR_BELOW = 7
-EARLY_NEONATAL_DAYS = 7
+EARLY_NEONATAL_DAYS = 7  # days 0-6
+NEONATAL_DAYS = 28  # days 0-27
 UNCLASSIFIABLE = "unclassifiable"
 
 _SQL_TO_POLARS = ((SmallInteger, pl.Int16), (Integer, pl.Int32), (Float, pl.Float64), (String, pl.Utf8),
@@ -216,18 +218,33 @@ def sga(birth_weight_g: pl.Expr, p10: pl.Expr) -> pl.Expr:
     return birth_weight_g < p10
 
 
+def _died_within(live_birth: pl.Expr, birth_date: pl.Expr, death_date: pl.Expr, days: int) -> pl.Expr:
+    """Live born and died within the first `days` days of life, i.e. on day 0 .. days − 1 (the day of birth is
+    day 0). False when no death date is known: the registry knows a death only by its date."""
+    days_lived = (death_date - birth_date).dt.total_days()
+    return (live_birth & days_lived.is_between(0, days - 1)).fill_null(False)
+
+
 def early_neonatal_death(live_birth: pl.Expr, birth_date: pl.Expr, death_date: pl.Expr) -> pl.Expr:
     """Live born and died within the first 7 days, i.e. on day 0–6 of life (WHO ICD-10 definition of
     early neonatal death). False when no death date is known."""
-    days_lived = (death_date - birth_date).dt.total_days()
-    return (live_birth & days_lived.is_between(0, EARLY_NEONATAL_DAYS - 1)).fill_null(False)
+    return _died_within(live_birth, birth_date, death_date, EARLY_NEONATAL_DAYS)
 
 
-def perinatal_death(ga_days: pl.Expr, stillbirth: pl.Expr, early_death: pl.Expr) -> pl.Expr:
-    """Perinatal death from 24+0 weeks: stillbirth or early neonatal death, i.e. death in the first 7 days of
-    life (days 0–6; Perined "tot 7 dagen", the WHO early-neonatal period).
-    Empty below 24+0 weeks or when the gestational age is unknown (outside the denominator)."""
-    return pl.when(ga_days >= PERINATAL_FROM_DAYS).then(stillbirth | early_death)
+def neonatal_death(live_birth: pl.Expr, birth_date: pl.Expr, death_date: pl.Expr) -> pl.Expr:
+    """Live born and died within the first 28 days, i.e. on day 0–27 of life (WHO ICD-10: the neonatal period
+    ends 28 completed days after birth; Perined/CBS "neonatale sterfte"). Includes the early neonatal deaths.
+    False when no death date is known."""
+    return _died_within(live_birth, birth_date, death_date, NEONATAL_DAYS)
+
+
+def perinatal_death(ga_days: pl.Expr, stillbirth: pl.Expr, died_after_birth: pl.Expr,
+                    from_days: int = PERINATAL_FROM_DAYS) -> pl.Expr:
+    """Perinatal death from `from_days` (24+0 weeks unless said otherwise): stillbirth, or death after a live birth
+    as `died_after_birth` says — `early_neonatal_death` for the first 7 days of life (days 0–6; Perined "tot 7
+    dagen", the WHO early-neonatal period), `neonatal_death` for the first 28 days (days 0–27; "tot 28 dagen").
+    Empty below `from_days` or when the gestational age is unknown (outside the denominator)."""
+    return pl.when(ga_days >= from_days).then(stillbirth | died_after_birth)
 
 
 # --- merging -----------------------------------------------------------------------------------------
@@ -342,11 +359,15 @@ def derive_births(
         maternal_age_band=maternal_age_band(c("maternal_age")),
         midwife_led_at_onset=midwife_led_at_onset(c("care_level_onset"), c("labour_started")),
         early_neonatal_death=early_neonatal_death(c("live_birth"), birth_date, c("death_date")),
+        neonatal_death=neonatal_death(c("live_birth"), birth_date, c("death_date")),
     ).with_columns(
         # Referral during labour only exists for women who started labour in midwife-led care.
         referral_during_labour=pl.when(c("midwife_led_at_onset").not_()).then(None)
         .otherwise(c("referral_during_labour")),
         perinatal_death=perinatal_death(c("gestational_age_days"), c("stillbirth"), c("early_neonatal_death")),
+        perinatal_death_22w_7d=perinatal_death(c("gestational_age_days"), c("stillbirth"), c("early_neonatal_death"),
+                                               from_days=PERINATAL_EXTENDED_FROM_DAYS),
+        perinatal_death_24w_28d=perinatal_death(c("gestational_age_days"), c("stillbirth"), c("neonatal_death")),
     )
     ordered = derived.sort(
         "birth_date", minute_of_day(c("child_birth_time")), "hospital_code", "practice_code",

@@ -14,6 +14,10 @@ exclusions say explicitly which unknown outcomes leave the denominator. Woman-le
 woman once (only the row of the first child of a birth, `is_first_child_of_birth`). Adding an indicator
 is adding a definition to `INDICATORS`, and its name and definition in words to every language file of the
 text catalogue (texts/: `code.indicator_name.<id>`, `code.indicator_definition.<id>`).
+
+Each definition also says which organisation levels' overview shows it (`applies_to`; `indicators_for`): a
+practice is not judged on epidurals it cannot give, nor a hospital on early booking it never sees. The national
+(researcher) view has every indicator.
 """
 
 from __future__ import annotations
@@ -47,8 +51,19 @@ class Direction(StrEnum):
     NEUTRAL = "neutral"
 
 
-# Registry population from 24+0 weeks = 168 days (Perined); term from 37+0 = 259 days.
+# Registry population from 24+0 weeks = 168 days (Perined); term from 37+0 = 259 days. Perined's and CBS's
+# extended population from 22+0 weeks = 154 days.
 FROM_24_WEEKS = Range(168, None)
+FROM_22_WEEKS = Range(154, None)
+
+# The organisation levels (queries.store.LEVEL_COLUMNS, queries.engine.LEVELS: a test keeps them in step).
+PRACTICE, HOSPITAL, VSV = "practice", "hospital", "vsv"
+ORGANISATION_LEVELS: tuple[str, ...] = (PRACTICE, HOSPITAL, VSV)
+ALL_LEVELS: frozenset[str] = frozenset(ORGANISATION_LEVELS)
+# Care given in hospital (obstetrician-led): the hospital and its VSV, not the midwifery practice.
+IN_HOSPITAL: frozenset[str] = frozenset({HOSPITAL, VSV})
+# Midwife-led (primary) care: the practice and its VSV, not the hospital.
+IN_PRIMARY_CARE: frozenset[str] = frozenset({PRACTICE, VSV})
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,17 @@ class Indicator:
     topic: str  # the part of care it is about (mode_of_birth, labour, child, ...): for grouping, in the API's answer
     exclusions: tuple[Condition, ...] = ()
     woman_level: bool = False
+    # The levels whose overview shows the indicator (docs/indicators.md says why, per indicator).
+    applies_to: frozenset[str] = ALL_LEVELS
+
+    def __post_init__(self) -> None:
+        if not self.applies_to or not self.applies_to <= ALL_LEVELS:
+            raise ValueError(f"{self.id}: applies_to must be a non-empty subset of {sorted(ALL_LEVELS)}, "
+                             f"not {sorted(self.applies_to)}")
+
+    def applies_to_level(self, level: str | None) -> bool:
+        """Whether the overview of an organisation of `level` shows this indicator (None: national, always)."""
+        return level is None or level in self.applies_to
 
     @property
     def unit_scale(self) -> int:
@@ -106,6 +132,7 @@ class Indicator:
             "definition_en": self.definition("en"), "source": self.source,
             "numerator": describe_condition(self.numerator), "denominator": describe_condition(self.denominator),
             "exclusions": [describe_condition(e) for e in self.exclusions],
+            "applies_to": sorted(self.applies_to),
         }
 
 
@@ -163,33 +190,35 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "caesarean",
         numerator={"caesarean": True}, denominator={}, exclusions=(_unknown("caesarean"),),
-        unit="%", direction=Direction.NEUTRAL, topic="mode_of_birth", source=PERINED),
+        unit="%", direction=Direction.NEUTRAL, topic="mode_of_birth", source=PERINED, applies_to=IN_HOSPITAL),
     Indicator(
         "caesarean_robson1",
         numerator={"caesarean": True}, denominator={"robson_group": "1"}, exclusions=(_unknown("caesarean"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="mode_of_birth", source=ROBSON),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="mode_of_birth", source=ROBSON, applies_to=IN_HOSPITAL),
     Indicator(
         "caesarean_ntsv",
         numerator={"caesarean": True}, denominator={"ntsv": True}, exclusions=(_unknown("caesarean"),),
         unit="%", direction=Direction.HIGHER_IS_WORSE,
-        topic="mode_of_birth", source="The Joint Commission PC-02 (NTSV cesarean birth); Robson groups 1 and 2"),
+        topic="mode_of_birth", source="The Joint Commission PC-02 (NTSV cesarean birth); Robson groups 1 and 2",
+        applies_to=IN_HOSPITAL),
     Indicator(
         "spontaneous_ntsv",
         numerator={"spontaneous_vaginal": True}, denominator={"ntsv": True},
         exclusions=(_unknown("spontaneous_vaginal"),),
         unit="%", direction=Direction.HIGHER_IS_BETTER,
-        topic="mode_of_birth", source="IGJ Basisset medisch specialistische zorg, indicator 16.1"),
+        topic="mode_of_birth", source="IGJ Basisset medisch specialistische zorg, indicator 16.1",
+        applies_to=IN_HOSPITAL),
     Indicator(
         "induction",
         numerator={"onset_of_labour": "induced"},
         denominator={"plurality_group": "singleton", "ga_days": Range(259, None)},
         exclusions=(_unknown("onset_of_labour"),),
-        unit="%", direction=Direction.NEUTRAL, topic="labour", source=PERINED),
+        unit="%", direction=Direction.NEUTRAL, topic="labour", source=PERINED, applies_to=IN_HOSPITAL),
     Indicator(
         "instrumental",
         numerator={"instrumental": True}, denominator={"vaginal_birth": True},
         exclusions=(_unknown("instrumental"),),
-        unit="%", direction=Direction.NEUTRAL, topic="mode_of_birth", source=PERINED),
+        unit="%", direction=Direction.NEUTRAL, topic="mode_of_birth", source=PERINED, applies_to=IN_HOSPITAL),
     Indicator(
         "episiotomy",
         numerator={"episiotomy": True}, denominator={"vaginal_birth": True}, exclusions=(_unknown("episiotomy"),),
@@ -198,25 +227,28 @@ INDICATORS: tuple[Indicator, ...] = (
         "oasis",
         numerator={"oasis": True}, denominator={"vaginal_birth": True}, exclusions=(_unknown("oasis"),),
         woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE,
-        topic="perineum", source=PERINED + "; RCOG Green-top Guideline 29 (tear classification)"),
+        topic="perineum", source=PERINED + "; RCOG Green-top Guideline 29 (tear classification)",
+        applies_to=IN_HOSPITAL),
     Indicator(
         "pph",
         numerator={"pph": True}, denominator={}, exclusions=(_unknown("pph"),),
         woman_level=True, unit="%", direction=Direction.HIGHER_IS_WORSE,
-        topic="mother", source=PERINED + "; NVOG-richtlijn Hemorrhagia postpartum"),
+        topic="mother", source=PERINED + "; NVOG-richtlijn Hemorrhagia postpartum", applies_to=IN_HOSPITAL),
     Indicator(
         "epidural",
         numerator={"epidural": True}, denominator={"labour_started": True}, exclusions=(_unknown("epidural"),),
-        woman_level=True, unit="%", direction=Direction.NEUTRAL, topic="labour", source=PERINED),
+        woman_level=True, unit="%", direction=Direction.NEUTRAL, topic="labour", source=PERINED,
+        applies_to=IN_HOSPITAL),
     Indicator(
         "referral_labour",
         numerator={"referral_during_labour": True}, denominator={"midwife_led_at_onset": True},
         exclusions=(_unknown("referral_during_labour"),),
-        woman_level=True, unit="%", direction=Direction.NEUTRAL, topic="care_pathway", source=PERINED),
+        woman_level=True, unit="%", direction=Direction.NEUTRAL, topic="care_pathway", source=PERINED,
+        applies_to=IN_PRIMARY_CARE),
     Indicator(
         "home_birth",
         numerator={"home_birth": True}, denominator={}, exclusions=(_unknown("home_birth"),),
-        unit="%", direction=Direction.NEUTRAL, topic="care_pathway", source=PERINED),
+        unit="%", direction=Direction.NEUTRAL, topic="care_pathway", source=PERINED, applies_to=IN_PRIMARY_CARE),
     Indicator(
         "preterm",
         numerator={"preterm": True}, denominator={"ga_days": FROM_24_WEEKS}, exclusions=(_unknown("preterm"),),
@@ -238,12 +270,24 @@ INDICATORS: tuple[Indicator, ...] = (
         numerator={"low_apgar": True},
         denominator={"live_birth": True, "plurality_group": "singleton", "ga_days": Range(259, None)},
         exclusions=(_unknown("low_apgar"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED, applies_to=IN_HOSPITAL),
     Indicator(
         "perinatal_mortality",
         numerator={"perinatal_death": True}, denominator={"ga_days": FROM_24_WEEKS},
         exclusions=(_unknown("perinatal_death"),),
         unit="‰", direction=Direction.HIGHER_IS_WORSE, topic="mortality", source=PERINED + "; WHO definition"),
+    Indicator(
+        "perinatal_mortality_22w_7d",
+        numerator={"perinatal_death_22w_7d": True}, denominator={"ga_days": FROM_22_WEEKS},
+        exclusions=(_unknown("perinatal_death_22w_7d"),),
+        unit="‰", direction=Direction.HIGHER_IS_WORSE, topic="mortality",
+        source=PERINED + " (perinatale sterfte vanaf 22 weken, tot 7 dagen); CBS StatLine 80213NED; WHO ICD-10"),
+    Indicator(
+        "perinatal_mortality_24w_28d",
+        numerator={"perinatal_death_24w_28d": True}, denominator={"ga_days": FROM_24_WEEKS},
+        exclusions=(_unknown("perinatal_death_24w_28d"),),
+        unit="‰", direction=Direction.HIGHER_IS_WORSE, topic="mortality",
+        source=PERINED + " (perinatale sterfte vanaf 24 weken, tot 28 dagen); WHO ICD-10 (neonatal period)"),
     Indicator(
         "stillbirth",
         numerator={"stillbirth": True}, denominator={"ga_days": FROM_24_WEEKS},
@@ -251,7 +295,8 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "nicu",
         numerator={"nicu_admission": True}, denominator={"live_birth": True},
-        unit="%", direction=Direction.NEUTRAL, topic="child", source=PERINED + " (LNR, neonatologie)"),
+        unit="%", direction=Direction.NEUTRAL, topic="child", source=PERINED + " (LNR, neonatologie)",
+        applies_to=IN_HOSPITAL),
     Indicator(
         "breastfeeding",
         numerator={"breastfeeding": True}, denominator={"live_birth": True}, exclusions=(_unknown("breastfeeding"),),
@@ -265,10 +310,19 @@ INDICATORS: tuple[Indicator, ...] = (
         numerator={"early_booking": True}, denominator={"started_care_with_midwife": True},
         exclusions=(_unknown("early_booking"),),
         woman_level=True, unit="%", direction=Direction.HIGHER_IS_BETTER,
-        topic="pregnancy", source=PERINED + "; KNOV-standaard prenatale verloskundige begeleiding"),
+        topic="pregnancy", source=PERINED + "; KNOV-standaard prenatale verloskundige begeleiding",
+        applies_to=IN_PRIMARY_CARE),
 )
 
 CATALOGUE: dict[str, Indicator] = {indicator.id: indicator for indicator in INDICATORS}
+
+
+def indicators_for(level: str | None) -> tuple[Indicator, ...]:
+    """The indicators the overview of an organisation of `level` shows, in catalogue order; None (the national,
+    researcher view) gives every indicator. An unknown level is an error, not an empty list."""
+    if level is not None and level not in ALL_LEVELS:
+        raise ValueError(f"unknown organisation level {level!r}; levels: {', '.join(ORGANISATION_LEVELS)}")
+    return tuple(definition for definition in INDICATORS if definition.applies_to_level(level))
 
 
 def catalogue_columns() -> set[str]:
@@ -279,12 +333,14 @@ def catalogue_columns() -> set[str]:
 def catalogue_markdown() -> str:
     """The catalogue as a Markdown table for docs/indicators.md (kept in step by a test)."""
     lines = ["| id | naam | name | unit | direction | numerator | population (denominator) | exclusions "
-             "| counted per | source |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| counted per | shown for | source |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for definition in INDICATORS:
         data = definition.as_dict()
         lines.append(
             f"| `{definition.id}` | {definition.name('nl')} | {definition.name('en')} | {definition.unit} "
             f"| {definition.direction} | `{data['numerator']}` | `{data['denominator']}` "
             f"| {'; '.join(f'`{e}`' for e in data['exclusions']) or '—'} "
-            f"| {'woman' if definition.woman_level else 'child'} | {definition.source} |")
+            f"| {'woman' if definition.woman_level else 'child'} "
+            f"| {', '.join(level for level in ORGANISATION_LEVELS if level in definition.applies_to)} "
+            f"| {definition.source} |")
     return "\n".join(lines)

@@ -27,7 +27,8 @@ DEFAULT_BIRTH = {
     "instrumental": False, "place_of_birth": "home", "home_birth": True, "epidural": False, "episiotomy": False,
     "oasis": False, "blood_loss_ml": 300, "pph": False, "child_sex": "F", "birth_weight_g": 3400, "sga": False,
     "preterm": False, "very_preterm": False, "live_birth": True, "stillbirth": False,
-    "early_neonatal_death": False, "perinatal_death": False, "apgar_5min": 9, "low_apgar": False,
+    "early_neonatal_death": False, "neonatal_death": False, "perinatal_death": False,
+    "perinatal_death_22w_7d": False, "perinatal_death_24w_28d": False, "apgar_5min": 9, "low_apgar": False,
     "nicu_admission": False, "breastfeeding": True,
 }
 

@@ -264,24 +264,39 @@ def test_midwife_led_at_onset_and_referral(care_level, onset, referral, midwife_
     assert (one(births, "midwife_led_at_onset"), one(births, "referral_during_labour")) == (midwife_led, referral_kept)
 
 
+MORTALITY_COLUMNS = ("live_birth", "stillbirth", "early_neonatal_death", "neonatal_death", "perinatal_death",
+                     "perinatal_death_22w_7d", "perinatal_death_24w_28d")
+T, F = True, False
+
+
 @pytest.mark.parametrize(("vital", "ga_days", "died_after_days", "expected"), [
-    # (live_birth, stillbirth, early_neonatal_death, perinatal_death)
-    ("antepartum_death", 168, None, (False, True, False, True)),     # 24+0 weeks: counted
-    ("intrapartum_death", 280, None, (False, True, False, True)),
-    ("antepartum_death", 167, None, (False, True, False, None)),     # 23+6: outside perinatal mortality
-    ("live", 200, 0, (True, False, True, True)),                     # died on the day of birth
-    ("live", 250, 6, (True, False, True, True)),                     # day 6: within the first 7 days
-    ("live", 250, 7, (True, False, False, False)),                   # day 7: late neonatal
-    ("live", 280, None, (True, False, False, False)),
-    ("live", 165, 2, (True, False, True, None)),
+    # (live_birth, stillbirth, early_neonatal_death, neonatal_death,
+    #  perinatal_death (24w, 7d), perinatal_death_22w_7d, perinatal_death_24w_28d)
+    ("antepartum_death", 168, None, (F, T, F, F, T, T, T)),        # 24+0 weeks: in every variant
+    ("intrapartum_death", 280, None, (F, T, F, F, T, T, T)),
+    ("antepartum_death", 200, 0, (F, T, F, F, T, T, T)),           # a death date on a stillbirth: still stillbirth
+    ("antepartum_death", 167, None, (F, T, F, F, None, T, None)),  # 23+6: only the 22-week variant
+    ("antepartum_death", 154, None, (F, T, F, F, None, T, None)),  # 22+0: the first day of the 22-week variant
+    ("antepartum_death", 153, None, (F, T, F, F, None, None, None)),  # 21+6: outside every variant
+    ("antepartum_death", None, None, (F, T, F, F, None, None, None)),  # GA unknown: outside every variant
+    ("live", 200, 0, (T, F, T, T, T, T, T)),                       # died on the day of birth
+    ("live", 250, 6, (T, F, T, T, T, T, T)),                       # day 6: within the first 7 days
+    ("live", 250, 7, (T, F, F, T, F, F, T)),                       # day 7: late neonatal, only the 28-day variant
+    ("live", 250, 27, (T, F, F, T, F, F, T)),                      # day 27: the last day of the neonatal period
+    ("live", 250, 28, (T, F, F, F, F, F, F)),                      # day 28: after the neonatal period
+    ("live", 280, None, (T, F, F, F, F, F, F)),                    # no death date: survived, as far as known
+    ("live", 250, -1, (T, F, F, F, F, F, F)),                      # death before birth (an error): not counted
+    ("live", 165, 2, (T, F, T, T, None, T, None)),                 # 23+4, early death: the 22-week variant only
+    ("live", 160, 20, (T, F, F, T, None, F, None)),                # 22+6, late neonatal death
+    ("live", 153, 0, (T, F, T, T, None, None, None)),              # 21+6: a death, but outside every variant
+    ("live", None, 3, (T, F, T, T, None, None, None)),             # GA unknown: the death counts nowhere
 ])
 def test_stillbirth_and_perinatal_death(vital, ga_days, died_after_days, expected):
     birth = dt.date(2024, 3, 9)
     death = birth + dt.timedelta(days=died_after_days) if died_after_days is not None else None
     births = derive([row(1, "lvr2", vital_status_birth=vital, gestational_age_days=ga_days),
                      row(1, "lnr", vital_status_birth=vital, gestational_age_days=ga_days, death_date=death)])
-    assert tuple(one(births, c) for c in ("live_birth", "stillbirth", "early_neonatal_death", "perinatal_death")) \
-        == expected
+    assert tuple(one(births, c) for c in MORTALITY_COLUMNS) == expected
 
 
 # --- merging the disciplines ----------------------------------------------------------------------------

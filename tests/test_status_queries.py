@@ -44,7 +44,7 @@ def birth(version: int, birth_id: int, year: int) -> dict:
         "has_paediatrician_record": False, "link_method": "single", "started_care_with_midwife": True,
         "is_first_child_of_birth": True, "plurality": 1, "plurality_group": "singleton", "birth_order": 1,
         "robson_group": "1", "live_birth": True, "stillbirth": False, "early_neonatal_death": False,
-        "nicu_admission": False,
+        "neonatal_death": False, "nicu_admission": False,
     }
 
 

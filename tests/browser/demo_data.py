@@ -180,7 +180,8 @@ def demo_births(random: np.random.Generator, count: int) -> list[dict]:
             "oasis": bool(random.random() < 0.03), "blood_loss_ml": int(random.integers(100, 1500)),
             "pph": False, "child_sex": str(random.choice(["M", "F"])), "birth_weight_g": weight,
             "sga": weight < 2900, "preterm": ga_days < 259, "very_preterm": ga_days < 224, "live_birth": True,
-            "stillbirth": False, "early_neonatal_death": False, "perinatal_death": False,
+            "stillbirth": False, "early_neonatal_death": False, "neonatal_death": False, "perinatal_death": False,
+            "perinatal_death_22w_7d": False, "perinatal_death_24w_28d": False,
             "apgar_5min": 9, "low_apgar": False, "nicu_admission": False, "breastfeeding": bool(random.random() < 0.8),
         })
     for row in rows:
