@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from queries import judgement, statistics
 from queries.cache import answer_key, make_answer_cache
-from queries.catalogue import CATALOGUE, INDICATORS, Indicator
+from queries.catalogue import CATALOGUE, INDICATORS, Indicator, indicators_for
 from queries.config import EngineConfig, load_config
 from queries.filters import DIMENSIONS, Filters, InvalidParameterError, month_label, parse_filters
 from queries.judgement import (
@@ -370,8 +370,8 @@ class IndicatorEngine:
 
     def overview(self, viewer: Viewer, filters: Filters | Mapping | None = None, *, org_code: str | None = None,
                  overdispersion: str = DEFAULT_OVERDISPERSION, export: bool = False) -> dict:
-        """All indicators for one organisation (default: the viewer's own; admin may pick any), its VSV and
-        national. The organisation is judged against the pooled figure of all organisations of its type (its
+        """The indicators that fit the organisation's type (`indicators_for`; all in the national view) for one
+        organisation (default: the viewer's own; admin may pick any), its VSV and national. The organisation is judged against the pooled figure of all organisations of its type (its
         `reference`, the named comparator), its VSV against all VSVs, by the policy of queries.judgement; each
         judged cell says how (`judgement`), how the verdict reads under the other methods (`sensitivity`) and
         the answer counts alerts and alarms against what chance alone would give (`alerts`)."""
@@ -386,7 +386,8 @@ class IndicatorEngine:
         remainder = (self._remainder(snapshot, scope, [definition.id for definition in INDICATORS], filters)
                      if subject else None)
         rows = []
-        for definition in INDICATORS:
+        # Each type's overview shows the indicators that fit it (the catalogue's `applies_to`).
+        for definition in indicators_for(subject[1] if subject else None):
             computed = answer[definition.id]
             row: dict[str, dict | None] = {"indicator": definition.as_dict(),
                                            "national": self._present(computed["national"], NATIONAL_IDENTITY, export)}

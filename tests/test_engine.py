@@ -257,7 +257,13 @@ def test_overview_has_every_indicator_for_the_organisation_its_vsv_and_national(
     provider = Viewer("provider", org_code="H002")
     overview = indicators.overview(provider, {"parity": "nulliparous"})
     assert overview["organisation"]["label"] == "Ziekenhuis Zuid"
-    assert len(overview["rows"]) == len(indicators.catalogue())
+    # A hospital's overview shows the indicators that fit hospitals: not early booking, which midwives do.
+    shown = [row["indicator"]["id"] for row in overview["rows"]]
+    assert shown == [d["id"] for d in indicators.catalogue() if "hospital" in d["applies_to"]]
+    assert "early_booking" not in shown and "nicu" in shown
+    practice = indicators.overview(Viewer("provider", org_code="P001"))
+    assert "early_booking" in [row["indicator"]["id"] for row in practice["rows"]]
+    assert len(indicators.overview(Viewer("researcher"))["rows"]) == len(indicators.catalogue())
     caesarean = next(row for row in overview["rows"] if row["indicator"]["id"] == "caesarean")
     results = indicators.results("caesarean", "hospital", provider, {"parity": "nulliparous"})
     own = row_of(results, "Ziekenhuis Zuid")
