@@ -27,6 +27,7 @@ from queries.catalogue import CATALOGUE, Direction
 from queries.engine import GRAINS, LEVELS, OVERDISPERSION_METHODS, VERDICTS
 from queries.filters import DIMENSIONS
 from queries.scope import ROLES
+from queries.spc import METHODS, RULES, VARIATIONS
 from queries.statistics import FUNNEL_POSITIONS
 from texts import CATALOGUES, DEFAULT_LANGUAGE, FORMATS, LANGUAGES, placeholders
 
@@ -67,6 +68,9 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "position": FUNNEL_POSITIONS,
     "grain": GRAINS,
     "overdispersion": OVERDISPERSION_METHODS,
+    "spc_method": METHODS,
+    "spc_variation": VARIATIONS,
+    "spc_rule": RULES,
     "direction": tuple(Direction),
     "indicator_name": tuple(CATALOGUE),
     "indicator_definition": tuple(CATALOGUE),
