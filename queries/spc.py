@@ -69,10 +69,10 @@ D4 = 3.267
 class ControlLimits:
     """A p-chart of a series (`p_chart_limits`). Arrays have one value per point, NaN where the denominator is 0.
 
-    centre: p̄ = Σx/Σn over the points with a denominator; sigma_z: Laney's σ_z (1.0 for the plain p-chart, NaN when
-    it cannot be estimated: fewer than two adjacent points with data, or p̄ of 0 or 1); lower_3/upper_3 and
-    lower_2/upper_2: p̄ ∓ 3 and 2 × σ_pi·σ_z, clipped to [0, 1]; points: how many points have a denominator;
-    enough_points: points ≥ MINIMUM_POINTS.
+    centre: p̄ = Σx/Σn over the points with a denominator (NaN without any); sigma_z: Laney's σ_z (1.0 for the plain
+    p-chart; for Laney NaN when it cannot be estimated: no two adjacent points with data, or p̄ of 0 or 1);
+    lower_3/upper_3 and lower_2/upper_2: p̄ ∓ 3 and 2 × σ_pi·σ_z, clipped to [0, 1]; points: how many points have a
+    denominator; enough_points: points ≥ MINIMUM_POINTS.
     """
 
     method: Method
@@ -148,7 +148,8 @@ def p_chart_limits(numerator: ArrayLike, denominator: ArrayLike, method: Method 
 
     Points with denominator 0 have NaN for their rate and limits and are left out of p̄ and σ_z (see
     `laney_sigma_z`). When σ_z cannot be estimated the Laney limits are NaN; when p̄ is 0 or 1 every limit is p̄
-    (no point can lie outside). This reproduces qicharts2's `qic.p` / `qic.pp` (limits clipped to [0, 1] alike).
+    (no point can lie outside). This reproduces qicharts2's `qic.p` / `qic.pp` (limits clipped to [0, 1] alike),
+    except at n = 0, where qicharts2's limits are ±Inf and these are NaN.
     """
     x = np.asarray(numerator, dtype=float)
     n = np.asarray(denominator, dtype=float)
