@@ -16,8 +16,9 @@ from urllib.parse import quote
 from dash import dcc, html
 
 from queries.catalogue import UNIT_SCALE
+from queries.spc import SHIFT_POINTS, TREND_POINTS, ControlChartAnswer, ControlChartPoint
 from texts import code_label, text
-from texts.formatting import format_number, format_period, format_rate, separators
+from texts.formatting import format_interval, format_number, format_period, format_rate, separators
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -290,3 +291,75 @@ def _hover_values(values: list[dict], unit: str, language: str) -> list[list[str
     return [[format_rate(value["rate"], unit, language),
              f"{format_number(value['numerator'], language)} / {format_number(value['denominator'], language)}"]
             for value in values]
+
+
+# ---- control chart -----------------------------------------------------------------------------------------
+
+# How each variation of queries.spc is drawn: the colours of the NHS variation icons (grey common cause, blue
+# improvement, orange concern, purple neither) in the Okabe–Ito palette, and a symbol of its own for each, so a
+# signal is never told by colour alone.
+VARIATION_MARKERS = {
+    "common_cause": {"color": PEER_COLOUR, "symbol": "circle", "size": 7},
+    "improvement": {"color": OKABE_ITO["blue"], "symbol": "diamond", "size": 12},
+    "concern": {"color": OKABE_ITO["vermillion"], "symbol": "square", "size": 11},
+    "higher": {"color": OKABE_ITO["purple"], "symbol": "triangle-up", "size": 12},
+    "lower": {"color": OKABE_ITO["purple"], "symbol": "triangle-down", "size": 12},
+}
+LIMIT_COLOUR = "#4a4a4a"
+
+
+def control_chart_figure(answer: ControlChartAnswer, unit: str, title: str, label: str, language: str) -> dict:
+    """A p-chart of `queries.spc.control_chart`: the rate per period (a grey line), the centre line, the 3σ
+    control limits (dashed, in steps: they change with each period's denominator), and every point marked by its
+    variation in colour and symbol (VARIATION_MARKERS), with the rules it is part of in its hover text. With fewer
+    points than the method needs, a note above the plot says so. `label` names the series (the organisation)."""
+    points = answer["points"]
+    periods = [format_period(point["period"], language) for point in points]
+    traces: list[dict] = [{
+        "type": "scatter", "x": periods, "y": [scaled(point["rate"], unit) for point in points], "mode": "lines",
+        "name": _escape(label), "line": {"color": PEER_COLOUR, "width": 1.5}, "connectgaps": False,
+        "hoverinfo": "skip", "showlegend": False}]
+    limits_name = text("control_chart_limits", language, method=code_label("spc_method", answer["method"], language))
+    for index, side in enumerate(("upper_3", "lower_3")):
+        traces.append({
+            "type": "scatter", "x": periods, "y": [scaled(point[side], unit) for point in points],
+            "mode": "lines", "name": limits_name, "legendgroup": "limits", "showlegend": index == 0,
+            "hoverinfo": "skip", "connectgaps": False, "line": {"color": LIMIT_COLOUR, "width": 1.2, "dash": "dash",
+                                                                "shape": "hvh"}})
+    if answer["centre"] is not None and periods:
+        traces.append({"type": "scatter", "x": [periods[0], periods[-1]], "y": [scaled(answer["centre"], unit)] * 2,
+                       "mode": "lines", "name": text("control_chart_centre", language), "hoverinfo": "skip",
+                       "line": {"color": NATIONAL_COLOUR, "width": 1.5}})
+    for variation, marker in VARIATION_MARKERS.items():
+        shown = [index for index, point in enumerate(points)
+                 if point["variation"] == variation and point["rate"] is not None]
+        if not shown:
+            continue
+        name = code_label("spc_variation", variation, language)
+        traces.append({
+            "type": "scatter", "x": [periods[i] for i in shown], "y": [scaled(points[i]["rate"], unit) for i in shown],
+            "mode": "markers", "name": name, "legendgroup": variation,
+            "marker": {**marker, "line": {"color": "#ffffff", "width": 1}},
+            "customdata": [_control_hover(periods[i], points[i], name, unit, language) for i in shown],
+            "hovertemplate": "%{customdata}<extra></extra>"})
+    layout = base_layout(title, text("period_axis", language), rate_axis_title(unit, language), language)
+    layout["xaxis"].update(type="category", categoryorder="array", categoryarray=periods)
+    if not answer["enough_points"]:
+        layout["annotations"] = [{
+            "text": text("control_chart_too_few", language, count=answer["points_with_data"],
+                         minimum=answer["minimum_points"]),
+            "xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left", "yanchor": "bottom",
+            "showarrow": False, "font": {"size": 12}}]
+    return {"data": traces, "layout": layout}
+
+
+def _control_hover(period: str, point: ControlChartPoint, variation_name: str, unit: str, language: str) -> str:
+    """The hover text of a control chart point: period, rate and counts, its limits, its variation and one sentence
+    for each rule it is part of."""
+    lines = [f"{period}: {format_rate(point['rate'], unit, language)} "
+             f"({format_number(point['numerator'], language)} / {format_number(point['denominator'], language)})",
+             text("control_chart_limits_hover", language,
+                  interval=format_interval(point["lower_3"], point["upper_3"], unit, language)),
+             variation_name]
+    lines += [code_label("spc_rule", rule, language, shift=SHIFT_POINTS, trend=TREND_POINTS) for rule in point["rules"]]
+    return "<br>".join(_escape(line) for line in lines)

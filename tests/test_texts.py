@@ -28,6 +28,7 @@ from queries.engine import GRAINS, LEVELS
 from queries.filters import DIMENSIONS
 from queries.judgement import FLAGS, LIMITS_METHODS, MEASURES, OVERDISPERSION_CHOICES, VERDICTS
 from queries.scope import ROLES
+from queries.spc import METHODS, RULES, VARIATIONS
 from queries.statistics import FUNNEL_POSITIONS
 from texts import CATALOGUES, DEFAULT_LANGUAGE, FORMATS, LANGUAGES, placeholders
 
@@ -71,6 +72,9 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "limits_method": LIMITS_METHODS,
     "flag": FLAGS,
     "measure": MEASURES,
+    "spc_method": METHODS,
+    "spc_variation": VARIATIONS,
+    "spc_rule": RULES,
     "direction": tuple(Direction),
     "indicator_name": tuple(CATALOGUE),
     "indicator_definition": tuple(CATALOGUE),
