@@ -308,6 +308,11 @@ VARIATION_MARKERS = {
 LIMIT_COLOUR = "#4a4a4a"
 
 
+def rule_text(rule: str, language: str) -> str:
+    """A control-chart rule in words for users, with its run lengths from queries.spc."""
+    return code_label("spc_rule", rule, language, shift=SHIFT_POINTS, trend=TREND_POINTS)
+
+
 def control_chart_figure(answer: ControlChartAnswer, unit: str, title: str, label: str, language: str) -> dict:
     """A p-chart of `queries.spc.control_chart`: the rate per period (a grey line), the centre line, the 3σ
     control limits (dashed, in steps: they change with each period's denominator), and every point marked by its
@@ -361,5 +366,5 @@ def _control_hover(period: str, point: ControlChartPoint, variation_name: str, u
              text("control_chart_limits_hover", language,
                   interval=format_interval(point["lower_3"], point["upper_3"], unit, language)),
              variation_name]
-    lines += [code_label("spc_rule", rule, language, shift=SHIFT_POINTS, trend=TREND_POINTS) for rule in point["rules"]]
+    lines += [rule_text(rule, language) for rule in point["rules"]]
     return "<br>".join(_escape(line) for line in lines)

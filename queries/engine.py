@@ -19,7 +19,7 @@ import polars as pl
 from flask_caching.backends import BaseCache
 from sqlalchemy import Engine
 
-from queries import judgement, statistics
+from queries import judgement, spc, statistics
 from queries.cache import answer_key, make_answer_cache
 from queries.catalogue import CATALOGUE, INDICATORS, Indicator, indicators_for
 from queries.config import EngineConfig, load_config
@@ -371,10 +371,11 @@ class IndicatorEngine:
     def overview(self, viewer: Viewer, filters: Filters | Mapping | None = None, *, org_code: str | None = None,
                  overdispersion: str = DEFAULT_OVERDISPERSION, export: bool = False) -> dict:
         """The indicators that fit the organisation's type (`indicators_for`; all in the national view) for one
-        organisation (default: the viewer's own; admin may pick any), its VSV and national. The organisation is judged against the pooled figure of all organisations of its type (its
-        `reference`, the named comparator), its VSV against all VSVs, by the policy of queries.judgement; each
-        judged cell says how (`judgement`), how the verdict reads under the other methods (`sensitivity`) and
-        the answer counts alerts and alarms against what chance alone would give (`alerts`)."""
+        organisation (default: the viewer's own; admin may pick any), its VSV and national. The organisation is
+        judged against the pooled figure of all organisations of its type (its `reference`, the named comparator),
+        its VSV against all VSVs, by the policy of queries.judgement; each judged cell says how (`judgement`) and
+        how the verdict reads under the other methods (`sensitivity`); the answer counts alerts and alarms
+        against what chance alone would give (`alerts`)."""
         choice = self._overdispersion(overdispersion)
         filters = self._filters(filters)
         snapshot = self._snapshot()
@@ -497,6 +498,25 @@ class IndicatorEngine:
             series.append({"kind": "organisation", **scope.identity(*subject), "points": own})
         return self._envelope(snapshot, "trend", viewer, filters, indicator=definition.as_dict(), grain=grain,
                               series=series)
+
+    def control_chart(self, indicator_id: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
+                      org_code: str | None = None, export: bool = False) -> dict:
+        """A monthly p-chart with Laney's p′ limits and the NHS rule signals (queries.spc) of the organisation's
+        series (default: the viewer's own), or the national series when there is none. It is made from the
+        `trend` points exactly as the viewer sees them: a month whose rate is not shown (suppressed, or below the
+        minimum denominator) is a month without data in the chart, so the chart never reveals more than the trend."""
+        definition = self._indicator(indicator_id)
+        trend = self.trend(indicator_id, viewer, filters, grain="month", org_code=org_code, export=export)
+        series = next((s for s in trend["series"] if s["kind"] == "organisation"), trend["series"][0])
+        shown = [point["rate"] is not None and not point["suppressed"] for point in series["points"]]
+        numerators = [point["numerator"] if keep else 0 for point, keep in zip(series["points"], shown, strict=True)]
+        denominators = [point["denominator"] if keep else 0
+                        for point, keep in zip(series["points"], shown, strict=True)]
+        chart = spc.control_chart([point["period"] for point in series["points"]], numerators, denominators,
+                                  str(definition.direction))
+        return {**{key: trend[key] for key in ("question", "data_version", "viewer", "filters")},
+                "question": "control_chart", "indicator": definition.as_dict(),
+                "series": {key: value for key, value in series.items() if key != "points"}, "chart": chart}
 
     def trends(self, viewer: Viewer, filters: Filters | Mapping | None = None, *, grain: str = "month",
                org_code: str | None = None, export: bool = False) -> dict:

@@ -82,7 +82,8 @@ def test_indicators_lists_the_catalogue_and_the_allowed_values(client):
     ("level=hospital", "indicator", "caesarean"),
     ("indicator=caesarean&level=hospital&parity=first", "parity", "nulliparous, multiparous"),
     ("indicator=caesarean&level=hospital&period=2023-13", "period", "YYYY-MM"),
-    ("indicator=caesarean&level=hospital&overdispersion=lots", "overdispersion", "auto, none, additive, multiplicative"),
+    ("indicator=caesarean&level=hospital&overdispersion=lots", "overdispersion",
+     "auto, none, additive, multiplicative"),
     ("indicator=caesarean&level=hospital&colour=red", "colour", "indicator, level"),
     ("indicator=caesarean&level=hospital&as=provider", "as", "indicator, level"),
 ])

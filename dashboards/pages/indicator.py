@@ -19,8 +19,10 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 from dashboards.charts import (
     accessible_chart,
     breakdown_figure,
+    control_chart_figure,
     empty_state,
     funnel_figure,
+    rule_text,
     trend_figure,
 )
 from dashboards.clientside import FRAME_CONSTANTS, clientside
@@ -54,10 +56,10 @@ from queries.engine import GRAINS, LEVELS, NoDataError
 from queries.filters import DIMENSIONS
 from queries.judgement import DEFAULT_OVERDISPERSION, MEASURES, OVERDISPERSION_CHOICES
 from texts import code_label, text
-from texts.formatting import format_number, format_period, format_rate
+from texts.formatting import format_interval, format_number, format_period, format_rate
 
 DEFAULT_DIMENSION = "parity"
-DETAIL_PARTS = ("summary", "trend", "funnel", "breakdown", "adjusted")
+DETAIL_PARTS = ("summary", "trend", "control", "funnel", "breakdown", "adjusted")
 
 
 def page_options(query: dict, default_trend_grain: str) -> dict[str, str]:
@@ -112,6 +114,8 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
                                                 [(grain, code_label("grain", grain, language)) for grain in GRAINS],
                                                 options["grain"]),
                 loading(html.Div(id="detail-trend-body")), section_id="detail-trend"),
+        section(text("control_chart", language), html.P(text("control_chart_intro", language)),
+                loading(html.Div(id="detail-control-body")), section_id="detail-control"),
         section(text("funnel", language),
                 html.P(text("funnel_intro", language) if view.org_code else text("funnel_intro_national", language)),
                 choice("detail-overdispersion", text("overdispersion", language),
@@ -194,6 +198,7 @@ def show_detail(search: str | None, grain: str | None, overdispersion: str | Non
     builders = {
         "summary": lambda r, d: summary_body(r, d, method),
         "trend": lambda r, d: trend_body(r, d, grain if grain in GRAINS else "year"),
+        "control": control_body,
         "funnel": lambda r, d: funnel_body(r, d, method),
         "breakdown": lambda r, d: breakdown_body(r, d, dimension or DEFAULT_DIMENSION),
         "adjusted": lambda r, d: adjusted_body(r, d, method),
@@ -348,6 +353,46 @@ def trend_body(request: IndicatorRequest, definition: dict, grain: str) -> list:
     headers = [text("period_axis", language), *_series_headers(own_label(request) if own else None, language)]
     table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-trend-table")
     return [accessible_chart("detail-trend-chart", figure, title, summary, table, language)]
+
+
+def control_body(request: IndicatorRequest, definition: dict) -> list:
+    """The monthly control chart (p′) of the organisation, its signals in words, and the figures as a table."""
+    language = request.view.language
+    unit = definition["unit"]
+    answer = request.engine.control_chart(definition["id"], request.viewer, request.view.filters,
+                                          org_code=request.org_code)
+    chart = answer["chart"]
+    if not chart["points_with_data"]:
+        return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-control-empty")]
+    label = own_label(request) if answer["series"]["kind"] == "organisation" else text("national", language)
+    title = text("control_chart_title", language, name=indicator_name(definition, language), subject=label)
+    signalled = [point for point in chart["points"] if point["rules"]]
+    latest = chart["latest_variation"]
+    summary = text("control_chart_summary", language, subject=label,
+                   centre=format_rate(chart["centre"], unit, language),
+                   months=format_number(chart["points_with_data"], language),
+                   signals=format_number(len(signalled), language),
+                   latest=code_label("spc_variation", latest, language) if latest else "—")
+    rules_in_words = sorted({rule for point in signalled for rule in point["rules"]})
+    explanations = [html.Li(rule_text(rule, language)) for rule in rules_in_words]
+    notes: list = []
+    if not chart["enough_points"]:
+        notes.append(html.P(text("control_chart_too_few", language, count=format_number(chart["points_with_data"],
+                                                                                           language),
+                                 minimum=format_number(chart["minimum_points"], language)),
+                            id="detail-control-too-few", className="chart-note"))
+    if explanations:
+        notes.append(html.Ul(explanations, id="detail-control-signals", className="chart-note"))
+    figure = control_chart_figure(chart, unit, title, label, language)
+    rows = [[format_period(point["period"], language), format_rate(point["rate"], unit, language),
+             format_interval(point["lower_3"], point["upper_3"], unit, language),
+             code_label("spc_variation", point["variation"], language) if point["variation"] else "—",
+             "; ".join(rule_text(rule, language) for rule in point["rules"]) or "—"]
+            for point in chart["points"]]
+    headers = [text("period_axis", language), text("rate", language), text("control_chart_limits_column", language),
+               text("control_chart_variation", language), text("control_chart_rules", language)]
+    table = table_data(title, headers, rows, numeric_columns=(1, 2), table_id="detail-control-table")
+    return [*notes, accessible_chart("detail-control-chart", figure, title, summary, table, language)]
 
 
 def _series_headers(own: str | None, language: str) -> list[str]:
