@@ -17,7 +17,7 @@ import auth
 from queries.catalogue import CATALOGUE
 from queries.engine import GRAINS, LEVELS, IndicatorEngine, NoDataError, get_engine
 from queries.filters import DIMENSIONS, FILTER_PARAMETERS, InvalidParameterError
-from queries.judgement import OVERDISPERSION_CHOICES
+from queries.judgement import DEFAULT_OVERDISPERSION, OVERDISPERSION_CHOICES
 from queries.scope import NotPermittedError, Viewer
 
 API_PREFIX = "/api/v1"
@@ -116,24 +116,39 @@ def indicators() -> flask.Response:
     })
 
 
+@blueprint.get("/overview")
+def overview() -> flask.Response:
+    """Every indicator of the organisation's type for one organisation (default: the user's own), its VSV and
+    national, judged as the dashboard's overview judges them."""
+    args = _arguments((), ("org", "overdispersion"))
+    return _answer(_engine().overview, org_code=args.get("org"),
+                   overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
+
+
 @blueprint.get("/results")
 def results() -> flask.Response:
     args = _arguments(("indicator", "level"), ("overdispersion",))
     return _answer(_engine().results, args["indicator"], args["level"],
-                   overdispersion=args.get("overdispersion", "none"))
+                   overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
 
 
 @blueprint.get("/funnel")
 def funnel() -> flask.Response:
     args = _arguments(("indicator", "level"), ("overdispersion",))
     return _answer(_engine().funnel, args["indicator"], args["level"],
-                   overdispersion=args.get("overdispersion", "none"))
+                   overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
 
 
 @blueprint.get("/trend")
 def trend() -> flask.Response:
     args = _arguments(("indicator",), ("grain", "org"))
     return _answer(_engine().trend, args["indicator"], grain=args.get("grain", "month"), org_code=args.get("org"))
+
+
+@blueprint.get("/control-chart")
+def control_chart() -> flask.Response:
+    args = _arguments(("indicator",), ("org",))
+    return _answer(_engine().control_chart, args["indicator"], org_code=args.get("org"))
 
 
 @blueprint.get("/breakdown")
@@ -144,8 +159,9 @@ def breakdown() -> flask.Response:
 
 @blueprint.get("/adjusted")
 def adjusted() -> flask.Response:
-    args = _arguments(("indicator", "level"))
-    return _answer(_engine().adjusted, args["indicator"], args["level"])
+    args = _arguments(("indicator", "level"), ("overdispersion",))
+    return _answer(_engine().adjusted, args["indicator"], args["level"],
+                   overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
 
 
 def register_api(server: flask.Flask, engine: IndicatorEngine | None = None) -> None:

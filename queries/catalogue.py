@@ -190,7 +190,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "caesarean",
         numerator={"caesarean": True}, denominator={}, exclusions=(_unknown("caesarean"),),
-        unit="%", direction=Direction.NEUTRAL, topic="mode_of_birth", source=PERINED, applies_to=IN_HOSPITAL),
+        unit="%", direction=Direction.NEUTRAL, topic="mode_of_birth", source=PERINED),
     Indicator(
         "caesarean_robson1",
         numerator={"caesarean": True}, denominator={"robson_group": "1"}, exclusions=(_unknown("caesarean"),),
@@ -206,8 +206,7 @@ INDICATORS: tuple[Indicator, ...] = (
         numerator={"spontaneous_vaginal": True}, denominator={"ntsv": True},
         exclusions=(_unknown("spontaneous_vaginal"),),
         unit="%", direction=Direction.HIGHER_IS_BETTER,
-        topic="mode_of_birth", source="IGJ Basisset medisch specialistische zorg, indicator 16.1",
-        applies_to=IN_HOSPITAL),
+        topic="mode_of_birth", source="IGJ Basisset medisch specialistische zorg, indicator 16.1"),
     Indicator(
         "induction",
         numerator={"onset_of_labour": "induced"},

@@ -10,6 +10,7 @@ data version + question (queries.cache), then applies the viewer's scope and the
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -20,7 +21,7 @@ from flask_caching.backends import BaseCache
 from sqlalchemy import Engine
 
 from queries import judgement, spc, statistics
-from queries.cache import answer_key, make_answer_cache
+from queries.cache import answer_key, answers_fingerprint, make_answer_cache
 from queries.catalogue import CATALOGUE, INDICATORS, Indicator, indicators_for
 from queries.config import EngineConfig, load_config
 from queries.filters import DIMENSIONS, Filters, InvalidParameterError, month_label, parse_filters
@@ -81,6 +82,12 @@ class IndicatorEngine:
         self.config = config or load_config()
         self.store = BirthStore(db_engine, self.config)
         self.cache = cache if cache is not None else make_answer_cache(self.config)
+        # The pseudonym key is no input of a cached (unscoped) answer; it stays out of the fingerprint.
+        settings = (self.config.min_denominator, CASE_MIX_COLUMNS, FUNNEL_CURVE_POINTS,
+                    judgement.OVERDISPERSION_TEST_LEVEL, judgement.ALERT_LEVEL, judgement.ALARM_LEVEL,
+                    statistics.DEFAULT_WINSORISING_FRACTION)
+        self.fingerprint = answers_fingerprint(INDICATORS, settings, (sys.modules[__name__], judgement, statistics,
+                                                                      spc, sys.modules[Indicator.__module__]))
 
     # ---- plumbing -------------------------------------------------------------------------------
 
@@ -91,7 +98,7 @@ class IndicatorEngine:
         return snapshot
 
     def _cached(self, snapshot: Snapshot, question: str, arguments: dict, compute: Callable[[], dict]) -> dict:
-        key = answer_key(question, snapshot.data_version, arguments)
+        key = answer_key(question, snapshot.data_version, arguments, self.fingerprint)
         answer = self.cache.get(key)
         if not isinstance(answer, dict):  # None: not cached (yet, or any more)
             answer = compute()

@@ -16,6 +16,7 @@ from auth.tokens import create_token
 from auth.users import add_user
 from queries.config import EngineConfig
 from queries.engine import IndicatorEngine
+from queries.scope import Viewer
 
 
 def api_client(engine, role: str = "admin") -> flask.testing.FlaskClient:
@@ -41,7 +42,9 @@ def client(sqlite_engine):
     "/api/v1/funnel?indicator=caesarean&level=hospital&overdispersion=multiplicative",
     "/api/v1/trend?indicator=caesarean&grain=quarter&org=H001",
     "/api/v1/breakdown?indicator=caesarean&dimension=robson&org=H001",
-    "/api/v1/adjusted?indicator=caesarean&level=hospital",
+    "/api/v1/adjusted?indicator=caesarean&level=hospital&overdispersion=none",
+    "/api/v1/overview?org=H001&overdispersion=additive",
+    "/api/v1/control-chart?indicator=caesarean&org=H002",
 ])
 def test_every_question_answers_json_with_the_data_version(client, path):
     response = client.get(path)
@@ -128,3 +131,38 @@ def test_the_dashboard_server_answers_the_api_only_after_login_even_on_loopback(
     answer = client.get(question)
     assert answer.status_code == 200
     assert answer.json["viewer"] == {"role": "provider", "org_code": "H001", "vsv_code": None}
+
+
+def test_the_api_gives_the_verdicts_the_dashboard_shows_and_says_how(client, sqlite_engine):
+    """Overview, results, funnel and adjusted through the API carry the same verdict as the engine gives the
+    dashboard for the same question, each with its comparator and method (default: overdispersion "auto")."""
+    engine = IndicatorEngine(sqlite_engine, EngineConfig())
+    admin = Viewer("admin")
+    for code in ("H001", "H002", "H003"):
+        overview = client.get(f"/api/v1/overview?org={code}").get_json()
+        row = next(r for r in overview["rows"] if r["indicator"]["id"] == "caesarean")
+        page = next(r for r in engine.overview(admin, org_code=code)["rows"] if r["indicator"]["id"] == "caesarean")
+        assert row["organisation"]["verdict"] == page["organisation"]["verdict"]
+        assert row["organisation"]["judgement"]["comparator"] == "hospital"
+        assert row["organisation"]["judgement"]["requested"] == "auto"
+        assert row["reference"]["label"] == "all_hospital"
+    results = client.get("/api/v1/results?indicator=caesarean&level=hospital").get_json()
+    funnel = client.get("/api/v1/funnel?indicator=caesarean&level=hospital").get_json()
+    assert [r["verdict"] for r in results["rows"]] == [r["verdict"] for r in funnel["rows"]]
+    assert results["judgement"] == funnel["judgement"] and results["judgement"]["method"] in ("exact", "additive")
+    by_code = {r["org_code"]: r["verdict"] for r in results["rows"]}
+    for code, verdict in by_code.items():
+        overview = client.get(f"/api/v1/overview?org={code}").get_json()
+        assert next(r for r in overview["rows"] if r["indicator"]["id"] == "caesarean")["organisation"][
+            "verdict"] == verdict
+    adjusted = client.get("/api/v1/adjusted?indicator=caesarean&level=hospital").get_json()
+    assert adjusted["judgement"]["measure"] == "adjusted"
+    assert sum(r["numerator"] for r in adjusted["rows"]) == pytest.approx(sum(r["expected"] for r in adjusted["rows"]))
+
+
+def test_the_control_chart_answers_with_its_signals(client):
+    body = client.get("/api/v1/control-chart?indicator=caesarean&org=H002").get_json()
+    chart = body["chart"]
+    assert body["series"]["org_code"] == "H002" and chart["method"] == "laney"
+    assert [point["period"] for point in chart["points"]] == ["2023-01", "2023-02", "2023-03"]
+    assert chart["enough_points"] is False  # three months: too few for limits that mean much

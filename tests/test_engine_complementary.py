@@ -80,9 +80,12 @@ def test_a_two_hospital_vsv_is_not_shown_beside_one_of_its_hospitals(indicators)
         row = caesarean_row(overview)
         assert row["vsv"]["label"] == "VSV Twee"
         assert_complementary(row["vsv"])
-        # Every indicator with births in its denominator is hidden for this reason (referral has none here).
+        # Every indicator of a hospital's overview is hidden for this reason (referral during labour, which has no
+        # births here, is a practice's indicator and not on a hospital's overview).
+        shown = {r["indicator"]["id"] for r in overview["rows"]}
+        assert "referral_labour" not in shown and "caesarean" in shown
         assert {r["indicator"]["id"] for r in overview["rows"] if r["vsv"]["suppression_reason"] != "complementary"
-                } == {"referral_labour"}
+                } == set()
         assert (row["organisation"]["numerator"], row["organisation"]["denominator"]) == counts(("H001",))
         assert row["organisation"]["verdict"] is not None
         # The reference (all hospitals of the country) stays: national scale, no one organisation behind it.

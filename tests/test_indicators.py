@@ -185,7 +185,8 @@ def test_every_indicator_is_shown_for_the_vsv():
     ("referral_labour", {"practice", "vsv"}),     # the midwife refers; a hospital only receives
     ("home_birth", {"practice", "vsv"}),
     ("epidural", {"hospital", "vsv"}),            # only given in hospital
-    ("caesarean", {"hospital", "vsv"}),
+    ("caesarean", {"practice", "hospital", "vsv"}),  # how the women a practice cared for gave birth
+    ("spontaneous_ntsv", {"practice", "hospital", "vsv"}),
     ("caesarean_robson1", {"hospital", "vsv"}),
     ("induction", {"hospital", "vsv"}),
     ("nicu", {"hospital", "vsv"}),
@@ -208,7 +209,7 @@ def test_indicators_for_a_level_keeps_catalogue_order_and_leaves_out_what_does_n
     hospital = {definition.id for definition in indicators_for("hospital")}
     practice = {definition.id for definition in indicators_for("practice")}
     assert "early_booking" not in hospital and "referral_labour" not in hospital and "home_birth" not in hospital
-    assert "epidural" not in practice and "nicu" not in practice and "caesarean" not in practice
+    assert "epidural" not in practice and "nicu" not in practice and "induction" not in practice
     assert {"caesarean", "epidural", "perinatal_mortality"} <= hospital
     assert {"early_booking", "referral_labour", "perinatal_mortality_24w_28d"} <= practice
     assert indicators_for("vsv") == INDICATORS

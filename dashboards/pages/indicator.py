@@ -308,7 +308,7 @@ def verdict_text(cell: dict, language: str) -> str:
 def sensitivity_table(cell: dict, language: str) -> html.Div:
     """The verdict under crude / case-mix adjusted × exact / widened limits, and whether it depends on them."""
     sensitivity = cell["sensitivity"]
-    widened = code_label("limits_method", sensitivity["widened_method"], language)
+    widened = code_label("overdispersion", sensitivity["widened_method"], language)
     headers = [text("measure", language), text("sensitivity_exact", language),
                text("sensitivity_widened", language, method=widened)]
     rows = [[code_label("measure", measure, language),
@@ -456,10 +456,17 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
         notes.append(html.P(text("overdispersion_estimate", language, phi=format_number(judged["phi"], language, 2),
                                  tau2=format_number(judged["tau2"], language, 5),
                                  units=format_number(judged["units"], language),
-                                 p_value=format_number(judged["p_value"], language, 3),
+                                 p_value=p_value_text(judged["p_value"], language),
                                  method=code_label("limits_method", judged["method"], language)),
                             id="detail-overdispersion-estimate", className="chart-note"))
     return [*notes, accessible_chart("detail-funnel-chart", figure, title, summary, table, language)]
+
+
+def p_value_text(p_value: float, language: str) -> str:
+    """A p-value as read: three decimals, or "< 0,001" rather than a misleading "0,000"."""
+    if p_value < 0.001:
+        return text("p_value_below", language, value=format_number(0.001, language, 3))
+    return format_number(p_value, language, 3)
 
 
 def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) -> list:
