@@ -262,13 +262,12 @@ def summary_body(request: IndicatorRequest, definition: dict, overdispersion: st
     table_rows = [
         [label, rate_text(cell, unit, language, request.minimum), interval_text(cell, unit, language),
          count_text(cell["numerator"], cell, language), count_text(cell["denominator"], cell, language),
-         verdict_text(cell, language) if judged and cell.get("verdict") else "—",
-         judged_against(cell, unit, language) if judged and cell.get("verdict") else "—"]
+         f"{verdict_text(cell, language)} ({judged_against(cell, unit, language)})" if judged and cell.get("verdict")
+         else "—"]
         for label, cell, judged in parts if cell
     ]
     headers = [text("organisation", language), text("rate", language), text("interval", language),
-               text("numerator", language), text("denominator", language), text("verdict", language),
-               text("comparator", language)]
+               text("numerator", language), text("denominator", language), text("verdict", language)]
     headline = [
         figure_cell(own or row["national"], unit, language, request.minimum, "detail-headline"),
         verdict_badge(own, language, "detail-verdict") if own else None,

@@ -160,7 +160,7 @@ def test_overview_numbers_follow_the_filter_exactly(browser, app_url, planted_da
     # The detail page adds its own choices (the grain shown, ...) to the address; the view itself is kept.
     WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "grain=" in d.current_url)
     assert parse_qs(urlparse(browser.current_url).query) == {"org": [planted.hospital], "parity": ["nulliparous"],
-                                                             "grain": ["month"], "overdispersion": ["none"],
+                                                             "grain": ["month"], "overdispersion": ["auto"],
                                                              "by": ["parity"]}
     assert table_rows(browser, "detail-summary-table")[0][1] == dutch_rate(own["rate"])
 
@@ -211,7 +211,7 @@ def test_detail_page_follows_the_filter_and_its_link_reproduces_the_view(browser
     link = browser.current_url
     assert parse_qs(urlparse(link).query) == {"lang": ["en"], "org": [planted.hospital],
                                               "period": ["2024-02..2024-04"], "grain": ["quarter"],
-                                              "overdispersion": ["none"], "by": ["parity"]}
+                                              "overdispersion": ["auto"], "by": ["parity"]}
     open_page(browser, app_url + "/?lang=en", expected_language="en")  # elsewhere first, then paste the link
     open_page(browser, link, expected_language="en")
     wait_for_parts(browser, PAGES["indicator"][1])
@@ -393,3 +393,55 @@ def test_compare_table_sorts_and_downloads_exactly_what_is_shown(browser, app_ur
         assert 1 <= shown_counts[name] <= 4
     unmasked = next(name for name in by_name if name not in masked)
     assert by_name[unmasked][numerator_column] == f"{shown_counts[unmasked]:,}".replace(",", ".")
+
+
+VERDICT_WORDS = {"within": "Binnen verwachting", "higher": "Hoger", "lower": "Lager", "better": "Beter",
+                 "worse": "Slechter", None: "Geen oordeel"}
+METHOD_WORDS = {"exact": "exacte grenzen", "additive": "verbrede grenzen, additief", "multiplicative":
+                "verbrede grenzen, multiplicatief"}
+
+
+@pytest.mark.login("provider")
+def test_the_detail_page_names_its_comparator_and_shows_whether_the_verdict_depends_on_the_method(
+        browser, app_url, planted_database, indicators, artifacts) -> None:
+    _, planted = planted_database
+    viewer = Viewer("provider", org_code=planted.hospital)
+    for method in ("auto", "none"):
+        row = {r["indicator"]["id"]: r for r in indicators.overview(viewer, {}, org_code=planted.hospital,
+                                                                    overdispersion=method)["rows"]}["caesarean"]
+        own = row["organisation"]
+        funnel = indicators.funnel("caesarean", "hospital", viewer, {}, overdispersion=method)
+        query = f"?org={planted.hospital}" + ("&overdispersion=none" if method == "none" else "")
+        open_page(browser, f"{app_url}/indicator/caesarean{query}", expected_language="nl")
+        wait_for_parts(browser, [*PAGES["indicator"][1], "#detail-control-chart .main-svg", "#detail-sensitivity"])
+        assert parse_qs(urlparse(browser.current_url).query)["overdispersion"] == [method]
+
+        # The verdict, its comparator by name and rate, and the method, in the headline and the summary table.
+        reference = f"t.o.v. alle ziekenhuizen: {dutch_rate(row['reference']['rate'])}"
+        assert text_of(browser, "detail-verdict") == VERDICT_WORDS[own["verdict"]]
+        method_line = text_of(browser, "detail-verdict-method")
+        assert f"alle ziekenhuizen ({dutch_rate(row['reference']['rate'])})" in method_line
+        assert METHOD_WORDS[own["judgement"]["method"]] in method_line
+        summary = table_rows(browser, "detail-summary-table")
+        assert summary[0][5].startswith(VERDICT_WORDS[own["verdict"]]) and summary[0][5].endswith(f"({reference})")
+        assert not any("landelijk" in cells[5].lower() for cells in summary)  # national: context, not the comparator
+
+        # The sensitivity table: the verdict of each method, and the note that says whether they differ.
+        sensitivity = table_rows(browser, "detail-sensitivity-table")
+        expected = [[VERDICT_WORDS[own["sensitivity"][measure][column]] for column in ("exact", "widened")]
+                    for measure in ("crude", "adjusted")]
+        assert [cells[1:] for cells in sensitivity] == expected
+        note = text_of(browser, "detail-sensitivity-note")
+        assert ("hangt af van de methode" in note) == own["depends_on_method"]
+
+        # The funnel's table lists every organisation its caption counts.
+        shown = [r for r in funnel["rows"] if r["rate"] is not None]
+        assert browser.find_elements(By.CSS_SELECTOR, f"#detail-funnel-body [aria-label$='({len(shown)})']")
+        count = len(shown)
+        WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d, count=count: len(chart_table_rows(d, "funnel")) == count)
+        # The control chart says in words how many months it has and what the latest one shows.
+        control = browser.find_element(By.ID, "detail-control-chart-summary").get_attribute("textContent")
+        chart = indicators.control_chart("caesarean", viewer, {}, org_code=planted.hospital)["chart"]
+        assert f"over {chart['points_with_data']} maanden" in control and "met een signaal" in control
+        full_page_screenshot(browser, artifacts / f"indicator-verdict-{method}.png")
+        assert console_errors(browser) == []
