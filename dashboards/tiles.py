@@ -78,8 +78,20 @@ def figure_cell(cell: dict | None, unit: str, language: str, minimum: int, cell_
     props = {"id": cell_id} if cell_id else {}
     return html.Div(figure_text(cell, unit, language, minimum), className=figure_class(cell), **props)
 
+
 def comparator_text(level: str, rate: float | None, unit: str, language: str) -> str:
     """What a verdict is judged against, named with its rate: "t.o.v. alle ziekenhuizen: 25,9%"."""
     return text("comparator_rate", language, comparator=code_label("reference", level, language).lower(),
                 rate=format_rate(rate, unit, language))
 
+
+def judged_against(cell: dict, unit: str, language: str) -> str:
+    """"t.o.v. alle ziekenhuizen: 25,9%": the comparator of a judged cell (its `judgement`)."""
+    judged_by = cell["judgement"]
+    return comparator_text(judged_by["comparator"], judged_by["centre"], unit, language)
+
+
+def verdict_text(cell: dict, language: str) -> str:
+    """The verdict in words, with its flag (alert / alarm) when it has one."""
+    words = code_label("verdict", verdict_key(cell), language)
+    return f"{words} · {code_label('flag', cell['flag'], language)}" if cell.get("flag") else words

@@ -31,7 +31,7 @@ from dashboards.layout import (
     section,
     viewing_as_note,
 )
-from dashboards.tiles import count_text, indicator_name, interval_text, rate_text, verdict_key
+from dashboards.tiles import count_text, indicator_name, interval_text, judged_against, rate_text, verdict_text
 from dashboards.view_state import ViewState
 from queries.catalogue import UNIT_SCALE
 from queries.engine import NoDataError
@@ -39,8 +39,11 @@ from texts import code_label, text
 from texts.formatting import separators
 
 MEMBER_LEVELS = ("hospital", "practice")
-FIGURE_COLUMNS = ("rate", "interval", "numerator", "denominator", "verdict")
-COLUMN_WIDTHS = {"rate": 120, "interval": 130, "numerator": 100, "denominator": 100, "verdict": 190}
+FIGURE_COLUMNS = ("rate", "interval", "numerator", "denominator", "verdict", "comparator")
+COLUMN_WIDTHS = {"rate": 120, "interval": 130, "numerator": 100, "denominator": 100, "verdict": 190,
+                 "comparator": 250}
+# The columns only an organisation judged against its comparator has (not national).
+JUDGED_COLUMNS = ("verdict", "comparator")
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,9 @@ def display_row(indicator: dict, units: list[Unit], request: IndicatorRequest) -
             row[_field(unit, count)] = cell.get(count) if cell else None
             row[_field(unit, f"{count}_text")] = count_text(cell.get(count) if cell else None, cell, language)
         if unit.has_verdict:
-            row[_field(unit, "verdict")] = code_label("verdict", verdict_key(cell), language) if cell else "—"
+            judged = bool(cell and cell.get("verdict"))
+            row[_field(unit, "verdict")] = verdict_text(cell, language) if cell else "—"
+            row[_field(unit, "comparator")] = judged_against(cell, unit_of_measure, language) if judged else "—"
     return row
 
 
@@ -176,7 +181,7 @@ def grid_rows(units: list[Unit], request: IndicatorRequest) -> list[dict]:
 def column_headers(language: str) -> dict[str, str]:
     return {"rate": text("rate", language), "interval": text("interval", language),
             "numerator": text("numerator", language), "denominator": text("denominator", language),
-            "verdict": text("verdict", language)}
+            "verdict": text("verdict", language), "comparator": text("compared_with", language)}
 
 
 def column_definitions(units: list[Unit], language: str) -> list[dict]:
@@ -191,7 +196,7 @@ def column_definitions(units: list[Unit], language: str) -> list[dict]:
     for unit in units:
         children = []
         for column in FIGURE_COLUMNS:
-            if column == "verdict" and not unit.has_verdict:
+            if column in JUDGED_COLUMNS and not unit.has_verdict:
                 continue
             child = {"headerName": headers[column], "field": _field(unit, column), "width": COLUMN_WIDTHS[column]}
             if column in {"rate", "numerator", "denominator"}:
@@ -213,7 +218,7 @@ def csv_text(units: list[Unit], request: IndicatorRequest, order: list[str]) -> 
     columns = [("indicator", text("indicator", language)), ("unit", text("unit", language))]  # the grid's columns
     for unit in units:
         for column in FIGURE_COLUMNS:
-            if column == "verdict" and not unit.has_verdict:
+            if column in JUDGED_COLUMNS and not unit.has_verdict:
                 continue
             shown_field = _field(unit, "rate_text" if column == "rate" else
                                  f"{column}_text" if column in {"numerator", "denominator"} else column)

@@ -41,14 +41,14 @@ from dashboards.layout import (
     viewing_as_note,
 )
 from dashboards.tiles import (
-    comparator_text,
     count_text,
     figure_cell,
     indicator_name,
     interval_text,
+    judged_against,
     rate_text,
     verdict_badge,
-    verdict_key,
+    verdict_text,
 )
 from dashboards.view_state import ViewState, view_from_query
 from queries.catalogue import CATALOGUE, INDICATORS
@@ -290,18 +290,6 @@ def summary_body(request: IndicatorRequest, definition: dict, overdispersion: st
     if own and own.get("sensitivity"):
         parts_shown.append(sensitivity_table(own, language))
     return parts_shown
-
-
-def judged_against(cell: dict, unit: str, language: str) -> str:
-    """"t.o.v. alle ziekenhuizen: 25,9%": the comparator of a judged cell, from its judgement."""
-    judged_by = cell["judgement"]
-    return comparator_text(judged_by["comparator"], judged_by["centre"], unit, language)
-
-
-def verdict_text(cell: dict, language: str) -> str:
-    """The verdict in words, with its flag (alert / alarm) when it has one."""
-    words = code_label("verdict", verdict_key(cell), language)
-    return f"{words} · {code_label('flag', cell['flag'], language)}" if cell.get("flag") else words
 
 
 def sensitivity_table(cell: dict, language: str) -> html.Div:
