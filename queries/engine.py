@@ -32,12 +32,19 @@ from queries.judgement import (
     OverdispersionChoice,
 )
 from queries.scope import Scope, Viewer
-from queries.store import LEVEL_COLUMNS, BirthStore, Snapshot, numerator_column, population_column
+from queries.store import (
+    CASE_MIX_COLUMNS,
+    LEVEL_COLUMNS,
+    STRATUM_COLUMN,
+    BirthStore,
+    Snapshot,
+    numerator_column,
+    population_column,
+)
 from tables.database import database_url, make_engine
 
 LEVELS = tuple(LEVEL_COLUMNS)
 GRAINS = ("month", "quarter", "year")
-CASE_MIX_COLUMNS = ("parity_group", "maternal_age_band", "ga_band", "plurality_group")
 FUNNEL_CURVE_POINTS = 120
 # Suppression reason of a VSV figure that, minus the provider's own, would be one other organisation's
 # (and of the figures hidden with it so that totals do not give it back): see `_complementary`.
@@ -207,12 +214,16 @@ class IndicatorEngine:
 
     # ---- computations (unscoped, cached) ----------------------------------------------------------
 
-    def _level(self, snapshot: Snapshot, level: str, filters: Filters) -> dict:
-        """Counts of every indicator per organisation of `level` (births with an organisation of the level), and
-        the expected counts of indirect standardisation against those organisations: cached per level + filter,
-        shared by the funnel, the results, the adjusted results and the overview."""
-        return self._cached(snapshot, "level", {"level": level, "filters": filters.as_params()},
-                            lambda: _compute_level(snapshot.frame, level, filters))
+    def _level(self, snapshot: Snapshot, level: str, filters: Filters, indicator_ids: Sequence[str] | None = None, *,
+               expected: bool = False) -> dict:
+        """Counts of indicators (default: all) per organisation of `level` (births with an organisation of the
+        level); with `expected`, also the expected counts of indirect standardisation against those organisations.
+        Cached per level + filter + indicators, shared by the funnel, the results, the adjusted results and the
+        overview (see `_compute_level`)."""
+        ids = list(indicator_ids) if indicator_ids is not None else [definition.id for definition in INDICATORS]
+        return self._cached(snapshot, "level", {"level": level, "filters": filters.as_params(), "indicators": ids,
+                                                "expected": expected},
+                            lambda: _compute_level(snapshot.frame, level, filters, ids, expected))
 
     def _judged_cells(self, definition: Indicator, level_data: dict, choice: OverdispersionChoice,
                       measure: judgement.Measure = "crude", judged: np.ndarray | None = None
@@ -235,7 +246,7 @@ class IndicatorEngine:
     def _compute_units(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters,
                        overdispersion: OverdispersionChoice, with_curve: bool) -> dict:
         definition = CATALOGUE[indicator_id]
-        level_data = self._level(snapshot, level, filters)
+        level_data = self._level(snapshot, level, filters, [indicator_id])
         counts = level_data["indicators"][indicator_id]
         # The funnel's target is the pooled rate of the organisations compared (Spiegelhalter 2005, section 2):
         # a hospital's births exclude home births, so comparing hospitals with all births would flag them all.
@@ -429,10 +440,13 @@ class IndicatorEngine:
             return {i: {"national": _counts_cell(national[f"n:{i}"][0] or 0, national[f"d:{i}"][0] or 0)}
                     for i in ids}
         code, level = subject
-        level_data = self._level(snapshot, level, filters)
+        # The subject's level with expected counts (the sensitivity table judges O/E too); the VSV's crude only.
+        level_data = self._level(snapshot, level, filters, expected=True)
         vsv_code = code if level == "vsv" else snapshot.organisations[code].get("vsv_code")
         vsv_data = self._level(snapshot, "vsv", filters) if level != "vsv" and vsv_code else None
         vsv_code = vsv_code or ""
+        organisation = self._subject_cells(level_data, code, choice, sensitivity=True)
+        vsv = self._subject_cells(vsv_data, vsv_code, choice, sensitivity=False) if vsv_data is not None else None
         answer = {}
         for definition in INDICATORS:
             counts = level_data["indicators"][definition.id]
@@ -440,40 +454,85 @@ class IndicatorEngine:
                 "vsv_code": vsv_code if vsv_data is not None else None,
                 "national": _counts_cell(*level_data["national"][definition.id]),
                 "reference": _counts_cell(counts["numerators"].sum(), counts["denominators"].sum()),
-                "organisation": self._subject_cell(definition, level_data, code, choice, sensitivity=True),
+                "organisation": organisation[definition.id],
             }
-            if vsv_data is not None:
-                entry["vsv"] = self._subject_cell(definition, vsv_data, vsv_code, choice, sensitivity=False)
+            if vsv is not None:
+                entry["vsv"] = vsv[definition.id]
             answer[definition.id] = entry
         return answer
 
-    def _subject_cell(self, definition: Indicator, level_data: dict, code: str, choice: OverdispersionChoice, *,
-                      sensitivity: bool) -> dict:
-        """One organisation's cell of an indicator, judged against its level by `choice`; with `sensitivity`, also
-        the verdict under crude / case-mix adjusted × exact / widened limits (see queries.judgement)."""
-        counts = level_data["indicators"][definition.id]
+    def _subject_cells(self, level_data: dict, code: str, choice: OverdispersionChoice, *,
+                       sensitivity: bool) -> dict[str, dict]:
+        """One organisation's cell of every indicator, each judged against its level by `choice`; with
+        `sensitivity`, also the verdict under crude / case-mix adjusted × exact / widened limits. Each family's
+        judgement comes from all units of the level; the organisation's limits are computed for all indicators at
+        once (`judgement.limits_each`): one vectorised computation instead of one per indicator and method."""
         index = level_data["index"].get(code)
-        numerator, denominator = ((counts["numerators"][index], counts["denominators"][index]) if index is not None
-                                  else (0, 0))
-        cell = _counts_cell(numerator, denominator)
-        judged = np.array([index] if index is not None else [], dtype=int)
-        family, units = self._judged_cells(definition, level_data, choice, "crude", judged)
-        cell.update(_judged(family, 0, definition) if len(units) else _judged(None, 0, definition))
-        cell["judgement"] = _judgement_answer(family, choice, "crude", level_data["level"])
-        if sensitivity:
-            widened = judgement.widened_choice(choice)
-            verdicts: dict[str, dict[str, judgement.Verdict | None]] = {}
-            columns: tuple[tuple[str, OverdispersionChoice], ...] = (("exact", "none"), ("widened", widened))
-            for measure in judgement.MEASURES:
-                verdicts[measure] = {}
-                for column, method in columns:
-                    other, other_units = self._judged_cells(definition, level_data, method, measure, judged)
-                    verdicts[measure][column] = (judgement.verdict(other.positions[0], definition.direction)
-                                                 if other is not None and len(other_units) else None)
-            cell["sensitivity"] = {"widened_method": widened, **verdicts}
-            cell["depends_on_method"] = judgement.method_dependent(
-                verdict for measure in judgement.MEASURES for verdict in verdicts[measure].values())
-        return cell
+        minimum = self.config.min_denominator
+        measures: tuple[judgement.Measure, ...] = judgement.MEASURES if sensitivity else ("crude",)
+        # Per measure and indicator: the family's comparator and judgement by `choice`, the organisation's value
+        # and size (denominator, or E); None / NaN where the organisation has no births in the denominator.
+        families: dict[str, list[tuple[float, judgement.Judgement] | None]] = {measure: [] for measure in measures}
+        values: dict[str, list[float]] = {measure: [] for measure in measures}
+        sizes: dict[str, list[float]] = {measure: [] for measure in measures}
+        for definition in INDICATORS:
+            counts = level_data["indicators"][definition.id]
+            numerators, denominators = counts["numerators"], counts["denominators"]
+            present = denominators > 0
+            estimable = (denominators >= minimum)[present]
+            own = index is not None and bool(denominators[index] > 0)
+            for measure in measures:
+                if not own:
+                    families[measure].append(None)
+                    values[measure].append(np.nan)
+                    sizes[measure].append(0.0)
+                elif measure == "crude":
+                    families[measure].append(judgement.rate_judgement(numerators[present], denominators[present],
+                                                                      choice, estimable))
+                    values[measure].append(numerators[index] / denominators[index])
+                    sizes[measure].append(denominators[index])
+                else:
+                    expected = counts["expected"]
+                    families[measure].append((1.0, judgement.ratio_judgement(numerators[present], expected[present],
+                                                                             choice, estimable)))
+                    values[measure].append(numerators[index] / expected[index] if expected[index] > 0 else np.nan)
+                    sizes[measure].append(expected[index])
+
+        def judged(measure: judgement.Measure, method_choice: OverdispersionChoice) -> tuple[np.ndarray, np.ndarray]:
+            centres = np.array([family[0] if family else np.nan for family in families[measure]])
+            dispersions = [family[1].dispersion if family else None for family in families[measure]]
+            methods = [judgement.choose_method(method_choice, dispersion) for dispersion in dispersions]
+            measure_values = np.array(values[measure])
+            limits = judgement.limits_each(measure, centres, np.array(sizes[measure]), methods, dispersions)
+            return judgement.positions(measure_values, limits), judgement.standardised_positions(measure_values,
+                                                                                                 centres, limits)
+
+        headline_positions, headline_standardised = judged("crude", choice)
+        widened = judgement.widened_choice(choice)
+        columns: tuple[tuple[str, OverdispersionChoice], ...] = (("exact", "none"), ("widened", widened))
+        table = {(measure, column): judged(measure, method)[0] for measure in measures
+                 for column, method in columns} if sensitivity else {}
+        cells = {}
+        for k, definition in enumerate(INDICATORS):
+            counts = level_data["indicators"][definition.id]
+            cell = _counts_cell(*((counts["numerators"][index], counts["denominators"][index]) if index is not None
+                                  else (0, 0)))
+            position = headline_positions[k] if families["crude"][k] else ""
+            cell.update({"position": position or None, "verdict": judgement.verdict(position, definition.direction),
+                         "flag": judgement.flag(position),
+                         "standardised": _number(headline_standardised[k]) if position else None})
+            family = families["crude"][k]
+            cell["judgement"] = (family[1].as_dict(level_data["level"], _number(family[0])) if family else
+                                 judgement.Judgement("crude", choice, "exact", None).as_dict(level_data["level"], None))
+            if sensitivity:
+                verdicts = {measure: {column: judgement.verdict(table[measure, column][k] if families[measure][k]
+                                                                else "", definition.direction)
+                                      for column in ("exact", "widened")} for measure in measures}
+                cell["sensitivity"] = {"widened_method": widened, **verdicts}
+                cell["depends_on_method"] = judgement.method_dependent(
+                    verdict for measure in measures for verdict in verdicts[measure].values())
+            cells[definition.id] = cell
+        return cells
 
     def trend(self, indicator_id: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
               grain: str = "month", org_code: str | None = None, export: bool = False) -> dict:
@@ -691,7 +750,7 @@ class IndicatorEngine:
                           choice: OverdispersionChoice) -> dict:
         """Indirect standardisation (Breslow & Day 1987): reference = the stratum rates of the level's
         organisations in the filter; E = Σ_s n_s · p_s per organisation (`_compute_level`)."""
-        level_data = self._level(snapshot, level, filters)
+        level_data = self._level(snapshot, level, filters, [definition.id], expected=True)
         counts = level_data["indicators"][definition.id]
         family, units = self._judged_cells(definition, level_data, choice, "adjusted")
         observed, population = counts["numerators"][units], counts["denominators"][units]
@@ -745,32 +804,32 @@ def _judgement_answer(family: JudgedFamily | None, choice: OverdispersionChoice,
     return judgement.Judgement(measure, choice, "exact", None).as_dict(level, None)
 
 
-def _compute_level(frame: pl.DataFrame, level: str, filters: Filters) -> dict:
-    """See `IndicatorEngine._level`: one group-by over (organisation of `level`, case-mix strata) for every
-    indicator; expected counts E = Σ_s n_us · (Σ_u O_us / Σ_u n_us) over the level's organisations u, so that
-    the expected counts of the level add up to its observed counts."""
+def _compute_level(frame: pl.DataFrame, level: str, filters: Filters, ids: Sequence[str], expected: bool) -> dict:
+    """See `IndicatorEngine._level`: one group-by over the organisations of `level` (and, with `expected`, their
+    case-mix strata); expected counts E_u = Σ_s n_us · (Σ_u O_us / Σ_u n_us) over the level's organisations u, so
+    that the expected counts of the level add up to its observed counts."""
     column = LEVEL_COLUMNS[level]
-    ids = [definition.id for definition in INDICATORS]
-    strata = list(CASE_MIX_COLUMNS)
     lazy = frame.lazy().filter(filters.expression())
-    per_stratum = lazy.filter(pl.col(column).is_not_null()).group_by([column, *strata]).agg(_sum_expressions(ids))
-    per_unit = (
-        per_stratum.with_columns([
-            (pl.col(f"d:{i}") * pl.col(f"n:{i}").sum().over(strata) / pl.col(f"d:{i}").sum().over(strata))
-            .fill_nan(0.0).fill_null(0.0).alias(f"e:{i}") for i in ids])
-        .group_by(column)
-        .agg([pl.col(f"{kind}:{i}").sum() for i in ids for kind in ("n", "d", "e")])
-        .with_columns(pl.col(column).cast(pl.String))
-        .sort(column)
-    )
+    of_level = lazy.filter(pl.col(column).is_not_null())
+    kinds = ("n", "d", "e") if expected else ("n", "d")
+    if expected:
+        per_unit = (
+            of_level.group_by([column, STRATUM_COLUMN]).agg(_sum_expressions(ids))
+            .with_columns([(pl.col(f"d:{i}") * pl.col(f"n:{i}").sum().over(STRATUM_COLUMN)
+                            / pl.col(f"d:{i}").sum().over(STRATUM_COLUMN)).fill_nan(0.0).fill_null(0.0).alias(f"e:{i}")
+                           for i in ids])
+            .group_by(column).agg([pl.col(f"{kind}:{i}").sum() for i in ids for kind in kinds]))
+    else:
+        per_unit = of_level.group_by(column).agg(_sum_expressions(ids))
+    per_unit = per_unit.with_columns(pl.col(column).cast(pl.String)).sort(column)
     per_unit_table, national = pl.collect_all([per_unit, lazy.select(_sum_expressions(ids))])
     codes = per_unit_table[column].to_list()
     return {
         "level": level, "codes": codes, "index": {code: i for i, code in enumerate(codes)},
         "national": {i: (int(national[f"n:{i}"][0] or 0), int(national[f"d:{i}"][0] or 0)) for i in ids},
-        "indicators": {i: {"numerators": per_unit_table[f"n:{i}"].to_numpy().astype(float),
-                           "denominators": per_unit_table[f"d:{i}"].to_numpy().astype(float),
-                           "expected": per_unit_table[f"e:{i}"].to_numpy().astype(float)} for i in ids},
+        "indicators": {i: {f"{name}": per_unit_table[f"{kind}:{i}"].to_numpy().astype(float)
+                           for kind, name in (("n", "numerators"), ("d", "denominators"), ("e", "expected"))
+                           if kind in kinds} for i in ids},
     }
 
 

@@ -25,7 +25,7 @@ Every function here is pure: arrays in, arrays out, no data, no configuration.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypedDict, get_args
 
@@ -149,15 +149,38 @@ def rate_dispersion(numerators: ArrayLike, denominators: ArrayLike, target: floa
 def rate_limits(target: float | np.ndarray, denominators: ArrayLike, method: LimitsMethod,
                 dispersion: statistics.Overdispersion | None) -> Limits:
     """Funnel limits of a rate at 95% and 99.8%: exact binomial, or widened on the arcsine scale."""
-    limits = {}
-    for level, suffix in ((ALERT_LEVEL, "95"), (ALARM_LEVEL, "998")):
-        if method == "exact" or dispersion is None:
-            lower, upper = statistics.binomial_funnel_limits(target, denominators, level)
-        elif method == "additive":
-            lower, upper = statistics.arcsine_funnel_limits(target, denominators, level, tau2=dispersion.tau2)
-        else:
-            lower, upper = statistics.arcsine_funnel_limits(target, denominators, level, phi=dispersion.phi)
-        limits[f"lower_{suffix}"], limits[f"upper_{suffix}"] = lower, upper
+    sizes = np.atleast_1d(np.asarray(denominators, dtype=float))
+    return limits_each("crude", np.broadcast_to(np.asarray(target, dtype=float), sizes.shape), sizes,
+                       [method] * sizes.size, [dispersion] * sizes.size)
+
+
+def limits_each(measure: Measure, centres: ArrayLike, sizes: ArrayLike, methods: Sequence[LimitsMethod],
+                dispersions: Sequence[statistics.Overdispersion | None]) -> Limits:
+    """Funnel limits at 95% and 99.8% for units that may each belong to another family (one organisation's
+    indicators, say): unit i around `centres[i]` at size `sizes[i]` (denominator, or E for O/E) by `methods[i]`
+    with `dispersions[i]`. A rate: exact binomial or widened on the arcsine scale; O/E: exact Poisson or widened
+    on the square-root scale. One vectorised computation per method, whatever the number of families."""
+    centre, size = np.asarray(centres, dtype=float), np.asarray(sizes, dtype=float)
+    phi = np.array([d.phi if d is not None else 1.0 for d in dispersions], dtype=float)
+    tau2 = np.array([d.tau2 if d is not None else 0.0 for d in dispersions], dtype=float)
+    # Without a dispersion estimate there is nothing to widen by: exact.
+    method_of = np.array([method if d is not None else "exact" for method, d in zip(methods, dispersions,
+                                                                                      strict=True)], dtype=object)
+    limits = {key: np.full(size.shape, np.nan) for key in ("lower_95", "upper_95", "lower_998", "upper_998")}
+    for method in LIMITS_METHODS:
+        chosen = method_of == method
+        if not chosen.any():
+            continue
+        for level, suffix in ((ALERT_LEVEL, "95"), (ALARM_LEVEL, "998")):
+            widening = {"tau2": tau2[chosen]} if method == "additive" else {"phi": phi[chosen]}
+            if measure == "crude":
+                lower, upper = (statistics.binomial_funnel_limits(centre[chosen], size[chosen], level)
+                                if method == "exact" else
+                                statistics.arcsine_funnel_limits(centre[chosen], size[chosen], level, **widening))
+            else:
+                lower, upper = (statistics.poisson_funnel_limits(size[chosen], level) if method == "exact" else
+                                statistics.ratio_funnel_limits(size[chosen], level, **widening))
+            limits[f"lower_{suffix}"][chosen], limits[f"upper_{suffix}"][chosen] = lower, upper
     return Limits(lower_95=limits["lower_95"], upper_95=limits["upper_95"], lower_998=limits["lower_998"],
                   upper_998=limits["upper_998"])
 
@@ -177,17 +200,8 @@ def ratio_dispersion(observed: ArrayLike, expected: ArrayLike,
 
 def ratio_limits(expected: ArrayLike, method: LimitsMethod, dispersion: statistics.Overdispersion | None) -> Limits:
     """Funnel limits of O/E at 95% and 99.8%: exact Poisson, or widened on the square-root scale."""
-    limits = {}
-    for level, suffix in ((ALERT_LEVEL, "95"), (ALARM_LEVEL, "998")):
-        if method == "exact" or dispersion is None:
-            lower, upper = statistics.poisson_funnel_limits(expected, level)
-        elif method == "additive":
-            lower, upper = statistics.ratio_funnel_limits(expected, level, tau2=dispersion.tau2)
-        else:
-            lower, upper = statistics.ratio_funnel_limits(expected, level, phi=dispersion.phi)
-        limits[f"lower_{suffix}"], limits[f"upper_{suffix}"] = lower, upper
-    return Limits(lower_95=limits["lower_95"], upper_95=limits["upper_95"], lower_998=limits["lower_998"],
-                  upper_998=limits["upper_998"])
+    sizes = np.atleast_1d(np.asarray(expected, dtype=float))
+    return limits_each("adjusted", np.ones(sizes.shape), sizes, [method] * sizes.size, [dispersion] * sizes.size)
 
 
 # ---- from limits to what a user reads --------------------------------------------------------------------
@@ -269,24 +283,44 @@ def _selected(array: np.ndarray, judged: np.ndarray | None) -> np.ndarray:
     return array if judged is None else array[judged]
 
 
-def judge_rates(numerators: ArrayLike, denominators: ArrayLike, choice: OverdispersionChoice,
-                estimable: ArrayLike, judged: np.ndarray | None = None) -> JudgedFamily | None:
-    """Judge the rates of a family of units against their pooled rate (the comparator): overdispersion from the
-    `estimable` units, positions for the `judged` ones (all when None). None when no unit has a denominator."""
+def rate_judgement(numerators: ArrayLike, denominators: ArrayLike, choice: OverdispersionChoice,
+                   estimable: ArrayLike) -> tuple[float, Judgement] | None:
+    """The comparator of a family of rates (their pooled rate) and how they are judged against it by `choice`:
+    overdispersion from the `estimable` units. None when no unit has a denominator."""
     numerator_array, denominator_array = np.asarray(numerators, dtype=float), np.asarray(denominators, dtype=float)
     total = float(denominator_array.sum())
     if total <= 0:
         return None
     centre = float(numerator_array.sum()) / total
     dispersion = rate_dispersion(numerator_array, denominator_array, centre, estimable)
-    method = choose_method(choice, dispersion)
+    return centre, Judgement("crude", choice, choose_method(choice, dispersion), dispersion)
+
+
+def ratio_judgement(observed: ArrayLike, expected: ArrayLike, choice: OverdispersionChoice,
+                    estimable: ArrayLike) -> Judgement:
+    """How a family of O/E ratios is judged against 1 by `choice`: overdispersion from the `estimable` units."""
+    expected_array = np.asarray(expected, dtype=float)
+    dispersion = ratio_dispersion(observed, expected_array, np.asarray(estimable, dtype=bool) & (expected_array > 0))
+    return Judgement("adjusted", choice, choose_method(choice, dispersion), dispersion)
+
+
+def judge_rates(numerators: ArrayLike, denominators: ArrayLike, choice: OverdispersionChoice,
+                estimable: ArrayLike, judged: np.ndarray | None = None) -> JudgedFamily | None:
+    """Judge the rates of a family of units against their pooled rate (the comparator): overdispersion from the
+    `estimable` units, positions for the `judged` ones (all when None). None when no unit has a denominator."""
+    numerator_array, denominator_array = np.asarray(numerators, dtype=float), np.asarray(denominators, dtype=float)
+    family = rate_judgement(numerator_array, denominator_array, choice, estimable)
+    if family is None:
+        return None
+    centre, judged_by = family
+    method, dispersion = judged_by.method, judged_by.dispersion
     selected_numerators = _selected(numerator_array, judged)
     selected_denominators = _selected(denominator_array, judged)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(selected_denominators > 0, selected_numerators / selected_denominators, np.nan)
     limits = rate_limits(centre, selected_denominators, method, dispersion)
-    return JudgedFamily(centre, Judgement("crude", choice, method, dispersion), values, limits,
-                        positions(values, limits), standardised_positions(values, centre, limits))
+    return JudgedFamily(centre, judged_by, values, limits, positions(values, limits),
+                        standardised_positions(values, centre, limits))
 
 
 def judge_ratios(observed: ArrayLike, expected: ArrayLike, choice: OverdispersionChoice, estimable: ArrayLike,
@@ -294,12 +328,11 @@ def judge_ratios(observed: ArrayLike, expected: ArrayLike, choice: Overdispersio
     """Judge indirectly standardised ratios O/E of a family of units against 1 (an O/E funnel, FunnelPlotR's
     "SR" funnel): overdispersion from the `estimable` units, positions for the `judged` ones."""
     observed_array, expected_array = np.asarray(observed, dtype=float), np.asarray(expected, dtype=float)
-    dispersion = ratio_dispersion(observed_array, expected_array, np.asarray(estimable, dtype=bool)
-                                  & (expected_array > 0))
-    method = choose_method(choice, dispersion)
+    judged_by = ratio_judgement(observed_array, expected_array, choice, estimable)
+    method, dispersion = judged_by.method, judged_by.dispersion
     selected_observed, selected_expected = _selected(observed_array, judged), _selected(expected_array, judged)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(selected_expected > 0, selected_observed / selected_expected, np.nan)
     limits = ratio_limits(selected_expected, method, dispersion)
-    return JudgedFamily(1.0, Judgement("adjusted", choice, method, dispersion), values, limits,
-                        positions(values, limits), standardised_positions(values, 1.0, limits))
+    return JudgedFamily(1.0, judged_by, values, limits, positions(values, limits),
+                        standardised_positions(values, 1.0, limits))

@@ -57,12 +57,13 @@ def clopper_pearson_interval(numerator: ArrayLike, denominator: ArrayLike,
     return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
 
 
-def _interpolated_quantile(distribution: Any, probability: float) -> np.ndarray:
-    """r_p − α: the `probability` quantile r_p of a discrete distribution (frozen scipy), made continuous by
-    the interpolation of Spiegelhalter (2005, appendix A.1.1): α = (P(≤ r_p) − p) / (P(≤ r_p) − P(≤ r_p − 1))."""
-    quantile = distribution.ppf(probability)
-    at_quantile = distribution.cdf(quantile)
-    below_quantile = distribution.cdf(quantile - 1)
+def _interpolated_quantile(distribution: Any, probability: float, *parameters: np.ndarray) -> np.ndarray:
+    """r_p − α: the `probability` quantile r_p of a discrete scipy distribution with `parameters`, made continuous
+    by the interpolation of Spiegelhalter (2005, appendix A.1.1): α = (P(≤ r_p) − p) / (P(≤ r_p) − P(≤ r_p − 1)).
+    (Not a frozen distribution: freezing formats its docstring, which costs more than the computation.)"""
+    quantile = distribution.ppf(probability, *parameters)
+    at_quantile = distribution.cdf(quantile, *parameters)
+    below_quantile = distribution.cdf(quantile - 1, *parameters)
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = np.where(at_quantile > below_quantile,
                          (at_quantile - probability) / (at_quantile - below_quantile), 0.0)
@@ -85,7 +86,7 @@ def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probabili
     n = np.asarray(denominators, dtype=float)
     p0 = np.asarray(target, dtype=float)
     safe_n = np.where(n > 0, n, 1)
-    count = _interpolated_quantile(stats.binom(safe_n, p0), probability)
+    count = _interpolated_quantile(stats.binom, probability, safe_n, p0)
     limit = np.clip(count / safe_n, 0.0, 1.0)
     target_array = np.broadcast_to(p0, limit.shape)
     limit = np.where((target_array <= 0) | (target_array >= 1), target_array, limit)
@@ -190,18 +191,20 @@ def estimate_overdispersion(z_scores: ArrayLike, standard_errors: ArrayLike,
     return Overdispersion(phi=phi, tau2=tau2, units=units, p_value=p_value)
 
 
-def widened_half_width(standard_errors: ArrayLike, level: float, *, phi: float | None = None,
-                       tau2: float | None = None) -> np.ndarray:
+def widened_half_width(standard_errors: ArrayLike, level: float, *, phi: ArrayLike | None = None,
+                       tau2: ArrayLike | None = None) -> np.ndarray:
     """z_level × √(φ s² + τ²): the half-width of overdispersed limits on the scale of s (Spiegelhalter 2005,
-    section 5): multiplicative (φ; below 1 it is not used to narrow them) or additive (τ²)."""
+    section 5): multiplicative (φ; below 1 it is not used to narrow them) or additive (τ²). φ and τ² may be one
+    per standard error."""
     s = np.asarray(standard_errors, dtype=float)
-    variance = s * s * (max(phi, 1.0) if phi is not None else 1.0) + (tau2 or 0.0)
-    half_width: np.ndarray = _two_sided_z(level) * np.sqrt(variance)
+    factor = np.maximum(np.asarray(phi, dtype=float), 1.0) if phi is not None else 1.0
+    between = np.asarray(tau2, dtype=float) if tau2 is not None else 0.0
+    half_width: np.ndarray = _two_sided_z(level) * np.sqrt(s * s * factor + between)
     return half_width
 
 
 def arcsine_funnel_limits(target: float | np.ndarray, denominators: ArrayLike, level: float = 0.95, *,
-                          phi: float | None = None, tau2: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                          phi: ArrayLike | None = None, tau2: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Funnel limits for a proportion widened for overdispersion on the arcsine scale (`arcsine_scale`;
     Spiegelhalter 2005, section 5.3; FunnelPlotR "PR"): sin²(arcsin √p0 ± z √(φ/(4n) + τ²)), the angle
     kept within [0, π/2] so that a limit never folds back above 0 or below 1."""
@@ -220,7 +223,7 @@ def poisson_control_limit(expected: ArrayLike, probability: float) -> np.ndarray
     α = (P(O ≤ r_p) − p) / (P(O ≤ r_p) − P(O ≤ r_p − 1)), limit = (r_p − α)/E. NaN where E is 0."""
     e = np.asarray(expected, dtype=float)
     safe_e = np.where(e > 0, e, 1.0)
-    count = _interpolated_quantile(stats.poisson(safe_e), probability)
+    count = _interpolated_quantile(stats.poisson, probability, safe_e)
     limit = np.maximum(count / safe_e, 0.0)
     return np.where(e > 0, limit, np.nan)
 
@@ -231,8 +234,8 @@ def poisson_funnel_limits(expected: ArrayLike, level: float = 0.95) -> tuple[np.
     return poisson_control_limit(expected, (1 - level) / 2), poisson_control_limit(expected, (1 + level) / 2)
 
 
-def ratio_funnel_limits(expected: ArrayLike, level: float = 0.95, *, phi: float | None = None,
-                        tau2: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def ratio_funnel_limits(expected: ArrayLike, level: float = 0.95, *, phi: ArrayLike | None = None,
+                        tau2: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Funnel limits for O/E widened for overdispersion on the square-root scale (`square_root_ratio_scale`;
     Spiegelhalter 2005, section 5.3): (1 ± z √(φ/(4E) + τ²))², the lower one not below 0."""
     e = np.asarray(expected, dtype=float)

@@ -28,6 +28,10 @@ from tables.register import read_register, register_by_code
 from tables.schema import births, data_version_current
 
 LEVEL_COLUMNS = {"practice": "practice_code", "hospital": "hospital_code", "vsv": "vsv_code"}
+# The strata of indirect standardisation (case mix), and the one small integer column that numbers their
+# combinations (a missing value is a stratum of its own): one integer key groups faster than four Enum keys.
+CASE_MIX_COLUMNS = ("parity_group", "maternal_age_band", "ga_band", "plurality_group")
+STRATUM_COLUMN = "case_mix_stratum"
 ORGANISATION_COLUMNS = tuple(LEVEL_COLUMNS.values())
 PERIOD_COLUMNS = ("birth_month", "birth_year")
 
@@ -137,8 +141,8 @@ def compact_frame(raw: pl.DataFrame) -> pl.DataFrame:
     """Evaluate every indicator once and keep only compact columns for aggregation.
 
     Output: `month_index` (year×12+month−1, Int32), `birth_year` (Int16), the organisation codes as
-    Categorical, each filter dimension as Enum of its allowed values (anything else → missing), and per
-    indicator a numerator and a population flag (Boolean, never missing).
+    Categorical, each filter dimension as Enum of its allowed values (anything else → missing), the case-mix
+    stratum (`STRATUM_COLUMN`), and per indicator a numerator and a population flag (Boolean, never missing).
     """
     flags = [definition.numerator_expression().alias(numerator_column(definition.id)) for definition in INDICATORS]
     flags += [definition.population_expression().alias(population_column(definition.id)) for definition in INDICATORS]
@@ -149,11 +153,18 @@ def compact_frame(raw: pl.DataFrame) -> pl.DataFrame:
         for d in DIMENSIONS.values()
     ]
     month = pl.col("birth_month")
+    stratum = pl.lit(0, dtype=pl.UInt16)
+    for column in CASE_MIX_COLUMNS:
+        values = next(dimension.values for dimension in DIMENSIONS.values() if dimension.column == column)
+        code = (pl.when(pl.col(column).cast(pl.String).is_in(list(values)))
+                .then(pl.col(column).cast(pl.String).cast(pl.Enum(list(values))).to_physical())
+                .otherwise(len(values)).cast(pl.UInt16))
+        stratum = stratum * (len(values) + 1) + code
     period = [
         (month.str.slice(0, 4).cast(pl.Int32) * 12 + month.str.slice(5, 2).cast(pl.Int32) - 1).alias("month_index"),
         pl.col("birth_year").cast(pl.Int16),
     ]
-    return raw.select(*period, *organisation_codes, *dimensions, *flags).rechunk()
+    return raw.select(*period, *organisation_codes, *dimensions, stratum.alias(STRATUM_COLUMN), *flags).rechunk()
 
 
 class BirthStore:
