@@ -2,7 +2,8 @@
 
 Public interface (stable; the shapes are documented in docs/indicators.md):
 
-    from queries.engine import IndicatorEngine, get_engine, NoDataError, LEVELS, GRAINS, OVERDISPERSION_CHOICES
+    from queries.engine import IndicatorEngine, get_engine, NoDataError, LEVELS, GRAINS
+    from queries.judgement import OVERDISPERSION_CHOICES, DEFAULT_OVERDISPERSION   # "auto" by default
     from queries.scope import Viewer, NotPermittedError
     from queries.filters import DIMENSIONS, Filters, parse_filters, InvalidParameterError
     from queries.catalogue import INDICATORS, CATALOGUE
@@ -15,26 +16,30 @@ Public interface (stable; the shapes are documented in docs/indicators.md):
     engine.data_version()                                  -> dict | None
     engine.catalogue()                                     -> list[dict]   (indicator definitions)
     engine.organisations(viewer, level)                    -> list[dict]   (orgs the viewer may name)
-    engine.overview(viewer, filters, org_code=None)        -> dict  all indicators: organisation / VSV / national
-    engine.results(indicator, level, viewer, filters, overdispersion="none")   -> dict  rows per organisation
-    engine.funnel(indicator, level, viewer, filters, overdispersion="none")    -> dict  results + limit curves
+    engine.overview(viewer, filters, org_code=None, overdispersion="auto")  -> dict  the type's indicators:
+                                                                               organisation / VSV / national
+    engine.results(indicator, level, viewer, filters, overdispersion="auto")   -> dict  rows per organisation
+    engine.funnel(indicator, level, viewer, filters, overdispersion="auto")    -> dict  results + limit curves
     engine.trend(indicator, viewer, filters, grain="month", org_code=None)     -> dict  national + org series
+    engine.control_chart(indicator, viewer, filters, org_code=None)            -> dict  monthly p′ chart + signals
     engine.breakdown(indicator, dimension, viewer, filters, org_code=None)     -> dict  per dimension value
-    engine.adjusted(indicator, level, viewer, filters)                         -> dict  O/E per organisation
+    engine.adjusted(indicator, level, viewer, filters, overdispersion="auto")  -> dict  O/E per organisation
 
     level: "practice" | "hospital" | "vsv"; grain: "month" | "quarter" | "year";
-    overdispersion: "none" | "multiplicative" | "additive"; every method also takes export=True, which masks
-    counts 1–4 (with their rates). `filters` may be a Filters or a mapping of URL parameters.
+    overdispersion: "auto" | "none" | "additive" | "multiplicative" (queries/judgement.py); every method also
+    takes export=True, which masks counts 1–4 (with their rates). `filters` may be a Filters or a mapping of URL parameters.
 
 Every answer is a JSON-ready dict with `data_version`, `viewer`, `filters`; every figure cell has
 numerator, denominator, rate (a proportion 0..1: multiply by the indicator's `unit_scale`), ci_low, ci_high
 (95% Wilson), suppressed + suppression_reason, and — for organisations — position (above_998, above_95,
-within, below_95, below_998) and verdict (better / worse / within; higher / lower for neutral indicators),
+within, below_95, below_998), verdict (better / worse / within; higher / lower for neutral indicators), flag
+(alert / alarm) and standardised position, with the `judgement` that says against what and how,
 plus identity: org_code (None when anonymised), label (name or pseudonym), named, own.
 Errors: InvalidParameterError (bad parameter: names it and the allowed values), NotPermittedError (viewer may
 not see that organisation by name), NoDataError (nothing published yet).
 
-Modules: catalogue (definitions), statistics (pure functions), filters (target groups), scope (roles),
+Modules: catalogue (definitions), statistics (pure functions), judgement (the verdict policy), spc (control
+charts), filters (target groups), scope (roles),
 store (in-memory copy of the published version), cache (answer cache), config (thresholds), engine
 (the questions). status.py and delivery_feedback.py (the loader's bookkeeping) belong to the dashboards.
 """
