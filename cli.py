@@ -14,7 +14,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from settings import DATA_FOLDER, is_production
-from tables.database import DEFAULT_DATABASE_PATH, database_url, make_engine
+from tables.database import DEFAULT_DATABASE_PATH, OutdatedDatabaseError, database_url, make_engine
 
 DEMO_YEARS = "2022-2024"
 DEMO_SEED = 7
@@ -137,6 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     console = Console()
+    try:
+        return run_command(arguments, console)
+    except OutdatedDatabaseError as error:
+        console.print(f"[red]{error}[/red]")
+        return 2
+
+
+def run_command(arguments: argparse.Namespace, console: Console) -> int:
     if arguments.command == "generate":
         if arguments.scale <= 0:
             console.print("[red]--scale must be greater than 0[/red]")

@@ -27,7 +27,8 @@ Public interface (stable; the shapes are documented in docs/indicators.md):
 
     level: "practice" | "hospital" | "vsv"; grain: "month" | "quarter" | "year";
     overdispersion: "auto" | "none" | "additive" | "multiplicative" (queries/judgement.py); every method also
-    takes export=True, which masks counts 1–4 (with their rates). `filters` may be a Filters or a mapping of URL parameters.
+    takes export=True, which masks counts 1–4 (with their rates). `filters` may be a Filters or a mapping of URL
+    parameters.
 
 Every answer is a JSON-ready dict with `data_version`, `viewer`, `filters`; every figure cell has
 numerator, denominator, rate (a proportion 0..1: multiply by the indicator's `unit_scale`), ci_low, ci_high

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, overload
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -43,7 +43,28 @@ def make_engine(url: str | None = None) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     metadata.create_all(engine)
+    check_columns(engine)
     return engine
+
+
+class OutdatedDatabaseError(RuntimeError):
+    """The database was made by an older perispiegel: a table lacks columns this version needs."""
+
+
+def check_columns(engine: Engine) -> None:
+    """Refuse, with the columns named and what to do, a database whose tables lack columns of tables/schema.py:
+    `create_all` makes missing tables but never changes existing ones, and a query would fail later with a bare
+    "no such column". There are no migrations yet; the data is rebuilt from the delivery files."""
+    inspector = inspect(engine)
+    missing = {table.name: sorted(set(table.columns.keys()) - {column["name"] for column in inspector.get_columns(
+        table.name)}) for table in metadata.sorted_tables if inspector.has_table(table.name)}
+    missing = {name: columns for name, columns in missing.items() if columns}
+    if missing:
+        described = "; ".join(f"table {name} lacks {', '.join(columns)}" for name, columns in missing.items())
+        raise OutdatedDatabaseError(
+            f"the database {engine.url.render_as_string(hide_password=True)} was made by an older version of "
+            f"perispiegel ({described}). Nothing was changed. Keep it aside and load the delivery files into a new "
+            "database: for the embedded demo database, move data/perispiegel.db away and run `make run` again.")
 
 
 class DataVersion(TypedDict):

@@ -70,3 +70,24 @@ def test_generate_refuses_a_folder_that_already_holds_deliveries(tmp_path: Path)
                      database_url=f"sqlite:///{tmp_path / 'x.db'}")
     assert result.returncode == 2
     assert "already holds delivery files" in result.stdout
+
+
+def test_a_database_of_an_older_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    """create_all never adds columns to an existing table: a database made before a new births column (the
+    mortality variants) is refused by name, untouched, instead of failing later on "no such column"."""
+    import sqlite3
+
+    from tables.database import OutdatedDatabaseError, make_engine
+
+    path = tmp_path / "old.db"
+    make_engine(f"sqlite:///{path}").dispose()
+    with sqlite3.connect(path) as connection:
+        connection.execute("ALTER TABLE births DROP COLUMN perinatal_death_24w_28d")
+    with pytest.raises(OutdatedDatabaseError, match="table births lacks perinatal_death_24w_28d"):
+        make_engine(f"sqlite:///{path}")
+    result = run_cli("status", database_url=f"sqlite:///{path}")
+    assert result.returncode == 2 and "older version of perispiegel" in result.stdout
+    assert "Traceback" not in result.stderr
+    with sqlite3.connect(path) as connection:  # nothing was changed
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(births)")}
+    assert "perinatal_death_24w_28d" not in columns
