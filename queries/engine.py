@@ -21,6 +21,7 @@ from flask_caching.backends import BaseCache
 from sqlalchemy import Engine
 
 from queries import judgement, spc, statistics
+from queries.answers import Alerts, CountsCell, JudgedFields, MethodVerdicts, OrganisationCell, Sensitivity
 from queries.cache import answer_key, answers_fingerprint, make_answer_cache
 from queries.catalogue import CATALOGUE, INDICATORS, Indicator, indicators_for
 from queries.config import EngineConfig, load_config
@@ -424,7 +425,7 @@ class IndicatorEngine:
             rows.append(row)
         judged = [cell for cell in (row.get("organisation") for row in rows) if cell and cell["verdict"]]
         expected_alerts, expected_alarms = judgement.expected_by_chance(len(judged))
-        alerts = {"judged": len(judged), "alerts": sum(cell["flag"] is not None for cell in judged),
+        alerts: Alerts | None = {"judged": len(judged), "alerts": sum(cell["flag"] is not None for cell in judged),
                   "alarms": sum(cell["flag"] == "alarm" for cell in judged),
                   "expected_alerts": expected_alerts, "expected_alarms": expected_alarms,
                   "depends_on_method": sum(bool(cell["depends_on_method"]) for cell in judged)} if subject else None
@@ -462,7 +463,7 @@ class IndicatorEngine:
         return answer
 
     def _subject_cells(self, level_data: dict, code: str, choice: OverdispersionChoice, *,
-                       sensitivity: bool) -> dict[str, dict]:
+                       sensitivity: bool) -> dict[str, OrganisationCell]:
         """One organisation's cell of every indicator, each judged against its level by `choice`; with
         `sensitivity`, also the verdict under crude / case-mix adjusted × exact / widened limits. Each family's
         judgement comes from all units of the level; the organisation's limits are computed for all indicators at
@@ -512,25 +513,35 @@ class IndicatorEngine:
         columns: tuple[tuple[str, OverdispersionChoice], ...] = (("exact", "none"), ("widened", widened))
         table = {(measure, column): judged(measure, method)[0] for measure in measures
                  for column, method in columns} if sensitivity else {}
-        cells = {}
+        cells: dict[str, OrganisationCell] = {}
         for k, definition in enumerate(INDICATORS):
             counts = level_data["indicators"][definition.id]
-            cell = _counts_cell(*((counts["numerators"][index], counts["denominators"][index]) if index is not None
-                                  else (0, 0)))
+            counted = _counts_cell(*((counts["numerators"][index], counts["denominators"][index])
+                                     if index is not None else (0, 0)))
             position = headline_positions[k] if families["crude"][k] else ""
-            cell.update({"position": position or None, "verdict": judgement.verdict(position, definition.direction),
-                         "flag": judgement.flag(position),
-                         "standardised": _number(headline_standardised[k]) if position else None})
             family = families["crude"][k]
-            cell["judgement"] = (family[1].as_dict(level_data["level"], _number(family[0])) if family else
-                                 judgement.Judgement("crude", choice, "exact", None).as_dict(level_data["level"], None))
+            cell: OrganisationCell = {
+                "numerator": counted["numerator"], "denominator": counted["denominator"], "rate": counted["rate"],
+                "ci_low": counted["ci_low"], "ci_high": counted["ci_high"], "position": position or None,
+                "verdict": judgement.verdict(position, definition.direction), "flag": judgement.flag(position),
+                "standardised": _number(headline_standardised[k]) if position else None,
+                "judgement": (family[1].as_dict(level_data["level"], _number(family[0])) if family else
+                              judgement.Judgement("crude", choice, "exact", None).as_dict(level_data["level"], None))}
             if sensitivity:
-                verdicts = {measure: {column: judgement.verdict(table[measure, column][k] if families[measure][k]
-                                                                else "", definition.direction)
-                                      for column in ("exact", "widened")} for measure in measures}
-                cell["sensitivity"] = {"widened_method": widened, **verdicts}
+                def verdict_of(measure: judgement.Measure, column: str, k: int = k,
+                               definition: Indicator = definition) -> judgement.Verdict | None:
+                    return judgement.verdict(table[measure, column][k] if families[measure][k] else "",
+                                             definition.direction)
+
+                by_method: Sensitivity = {
+                    "widened_method": widened,
+                    "crude": MethodVerdicts(exact=verdict_of("crude", "exact"), widened=verdict_of("crude", "widened")),
+                    "adjusted": MethodVerdicts(exact=verdict_of("adjusted", "exact"),
+                                               widened=verdict_of("adjusted", "widened"))}
+                cell["sensitivity"] = by_method
                 cell["depends_on_method"] = judgement.method_dependent(
-                    verdict for measure in measures for verdict in verdicts[measure].values())
+                    verdicts[column] for verdicts in (by_method["crude"], by_method["adjusted"])
+                    for column in ("exact", "widened"))
             cells[definition.id] = cell
         return cells
 
@@ -780,14 +791,14 @@ def _reference_identity(level: str) -> dict:
     return {"org_code": None, "label": f"all_{level}", "named": True, "own": False}
 
 
-def _counts_cell(numerator: float, denominator: float) -> dict:
+def _counts_cell(numerator: float, denominator: float) -> CountsCell:
     """Counts with their rate and 95% Wilson interval."""
     rates = _rate_cells(np.array([float(numerator)]), np.array([float(denominator)]))
-    return {"numerator": int(numerator), "denominator": int(denominator),
-            **{name: _number(values[0]) for name, values in rates.items()}}
+    return {"numerator": int(numerator), "denominator": int(denominator), "rate": _number(rates["rate"][0]),
+            "ci_low": _number(rates["ci_low"][0]), "ci_high": _number(rates["ci_high"][0])}
 
 
-def _judged(family: JudgedFamily | None, index: int, definition: Indicator) -> dict:
+def _judged(family: JudgedFamily | None, index: int, definition: Indicator) -> JudgedFields:
     """The judgement of unit `index` of a family as cell fields: position, verdict, flag, standardised."""
     position = family.positions[index] if family is not None else ""
     return {"position": position or None, "verdict": judgement.verdict(position, definition.direction),
