@@ -29,6 +29,17 @@
         return window.location.pathname + (query ? '?' + query : '');
     }
 
+    /* A page's own choices (`chosen`: URL parameter -> value, none to drop it) written into the address with
+       `history.replaceState`; returns the new query string and the language switch's link keeping them. */
+    function keepChoices(chosen, constants) {
+        const url = new URL(window.location.href);
+        for (const [name, value] of Object.entries(chosen)) {
+            if (value) { url.searchParams.set(name, value); } else { url.searchParams.delete(name); }
+        }
+        if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
+        return [url.search, languageLink(constants.default_language)];
+    }
+
     const callbacks = {
         /* The frame (dashboards/layout.py) ------------------------------------------------------------------ */
 
@@ -134,13 +145,14 @@
 
         /* The page's own choices in the address, without a page reload, and the language switch keeping them. */
         keepPageChoices: function (grain, overdispersion, dimension, constants) {
-            const url = new URL(window.location.href);
-            const chosen = {grain: grain, overdispersion: overdispersion, by: dimension};
-            for (const [name, value] of Object.entries(chosen)) {
-                if (value) { url.searchParams.set(name, value); } else { url.searchParams.delete(name); }
-            }
-            if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
-            return [url.search, languageLink(constants.default_language)];
+            return keepChoices({grain: grain, overdispersion: overdispersion, by: dimension}, constants);
+        },
+
+        /* The overview (dashboards/pages/overview.py) --------------------------------------------------------- */
+
+        /* The overview's judging method in the address, as the detail page keeps its choices. */
+        keepOverviewChoices: function (overdispersion, constants) {
+            return keepChoices({overdispersion: overdispersion}, constants);
         },
     };
 

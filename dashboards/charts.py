@@ -16,6 +16,7 @@ from urllib.parse import quote
 from dash import dcc, html
 
 from queries.catalogue import UNIT_SCALE
+from queries.judgement import Z_95, Z_998
 from queries.spc import SHIFT_POINTS, TREND_POINTS, ControlChartAnswer, ControlChartPoint
 from texts import code_label, text
 from texts.formatting import format_interval, format_number, format_period, format_rate, separators
@@ -368,3 +369,73 @@ def _control_hover(period: str, point: ControlChartPoint, variation_name: str, u
              variation_name]
     lines += [rule_text(rule, language) for rule in point["rules"]]
     return "<br>".join(_escape(line) for line in lines)
+# ---- spine (every indicator of one organisation on one axis) ---------------------------------------------------
+
+# The standardised positions of the funnel limits (±1.96 and ±3.09): the engine gives each position in these units,
+# so the limits are the same vertical lines for every indicator.
+SPINE_LIMITS = {"95": Z_95, "998": Z_998}
+# Each verdict its own colour *and* marker shape, all with a black outline (≥ 3:1 against white, WCAG 1.4.11).
+SPINE_MARKERS = {
+    "worse": {"color": OKABE_ITO["vermillion"], "symbol": "square"},
+    "better": {"color": OKABE_ITO["green"], "symbol": "diamond"},
+    "higher": {"color": OKABE_ITO["sky"], "symbol": "triangle-right"},
+    "lower": {"color": OKABE_ITO["sky"], "symbol": "triangle-left"},
+    "within": {"color": "#d9dee3", "symbol": "circle"},
+}
+SPINE_BAND_95 = "rgba(0, 114, 178, 0.10)"
+SPINE_BAND_998 = "rgba(0, 114, 178, 0.04)"
+
+
+def spine_figure(rows: list[dict], title: str, x_title: str, language: str) -> dict:
+    """The NMPA "slices of the funnel": every indicator of one organisation as one row (top first, in the order
+    given), at its standardised position — the engine's distance from the comparator in units of the indicator's own
+    limits — so the 95% limits (±1.96, dashed) and 99.8% limits (±3.09, dotted) are the same lines for all.
+
+    `rows`: {"label": indicator name, "standardised": float, "verdict": verdict code, "hover": [text, ...]} (the
+    hover lines as shown: rate, comparator, verdict); rows without a standardised position are not drawn."""
+    # Plotly renders titles, tick labels and hover text as a small HTML subset: names from the data stay text.
+    shown = [{**row, "label": _escape(row["label"])} for row in rows if row.get("standardised") is not None]
+    labels = [row["label"] for row in shown]
+    traces = []
+    for verdict, marker in SPINE_MARKERS.items():
+        chosen = [row for row in shown if row["verdict"] == verdict]
+        if not chosen:
+            continue
+        traces.append({
+            "type": "scatter", "mode": "markers", "x": [row["standardised"] for row in chosen],
+            "y": [row["label"] for row in chosen], "name": code_label("verdict", verdict, language),
+            "marker": {**marker, "size": 13, "line": {"color": "#000000", "width": 1}},
+            "customdata": [[row["label"], *(_escape(line) for line in row["hover"])] for row in chosen],
+            "hovertemplate": "<b>%{customdata[0]}</b>"
+                             + "".join(f"<br>%{{customdata[{index + 1}]}}" for index in range(len(chosen[0]["hover"])))
+                             + "<extra></extra>"})
+    farthest = max([abs(row["standardised"]) for row in shown] + [SPINE_LIMITS["998"]])
+    reach = farthest + 0.6
+    shapes = [
+        {"type": "rect", "xref": "x", "yref": "paper", "x0": -SPINE_LIMITS["998"], "x1": SPINE_LIMITS["998"],
+         "y0": 0, "y1": 1, "fillcolor": SPINE_BAND_998, "line": {"width": 0}, "layer": "below"},
+        {"type": "rect", "xref": "x", "yref": "paper", "x0": -SPINE_LIMITS["95"], "x1": SPINE_LIMITS["95"],
+         "y0": 0, "y1": 1, "fillcolor": SPINE_BAND_95, "line": {"width": 0}, "layer": "below"},
+        {"type": "line", "xref": "x", "yref": "paper", "x0": 0, "x1": 0, "y0": 0, "y1": 1,
+         "line": {"color": NATIONAL_COLOUR, "width": 1.5}, "layer": "below"},
+    ]
+    annotations = []
+    for level, dash, name in (("95", "dash", text("limits_95", language)),
+                              ("998", "dot", text("limits_998", language))):
+        for side in (-1, 1):
+            shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": side * SPINE_LIMITS[level],
+                           "x1": side * SPINE_LIMITS[level], "y0": 0, "y1": 1, "layer": "below",
+                           "line": {"color": "#4a4a4a", "width": 1.2, "dash": dash}})
+        annotations.append({"xref": "x", "yref": "paper", "x": SPINE_LIMITS[level], "y": 1, "yanchor": "bottom",
+                            "text": name, "showarrow": False, "font": {"size": 11, "color": "#4a4a4a"}})
+    ticks = [-SPINE_LIMITS["998"], -SPINE_LIMITS["95"], 0, SPINE_LIMITS["95"], SPINE_LIMITS["998"]]
+    layout = base_layout(_escape(title), x_title, "", language, height=max(260, 120 + 28 * len(shown)))
+    layout["xaxis"].update(range=[-reach, reach], zeroline=False, tickvals=ticks,
+                           ticktext=[format_number(tick, language, 2) for tick in ticks], showgrid=False)
+    # Categories top to bottom in the order given (plotly draws the first category at the bottom).
+    layout["yaxis"].update(type="category", categoryorder="array", categoryarray=labels, autorange="reversed",
+                           rangemode="normal", showgrid=True, title={"text": ""})
+    # The legend is the key to the markers' shapes, also when every indicator has the same verdict.
+    layout.update(shapes=shapes, annotations=annotations, hovermode="closest", showlegend=True)
+    layout["margin"] = {**layout["margin"], "t": 70}
+    return {"data": traces, "layout": layout}

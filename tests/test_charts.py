@@ -52,3 +52,60 @@ def test_the_control_chart_marks_signals_by_symbol_and_draws_stepped_limits() ->
     short = control_chart_figure(control_chart(periods[:5], numerators[:5], [300] * 5, "neutral"), "%", "T", "E",
                                  "en")
     assert "Only 5 months with data" in short["layout"]["annotations"][0]["text"]
+def spine_row(label: str, standardised: float | None, verdict: str) -> dict:
+    return {"label": label, "standardised": standardised, "verdict": verdict,
+            "hover": ["20,0%", "t.o.v. alle ziekenhuizen: 18,0%", verdict]}
+
+
+def test_the_spine_draws_one_marker_per_judged_indicator_in_the_given_order() -> None:
+    from dashboards.charts import SPINE_MARKERS, spine_figure
+
+    rows = [spine_row("A", 0.4, "within"), spine_row("B", 2.5, "worse"), spine_row("C", None, "within"),
+            spine_row("D", -3.4, "better"), spine_row("E", -0.2, "lower")]
+    figure = spine_figure(rows, "T", "X", "nl")
+    markers = [trace for trace in figure["data"] if trace["mode"] == "markers"]
+    # Every judged indicator exactly once at the engine's position; C (no position) is not drawn.
+    drawn = {y: x for trace in markers for x, y in zip(trace["x"], trace["y"], strict=True)}
+    assert drawn == {"A": 0.4, "B": 2.5, "D": -3.4, "E": -0.2}
+    assert figure["layout"]["yaxis"]["categoryarray"] == ["A", "B", "D", "E"]
+    assert figure["layout"]["yaxis"]["autorange"] == "reversed"  # the first row on top
+    # Each verdict its own trace, named in words, with its own colour *and* shape (never colour alone).
+    assert [trace["name"] for trace in markers] == ["Slechter", "Beter", "Lager", "Binnen verwachting"]
+    shapes = {(trace["marker"]["color"], trace["marker"]["symbol"]) for trace in markers}
+    assert len(shapes) == len(markers) and len({symbol for _, symbol in shapes}) == len(markers)
+    assert len({marker["symbol"] for marker in SPINE_MARKERS.values()}) == len(SPINE_MARKERS)
+    # The hover names the indicator, its rate, the comparator with its rate and the verdict.
+    worse = next(trace for trace in markers if trace["name"] == "Slechter")
+    assert worse["customdata"] == [["B", "20,0%", "t.o.v. alle ziekenhuizen: 18,0%", "worse"]]
+    assert worse["hovertemplate"].count("customdata") == 4
+
+
+def test_the_spine_marks_zero_and_both_limits_on_each_side_and_keeps_every_marker_in_range() -> None:
+    from dashboards.charts import spine_figure
+    from queries.judgement import Z_95, Z_998
+
+    figure = spine_figure([spine_row("A", 4.2, "worse"), spine_row("B", -1.0, "within")], "T", "X", "en")
+    lines = sorted(shape["x0"] for shape in figure["layout"]["shapes"] if shape["type"] == "line")
+    assert lines == sorted([0, -Z_95, Z_95, -Z_998, Z_998])
+    dashes = {round(shape["x0"], 2): shape["line"].get("dash") for shape in figure["layout"]["shapes"]
+              if shape["type"] == "line"}
+    assert dashes[1.96] == dashes[-1.96] == "dash" and dashes[3.09] == dashes[-3.09] == "dot"
+    bands = [(shape["x0"], shape["x1"]) for shape in figure["layout"]["shapes"] if shape["type"] == "rect"]
+    assert sorted(bands) == sorted([(-Z_998, Z_998), (-Z_95, Z_95)])
+    low, high = figure["layout"]["xaxis"]["range"]
+    assert low == -high and high > 4.2
+    assert figure["layout"]["xaxis"]["ticktext"] == ["-3.09", "-1.96", "0.00", "1.96", "3.09"]
+    # Without an outlier the axis still shows the 99.8% limits.
+    quiet = spine_figure([spine_row("A", 0.1, "within")], "T", "X", "nl")
+    assert quiet["layout"]["xaxis"]["range"][1] > Z_998
+    assert quiet["layout"]["xaxis"]["ticktext"][3] == "1,96"
+
+
+def test_the_spine_shows_names_from_the_data_as_text() -> None:
+    from dashboards.charts import spine_figure
+
+    figure = spine_figure([spine_row("A <b>x</b>", 0.5, "within")], "Verloskundigen <b>De Ooievaar</b>: T", "X", "nl")
+    assert figure["layout"]["title"]["text"] == "Verloskundigen &lt;b&gt;De Ooievaar&lt;/b&gt;: T"
+    [trace] = figure["data"]
+    assert trace["y"] == figure["layout"]["yaxis"]["categoryarray"] == ["A &lt;b&gt;x&lt;/b&gt;"]
+    assert trace["customdata"][0][0] == "A &lt;b&gt;x&lt;/b&gt;"
