@@ -406,3 +406,15 @@ hooks.clientside_callback(
     State({"type": f"{CHART_TABLE}-data", "chart": MATCH}, "data"),
     prevent_initial_call=True,
 )
+
+
+def radio_group(control_id: str, legend: str, options: list[tuple[str, str]], value: str,
+                help_text: str | None = None, inline: bool = True) -> html.Fieldset:
+    """A page's own choice: a radio group with a visible legend (the accessible name of the group, WCAG 1.3.1)."""
+    return html.Fieldset(
+        [html.Legend(legend, className="form-label"),
+         *([html.P(help_text, className="control-help")] if help_text else []),
+         dbc.RadioItems(id=control_id, options=[{"label": label, "value": key} for key, label in options],
+                        value=value, inline=inline)],
+        className="page-control",
+    )

@@ -81,7 +81,7 @@ def figure_cell(cell: dict | None, unit: str, language: str, minimum: int, cell_
 
 def comparator_text(level: str, rate: float | None, unit: str, language: str) -> str:
     """What a verdict is judged against, named with its rate: "t.o.v. alle ziekenhuizen: 25,9%"."""
-    return text("comparator_rate", language, comparator=code_label("reference", level, language).lower(),
+    return text("comparator_rate", language, comparator=code_label("comparator_group", level, language),
                 rate=format_rate(rate, unit, language))
 
 

@@ -59,6 +59,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "org_type_plural": LEVELS,
     "org_type_with_article": LEVELS,
     "reference": LEVELS,
+    "comparator_group": LEVELS,
     "discipline": tuple(Discipline),
     "discipline_plural": tuple(Discipline),
     "delivery_status": DELIVERY_STATUSES,

@@ -35,6 +35,7 @@ from dashboards.layout import (
     loading,
     organisation_heading,
     page_path,
+    radio_group,
     render_page,
     section,
     table_data,
@@ -110,7 +111,7 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
         back,
         filter_panel(view, context.status),
         section(text("summary", language), loading(html.Div(id="detail-summary-body")), section_id="detail-summary"),
-        section(text("trend", language), choice("detail-grain", text("grain", language),
+        section(text("trend", language), radio_group("detail-grain", text("grain", language),
                                                 [(grain, code_label("grain", grain, language)) for grain in GRAINS],
                                                 options["grain"]),
                 loading(html.Div(id="detail-trend-body")), section_id="detail-trend"),
@@ -118,9 +119,10 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
                 loading(html.Div(id="detail-control-body")), section_id="detail-control"),
         section(text("funnel", language),
                 html.P(text("funnel_intro", language) if view.org_code else text("funnel_intro_national", language)),
-                choice("detail-overdispersion", text("overdispersion", language),
-                       [(method, code_label("overdispersion", method, language)) for method in OVERDISPERSION_CHOICES],
-                       options["overdispersion"], help_text=text("overdispersion_help", language)),
+                radio_group("detail-overdispersion", text("overdispersion", language),
+                            [(method, code_label("overdispersion", method, language))
+                             for method in OVERDISPERSION_CHOICES],
+                            options["overdispersion"], help_text=text("overdispersion_help", language), inline=False),
                 loading(html.Div(id="detail-funnel-body")), section_id="detail-funnel"),
         section(text("breakdown", language),
                 html.Div([html.Label(text("breakdown_by", language), htmlFor="detail-dimension",
@@ -136,18 +138,6 @@ def content(view: ViewState, context: PageContext, indicator_id: str | None, que
         dcc.Store(id="detail-indicator", data=indicator_id),
         dcc.Store(id="detail-url-sync"),
     ]
-
-
-def choice(control_id: str, legend: str, options: list[tuple[str, str]], value: str | None,
-           help_text: str | None = None) -> html.Fieldset:
-    """A radio group with a visible legend (the accessible name of the group)."""
-    return html.Fieldset(
-        [html.Legend(legend, className="form-label"),
-         *([html.P(help_text, className="control-help")] if help_text else []),
-         dbc.RadioItems(id=control_id, options=[{"label": label, "value": key} for key, label in options],
-                        value=value, inline=True)],
-        className="page-control",
-    )
 
 
 def definition_section(definition: dict, view: ViewState) -> html.Section:
@@ -280,7 +270,7 @@ def summary_body(request: IndicatorRequest, definition: dict, overdispersion: st
     elif own and own.get("verdict"):
         judged_by = own["judgement"]
         notes.append(html.P(text("verdict_method", language,
-                                 comparator=code_label("reference", judged_by["comparator"], language).lower(),
+                                 comparator=code_label("comparator_group", judged_by["comparator"], language),
                                  rate=format_rate(judged_by["centre"], unit, language),
                                  method=code_label("limits_method", judged_by["method"], language)),
                             id="detail-verdict-method", className="verdict-method"))
@@ -421,7 +411,7 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
                        rate=format_rate(subject["rate"], unit, language),
                        denominator=format_number(subject["denominator"], language),
                        position=code_label("position", subject["position"], language),
-                       comparator=code_label("reference", level, language).lower(), target=target)
+                       comparator=code_label("comparator_group", level, language), target=target)
     else:
         summary = text("funnel_subject_missing", language, subject=own_label(request), minimum=request.minimum)
     figure = funnel_figure(answer, unit, title, request.org_code, language,

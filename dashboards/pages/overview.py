@@ -19,7 +19,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash
-import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from dashboards.charts import accessible_chart, empty_state, sparkline, spine_figure
@@ -32,6 +31,7 @@ from dashboards.layout import (
     loading,
     organisation_heading,
     page_path,
+    radio_group,
     render_page,
     section,
     table_data,
@@ -69,18 +69,6 @@ def detail_href(indicator_id: str, view: ViewState, overdispersion: str) -> str:
     query = view.query_string()
     return (page_path("indicator", indicator_id=indicator_id) + query + ("&" if query else "?")
             + urlencode({"overdispersion": overdispersion}))
-
-
-def radio_group(control_id: str, legend: str, options: list[tuple[str, str]], value: str,
-                help_text: str | None = None, inline: bool = True) -> html.Fieldset:
-    """A radio group with a visible legend (the accessible name of the group), as the detail page's choices."""
-    return html.Fieldset(
-        [html.Legend(legend, className="form-label"),
-         *([html.P(help_text, className="control-help")] if help_text else []),
-         dbc.RadioItems(id=control_id, options=[{"label": label, "value": key} for key, label in options],
-                        value=value, inline=inline)],
-        className="page-control",
-    )
 
 
 def content(view: ViewState, context: PageContext, query: dict) -> list:
@@ -177,7 +165,7 @@ def judgement_lines(answer: dict, request: IndicatorRequest) -> list:
     widened = sum(row["organisation"]["judgement"]["method"] != "exact" for row in rows)
     judged = format_number(alerts["judged"], language)
     return [
-        html.P(text("method_line", language, organisations=code_label("org_type_plural", comparator_level(request),
+        html.P(text("method_line", language, organisations=code_label("comparator_group", comparator_level(request),
                                                                       language),
                     method=code_label("overdispersion", answer["overdispersion"], language),
                     widened=format_number(widened, language), judged=judged), id="overview-method"),
