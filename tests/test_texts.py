@@ -71,6 +71,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "grain": GRAINS,
     "overdispersion": OVERDISPERSION_CHOICES,
     "limits_method": LIMITS_METHODS,
+    "limits_method_short": LIMITS_METHODS,
     "flag": FLAGS,
     "measure": MEASURES,
     "spc_method": METHODS,

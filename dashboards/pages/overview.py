@@ -275,7 +275,7 @@ def verdict_cell(row: dict, request: IndicatorRequest, href: str) -> html.Td:
         lines.append(judged_against(cell, row["indicator"]["unit"], language))
         method = (cell.get("judgement") or {}).get("method")
         if method and method != "exact":
-            lines.append(code_label("limits_method", method, language))
+            lines.append(code_label("limits_method_short", method, language))
     children: list = ["\n".join(lines)]
     if cell and cell.get("verdict") and cell.get("depends_on_method"):
         children.append(dcc.Link(text("depends_on_method", language), href=f"{href}#detail-funnel",
