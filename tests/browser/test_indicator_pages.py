@@ -394,6 +394,18 @@ def test_compare_table_sorts_and_downloads_exactly_what_is_shown(browser, app_ur
     unmasked = next(name for name in by_name if name not in masked)
     assert by_name[unmasked][numerator_column] == f"{shown_counts[unmasked]:,}".replace(",", ".")
 
+    # The download gives each member's verdict as the overview, the detail page and the API do, with its comparator.
+    verdict_column = rows[0].index(f"{planted.hospital_name} (Ziekenhuis) – Oordeel")
+    comparator_column = rows[0].index(f"{planted.hospital_name} (Ziekenhuis) – Vergeleken met")
+    api_like = {row["indicator"]["name_nl"]: row for row in exported["rows"]}
+    judged = [name for name, row in api_like.items() if row["organisation"]["verdict"]]
+    assert judged
+    for name in judged:
+        cell, indicator = api_like[name]["organisation"], api_like[name]["indicator"]
+        assert by_name[name][verdict_column].startswith(VERDICT_WORDS[cell["verdict"]])
+        centre = dutch_rate(cell["judgement"]["centre"], indicator["unit_scale"], indicator["unit"])
+        assert by_name[name][comparator_column] == f"t.o.v. alle ziekenhuizen: {centre}"
+
 
 VERDICT_WORDS = {"within": "Binnen verwachting", "higher": "Hoger", "lower": "Lager", "better": "Beter",
                  "worse": "Slechter", None: "Geen oordeel"}
