@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -13,6 +14,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 RENDER_TIMEOUT = 20
 # axe impacts that fail a page (WCAG 2.1 AA: the team's bar is "no serious or critical violations").
 BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+def until_redrawn(driver) -> WebDriverWait:
+    """A wait whose condition reads elements that a Dash answer may replace while it looks: an element found and
+    then replaced (stale) means "not yet", not a failure."""
+    return WebDriverWait(driver, RENDER_TIMEOUT, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def wait_until_rendered(driver, expected_language: str | None = None) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -19,6 +18,7 @@ from .helpers import (
     full_page_screenshot,
     open_page,
     text_of,
+    until_redrawn,
     wait_until_rendered,
 )
 
@@ -110,7 +110,7 @@ def test_text_from_the_data_is_shown_as_text_never_as_html(browser, app_url, pla
 def test_choosing_an_organisation_in_the_header_changes_the_page_and_the_link(browser, app_url) -> None:
     open_page(browser, f"{app_url}/datakwaliteit?org=P0001", expected_language="nl")
     Select(browser.find_element(By.ID, "org-select")).select_by_value("P0002")
-    WebDriverWait(browser, RENDER_TIMEOUT, ignored_exceptions=(StaleElementReferenceException,)).until(
+    until_redrawn(browser).until(
         lambda d: "Zonnebloem" in text_of(d, "dq-organisation"))
     assert parse_qs(urlparse(browser.current_url).query)["org"] == ["P0002"]
     assert "lvr1_P0002_2024-03.csv" in text_of(browser, "deliveries-table")

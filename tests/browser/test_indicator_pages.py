@@ -31,6 +31,7 @@ from .helpers import (
     full_page_screenshot,
     open_page,
     text_of,
+    until_redrawn,
     wait_until_rendered,
 )
 
@@ -450,7 +451,7 @@ def test_the_detail_page_names_its_comparator_and_shows_whether_the_verdict_depe
         shown = [r for r in funnel["rows"] if r["rate"] is not None]
         assert browser.find_elements(By.CSS_SELECTOR, f"#detail-funnel-body [aria-label$='({len(shown)})']")
         count = len(shown)
-        WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d, count=count: len(chart_table_rows(d, "funnel")) == count)
+        until_redrawn(browser).until(lambda d, count=count: len(chart_table_rows(d, "funnel")) == count)
         # The control chart says in words how many months it has and what the latest one shows.
         control = browser.find_element(By.ID, "detail-control-chart-summary").get_attribute("textContent")
         chart = indicators.control_chart("caesarean", viewer, {}, org_code=planted.hospital)["chart"]

@@ -26,6 +26,7 @@ from .helpers import (
     full_page_screenshot,
     open_page,
     text_of,
+    until_redrawn,
 )
 
 # The demo data's hospital in the lowest SES band: there the caesarean verdict differs between crude and case-mix
@@ -143,8 +144,8 @@ def test_the_judging_method_is_a_choice_in_the_url_carried_to_the_detail_pages(b
     assert "overdispersion=auto" in browser.find_element(By.ID, "overview-link-caesarean").get_attribute("href")
 
     choose(browser, "overview-overdispersion", "multiplicative")
-    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: "overdispersion=multiplicative" in d.current_url)
-    WebDriverWait(browser, RENDER_TIMEOUT).until(
+    until_redrawn(browser).until(lambda d: "overdispersion=multiplicative" in d.current_url)
+    until_redrawn(browser).until(
         lambda d: "Overdispersie: Multiplicatief (φ)" in text_of(d, "overview-method"))
     wait_for_overview(browser)
     for row in answer["rows"]:
@@ -183,15 +184,15 @@ def test_the_spine_sorts_by_distance_and_shows_only_the_indicators_outside_the_l
         cells = driver.find_elements(By.CSS_SELECTOR, "#overview-spine-table tbody tr:first-child td")
         return cells[0].get_attribute("textContent") if cells else None
 
-    WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: first_row(d) == farthest)
+    until_redrawn(browser).until(lambda d: first_row(d) == farthest)
 
     outside = [row for row in answer["rows"] if row["organisation"]["flag"]]
     choose(browser, "overview-spine-show", "outside")
     if outside:
-        WebDriverWait(browser, RENDER_TIMEOUT).until(
+        until_redrawn(browser).until(
             lambda d: len(d.find_elements(By.CSS_SELECTOR, SPINE_MARKERS)) == len(outside))
     else:
-        WebDriverWait(browser, RENDER_TIMEOUT).until(
+        until_redrawn(browser).until(
             lambda d: d.find_elements(By.ID, "overview-spine-empty")
             and text_of(d, "overview-spine-empty") == "Geen indicator buiten de 95%-grenzen.")
     assert browser.find_elements(By.ID, "overview-table")  # the table is not redrawn away

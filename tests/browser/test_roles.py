@@ -11,7 +11,6 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -19,7 +18,7 @@ from queries.engine import get_engine
 from queries.scope import Viewer
 
 from .conftest import ACCOUNTS, log_in_through_the_form
-from .helpers import RENDER_TIMEOUT, console_errors, open_page, text_of, wait_until_rendered
+from .helpers import RENDER_TIMEOUT, console_errors, open_page, text_of, until_redrawn, wait_until_rendered
 from .test_indicator_pages import PAGES as INDICATOR_PAGES
 from .test_indicator_pages import cell_lines, dutch_rate, wait_for_parts
 
@@ -81,7 +80,7 @@ def test_a_provider_with_a_grant_chooses_only_among_its_permitted_organisations(
     assert planted.hospital_name not in page_text(browser)
 
     Select(browser.find_element(By.ID, "org-select")).select_by_value("P0002")
-    WebDriverWait(browser, RENDER_TIMEOUT, ignored_exceptions=(StaleElementReferenceException,)).until(
+    until_redrawn(browser).until(
         lambda d: NAMES["P0002"] in text_of(d, "overview-organisation"))
     assert parse_qs(urlparse(browser.current_url).query)["org"] == ["P0002"]
 
