@@ -83,6 +83,9 @@ class Indicator:
     woman_level: bool = False
     # The levels whose overview shows the indicator (docs/indicators.md says why, per indicator).
     applies_to: frozenset[str] = ALL_LEVELS
+    # False where a case-mix stratum defines the outcome (gestational age for preterm birth): every stratum's rate
+    # would be 0 or 1 and O/E always exactly 1, so there is no case-mix adjusted figure.
+    case_mix_adjusted: bool = True
 
     def __post_init__(self) -> None:
         if not self.applies_to or not self.applies_to <= ALL_LEVELS:
@@ -128,7 +131,8 @@ class Indicator:
         return {
             "id": self.id, "name_nl": self.name("nl"), "name_en": self.name("en"), "unit": self.unit,
             "unit_scale": self.unit_scale, "direction": str(self.direction), "topic": self.topic,
-            "woman_level": self.woman_level, "definition_nl": self.definition("nl"),
+            "woman_level": self.woman_level, "case_mix_adjusted": self.case_mix_adjusted,
+            "definition_nl": self.definition("nl"),
             "definition_en": self.definition("en"), "source": self.source,
             "numerator": describe_condition(self.numerator), "denominator": describe_condition(self.denominator),
             "exclusions": [describe_condition(e) for e in self.exclusions],
@@ -251,12 +255,14 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "preterm",
         numerator={"preterm": True}, denominator={"ga_days": FROM_24_WEEKS}, exclusions=(_unknown("preterm"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED + "; WHO definition"),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED + "; WHO definition",
+        case_mix_adjusted=False),
     Indicator(
         "very_preterm",
         numerator={"very_preterm": True}, denominator={"ga_days": FROM_24_WEEKS},
         exclusions=(_unknown("very_preterm"),),
-        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED + "; WHO definition"),
+        unit="%", direction=Direction.HIGHER_IS_WORSE, topic="child", source=PERINED + "; WHO definition",
+        case_mix_adjusted=False),
     Indicator(
         "sga",
         numerator={"sga": True},

@@ -492,6 +492,10 @@ class IndicatorEngine:
                                                                       choice, estimable))
                     values[measure].append(numerators[index] / denominators[index])
                     sizes[measure].append(denominators[index])
+                elif not definition.case_mix_adjusted:  # see Indicator.case_mix_adjusted
+                    families[measure].append(None)
+                    values[measure].append(np.nan)
+                    sizes[measure].append(0.0)
                 else:
                     expected = counts["expected"]
                     families[measure].append((1.0, judgement.ratio_judgement(numerators[present], expected[present],
@@ -585,15 +589,24 @@ class IndicatorEngine:
         definition = self._indicator(indicator_id)
         trend = self.trend(indicator_id, viewer, filters, grain="month", org_code=org_code, export=export)
         series = next((s for s in trend["series"] if s["kind"] == "organisation"), trend["series"][0])
-        shown = [point["rate"] is not None and not point["suppressed"] for point in series["points"]]
-        numerators = [point["numerator"] if keep else 0 for point, keep in zip(series["points"], shown, strict=True)]
-        denominators = [point["denominator"] if keep else 0
-                        for point, keep in zip(series["points"], shown, strict=True)]
-        chart = spc.control_chart([point["period"] for point in series["points"]], numerators, denominators,
+        envelope = {**{key: trend[key] for key in ("data_version", "viewer", "filters")}, "question": "control_chart",
+                    "indicator": definition.as_dict(),
+                    "series": {key: value for key, value in series.items() if key != "points"}}
+        points = series["points"]
+        # Counts of 1–4 are masked (exports, the API) on their outcome: the months left would be chosen by their
+        # own numbers and give a biased centre and false signals, so there is no chart then.
+        if any(point["suppression_reason"] in ("count_masked", "count_masked_secondary") for point in points):
+            return {**envelope, "chart": None, "withheld": "count_masked"}
+        shown = [point["rate"] is not None and not point["suppressed"] for point in points]
+        kept = list(zip(points, shown, strict=True))
+        chart = spc.control_chart([point["period"] for point in points],
+                                  [point["numerator"] if keep else 0 for point, keep in kept],
+                                  [point["denominator"] if keep else 0 for point, keep in kept],
                                   str(definition.direction))
-        return {**{key: trend[key] for key in ("question", "data_version", "viewer", "filters")},
-                "question": "control_chart", "indicator": definition.as_dict(),
-                "series": {key: value for key, value in series.items() if key != "points"}, "chart": chart}
+        for point, keep in zip(chart["points"], shown, strict=True):
+            if not keep:  # a month the trend does not show: no counts either (0/0 would read as "no births")
+                point["numerator"] = point["denominator"] = None
+        return {**envelope, "chart": chart, "withheld": None}
 
     def trends(self, viewer: Viewer, filters: Filters | Mapping | None = None, *, grain: str = "month",
                org_code: str | None = None, export: bool = False) -> dict:
@@ -743,6 +756,10 @@ class IndicatorEngine:
         choice = self._overdispersion(overdispersion)
         filters = self._filters(filters)
         snapshot = self._snapshot()
+        if not definition.case_mix_adjusted:
+            return self._envelope(snapshot, "adjusted", viewer, filters, indicator=definition.as_dict(), level=level,
+                                  case_mix=[], not_adjusted="outcome_is_case_mix", judgement=None, national=None,
+                                  reference=None, rows=[])
         answer = self._cached(snapshot, "adjusted", {"indicator": indicator_id, "level": level,
                                                      "filters": filters.as_params(), "overdispersion": choice},
                               lambda: self._compute_adjusted(snapshot, definition, level, filters, choice))

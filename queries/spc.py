@@ -57,6 +57,13 @@ TREND_POINTS = 7
 #: Fewer points with data than this and the limits are too uncertain to judge by: NHSRplotthedots warns below 12
 #: (`ptd_add_short_group_warnings`); Making Data Count asks for 15–20 points before limits are fixed.
 MINIMUM_POINTS = 12
+# A monthly p-chart needs enough events per month: with n·p̄ well below 1 most months have no event, seven such months
+# in a row make a "shift" and one event falls outside the limits, so the rules signal on noise. The normal limits of
+# a p-chart are taken to be adequate from n·p̄ ≥ 5 (the usual rule for the normal approximation to the binomial;
+# Montgomery, Introduction to Statistical Quality Control, 7th ed., §7.2); below it, rare events want a chart of the
+# time between events (a g-chart: Benneyan 2001, Health Care Manag Sci 4:305) or a coarser grain. Below this the
+# chart is computed but no rule signals.
+MINIMUM_EXPECTED_EVENTS = 5.0
 
 # Control chart constants for moving ranges of two points (Montgomery, Introduction to Statistical Quality Control,
 # appendix VI): d2 = 1.128 turns the mean moving range into a standard deviation; D4 = 3.267 is the upper limit of a
@@ -144,7 +151,7 @@ def p_chart_limits(numerator: ArrayLike, denominator: ArrayLike, method: Method 
     n_i and adds the between-period variation an XmR chart would see. When the data are binomial σ_z ≈ 1 and the
     two charts agree (Laney 2002), so p′ is a safe default; Mohammed & Laney (2006) and Mohammed et al. (2013) use
     it for overdispersed health care data. σ_z estimated below 1 narrows the limits, as Laney and qicharts2 do;
-    `widen_only` uses max(σ_z, 1) instead, like `statistics.overdispersed_funnel_limits` never narrows.
+    `widen_only` uses max(σ_z, 1) instead, like `statistics.arcsine_funnel_limits` never narrows.
 
     Points with denominator 0 have NaN for their rate and limits and are left out of p̄ and σ_z (see
     `laney_sigma_z`). When σ_z cannot be estimated the Laney limits are NaN; when p̄ is 0 or 1 every limit is p̄
@@ -315,8 +322,8 @@ class ControlChartPoint(TypedDict):
     it is part of and its variation (one of VARIATIONS, None without data)."""
 
     period: str
-    numerator: float
-    denominator: float
+    numerator: float | None  # None: a period whose counts the caller does not show
+    denominator: float | None
     rate: float | None
     lower_3: float | None
     upper_3: float | None
@@ -328,7 +335,9 @@ class ControlChartPoint(TypedDict):
 
 class ControlChartAnswer(TypedDict):
     """A control chart as plain JSON values: method (one of METHODS), centre p̄ and sigma_z (None where they cannot
-    be estimated), the points, enough_points (points with data ≥ minimum_points) and latest_variation."""
+    be estimated), the points, enough_points (points with data ≥ minimum_points), expected_events (p̄ × the mean
+    denominator of the points with data) and frequent_enough (expected_events ≥ minimum_expected_events: below it
+    no rule signals, `MINIMUM_EXPECTED_EVENTS`), and latest_variation."""
 
     method: Method
     centre: float | None
@@ -337,6 +346,9 @@ class ControlChartAnswer(TypedDict):
     points_with_data: int
     minimum_points: int
     enough_points: bool
+    expected_events: float | None
+    minimum_expected_events: float
+    frequent_enough: bool
     latest_variation: str | None
 
 
@@ -356,12 +368,18 @@ def control_chart(periods: Sequence[str], numerator: ArrayLike, denominator: Arr
                            limits.upper_2, direction)
     x = np.asarray(numerator, dtype=float)
     n = np.asarray(denominator, dtype=float)
+    with_data = n > 0
+    expected_events = float(limits.centre * n[with_data].mean()) if with_data.any() else float("nan")
+    frequent_enough = bool(expected_events >= MINIMUM_EXPECTED_EVENTS)
     points: list[ControlChartPoint] = [
         {"period": period, "numerator": float(x[i]), "denominator": float(n[i]), "rate": _value(limits.rates[i]),
          "lower_3": _value(limits.lower_3[i]), "upper_3": _value(limits.upper_3[i]),
-         "lower_2": _value(limits.lower_2[i]), "upper_2": _value(limits.upper_2[i]), "rules": signals.rules(i),
-         "variation": signals.variation[i]}
+         "lower_2": _value(limits.lower_2[i]), "upper_2": _value(limits.upper_2[i]),
+         "rules": signals.rules(i) if frequent_enough else [],
+         "variation": signals.variation[i] if frequent_enough else None}
         for i, period in enumerate(periods)]
     return {"method": method, "centre": _value(limits.centre), "sigma_z": _value(limits.sigma_z), "points": points,
             "points_with_data": limits.points, "minimum_points": MINIMUM_POINTS,
-            "enough_points": limits.enough_points, "latest_variation": latest_variation(signals)}
+            "enough_points": limits.enough_points, "expected_events": _value(expected_events),
+            "minimum_expected_events": MINIMUM_EXPECTED_EVENTS, "frequent_enough": frequent_enough,
+            "latest_variation": latest_variation(signals) if frequent_enough else None}

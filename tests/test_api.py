@@ -166,3 +166,16 @@ def test_the_control_chart_answers_with_its_signals(client):
     assert body["series"]["org_code"] == "H002" and chart["method"] == "laney"
     assert [point["period"] for point in chart["points"]] == ["2023-01", "2023-02", "2023-03"]
     assert chart["enough_points"] is False  # three months: too few for limits that mean much
+
+
+def test_no_control_chart_is_built_from_the_months_left_after_masking(client, sqlite_engine):
+    """Masking counts of 1–4 keeps months by their own outcome: a chart of the rest would be biased, so the API
+    (an export) gives none and says why; the dashboard, which does not mask, gives the chart with every month."""
+    body = client.get("/api/v1/control-chart?indicator=caesarean&org=H001").get_json()
+    trend = client.get("/api/v1/trend?indicator=caesarean&org=H001&grain=month").get_json()
+    own = next(s for s in trend["series"] if s["kind"] == "organisation")["points"]
+    assert any(point["suppression_reason"] == "count_masked" for point in own), "the data should mask a month"
+    assert body["chart"] is None and body["withheld"] == "count_masked"
+    dashboard = IndicatorEngine(sqlite_engine, EngineConfig()).control_chart("caesarean", Viewer("admin"),
+                                                                             org_code="H001")
+    assert dashboard["withheld"] is None and dashboard["chart"]["points_with_data"] == 3

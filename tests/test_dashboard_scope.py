@@ -69,11 +69,11 @@ def researcher(app) -> flask.testing.FlaskClient:
     return logged_in(app, "onderzoeker")
 
 
-def _value(component: dict, search: str, path: str) -> object:
+def _value(component: dict, search: str, path: str, indicator: str = INDICATOR) -> object:
     """What the browser would send for this input or state, with `search` as the view's query string."""
     values = {
         "view-search.data": search, "overview-request.data": search, "compare-request.data": search,
-        "detail-request.data": {"search": search, "indicator": INDICATOR}, "detail-indicator.data": INDICATOR,
+        "detail-request.data": {"search": search, "indicator": indicator}, "detail-indicator.data": indicator,
         "detail-grain.value": "month", "detail-overdispersion.value": "none", "detail-dimension.value": "parity",
         "compare-download-button.n_clicks": 1, "compare-grid.virtualRowData": None,
         "_pages_location.pathname": path, "_pages_location.search": search,
@@ -81,7 +81,7 @@ def _value(component: dict, search: str, path: str) -> object:
     return values.get(f"{component['id']}.{component['property']}")
 
 
-def callback_request(app, output: str, search: str, path: str = "/") -> dict:
+def callback_request(app, output: str, search: str, path: str = "/", indicator: str = INDICATOR) -> dict:
     """The JSON body of the callback whose outputs include `output` ("id.property"), as the renderer builds it."""
     key = next(key for key in app.callback_map if output in key)
     entry = app.callback_map[key]
@@ -90,14 +90,14 @@ def callback_request(app, output: str, search: str, path: str = "/") -> dict:
     return {
         "output": key,
         "outputs": outputs if key.startswith("..") else outputs[0],
-        "inputs": [{**item, "value": _value(item, search, path)} for item in entry["inputs"]],
-        "state": [{**item, "value": _value(item, search, path)} for item in entry["state"]],
+        "inputs": [{**item, "value": _value(item, search, path, indicator)} for item in entry["inputs"]],
+        "state": [{**item, "value": _value(item, search, path, indicator)} for item in entry["state"]],
         "changedPropIds": [f"{item['id']}.{item['property']}" for item in entry["inputs"]],
     }
 
 
-def post(client, app, output: str, search: str = CRAFTED, path: str = "/") -> str:
-    answer = client.post("/_dash-update-component", json=callback_request(app, output, search, path))
+def post(client, app, output: str, search: str = CRAFTED, path: str = "/", indicator: str = INDICATOR) -> str:
+    answer = client.post("/_dash-update-component", json=callback_request(app, output, search, path, indicator))
     assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
     # Dash's JSON escapes "/" and "<" as \u002f and \u003c: read it back as plain text.
     return json.dumps(answer.get_json(), ensure_ascii=False)
@@ -160,6 +160,14 @@ def test_detail_callbacks_answer_with_the_providers_own_view(app, provider, numb
         assert not pairs(body) & numbers["identified"]
     if part in ("summary", "trend"):
         assert OWN_NAME in body
+
+
+def test_the_detail_page_of_an_indicator_not_on_the_types_overview_says_so(provider, app):
+    """A hospital on early booking (a practice's indicator, not on a hospital's overview): the summary says why
+    there is no verdict, and every other part still answers (before, the whole page failed)."""
+    answer = post(provider, app, "detail-summary-body.children", search=f"?org={OWN}", indicator="early_booking")
+    assert "staat niet in het overzicht van ziekenhuizen" in output_text(answer, "detail-summary-body")
+    assert "detail-funnel-chart" in output_text(answer, "detail-funnel-body")
 
 
 def _figures(body: str) -> list[dict]:

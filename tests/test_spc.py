@@ -474,3 +474,17 @@ def test_the_answer_names_rules_and_variations_from_their_lists() -> None:
         rule_signals([0.1], 0.2, [0.0], [0.4], [0.0], [0.3], "up")
     with pytest.raises(ValueError, match="method"):
         p_chart_limits([1], [2], "u")  # type: ignore[arg-type]
+
+
+def test_a_rare_outcome_gets_no_signals_from_months_that_are_mostly_zero():
+    """2 per 1,000 in 100 births a month: most months have no event, and seven such months in a row would be a
+    "shift" by the rules. Below MINIMUM_EXPECTED_EVENTS expected events a month the chart signals nothing."""
+    from queries.spc import MINIMUM_EXPECTED_EVENTS, control_chart
+
+    periods = [f"2023-{month:02d}" for month in range(1, 13)] + [f"2024-{month:02d}" for month in range(1, 13)]
+    rare = control_chart(periods, [0] * 8 + [1] + [0] * 14 + [2], [100] * 24, "higher_is_worse")
+    assert rare["expected_events"] == pytest.approx(3 / 24) and rare["expected_events"] < MINIMUM_EXPECTED_EVENTS
+    assert not rare["frequent_enough"] and rare["latest_variation"] is None
+    assert all(point["rules"] == [] and point["variation"] is None for point in rare["points"])
+    common = control_chart(periods, [20] * 8 + [40] + [20] * 15, [100] * 24, "higher_is_worse")
+    assert common["frequent_enough"] and common["points"][8]["rules"] == ["outside_limits"]

@@ -189,3 +189,14 @@ def test_the_standardised_position_is_outside_1_96_exactly_when_the_unit_is_outs
             assert (abs(row["standardised"]) > 1.959963984540054) == outside_95
             assert (abs(row["standardised"]) > 3.090232306167813) == outside_998
             assert (row["standardised"] > 0) == (row["rate"] > answer["target"])
+
+
+def test_an_outcome_that_is_a_case_mix_stratum_gets_no_adjusted_verdict(overdispersed):
+    """Preterm birth is defined by gestational age, a case-mix stratum: every stratum's rate is 0 or 1 and O/E is
+    always 1. There is no adjusted figure, and the sensitivity table's adjusted row has no verdict to disagree."""
+    answer = overdispersed.adjusted("preterm", "hospital", ADMIN)
+    assert answer["not_adjusted"] == "outcome_is_case_mix" and answer["rows"] == []
+    for code in ("H000", "H010"):
+        row = next(r for r in overdispersed.overview(ADMIN, org_code=code)["rows"] if r["indicator"]["id"] == "preterm")
+        assert row["organisation"]["sensitivity"]["adjusted"] == {"exact": None, "widened": None}
+    assert overdispersed.adjusted("caesarean", "hospital", ADMIN).get("not_adjusted") is None

@@ -239,9 +239,13 @@ def summary_body(request: IndicatorRequest, definition: dict, overdispersion: st
     language = request.view.language
     answer = request.engine.overview(request.viewer, request.view.filters, org_code=request.org_code,
                                      overdispersion=overdispersion)
-    row = next(row for row in answer["rows"] if row["indicator"]["id"] == definition["id"])
-    unit = definition["unit"]
+    row = next((row for row in answer["rows"] if row["indicator"]["id"] == definition["id"]), None)
     level = request.org_type if request.org_type in LEVELS else None
+    if row is None:  # not an indicator of this type's overview (the catalogue's applies_to)
+        return [empty_state(text("indicator_not_for_type", language,
+                                 organisations=code_label("org_type_plural", level or "hospital", language)),
+                            "detail-not-for-type")]
+    unit = definition["unit"]
     own, vsv = row["organisation"], row["vsv"]
     # Each verdict names what it is judged against (the organisation: all organisations of its type; the VSV: all
     # VSVs); the comparators and national are context.
@@ -339,6 +343,8 @@ def control_body(request: IndicatorRequest, definition: dict) -> list:
     answer = request.engine.control_chart(definition["id"], request.viewer, request.view.filters,
                                           org_code=request.org_code)
     chart = answer["chart"]
+    if chart is None:  # only an export's masked counts withhold it; the dashboard never masks
+        return [empty_state(text("control_chart_withheld", language), "detail-control-empty")]
     if not chart["points_with_data"]:
         return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-control-empty")]
     label = own_label(request) if answer["series"]["kind"] == "organisation" else text("national", language)
@@ -353,6 +359,11 @@ def control_body(request: IndicatorRequest, definition: dict) -> list:
     rules_in_words = sorted({rule for point in signalled for rule in point["rules"]})
     explanations = [html.Li(rule_text(rule, language)) for rule in rules_in_words]
     notes: list = []
+    if not chart["frequent_enough"]:
+        notes.append(html.P(text("control_chart_too_rare", language,
+                                 expected=format_number(chart["expected_events"], language, 1),
+                                 minimum=format_number(chart["minimum_expected_events"], language)),
+                            id="detail-control-too-rare", className="chart-note"))
     if not chart["enough_points"]:
         notes.append(html.P(text("control_chart_too_few", language, count=format_number(chart["points_with_data"],
                                                                                            language),
@@ -483,6 +494,8 @@ def adjusted_body(request: IndicatorRequest, definition: dict, overdispersion: s
     level = funnel_level(request)
     answer = request.engine.adjusted(definition["id"], level, request.viewer, request.view.filters,
                                      overdispersion=overdispersion)
+    if answer.get("not_adjusted"):
+        return [empty_state(text("adjusted_outcome_is_case_mix", language), "detail-adjusted-empty")]
     own = next((row for row in answer["rows"] if row.get("own") or
                 (request.org_code and row.get("org_code") == request.org_code)), None)
     if request.org_code is None:
