@@ -22,7 +22,7 @@ import auth
 from dashboards.context import database_engine
 from dashboards.layout import shown_organisation
 from dashboards.view_state import ViewState, view_from_search
-from queries.engine import IndicatorEngine, get_engine
+from queries.engine import LEVELS, IndicatorEngine, get_engine
 from queries.filters import Filters, month_index
 from queries.scope import Viewer
 from queries.status import organisation_register
@@ -49,6 +49,12 @@ class IndicatorRequest:
     org_code: str | None
     org_type: str | None
     org_name: str | None
+
+    @property
+    def level(self) -> str:
+        """The level the organisation is compared among (its type: all hospitals, all practices or all VSVs);
+        hospitals for a national view, whose funnel shows the hospitals."""
+        return self.org_type if self.org_type in LEVELS else "hospital"
 
     @property
     def minimum(self) -> int:

@@ -15,9 +15,11 @@ from texts.formatting import format_interval, format_number, format_rate
 # Masked export counts (the engine's suppression reasons): shown as masked, never as a number.
 MASKED_REASONS = ("count_masked", "count_masked_secondary", "complementary")
 
+
 def indicator_name(indicator: dict, language: str) -> str:
     """The name of an indicator of an engine answer (`Indicator.as_dict()`)."""
     return code_label("indicator_name", indicator["id"], language)
+
 
 def rate_text(cell: dict | None, unit: str, language: str, minimum: int) -> str:
     """The rate as shown: "15,8%", or why there is none ("noemer < 10", "gemaskeerd (1–4)")."""
@@ -29,16 +31,19 @@ def rate_text(cell: dict | None, unit: str, language: str, minimum: int) -> str:
         return code_label("suppression", cell["suppression_reason"], language)
     return format_rate(cell.get("rate"), unit, language)
 
+
 def interval_text(cell: dict | None, unit: str, language: str) -> str:
     if not cell or cell.get("suppressed"):
         return "—"
     return format_interval(cell.get("ci_low"), cell.get("ci_high"), unit, language)
+
 
 def count_text(count: int | None, cell: dict | None, language: str) -> str:
     """A numerator or denominator; a masked count says so instead of looking like zero."""
     if cell and cell.get("suppression_reason") in MASKED_REASONS:
         return code_label("suppression", cell["suppression_reason"], language)
     return format_number(count, language)
+
 
 def counts_text(cell: dict | None, language: str) -> str:
     """"123 / 4.567": numerator over denominator, as counted by the engine."""
@@ -48,8 +53,10 @@ def counts_text(cell: dict | None, language: str) -> str:
         return code_label("suppression", cell["suppression_reason"], language)
     return f"{format_number(cell.get('numerator'), language)} / {format_number(cell.get('denominator'), language)}"
 
+
 def verdict_key(cell: dict | None) -> str:
     return (cell or {}).get("verdict") or "none"
+
 
 def verdict_badge(cell: dict | None, language: str, badge_id: str | None = None) -> html.Span:
     """The funnel verdict: a coloured badge with a symbol and a word (better / within / worse, or higher /
@@ -58,6 +65,7 @@ def verdict_badge(cell: dict | None, language: str, badge_id: str | None = None)
     key = verdict_key(cell)
     props = {"id": badge_id} if badge_id else {}
     return html.Span(code_label("verdict", key, language), className=f"verdict verdict-{key}", **props)
+
 
 def figure_text(cell: dict | None, unit: str, language: str, minimum: int) -> str:
     """Rate, its 95% interval and the counts on three lines (a suppressed rate: its reason and the counts)."""
@@ -69,8 +77,10 @@ def figure_text(cell: dict | None, unit: str, language: str, minimum: int) -> st
     lines.append(counts_text(cell, language))
     return "\n".join(lines)
 
+
 def figure_class(cell: dict | None) -> str:
     return "figure-cell suppressed" if cell and cell.get("suppressed") else "figure-cell"
+
 
 def figure_cell(cell: dict | None, unit: str, language: str, minimum: int, cell_id: str | None = None) -> html.Div:
     """Rate, 95% interval and counts as one text node — counts are always next to rates. The stylesheet sets

@@ -64,6 +64,7 @@ class Alerts(TypedDict):
     alarms: int
     expected_alerts: float
     expected_alarms: float
+    widened: int  # judged with widened limits (overdispersion)
     depends_on_method: int
 
 

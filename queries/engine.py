@@ -94,8 +94,9 @@ class IndicatorEngine:
         settings = (self.config.min_denominator, CASE_MIX_COLUMNS, FUNNEL_CURVE_POINTS,
                     judgement.OVERDISPERSION_TEST_LEVEL, judgement.ALERT_LEVEL, judgement.ALARM_LEVEL,
                     statistics.DEFAULT_WINSORISING_FRACTION)
-        self.fingerprint = answers_fingerprint(INDICATORS, settings, (sys.modules[__name__], judgement, statistics,
-                                                                      spc, sys.modules[Indicator.__module__]))
+        computing = (sys.modules[__name__], judgement, statistics, spc, sys.modules[Indicator.__module__],
+                     sys.modules[BirthStore.__module__], sys.modules[Filters.__module__])
+        self.fingerprint = answers_fingerprint(INDICATORS, settings, computing)
 
     # ---- plumbing -------------------------------------------------------------------------------
 
@@ -263,7 +264,8 @@ class IndicatorEngine:
             "target": _number(family.centre) if family else None,
             "national": _counts_cell(*level_data["national"][indicator_id]),
             "reference": reference,
-            "judgement": _judgement_answer(family, overdispersion, "crude", level),
+            "judgement": _judgement_answer(family.judgement if family else None, family.centre if family else None,
+                                           overdispersion, "crude", level),
             "cells": cells,
         }
         if with_curve and family is not None:
@@ -428,6 +430,7 @@ class IndicatorEngine:
         alerts: Alerts | None = {"judged": len(judged), "alerts": sum(cell["flag"] is not None for cell in judged),
                   "alarms": sum(cell["flag"] == "alarm" for cell in judged),
                   "expected_alerts": expected_alerts, "expected_alarms": expected_alarms,
+                  "widened": sum(cell["judgement"]["method"] != "exact" for cell in judged),
                   "depends_on_method": sum(bool(cell["depends_on_method"]) for cell in judged)} if subject else None
         return self._envelope(snapshot, "overview", viewer, filters, overdispersion=choice,
                               organisation=scope.identity(subject[0], subject[1]) if subject else None,
@@ -529,8 +532,8 @@ class IndicatorEngine:
                 "ci_low": counted["ci_low"], "ci_high": counted["ci_high"], "position": position or None,
                 "verdict": judgement.verdict(position, definition.direction), "flag": judgement.flag(position),
                 "standardised": _number(headline_standardised[k]) if position else None,
-                "judgement": (family[1].as_dict(level_data["level"], _number(family[0])) if family else
-                              judgement.Judgement("crude", choice, "exact", None).as_dict(level_data["level"], None))}
+                "judgement": _judgement_answer(family[1] if family else None, family[0] if family else None, choice,
+                                               "crude", level_data["level"])}
             if sensitivity:
                 def verdict_of(measure: judgement.Measure, column: str, k: int = k,
                                definition: Indicator = definition) -> judgement.Verdict | None:
@@ -797,7 +800,8 @@ class IndicatorEngine:
         ]
         return {"national": _counts_cell(*level_data["national"][definition.id]),
                 "reference": _counts_cell(counts["numerators"].sum(), counts["denominators"].sum()),
-                "judgement": _judgement_answer(family, choice, "adjusted", level), "cells": cells}
+                "judgement": _judgement_answer(family.judgement if family else None, 1.0, choice, "adjusted", level),
+                "cells": cells}
 
 
 NATIONAL_IDENTITY = {"org_code": None, "label": "national", "named": True, "own": False}
@@ -823,12 +827,12 @@ def _judged(family: JudgedFamily | None, index: int, definition: Indicator) -> J
             "standardised": _number(family.standardised[index]) if family is not None else None}
 
 
-def _judgement_answer(family: JudgedFamily | None, choice: OverdispersionChoice, measure: judgement.Measure,
-                      level: str) -> judgement.JudgementAnswer:
+def _judgement_answer(judged_by: judgement.Judgement | None, centre: float | None, choice: OverdispersionChoice,
+                      measure: judgement.Measure, level: str) -> judgement.JudgementAnswer:
     """How the verdicts of an answer were produced, against all organisations of `level` (a family without a
     comparator rate: exact, no dispersion)."""
-    if family is not None:
-        return family.judgement.as_dict(level, _number(family.centre))
+    if judged_by is not None:
+        return judged_by.as_dict(level, _number(centre) if centre is not None else None)
     return judgement.Judgement(measure, choice, "exact", None).as_dict(level, None)
 
 

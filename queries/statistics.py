@@ -103,16 +103,6 @@ def binomial_funnel_limits(target: ArrayLike, denominators: ArrayLike,
     return lower, upper
 
 
-def funnel_z_scores(numerator: ArrayLike, denominator: ArrayLike, target: float) -> np.ndarray:
-    """Standardised deviations from the target under the binomial null (Spiegelhalter 2005, section 5):
-    z = (y/n − p0) / √(p0(1 − p0)/n)."""
-    x = np.asarray(numerator, dtype=float)
-    n = np.asarray(denominator, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z: np.ndarray = (x / n - target) / np.sqrt(target * (1 - target) / n)
-    return z
-
-
 def arcsine_scale(numerator: ArrayLike, denominator: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """A proportion on the variance-stabilising arcsine-square-root scale (Spiegelhalter 2005, section 5.3;
     FunnelPlotR, data_type "PR"): y = arcsin √(x/n) with standard error s = 1/(2√n), whatever the rate, so

@@ -231,10 +231,6 @@ def own_label(request: IndicatorRequest) -> str:
     return request.org_name or text("own", request.view.language)
 
 
-def funnel_level(request: IndicatorRequest) -> str:
-    return request.org_type if request.org_type in LEVELS else "hospital"
-
-
 def summary_body(request: IndicatorRequest, definition: dict, overdispersion: str) -> list:
     language = request.view.language
     answer = request.engine.overview(request.viewer, request.view.filters, org_code=request.org_code,
@@ -405,7 +401,7 @@ def _counts(cell: dict | None, language: str) -> str:
 def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str) -> list:
     language = request.view.language
     unit = definition["unit"]
-    level = funnel_level(request)
+    level = request.level
     answer = request.engine.funnel(definition["id"], level, request.viewer, request.view.filters,
                                    overdispersion=overdispersion)
     shown = [row for row in answer["rows"] if row["rate"] is not None]
@@ -491,7 +487,7 @@ def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) 
 def adjusted_body(request: IndicatorRequest, definition: dict, overdispersion: str) -> list:
     language = request.view.language
     unit = definition["unit"]
-    level = funnel_level(request)
+    level = request.level
     answer = request.engine.adjusted(definition["id"], level, request.viewer, request.view.filters,
                                      overdispersion=overdispersion)
     if answer.get("not_adjusted"):

@@ -39,7 +39,7 @@ from dashboards.layout import (
 )
 from dashboards.tiles import figure_class, figure_text, indicator_name, judged_against, verdict_key, verdict_text
 from dashboards.view_state import ViewState
-from queries.engine import LEVELS, NoDataError
+from queries.engine import NoDataError
 from queries.judgement import DEFAULT_OVERDISPERSION, OVERDISPERSION_CHOICES
 from texts import code_label, text
 from texts.formatting import format_number, format_period, format_rate
@@ -144,11 +144,6 @@ app.clientside_callback(
 )
 
 
-def comparator_level(request: IndicatorRequest) -> str:
-    """The level an organisation is judged among (its type): all hospitals, all practices or all VSVs."""
-    return request.org_type if request.org_type in LEVELS else "hospital"
-
-
 def judged_rows(answer: dict) -> list[dict]:
     """The rows whose own organisation has a verdict (the engine's `alerts.judged`)."""
     return [row for row in answer["rows"] if row.get("organisation") and row["organisation"].get("verdict")]
@@ -161,14 +156,12 @@ def judgement_lines(answer: dict, request: IndicatorRequest) -> list:
     if not alerts:
         return []
     language = request.view.language
-    rows = judged_rows(answer)
-    widened = sum(row["organisation"]["judgement"]["method"] != "exact" for row in rows)
     judged = format_number(alerts["judged"], language)
     return [
-        html.P(text("method_line", language, organisations=code_label("comparator_group", comparator_level(request),
+        html.P(text("method_line", language, organisations=code_label("comparator_group", request.level,
                                                                       language),
                     method=code_label("overdispersion", answer["overdispersion"], language),
-                    widened=format_number(widened, language), judged=judged), id="overview-method"),
+                    widened=format_number(alerts["widened"], language), judged=judged), id="overview-method"),
         html.P(text("alerts_line", language, alerts=format_number(alerts["alerts"], language), judged=judged,
                     alarms=format_number(alerts["alarms"], language),
                     expected_alerts=format_number(alerts["expected_alerts"], language, 1),
@@ -185,7 +178,7 @@ def spine_part(answer: dict, request: IndicatorRequest, sort: str, show: str) ->
     if not answer.get("alerts"):
         return []
     language = request.view.language
-    level = comparator_level(request)
+    level = request.level
     rows = [row for row in judged_rows(answer) if row["organisation"].get("standardised") is not None]
     if not rows:
         return [empty_state(text("spine_no_verdicts", language), "overview-spine-empty")]
