@@ -167,6 +167,7 @@ def judgement_lines(answer: dict, request: IndicatorRequest) -> list:
                     expected_alerts=format_number(alerts["expected_alerts"], language, 1),
                     expected_alarms=format_number(alerts["expected_alarms"], language, 2)),
                id="overview-alerts", className="overview-alerts"),
+        html.P(text("alerts_overlap", language), id="overview-alerts-overlap", className="chart-note"),
         html.P(text("method_dependence_line", language, count=format_number(alerts["depends_on_method"], language),
                     judged=judged), id="overview-method-dependence"),
     ]
