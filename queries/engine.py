@@ -511,9 +511,10 @@ class IndicatorEngine:
             dispersions = [family[1].dispersion if family else None for family in families[measure]]
             methods = [judgement.choose_method(method_choice, dispersion) for dispersion in dispersions]
             measure_values = np.array(values[measure])
-            limits = judgement.limits_each(measure, centres, np.array(sizes[measure]), methods, dispersions)
-            return judgement.positions(measure_values, limits), judgement.standardised_positions(measure_values,
-                                                                                                 centres, limits)
+            measure_sizes = np.array(sizes[measure])
+            limits = judgement.limits_each(measure, centres, measure_sizes, methods, dispersions)
+            return (judgement.positions(measure_values, limits),
+                    judgement.standardised_each(measure, measure_values, centres, measure_sizes, methods, dispersions))
 
         headline_positions, headline_standardised = judged("crude", choice)
         widened = judgement.widened_choice(choice)

@@ -17,7 +17,7 @@ organisations). The verdict is where the unit lies against funnel limits at 95% 
 - **flag** (NMPA outlier policy; Spiegelhalter 2005 section 2): beyond a 95% limit is an *alert*, beyond a 99.8%
   limit an *alarm*; among M comparisons chance alone gives about 0.05·M alerts and 0.002·M alarms
   (`expected_by_chance`);
-- **standardised position** (`standardised_positions`, for the spine chart): the unit's distance from the
+- **standardised position** (`standardised_each`, for the spine chart): the unit's distance from the
   comparator in units of its own limits, ±1.96 on the 95% limits and ±3.09 on the 99.8% limits.
 
 Every function here is pure: arrays in, arrays out, no data, no configuration.
@@ -155,7 +155,7 @@ def rate_limits(target: float | np.ndarray, denominators: ArrayLike, method: Lim
 
 
 def limits_each(measure: Measure, centres: ArrayLike, sizes: ArrayLike, methods: Sequence[LimitsMethod],
-                dispersions: Sequence[statistics.Overdispersion | None]) -> Limits:
+                dispersions: Sequence[statistics.Overdispersion | None], *, clip: bool = True) -> Limits:
     """Funnel limits at 95% and 99.8% for units that may each belong to another family (one organisation's
     indicators, say): unit i around `centres[i]` at size `sizes[i]` (denominator, or E for O/E) by `methods[i]`
     with `dispersions[i]`. A rate: exact binomial or widened on the arcsine scale; O/E: exact Poisson or widened
@@ -174,11 +174,12 @@ def limits_each(measure: Measure, centres: ArrayLike, sizes: ArrayLike, methods:
         for level, suffix in ((ALERT_LEVEL, "95"), (ALARM_LEVEL, "998")):
             widening = {"tau2": tau2[chosen]} if method == "additive" else {"phi": phi[chosen]}
             if measure == "crude":
-                lower, upper = (statistics.binomial_funnel_limits(centre[chosen], size[chosen], level)
+                lower, upper = (statistics.binomial_funnel_limits(centre[chosen], size[chosen], level, clip=clip)
                                 if method == "exact" else
                                 statistics.arcsine_funnel_limits(centre[chosen], size[chosen], level, **widening))
             else:
-                lower, upper = (statistics.poisson_funnel_limits(size[chosen], level) if method == "exact" else
+                lower, upper = (statistics.poisson_funnel_limits(size[chosen], level, clip=clip)
+                                if method == "exact" else
                                 statistics.ratio_funnel_limits(size[chosen], level, **widening))
             limits[f"lower_{suffix}"][chosen], limits[f"upper_{suffix}"][chosen] = lower, upper
     return Limits(lower_95=limits["lower_95"], upper_95=limits["upper_95"], lower_998=limits["lower_998"],
@@ -214,9 +215,9 @@ def positions(values: ArrayLike, limits: Limits) -> np.ndarray:
 
 def standardised_positions(values: ArrayLike, centre: float | np.ndarray, limits: Limits) -> np.ndarray:
     """Each value's distance from the centre in units of its own limits, piecewise linear so that it is ±1.96 on
-    the 95% limits and ±3.09 on the 99.8% limits (beyond them it goes on at the slope between them): a spine
-    chart of these puts every indicator on one axis, and a value lies outside a limit exactly when its
-    standardised position does. NaN where there is no value or the limits are degenerate."""
+    the 95% limits and ±3.09 on the 99.8% limits (beyond them it goes on at the slope between them). The limits
+    should be unclipped (`limits_each(..., clip=False)`): a clipped limit at 0 would put every unit with no events
+    exactly on −1.96. NaN where there is no value or the limits are degenerate."""
     value = np.asarray(values, dtype=float)
     centre_array = np.broadcast_to(np.asarray(centre, dtype=float), value.shape)
     above = value >= centre_array
@@ -231,6 +232,44 @@ def standardised_positions(values: ArrayLike, centre: float | np.ndarray, limits
     magnitude = np.where(distance == 0, 0.0, magnitude)
     standardised: np.ndarray = np.where(above, magnitude, -magnitude)
     return np.where(np.isfinite(standardised), standardised, np.nan)
+
+
+def standardised_each(measure: Measure, values: ArrayLike, centres: ArrayLike, sizes: ArrayLike,
+                      methods: Sequence[LimitsMethod], dispersions: Sequence[statistics.Overdispersion | None]
+                      ) -> np.ndarray:
+    """The standardised position of units judged as in `limits_each` (the spine chart's axis): ±1.96 on the 95%
+    limits and ±3.09 on the 99.8% limits, so that a unit is outside a limit exactly when its standardised position
+    is, and a unit that cannot go further (no events, a lower limit cut off at 0) is inside, not on the line.
+
+    Exact limits: `standardised_positions` against the unclipped interpolated limits. Widened limits: the z-score
+    on the transformed scale, (y − y0)/√(φ s² + τ²), whose ±1.96 and ±3.09 are those limits before the
+    back-transformation (arcsine √ for a rate, √ for O/E)."""
+    value, centre, size = (np.asarray(values, dtype=float), np.asarray(centres, dtype=float),
+                           np.asarray(sizes, dtype=float))
+    method_of = np.array([method if d is not None else "exact" for method, d in zip(methods, dispersions,
+                                                                                      strict=True)], dtype=object)
+    standardised = np.full(value.shape, np.nan)
+    exact = method_of == "exact"
+    if exact.any():
+        limits = limits_each(measure, centre[exact], size[exact], ["exact"] * int(exact.sum()),
+                             [None] * int(exact.sum()), clip=False)
+        standardised[exact] = standardised_positions(value[exact], centre[exact], limits)
+    widened = ~exact
+    if widened.any():
+        phi = np.array([d.phi if d is not None else 1.0 for d in dispersions])[widened]
+        tau2 = np.array([d.tau2 if d is not None else 0.0 for d in dispersions])[widened]
+        multiplicative = method_of[widened] == "multiplicative"
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if measure == "crude":
+                y = np.arcsin(np.sqrt(np.clip(value[widened], 0.0, 1.0)))
+                y0 = np.arcsin(np.sqrt(np.clip(centre[widened], 0.0, 1.0)))
+                s = 1 / (2 * np.sqrt(size[widened]))
+            else:
+                y, y0, s = np.sqrt(value[widened]), np.ones(int(widened.sum())), 1 / (2 * np.sqrt(size[widened]))
+            variance = np.where(multiplicative, s * s * np.maximum(phi, 1.0), s * s + tau2)
+            z = (y - y0) / np.sqrt(variance)
+        standardised[widened] = np.where(np.isfinite(z), z, np.nan)
+    return standardised
 
 
 def verdict(position: str | None, direction: str) -> Verdict | None:
@@ -319,8 +358,10 @@ def judge_rates(numerators: ArrayLike, denominators: ArrayLike, choice: Overdisp
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(selected_denominators > 0, selected_numerators / selected_denominators, np.nan)
     limits = rate_limits(centre, selected_denominators, method, dispersion)
+    count = len(values)
     return JudgedFamily(centre, judged_by, values, limits, positions(values, limits),
-                        standardised_positions(values, centre, limits))
+                        standardised_each("crude", values, np.full(count, centre), selected_denominators,
+                                          [method] * count, [dispersion] * count))
 
 
 def judge_ratios(observed: ArrayLike, expected: ArrayLike, choice: OverdispersionChoice, estimable: ArrayLike,
@@ -334,5 +375,7 @@ def judge_ratios(observed: ArrayLike, expected: ArrayLike, choice: Overdispersio
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(selected_expected > 0, selected_observed / selected_expected, np.nan)
     limits = ratio_limits(selected_expected, method, dispersion)
+    count = len(values)
     return JudgedFamily(1.0, judged_by, values, limits, positions(values, limits),
-                        standardised_positions(values, 1.0, limits))
+                        standardised_each("adjusted", values, np.ones(count), selected_expected, [method] * count,
+                                          [dispersion] * count))

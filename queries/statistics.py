@@ -71,7 +71,8 @@ def _interpolated_quantile(distribution: Any, probability: float, *parameters: n
     return interpolated
 
 
-def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probability: float) -> np.ndarray:
+def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probability: float, *,
+                           clip: bool = True) -> np.ndarray:
     """The `probability` quantile of the observed proportion under H0: y ~ Binomial(n, target), made
     continuous by the interpolation of Spiegelhalter (2005, "Funnel plots for comparing institutional
     performance", Stat Med 24:1185, appendix A.1.1):
@@ -79,7 +80,8 @@ def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probabili
         r_p = smallest r with P(y ≤ r) ≥ p,  α = (P(y ≤ r_p) − p) / (P(y ≤ r_p) − P(y ≤ r_p − 1)),
         limit = (r_p − α) / n,
 
-    clipped to [0, 1]. NaN where n is 0. `target` may be an array (one target per denominator).
+    clipped to [0, 1] (`clip=False`: as interpolated, which at r_p = 0 can be below 0). NaN where n is 0. `target` may
+    be an array (one target per denominator).
     A target of 0 or 1 is a degenerate distribution (every unit must equal it): the limit is the target
     itself, where the interpolation would otherwise put it a fraction inside and flag units that equal it.
     """
@@ -87,19 +89,19 @@ def binomial_control_limit(target: ArrayLike, denominators: ArrayLike, probabili
     p0 = np.asarray(target, dtype=float)
     safe_n = np.where(n > 0, n, 1)
     count = _interpolated_quantile(stats.binom, probability, safe_n, p0)
-    limit = np.clip(count / safe_n, 0.0, 1.0)
+    limit = np.clip(count / safe_n, 0.0, 1.0) if clip else count / safe_n
     target_array = np.broadcast_to(p0, limit.shape)
     limit = np.where((target_array <= 0) | (target_array >= 1), target_array, limit)
     return np.where(n > 0, limit, np.nan)
 
 
 def binomial_funnel_limits(target: ArrayLike, denominators: ArrayLike,
-                           level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+                           level: float = 0.95, *, clip: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Exact binomial funnel control limits at `level` (e.g. 0.95, 0.998) around `target` for each
     denominator (Spiegelhalter 2005, section 2 and appendix A.1.1): the (1 − level)/2 and (1 + level)/2
     quantiles of Binomial(n, target)/n with the paper's interpolation."""
-    lower = binomial_control_limit(target, denominators, (1 - level) / 2)
-    upper = binomial_control_limit(target, denominators, (1 + level) / 2)
+    lower = binomial_control_limit(target, denominators, (1 - level) / 2, clip=clip)
+    upper = binomial_control_limit(target, denominators, (1 + level) / 2, clip=clip)
     return lower, upper
 
 
@@ -207,21 +209,23 @@ def arcsine_funnel_limits(target: float | np.ndarray, denominators: ArrayLike, l
     return np.where(n > 0, lower, np.nan), np.where(n > 0, upper, np.nan)
 
 
-def poisson_control_limit(expected: ArrayLike, probability: float) -> np.ndarray:
+def poisson_control_limit(expected: ArrayLike, probability: float, *, clip: bool = True) -> np.ndarray:
     """The `probability` quantile of O/E under H0: O ~ Poisson(E), made continuous by the interpolation of
     Spiegelhalter (2005, appendix A.1.2, as A.1.1 for the binomial): r_p the smallest r with P(O ≤ r) ≥ p,
     α = (P(O ≤ r_p) − p) / (P(O ≤ r_p) − P(O ≤ r_p − 1)), limit = (r_p − α)/E. NaN where E is 0."""
     e = np.asarray(expected, dtype=float)
     safe_e = np.where(e > 0, e, 1.0)
     count = _interpolated_quantile(stats.poisson, probability, safe_e)
-    limit = np.maximum(count / safe_e, 0.0)
+    limit = np.maximum(count / safe_e, 0.0) if clip else count / safe_e
     return np.where(e > 0, limit, np.nan)
 
 
-def poisson_funnel_limits(expected: ArrayLike, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def poisson_funnel_limits(expected: ArrayLike, level: float = 0.95, *,
+                          clip: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Exact Poisson funnel limits for O/E around 1 at `level` for each expected count (Spiegelhalter 2005,
     section 2 and appendix A.1.2; FunnelPlotR "SR" without overdispersion)."""
-    return poisson_control_limit(expected, (1 - level) / 2), poisson_control_limit(expected, (1 + level) / 2)
+    return (poisson_control_limit(expected, (1 - level) / 2, clip=clip),
+            poisson_control_limit(expected, (1 + level) / 2, clip=clip))
 
 
 def ratio_funnel_limits(expected: ArrayLike, level: float = 0.95, *, phi: ArrayLike | None = None,

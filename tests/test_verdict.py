@@ -189,6 +189,10 @@ def test_the_standardised_position_is_outside_1_96_exactly_when_the_unit_is_outs
             assert (abs(row["standardised"]) > 1.959963984540054) == outside_95
             assert (abs(row["standardised"]) > 3.090232306167813) == outside_998
             assert (row["standardised"] > 0) == (row["rate"] > answer["target"])
+        for row in overdispersed.adjusted("caesarean", "hospital", ADMIN, overdispersion=method)["rows"]:
+            assert (abs(row["standardised"]) > 1.959963984540054) == (row["position"] != "within")
+            assert (abs(row["standardised"]) > 3.090232306167813) == row["position"].endswith("998")
+            assert (row["standardised"] > 0) == (row["ratio"] > 1)
 
 
 def test_an_outcome_that_is_a_case_mix_stratum_gets_no_adjusted_verdict(overdispersed):
@@ -200,3 +204,33 @@ def test_an_outcome_that_is_a_case_mix_stratum_gets_no_adjusted_verdict(overdisp
         row = next(r for r in overdispersed.overview(ADMIN, org_code=code)["rows"] if r["indicator"]["id"] == "preterm")
         assert row["organisation"]["sensitivity"]["adjusted"] == {"exact": None, "widened": None}
     assert overdispersed.adjusted("caesarean", "hospital", ADMIN).get("not_adjusted") is None
+
+
+def test_a_unit_with_no_events_is_inside_the_spine_not_on_the_alert_line():
+    """5‰ at n = 400 and no event: the interpolated 95% lower limit is below 0 and cut off there, the unit is
+    "within" — and its standardised position must say so (before, every such unit sat exactly on −1.96)."""
+    from queries import judgement
+    from queries.statistics import Overdispersion
+
+    widened = Overdispersion(phi=2.0, tau2=1e-5, units=50, p_value=0.001)
+    for method, dispersion, size in (("exact", None, 400.0), ("additive", widened, 100.0),
+                                     ("multiplicative", widened, 100.0)):
+        limits = judgement.limits_each("crude", [0.005], [size], [method], [dispersion])
+        assert judgement.positions([0.0], limits)[0] == "within" and limits["lower_95"][0] == 0.0
+        standardised = judgement.standardised_each("crude", [0.0], [0.005], [size], [method], [dispersion])[0]
+        assert -1.96 < standardised < 0, (method, standardised)
+    # Where the widened lower limit is above 0, no events is below it, on both scales alike.
+    limits = judgement.limits_each("crude", [0.005], [400.0], ["additive"], [widened])
+    assert judgement.positions([0.0], limits)[0] == "below_95"
+    assert judgement.standardised_each("crude", [0.0], [0.005], [400.0], ["additive"], [widened])[0] < -1.96
+    # Every count from 0 to 15 of 400 at 5‰: outside a limit exactly when the standardised position is.
+    counts = np.arange(16) / 400
+    for method, dispersion in (("exact", None), ("additive", widened), ("multiplicative", widened)):
+        limits = judgement.limits_each("crude", np.full(16, 0.005), np.full(16, 400.0), [method] * 16,
+                                       [dispersion] * 16)
+        found = judgement.positions(counts, limits)
+        standardised = judgement.standardised_each("crude", counts, np.full(16, 0.005), np.full(16, 400.0),
+                                                   [method] * 16, [dispersion] * 16)
+        assert list(np.abs(standardised) > 1.959963984540054) == [p != "within" for p in found], method
+        assert list(np.abs(standardised) > 3.090232306167813) == [p.endswith("998") for p in found], method
+        assert "above_998" in found
