@@ -227,6 +227,13 @@ class IndicatorEngine:
                                                 "expected": expected},
                             lambda: _compute_level(snapshot.frame, level, filters, ids, expected))
 
+    def _overview_levels(self, snapshot: Snapshot, level: str, filters: Filters) -> dict:
+        """For an overview of an organisation of `level`: its level with expected counts and the VSVs' counts, from
+        one pass over the births (`_compute_overview_levels`); cached per level + filter."""
+        return self._cached(snapshot, "overview_levels", {"level": level, "filters": filters.as_params()},
+                            lambda: _compute_overview_levels(snapshot.frame, level, filters,
+                                                             [definition.id for definition in INDICATORS]))
+
     def _judged_cells(self, definition: Indicator, level_data: dict, choice: OverdispersionChoice,
                       measure: judgement.Measure = "crude", judged: np.ndarray | None = None
                       ) -> tuple[JudgedFamily | None, np.ndarray]:
@@ -444,10 +451,11 @@ class IndicatorEngine:
             return {i: {"national": _counts_cell(national[f"n:{i}"][0] or 0, national[f"d:{i}"][0] or 0)}
                     for i in ids}
         code, level = subject
-        # The subject's level with expected counts (the sensitivity table judges O/E too); the VSV's crude only.
-        level_data = self._level(snapshot, level, filters, expected=True)
+        # The subject's level with expected counts (the sensitivity table judges O/E too), and the VSVs.
+        levels = self._overview_levels(snapshot, level, filters)
+        level_data = levels["level"]
         vsv_code = code if level == "vsv" else snapshot.organisations[code].get("vsv_code")
-        vsv_data = self._level(snapshot, "vsv", filters) if level != "vsv" and vsv_code else None
+        vsv_data = levels["vsv"] if vsv_code else None
         vsv_code = vsv_code or ""
         organisation = self._subject_cells(level_data, code, choice, sensitivity=True)
         vsv = self._subject_cells(vsv_data, vsv_code, choice, sensitivity=False) if vsv_data is not None else None
@@ -512,15 +520,24 @@ class IndicatorEngine:
             methods = [judgement.choose_method(method_choice, dispersion) for dispersion in dispersions]
             measure_values = np.array(values[measure])
             measure_sizes = np.array(sizes[measure])
-            limits = judgement.limits_each(measure, centres, measure_sizes, methods, dispersions)
-            return (judgement.positions(measure_values, limits),
-                    judgement.standardised_each(measure, measure_values, centres, measure_sizes, methods, dispersions))
+            # One computation of the limits for both: unclipped for the standardised positions, clipped to judge.
+            unclipped = judgement.limits_each(measure, centres, measure_sizes, methods, dispersions, clip=False)
+            return (judgement.positions(measure_values, judgement.clipped(measure, unclipped)),
+                    judgement.standardised_each(measure, measure_values, centres, measure_sizes, methods, dispersions,
+                                                unclipped))
 
-        headline_positions, headline_standardised = judged("crude", choice)
         widened = judgement.widened_choice(choice)
         columns: tuple[tuple[str, OverdispersionChoice], ...] = (("exact", "none"), ("widened", widened))
-        table = {(measure, column): judged(measure, method)[0] for measure in measures
+        table = {(measure, column): judged(measure, method) for measure in measures
                  for column, method in columns} if sensitivity else {}
+        if sensitivity:
+            # The headline method is exact or the widened one (`judgement.widened_choice`): take it from the table.
+            headline_exact = np.array([judgement.choose_method(choice, family[1].dispersion if family else None)
+                                       == "exact" for family in families["crude"]])
+            headline_positions = np.where(headline_exact, table["crude", "exact"][0], table["crude", "widened"][0])
+            headline_standardised = np.where(headline_exact, table["crude", "exact"][1], table["crude", "widened"][1])
+        else:
+            headline_positions, headline_standardised = judged("crude", choice)
         cells: dict[str, OrganisationCell] = {}
         for k, definition in enumerate(INDICATORS):
             counts = level_data["indicators"][definition.id]
@@ -538,7 +555,7 @@ class IndicatorEngine:
             if sensitivity:
                 def verdict_of(measure: judgement.Measure, column: str, k: int = k,
                                definition: Indicator = definition) -> judgement.Verdict | None:
-                    return judgement.verdict(table[measure, column][k] if families[measure][k] else "",
+                    return judgement.verdict(table[measure, column][0][k] if families[measure][k] else "",
                                              definition.direction)
 
                 by_method: Sensitivity = {
@@ -837,33 +854,63 @@ def _judgement_answer(judged_by: judgement.Judgement | None, centre: float | Non
     return judgement.Judgement(measure, choice, "exact", None).as_dict(level, None)
 
 
-def _compute_level(frame: pl.DataFrame, level: str, filters: Filters, ids: Sequence[str], expected: bool) -> dict:
-    """See `IndicatorEngine._level`: one group-by over the organisations of `level` (and, with `expected`, their
-    case-mix strata); expected counts E_u = Σ_s n_us · (Σ_u O_us / Σ_u n_us) over the level's organisations u, so
-    that the expected counts of the level add up to its observed counts."""
-    column = LEVEL_COLUMNS[level]
-    lazy = frame.lazy().filter(filters.expression())
-    of_level = lazy.filter(pl.col(column).is_not_null())
-    kinds = ("n", "d", "e") if expected else ("n", "d")
-    if expected:
-        per_unit = (
-            of_level.group_by([column, STRATUM_COLUMN]).agg(_sum_expressions(ids))
+def _with_expected(per_stratum: pl.LazyFrame, column: str, ids: Sequence[str]) -> pl.LazyFrame:
+    """Per organisation of `column`: observed (n), population (d) and expected (e) counts, from counts per
+    organisation and case-mix stratum: E_u = Σ_s n_us · (Σ_u O_us / Σ_u n_us) over the organisations u, so that
+    the expected counts of the level add up to its observed counts (indirect standardisation)."""
+    return (per_stratum
             .with_columns([(pl.col(f"d:{i}") * pl.col(f"n:{i}").sum().over(STRATUM_COLUMN)
                             / pl.col(f"d:{i}").sum().over(STRATUM_COLUMN)).fill_nan(0.0).fill_null(0.0).alias(f"e:{i}")
                            for i in ids])
-            .group_by(column).agg([pl.col(f"{kind}:{i}").sum() for i in ids for kind in kinds]))
-    else:
-        per_unit = of_level.group_by(column).agg(_sum_expressions(ids))
+            .group_by(column).agg([pl.col(f"{kind}:{i}").sum() for i in ids for kind in ("n", "d", "e")]))
+
+
+def _resummed(counts: pl.LazyFrame, keys: Sequence[str], ids: Sequence[str]) -> pl.LazyFrame:
+    """Counts already summed per finer cells, summed again per `keys` (all cells when empty)."""
+    sums = [pl.col(f"{kind}:{i}").sum() for i in ids for kind in ("n", "d")]
+    return counts.group_by(list(keys)).agg(sums) if keys else counts.select(sums)
+
+
+def _level_data(level: str, per_unit: pl.DataFrame, national: pl.DataFrame, ids: Sequence[str]) -> dict:
+    """The shape `IndicatorEngine._level` hands out: codes, their index, national counts, per-unit arrays."""
+    column = LEVEL_COLUMNS[level]
     per_unit = per_unit.with_columns(pl.col(column).cast(pl.String)).sort(column)
-    per_unit_table, national = pl.collect_all([per_unit, lazy.select(_sum_expressions(ids))])
-    codes = per_unit_table[column].to_list()
+    codes = per_unit[column].to_list()
     return {
         "level": level, "codes": codes, "index": {code: i for i, code in enumerate(codes)},
         "national": {i: (int(national[f"n:{i}"][0] or 0), int(national[f"d:{i}"][0] or 0)) for i in ids},
-        "indicators": {i: {f"{name}": per_unit_table[f"{kind}:{i}"].to_numpy().astype(float)
+        "indicators": {i: {name: per_unit[f"{kind}:{i}"].to_numpy().astype(float)
                            for kind, name in (("n", "numerators"), ("d", "denominators"), ("e", "expected"))
-                           if kind in kinds} for i in ids},
+                           if f"{kind}:{i}" in per_unit.columns} for i in ids},
     }
+
+
+def _compute_level(frame: pl.DataFrame, level: str, filters: Filters, ids: Sequence[str], expected: bool) -> dict:
+    """See `IndicatorEngine._level`: one group-by over the organisations of `level` (with `expected`, also over
+    their case-mix strata, `_with_expected`)."""
+    column = LEVEL_COLUMNS[level]
+    lazy = frame.lazy().filter(filters.expression())
+    of_level = lazy.filter(pl.col(column).is_not_null())
+    per_unit = (_with_expected(of_level.group_by([column, STRATUM_COLUMN]).agg(_sum_expressions(ids)), column, ids)
+                if expected else of_level.group_by(column).agg(_sum_expressions(ids)))
+    per_unit_table, national = pl.collect_all([per_unit, lazy.select(_sum_expressions(ids))])
+    return _level_data(level, per_unit_table, national, ids)
+
+
+def _compute_overview_levels(frame: pl.DataFrame, level: str, filters: Filters, ids: Sequence[str]) -> dict:
+    """See `IndicatorEngine._overview_levels`: one pass over the births, counted per (organisation of `level`,
+    VSV, case-mix stratum); from those cells the level with expected counts, the VSVs and national."""
+    column = LEVEL_COLUMNS[level]
+    keys = [column, STRATUM_COLUMN] if level == "vsv" else [column, "vsv_code", STRATUM_COLUMN]
+    cells = frame.lazy().filter(filters.expression()).group_by(keys).agg(_sum_expressions(ids))
+    queries = [_with_expected(_resummed(cells.filter(pl.col(column).is_not_null()), [column, STRATUM_COLUMN], ids),
+                              column, ids),
+               _resummed(cells, [], ids)]
+    if level != "vsv":
+        queries.append(_resummed(cells.filter(pl.col("vsv_code").is_not_null()), ["vsv_code"], ids))
+    tables = pl.collect_all(queries)
+    return {"level": _level_data(level, tables[0], tables[1], ids),
+            "vsv": _level_data("vsv", tables[2], tables[1], ids) if level != "vsv" else None}
 
 
 def _without_key(cell: dict) -> dict:

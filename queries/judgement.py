@@ -207,6 +207,16 @@ def ratio_limits(expected: ArrayLike, method: LimitsMethod, dispersion: statisti
 
 # ---- from limits to what a user reads --------------------------------------------------------------------
 
+def clipped(measure: Measure, limits: Limits) -> Limits:
+    """Limits as shown and judged: a rate's within [0, 1], an O/E's not below 0 (`limits_each(..., clip=False)`
+    leaves exact limits as interpolated; widened ones are within these bounds already)."""
+    upper_bound = 1.0 if measure == "crude" else None
+    return Limits(lower_95=np.clip(limits["lower_95"], 0.0, upper_bound),
+                  upper_95=np.clip(limits["upper_95"], 0.0, upper_bound),
+                  lower_998=np.clip(limits["lower_998"], 0.0, upper_bound),
+                  upper_998=np.clip(limits["upper_998"], 0.0, upper_bound))
+
+
 def positions(values: ArrayLike, limits: Limits) -> np.ndarray:
     """Where each value lies against its limits (`statistics.funnel_position`)."""
     return statistics.funnel_position(values, limits["lower_95"], limits["upper_95"], limits["lower_998"],
@@ -235,15 +245,16 @@ def standardised_positions(values: ArrayLike, centre: float | np.ndarray, limits
 
 
 def standardised_each(measure: Measure, values: ArrayLike, centres: ArrayLike, sizes: ArrayLike,
-                      methods: Sequence[LimitsMethod], dispersions: Sequence[statistics.Overdispersion | None]
-                      ) -> np.ndarray:
+                      methods: Sequence[LimitsMethod], dispersions: Sequence[statistics.Overdispersion | None],
+                      unclipped: Limits | None = None) -> np.ndarray:
     """The standardised position of units judged as in `limits_each` (the spine chart's axis): ±1.96 on the 95%
     limits and ±3.09 on the 99.8% limits, so that a unit is outside a limit exactly when its standardised position
     is, and a unit that cannot go further (no events, a lower limit cut off at 0) is inside, not on the line.
 
     Exact limits: `standardised_positions` against the unclipped interpolated limits. Widened limits: the z-score
     on the transformed scale, (y − y0)/√(φ s² + τ²), whose ±1.96 and ±3.09 are those limits before the
-    back-transformation (arcsine √ for a rate, √ for O/E)."""
+    back-transformation (arcsine √ for a rate, √ for O/E). `unclipped`: the units' `limits_each(..., clip=False)`
+    when the caller has them already."""
     value, centre, size = (np.asarray(values, dtype=float), np.asarray(centres, dtype=float),
                            np.asarray(sizes, dtype=float))
     method_of = np.array([method if d is not None else "exact" for method, d in zip(methods, dispersions,
@@ -251,8 +262,12 @@ def standardised_each(measure: Measure, values: ArrayLike, centres: ArrayLike, s
     standardised = np.full(value.shape, np.nan)
     exact = method_of == "exact"
     if exact.any():
-        limits = limits_each(measure, centre[exact], size[exact], ["exact"] * int(exact.sum()),
-                             [None] * int(exact.sum()), clip=False)
+        if unclipped is not None:
+            limits = Limits(lower_95=unclipped["lower_95"][exact], upper_95=unclipped["upper_95"][exact],
+                            lower_998=unclipped["lower_998"][exact], upper_998=unclipped["upper_998"][exact])
+        else:
+            limits = limits_each(measure, centre[exact], size[exact], ["exact"] * int(exact.sum()),
+                                 [None] * int(exact.sum()), clip=False)
         standardised[exact] = standardised_positions(value[exact], centre[exact], limits)
     widened = ~exact
     if widened.any():
