@@ -494,7 +494,9 @@ class IndicatorEngine:
             estimable = (denominators >= minimum)[present]
             own = index is not None and bool(denominators[index] > 0)
             for measure in measures:
-                if not own:
+                # No births of the organisation in the denominator, or no adjusted figure for this indicator
+                # (Indicator.case_mix_adjusted): nothing to judge.
+                if not own or (measure == "adjusted" and not definition.case_mix_adjusted):
                     families[measure].append(None)
                     values[measure].append(np.nan)
                     sizes[measure].append(0.0)
@@ -503,10 +505,6 @@ class IndicatorEngine:
                                                                       choice, estimable))
                     values[measure].append(numerators[index] / denominators[index])
                     sizes[measure].append(denominators[index])
-                elif not definition.case_mix_adjusted:  # see Indicator.case_mix_adjusted
-                    families[measure].append(None)
-                    values[measure].append(np.nan)
-                    sizes[measure].append(0.0)
                 else:
                     expected = counts["expected"]
                     families[measure].append((1.0, judgement.ratio_judgement(numerators[present], expected[present],
@@ -518,13 +516,9 @@ class IndicatorEngine:
             centres = np.array([family[0] if family else np.nan for family in families[measure]])
             dispersions = [family[1].dispersion if family else None for family in families[measure]]
             methods = [judgement.choose_method(method_choice, dispersion) for dispersion in dispersions]
-            measure_values = np.array(values[measure])
-            measure_sizes = np.array(sizes[measure])
-            # One computation of the limits for both: unclipped for the standardised positions, clipped to judge.
-            unclipped = judgement.limits_each(measure, centres, measure_sizes, methods, dispersions, clip=False)
-            return (judgement.positions(measure_values, judgement.clipped(measure, unclipped)),
-                    judgement.standardised_each(measure, measure_values, centres, measure_sizes, methods, dispersions,
-                                                unclipped))
+            _, found, standardised = judgement.judge_each(measure, values[measure], centres, sizes[measure], methods,
+                                                          dispersions)
+            return found, standardised
 
         widened = judgement.widened_choice(choice)
         columns: tuple[tuple[str, OverdispersionChoice], ...] = (("exact", "none"), ("widened", widened))

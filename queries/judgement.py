@@ -199,12 +199,6 @@ def ratio_dispersion(observed: ArrayLike, expected: ArrayLike,
     return statistics.estimate_overdispersion(z, s)
 
 
-def ratio_limits(expected: ArrayLike, method: LimitsMethod, dispersion: statistics.Overdispersion | None) -> Limits:
-    """Funnel limits of O/E at 95% and 99.8%: exact Poisson, or widened on the square-root scale."""
-    sizes = np.atleast_1d(np.asarray(expected, dtype=float))
-    return limits_each("adjusted", np.ones(sizes.shape), sizes, [method] * sizes.size, [dispersion] * sizes.size)
-
-
 # ---- from limits to what a user reads --------------------------------------------------------------------
 
 def clipped(measure: Measure, limits: Limits) -> Limits:
@@ -333,6 +327,19 @@ class JudgedFamily:
     standardised: np.ndarray
 
 
+def judge_each(measure: Measure, values: ArrayLike, centres: ArrayLike, sizes: ArrayLike,
+               methods: Sequence[LimitsMethod], dispersions: Sequence[statistics.Overdispersion | None]
+               ) -> tuple[Limits, np.ndarray, np.ndarray]:
+    """Units judged as in `limits_each` (each may belong to another family): their limits as shown, positions and
+    standardised positions, from one computation of the limits (unclipped for `standardised_each`)."""
+    value_array, centre_array, size_array = (np.asarray(values, dtype=float), np.asarray(centres, dtype=float),
+                                             np.asarray(sizes, dtype=float))
+    unclipped = limits_each(measure, centre_array, size_array, methods, dispersions, clip=False)
+    limits = clipped(measure, unclipped)
+    return (limits, positions(value_array, limits),
+            standardised_each(measure, value_array, centre_array, size_array, methods, dispersions, unclipped))
+
+
 def _selected(array: np.ndarray, judged: np.ndarray | None) -> np.ndarray:
     return array if judged is None else array[judged]
 
@@ -372,11 +379,10 @@ def judge_rates(numerators: ArrayLike, denominators: ArrayLike, choice: Overdisp
     selected_denominators = _selected(denominator_array, judged)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(selected_denominators > 0, selected_numerators / selected_denominators, np.nan)
-    limits = rate_limits(centre, selected_denominators, method, dispersion)
     count = len(values)
-    return JudgedFamily(centre, judged_by, values, limits, positions(values, limits),
-                        standardised_each("crude", values, np.full(count, centre), selected_denominators,
-                                          [method] * count, [dispersion] * count))
+    limits, found, standardised = judge_each("crude", values, np.full(count, centre), selected_denominators,
+                                             [method] * count, [dispersion] * count)
+    return JudgedFamily(centre, judged_by, values, limits, found, standardised)
 
 
 def judge_ratios(observed: ArrayLike, expected: ArrayLike, choice: OverdispersionChoice, estimable: ArrayLike,
@@ -389,8 +395,7 @@ def judge_ratios(observed: ArrayLike, expected: ArrayLike, choice: Overdispersio
     selected_observed, selected_expected = _selected(observed_array, judged), _selected(expected_array, judged)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(selected_expected > 0, selected_observed / selected_expected, np.nan)
-    limits = ratio_limits(selected_expected, method, dispersion)
     count = len(values)
-    return JudgedFamily(1.0, judged_by, values, limits, positions(values, limits),
-                        standardised_each("adjusted", values, np.ones(count), selected_expected, [method] * count,
-                                          [dispersion] * count))
+    limits, found, standardised = judge_each("adjusted", values, np.ones(count), selected_expected,
+                                             [method] * count, [dispersion] * count)
+    return JudgedFamily(1.0, judged_by, values, limits, found, standardised)
