@@ -215,7 +215,7 @@ def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, lan
             traces.append({
                 "type": "scatter", "x": x, "y": [scaled(point[f"{side}_{level}"], unit) for point in limits],
                 "mode": "lines", "name": name, "legendgroup": level, "showlegend": index == 0, "hoverinfo": "skip",
-                "line": {"color": "#4a4a4a", "width": 1.2, "dash": dash}})
+                "line": {"color": LIMIT_COLOUR, "width": 1.2, "dash": dash}})
     if answer.get("target") is not None and x:
         traces.append({"type": "scatter", "x": [min(x), max(x)], "y": [scaled(answer["target"], unit)] * 2,
                        "mode": "lines", "name": code_label("reference", answer.get("level", "vsv"), language),
@@ -425,9 +425,9 @@ def spine_figure(rows: list[dict], title: str, x_title: str, language: str) -> d
         for side in (-1, 1):
             shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": side * SPINE_LIMITS[level],
                            "x1": side * SPINE_LIMITS[level], "y0": 0, "y1": 1, "layer": "below",
-                           "line": {"color": "#4a4a4a", "width": 1.2, "dash": dash}})
+                           "line": {"color": LIMIT_COLOUR, "width": 1.2, "dash": dash}})
         annotations.append({"xref": "x", "yref": "paper", "x": SPINE_LIMITS[level], "y": 1, "yanchor": "bottom",
-                            "text": name, "showarrow": False, "font": {"size": 11, "color": "#4a4a4a"}})
+                            "text": name, "showarrow": False, "font": {"size": 11, "color": LIMIT_COLOUR}})
     ticks = [-SPINE_LIMITS["998"], -SPINE_LIMITS["95"], 0, SPINE_LIMITS["95"], SPINE_LIMITS["998"]]
     layout = base_layout(_escape(title), x_title, "", language, height=max(260, 120 + 28 * len(shown)))
     layout["xaxis"].update(range=[-reach, reach], zeroline=False, tickvals=ticks,

@@ -272,7 +272,7 @@ def verdict_cell(row: dict, request: IndicatorRequest, href: str) -> html.Td:
             lines.append(code_label("limits_method_short", method, language))
     children: list = ["\n".join(lines)]
     if cell and cell.get("verdict") and cell.get("depends_on_method"):
-        children.append(dcc.Link(text("depends_on_method", language), href=f"{href}#detail-funnel",
+        children.append(dcc.Link(text("depends_on_method", language), href=f"{href}#detail-summary",
                                  id=f"overview-{row['indicator']['id']}-method", className="method-dependent"))
     return html.Td(children, id=f"overview-{row['indicator']['id']}-verdict", className=f"verdict-cell verdict-{key}")
 
