@@ -321,10 +321,12 @@ def table_data(caption: str, headers: Sequence[str], rows: Sequence[Sequence[str
 
 def data_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[object]],
                numeric_columns: Sequence[int] = (), table_id: str | None = None,
-               footer: Sequence[object] | None = None) -> html.Table:
+               footer: Sequence[object] | None = None) -> html.Div:
     """A plain, accessible table: caption, column headers with scope, numbers right-aligned.
 
-    Cells are strings or components; strings are rendered as text.
+    Cells are strings or components; strings are rendered as text. The table scrolls sideways inside its own box
+    when it is wider than the page (numbers do not wrap; a suppressed figure's reason is long), rather than being
+    cut off or widening the whole page.
     """
     numeric = set(numeric_columns)
 
@@ -342,7 +344,9 @@ def data_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[obj
                                          if i == 0 else html.Td(value, className=cell_class(i))
                                          for i, value in enumerate(footer)])))
     props = {"id": table_id} if table_id else {}
-    return html.Table(parts, className="table table-sm table-striped data-table", **props)
+    # A box that can scroll is a named region reachable from the keyboard (WCAG 2.1.1; axe scrollable-region-focusable).
+    return html.Div(html.Table(parts, className="table table-sm table-striped data-table", **props),
+                    className="table-scroll", role="region", tabIndex="0", **{"aria-label": caption})
 
 
 def frame_constants() -> dict:
