@@ -29,12 +29,14 @@ class EngineConfig:
     """Small-number rules, cache and refresh settings.
 
     min_denominator: no rate (nor interval, nor funnel position) on a denominator below this.
-    mask_counts_from / mask_counts_to: in exports, counts in this closed range are masked.
+    mask_counts_from / mask_counts_to: counts in this closed range are masked: others' always, own in exports.
     cache_redis_url: answers are cached in Redis when set, else in process memory.
     cache_timeout_seconds: how long a cached answer lives (answers are keyed by data version anyway).
     version_check_seconds: how often the published data version is re-read from the database
         (0 = on every question).
-    pseudonym_key: secret for the stable pseudonyms of anonymised organisations.
+    pseudonym_key: secret for the pseudonyms of anonymised organisations and the births' record keys.
+    cell_key_noise: cell-key perturbation of every figure that is not the viewer's own (docs/privacy.md). Only
+        tests of the arithmetic switch it off, in code: no environment variable can.
     """
 
     min_denominator: int = 10
@@ -44,6 +46,7 @@ class EngineConfig:
     cache_timeout_seconds: int = 24 * 3600
     version_check_seconds: float = 0.0
     pseudonym_key: str = field(default_factory=lambda: installation_secret(PSEUDONYM_KEY_VARIABLE, PSEUDONYM_KEY_FILE))
+    cell_key_noise: bool = True
 
 
 def load_config() -> EngineConfig:

@@ -4,7 +4,10 @@ Each public method takes the viewer (queries.scope.Viewer) and a filter (queries
 mapping of URL parameters) and returns a JSON-ready dict that always carries `data_version`. The engine
 aggregates the in-memory copy of the published version (queries.store), caches the unscoped answer per
 data version + question (queries.cache), then applies the viewer's scope and the small-number rules
-(queries.config) on the way out, so no caller can forget either. See docs/indicators.md for the shapes.
+(queries.config) on the way out through queries.disclosure, so no caller can forget either. Every computation
+keeps two variants of each figure: `exact`, and `published` (from the cell-key perturbed counts); verdicts are
+judged against a comparator estimated from the published counts, so every statistic an answer shows about
+others is a function of perturbed figures (docs/privacy.md). See docs/indicators.md for the shapes.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ import polars as pl
 from flask_caching.backends import BaseCache
 from sqlalchemy import Engine
 
-from queries import judgement, spc, statistics
-from queries.answers import Alerts, CountsCell, JudgedFields, MethodVerdicts, OrganisationCell, Sensitivity
+from queries import disclosure, judgement, spc, statistics
+from queries.answers import Alerts, CountsCell, MethodVerdicts, Sensitivity
 from queries.cache import answer_key, answers_fingerprint, make_answer_cache
 from queries.catalogue import CATALOGUE, INDICATORS, Indicator, indicators_for
 from queries.config import EngineConfig, load_config
@@ -47,11 +50,6 @@ from tables.database import database_url, make_engine
 LEVELS = tuple(LEVEL_COLUMNS)
 GRAINS = ("month", "quarter", "year")
 FUNNEL_CURVE_POINTS = 120
-# Suppression reason of a VSV figure that, minus the provider's own, would be one other organisation's
-# (and of the figures hidden with it so that totals do not give it back): see `_complementary`.
-COMPLEMENTARY = "complementary"
-# A provider's VSV figure is shown only when at least this many other organisations of its level are behind it.
-COMPLEMENTARY_MIN_OTHERS = 2
 
 # Turns a group-by key into the key of a cell (a period label, a dimension value). The key is whatever Python
 # value polars hands back for the key expression: an int period index, a str dimension value.
@@ -68,11 +66,19 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
+COUNT_KINDS = ("n", "d", "kn", "kd")
+
+
 def _sum_expressions(indicator_ids: Sequence[str]) -> list[pl.Expr]:
+    """Per indicator: numerator (n), denominator (d) and their record-key sums (kn, kd: the cell keys,
+    queries.disclosure)."""
     expressions = []
     for indicator_id in indicator_ids:
-        expressions.append(pl.col(numerator_column(indicator_id)).sum().cast(pl.Int64).alias(f"n:{indicator_id}"))
-        expressions.append(pl.col(population_column(indicator_id)).sum().cast(pl.Int64).alias(f"d:{indicator_id}"))
+        numerator, population = numerator_column(indicator_id), population_column(indicator_id)
+        expressions += [pl.col(numerator).sum().cast(pl.Int64).alias(f"n:{indicator_id}"),
+                        pl.col(population).sum().cast(pl.Int64).alias(f"d:{indicator_id}"),
+                        disclosure.key_sum_expression(numerator).alias(f"kn:{indicator_id}"),
+                        disclosure.key_sum_expression(population).alias(f"kd:{indicator_id}")]
     return expressions
 
 
@@ -91,10 +97,11 @@ class IndicatorEngine:
         self.store = BirthStore(db_engine, self.config)
         self.cache = cache if cache is not None else make_answer_cache(self.config)
         # The pseudonym key is no input of a cached (unscoped) answer; it stays out of the fingerprint.
-        settings = (self.config.min_denominator, CASE_MIX_COLUMNS, FUNNEL_CURVE_POINTS,
+        self.noise = disclosure.PERTURBATION_TABLE if self.config.cell_key_noise else disclosure.NO_NOISE_TABLE
+        settings = (self.config.min_denominator, self.config.cell_key_noise, CASE_MIX_COLUMNS, FUNNEL_CURVE_POINTS,
                     judgement.OVERDISPERSION_TEST_LEVEL, judgement.ALERT_LEVEL, judgement.ALARM_LEVEL,
                     statistics.DEFAULT_WINSORISING_FRACTION)
-        computing = (sys.modules[__name__], judgement, statistics, spc, sys.modules[Indicator.__module__],
+        computing = (sys.modules[__name__], judgement, statistics, spc, disclosure, sys.modules[Indicator.__module__],
                      sys.modules[BirthStore.__module__], sys.modules[Filters.__module__])
         self.fingerprint = answers_fingerprint(INDICATORS, settings, computing)
 
@@ -153,46 +160,63 @@ class IndicatorEngine:
         scope.require_named(code, level)
         return code, level
 
-    def _present(self, cell: dict, identity: dict | None, export: bool) -> dict:
-        """Apply the small-number rules to one unscoped cell (counts + statistics) and add identity."""
-        presented = dict(identity or {})
-        presented.update(cell)
-        numerator, denominator = cell["numerator"], cell["denominator"]
-        reason = None
-        if denominator < self.config.min_denominator:
-            reason = "denominator_below_minimum"
-        masked = export and any(self.config.mask_counts_from <= count <= self.config.mask_counts_to
-                                for count in (numerator, denominator))
-        if masked:
-            reason = "count_masked"
-        return _suppress(presented, reason, hide_counts=masked)
+    @property
+    def rules(self) -> disclosure.SmallNumbers:
+        return disclosure.SmallNumbers(self.config.min_denominator, self.config.mask_counts_from,
+                                       self.config.mask_counts_to)
+
+    def _present(self, cell: dict, treatment: disclosure.Treatment, identity: dict | None, export: bool,
+                 definition: Indicator, band: disclosure.SizeBand | None = None) -> dict:
+        """One computed cell (both variants) as the viewer is shown it (queries.disclosure.present)."""
+        return disclosure.present(cell, treatment, identity, self.rules, export=export,
+                                  unit_scale=definition.unit_scale, band=band)
+
+    def _present_aggregate(self, scope: Scope, cell: dict, identity: dict, export: bool,
+                           definition: Indicator) -> dict:
+        """National or the comparator (all organisations of a type): exact for admin, perturbed for the rest."""
+        return self._present(cell, scope.treatment(None, None), identity, export, definition)
+
+    def _present_organisation(self, scope: Scope, cell: dict, code: str, level: str, export: bool,
+                              definition: Indicator, answer: str) -> dict:
+        """A named organisation's cell (the subject of an overview, trend or breakdown, or the viewer's VSV):
+        exact or perturbed by the scope; a provider's VSV withheld by the structural rule."""
+        presented = self._present(cell, scope.treatment(code, level), scope.identity(code, level, answer), export,
+                                  definition)
+        if level != "vsv" or not scope.vsv_withheld(code):
+            return presented
+        if "judgement" in presented:
+            presented["judgement"] = _published_judgement(presented["judgement"], True)
+        return disclosure.withhold(presented)
 
     def _envelope(self, snapshot: Snapshot, question: str, viewer: Viewer, filters: Filters,
                   **extra: object) -> dict:
         return {"question": question, "data_version": snapshot.version_info(), "viewer": viewer.as_dict(),
                 "filters": filters.as_params(), **extra}
 
-    def _scoped_rows(self, scope: Scope, level: str, cells: list[dict], export: bool,
-                     contributors: dict[str, dict] | None = None) -> list[dict]:
-        """The rows of a level as the viewer may see them. `contributors` (level vsv, for a viewer with a
-        complementary basis): VSV code → {None: codes of the viewer's level with births in the denominator}."""
-        rows = [self._present({k: v for k, v in cell.items() if k != "code"}, scope.identity(cell["code"], level),
-                              export) for cell in cells]
-        if export and sum(row["suppression_reason"] == "count_masked" for row in rows) == 1:
-            # Secondary suppression: with one masked row, the national total minus the other rows gives it back.
-            shown = [row for row in rows if not row["suppressed"]]
-            if shown:
-                smallest = min(shown, key=lambda row: (row["denominator"], row["numerator"]))
-                _suppress(smallest, "count_masked_secondary", hide_counts=True)
-        basis = scope.complementary_basis()
-        if contributors is not None and basis is not None and level == "vsv":
-            # The provider's own VSV among all VSVs: the rows add up to the `reference` cell, so hiding the
-            # own VSV alone would not do; `_complementary` hides another VSV with it.
-            own_vsv, own, _ = basis
-            others = [set(contributors.get(cell["code"], {}).get(None, ())) - {own} for cell in cells]
-            _complementary(rows, others, [cell["code"] == own_vsv for cell in cells], self.config.min_denominator)
-        # Own first, then named, then pseudonyms: sorting by label never orders peers by their code.
-        return sorted(rows, key=lambda row: (not row["own"], not row["named"], row["label"]))
+    @staticmethod
+    def _answer(snapshot: Snapshot, question: str, filters: Filters, **about: object) -> str:
+        """What identifies an answer for its peers' pseudonyms (queries.disclosure.answer_pseudonym)."""
+        return "|".join([str(snapshot.data_version), question, repr(sorted(about.items())),
+                         repr(filters.as_params())])
+
+    def _scoped_rows(self, scope: Scope, level: str, cells: list[dict], export: bool, definition: Indicator,
+                     answer: str) -> tuple[list[dict], bool]:
+        """The rows of a level as the viewer may see them, and whether one was withheld. Peers share size bands
+        of at least PEER_GROUP_SIZE (from their published denominators) and carry pseudonyms of this answer."""
+        treatments = [scope.treatment(cell["code"], level) for cell in cells]
+        peers = [i for i, treatment in enumerate(treatments) if treatment == "peer"]
+        bands = dict(zip(peers, disclosure.size_bands([cells[i]["published"]["denominator"] for i in peers]),
+                         strict=True))
+        rows, withheld = [], False
+        for i, cell in enumerate(cells):
+            row = self._present({k: v for k, v in cell.items() if k != "code"}, treatments[i],
+                                scope.identity(cell["code"], level, answer), export, definition, bands.get(i))
+            if level == "vsv" and scope.vsv_withheld(cell["code"]):
+                disclosure.withhold(row)
+                withheld = True
+            rows.append(row)
+        # Own first, then named, then peers by their pseudonym of this answer: a random order.
+        return sorted(rows, key=lambda row: (not row["own"], not row["named"], row["label"])), withheld
 
     # ---- simple lookups ------------------------------------------------------------------------------
 
@@ -225,58 +249,78 @@ class IndicatorEngine:
         ids = list(indicator_ids) if indicator_ids is not None else [definition.id for definition in INDICATORS]
         return self._cached(snapshot, "level", {"level": level, "filters": filters.as_params(), "indicators": ids,
                                                 "expected": expected},
-                            lambda: _compute_level(snapshot.frame, level, filters, ids, expected))
+                            lambda: _compute_level(snapshot.frame, level, filters, ids, expected, self.noise))
 
     def _overview_levels(self, snapshot: Snapshot, level: str, filters: Filters) -> dict:
         """For an overview of an organisation of `level`: its level with expected counts and the VSVs' counts, from
         one pass over the births (`_compute_overview_levels`); cached per level + filter."""
         return self._cached(snapshot, "overview_levels", {"level": level, "filters": filters.as_params()},
                             lambda: _compute_overview_levels(snapshot.frame, level, filters,
-                                                             [definition.id for definition in INDICATORS]))
+                                                             [definition.id for definition in INDICATORS], self.noise))
 
     def _judged_cells(self, definition: Indicator, level_data: dict, choice: OverdispersionChoice,
-                      measure: judgement.Measure = "crude", judged: np.ndarray | None = None
-                      ) -> tuple[JudgedFamily | None, np.ndarray]:
-        """One indicator of a level judged: (the family, the indexes of the units judged). Only units with births
-        in the denominator are judged; the overdispersion is estimated from those with a rate to show."""
+                      measure: judgement.Measure = "crude") -> tuple[JudgedFamily | None, np.ndarray, np.ndarray]:
+        """One indicator of a level judged: (the family, the indexes of the units judged, the units' standardised
+        positions from their published counts). Only units with births in the denominator are judged. The
+        comparator and the overdispersion are estimated from the published (perturbed) counts of the units with a
+        rate to show, so no statistic of the answer is a function of others' exact counts; each unit's position
+        is its exact value against those limits (the same verdict for every viewer)."""
         counts = level_data["indicators"][definition.id]
-        numerators, denominators = counts["numerators"], counts["denominators"]
-        present = np.flatnonzero(denominators > 0)
-        units = present if judged is None else np.intersect1d(present, judged)
-        estimable = denominators >= self.config.min_denominator
+        units = np.flatnonzero(counts["denominators"] > 0)
+        published_numerators = counts["published_numerators"][units]
+        published_denominators = counts["published_denominators"][units]
+        estimable = published_denominators >= self.config.min_denominator
         if measure == "crude":
-            family = judgement.judge_rates(numerators[present], denominators[present], choice,
-                                           estimable[present], np.searchsorted(present, units))
+            found = judgement.rate_judgement(published_numerators, published_denominators, choice, estimable)
+            if found is None:
+                return None, units, np.full(len(units), np.nan)
+            centre, judged_by = found
+            exact_sizes, published_sizes = counts["denominators"][units], published_denominators
         else:
-            family = judgement.judge_ratios(numerators[present], counts["expected"][present], choice,
-                                            estimable[present], np.searchsorted(present, units))
-        return family, units
+            centre = 1.0
+            judged_by = judgement.ratio_judgement(published_numerators, counts["published_expected"][units], choice,
+                                                  estimable)
+            exact_sizes, published_sizes = counts["expected"][units], counts["published_expected"][units]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exact_values = np.where(exact_sizes > 0, counts["numerators"][units] / exact_sizes, np.nan)
+            published_values = np.where(published_sizes > 0, published_numerators / published_sizes, np.nan)
+        count = len(units)
+        centres, methods, dispersions = (np.full(count, centre), [judged_by.method] * count,
+                                         [judged_by.dispersion] * count)
+        limits, found_positions, standardised = judgement.judge_each(measure, exact_values, centres, exact_sizes,
+                                                                     methods, dispersions)
+        published_standardised = judgement.judge_each(measure, published_values, centres, published_sizes, methods,
+                                                      dispersions)[2]
+        family = JudgedFamily(centre, judged_by, exact_values, limits, found_positions, standardised)
+        return family, units, published_standardised
 
     def _compute_units(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters,
                        overdispersion: OverdispersionChoice, with_curve: bool) -> dict:
         definition = CATALOGUE[indicator_id]
         level_data = self._level(snapshot, level, filters, [indicator_id])
         counts = level_data["indicators"][indicator_id]
-        # The funnel's target is the pooled rate of the organisations compared (Spiegelhalter 2005, section 2):
-        # a hospital's births exclude home births, so comparing hospitals with all births would flag them all.
-        reference = _counts_cell(counts["numerators"].sum(), counts["denominators"].sum())
-        family, units = self._judged_cells(definition, level_data, overdispersion)
-        numerators, denominators = counts["numerators"][units], counts["denominators"][units]
-        rates = _rate_cells(numerators, denominators)
-        cells = [{"code": level_data["codes"][unit], "numerator": int(numerators[i]),
-                  "denominator": int(denominators[i]), "rate": _number(rates["rate"][i]),
-                  "ci_low": _number(rates["ci_low"][i]), "ci_high": _number(rates["ci_high"][i]),
-                  **_judged(family, i, definition)} for i, unit in enumerate(units)]
+        family, units, published_standardised = self._judged_cells(definition, level_data, overdispersion)
+        exact = _variant_cells(counts["numerators"][units], counts["denominators"][units])
+        published = _variant_cells(counts["published_numerators"][units], counts["published_denominators"][units])
+        cells = [{"code": level_data["codes"][unit], **_judged(family, i, definition),
+                  "exact": {**exact[i], "standardised": _standardised(family, family.standardised if family else None,
+                                                                      i)},
+                  "published": {**published[i], "standardised": _standardised(family, published_standardised, i)}}
+                 for i, unit in enumerate(units)]
         answer: dict[str, Any] = {
             "target": _number(family.centre) if family else None,
-            "national": _counts_cell(*level_data["national"][indicator_id]),
-            "reference": reference,
+            "national": _counted(*level_data["national"][indicator_id], self.noise),
+            # The funnel's comparator is the pooled rate of the organisations compared (Spiegelhalter 2005,
+            # section 2): a hospital's births exclude home births, so comparing hospitals with all births would
+            # flag them all.
+            "reference": _reference(counts, self.noise),
             "judgement": _judgement_answer(family.judgement if family else None, family.centre if family else None,
                                            overdispersion, "crude", level),
             "cells": cells,
         }
         if with_curve and family is not None:
-            largest = max(float(denominators.max()) if len(denominators) else 0.0, 100.0)
+            sizes = counts["published_denominators"][units]
+            largest = max(float(sizes.max()) if len(sizes) else 0.0, 100.0)
             grid = np.unique(np.round(np.geomspace(1, largest * 1.1, FUNNEL_CURVE_POINTS))).astype(float)
             limits = judgement.rate_limits(family.centre, grid, family.judgement.method,
                                            family.judgement.dispersion)
@@ -294,92 +338,44 @@ class IndicatorEngine:
         filters = self._filters(filters)
         snapshot = self._snapshot()
         with_curve = question == "funnel"
-        answer = self._cached(
-            snapshot, "units", {"indicator": indicator_id, "level": level, "filters": filters.as_params(),
-                                "overdispersion": choice, "curve": with_curve},
-            lambda: self._compute_units(snapshot, indicator_id, level, filters, choice, with_curve))
+        answer = self._units(snapshot, indicator_id, level, filters, choice, with_curve)
         scope = self._scope(snapshot, viewer)
         own_vsv = None
         if scope.own_vsv_code and level != "vsv":
-            own_vsv = self._vsv_cell(snapshot, scope, indicator_id, filters, choice, export)
-        contributors = None
-        basis = scope.complementary_basis()
-        if basis is not None and level == "vsv":
-            contributors = self._contributors(snapshot, basis[2], [indicator_id], filters)[indicator_id]
+            own_vsv = self._vsv_cell(snapshot, scope, definition, filters, choice, export)
+        rows, withheld = self._scoped_rows(scope, level, answer["cells"], export, definition,
+                                           self._answer(snapshot, "units", filters, indicator=indicator_id,
+                                                        level=level))
         result = self._envelope(
             snapshot, question, viewer, filters, indicator=definition.as_dict(), level=level,
-            target=answer["target"], judgement=answer["judgement"],
-            national=self._present(answer["national"], NATIONAL_IDENTITY, export),
-            reference=self._present(answer["reference"], _reference_identity(level), export),
-            own_vsv=own_vsv, rows=self._scoped_rows(scope, level, answer["cells"], export, contributors))
+            target=answer["target"], judgement=_published_judgement(answer["judgement"], withheld),
+            national=self._present_aggregate(scope, answer["national"], NATIONAL_IDENTITY, export, definition),
+            reference=self._present_aggregate(scope, answer["reference"], _reference_identity(level), export,
+                                              definition),
+            own_vsv=own_vsv, rows=rows)
         if with_curve:
             result["limits"] = answer.get("limits", [])
         return result
 
-    def _vsv_cell(self, snapshot: Snapshot, scope: Scope, indicator_id: str, filters: Filters,
+    def _units(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters,
+               choice: OverdispersionChoice, with_curve: bool) -> dict:
+        return self._cached(
+            snapshot, "units", {"indicator": indicator_id, "level": level, "filters": filters.as_params(),
+                                "overdispersion": choice, "curve": with_curve},
+            lambda: self._compute_units(snapshot, indicator_id, level, filters, choice, with_curve))
+
+    def _vsv_cell(self, snapshot: Snapshot, scope: Scope, definition: Indicator, filters: Filters,
                   overdispersion: OverdispersionChoice, export: bool) -> dict | None:
-        answer = self._cached(
-            snapshot, "units", {"indicator": indicator_id, "level": "vsv", "filters": filters.as_params(),
-                                "overdispersion": overdispersion, "curve": False},
-            lambda: self._compute_units(snapshot, indicator_id, "vsv", filters, overdispersion, False))
+        """The viewer's VSV among all VSVs (judged against them), beside the rows of another level."""
+        answer = self._units(snapshot, definition.id, "vsv", filters, overdispersion, False)
         for cell in answer["cells"]:
             if cell["code"] == scope.own_vsv_code:
-                presented = self._present({k: v for k, v in cell.items() if k != "code"},
-                                          scope.identity(cell["code"], "vsv"), export)
-                presented["judgement"] = answer["judgement"]  # the VSV is judged against all VSVs
-                remainder = self._remainder(snapshot, scope, [indicator_id], filters)
-                if remainder is not None:
-                    _complement_cell(presented, remainder[indicator_id].get(None, set()))
+                presented = self._present_organisation(
+                    scope, {k: v for k, v in cell.items() if k != "code"}, cell["code"], "vsv", export, definition,
+                    self._answer(snapshot, "units", filters, indicator=definition.id, level="vsv"))
+                presented["judgement"] = _published_judgement(answer["judgement"], scope.vsv_withheld(cell["code"]))
                 return presented
         return None
-
-    # ---- complementary suppression (a provider's VSV minus its own figures) ----------------------------
-
-    def _contributors(self, snapshot: Snapshot, level: str, indicator_ids: Sequence[str], filters: Filters, *,
-                      vsv_code: str | None = None, by: str | None = None, key: pl.Expr | None = None,
-                      label: KeyLabel | None = None) -> dict:
-        """{indicator: {VSV code: {key: [codes]}}}: the organisations of `level` with births in each indicator's
-        denominator, per VSV (only `vsv_code` when given) and per key (`by` names the grouping, `key` computes
-        it, `label` turns it into the cell's key; key None when ungrouped). Cached like every computation."""
-        return self._cached(
-            snapshot, "contributors", {"level": level, "indicators": list(indicator_ids),
-                                       "filters": filters.as_params(), "vsv": vsv_code, "by": by},
-            lambda: _compute_contributors(snapshot.frame, level, indicator_ids, filters, vsv_code, key, label))
-
-    def _remainder(self, snapshot: Snapshot, scope: Scope, indicator_ids: Sequence[str], filters: Filters, *,
-                   by: str | None = None, key: pl.Expr | None = None,
-                   label: KeyLabel | None = None) -> dict[str, dict] | None:
-        """For a viewer with a complementary basis (a provider): {indicator: {key: the organisations of the
-        provider's level, other than its own, with births in the denominator within its VSV}}: what the VSV's
-        figure minus the provider's own is made of. None when the rule does not apply to the viewer."""
-        basis = scope.complementary_basis()
-        if basis is None:
-            return None
-        vsv_code, own, level = basis
-        contributors = self._contributors(snapshot, level, indicator_ids, filters, vsv_code=vsv_code, by=by,
-                                          key=key, label=label)
-        return {indicator_id: {k: set(codes) - {own} for k, codes in contributors[indicator_id].get(vsv_code,
-                                                                                                   {}).items()}
-                for indicator_id in indicator_ids}
-
-    def _complement_series(self, snapshot: Snapshot, scope: Scope, subject: tuple[str, str] | None,
-                           indicator_ids: Sequence[str], filters: Filters, by: str, key: pl.Expr,
-                           label: KeyLabel) -> Callable[[str, list[dict], str], None] | None:
-        """For a provider whose question is about its own VSV (trend, trends, breakdown with the VSV as
-        organisation): a function (indicator, presented points, key field) that applies complementary
-        suppression to the VSV's series in place. None when nothing is to be done."""
-        if not subject or subject[1] != "vsv":
-            return None
-        remainder = self._remainder(snapshot, scope, indicator_ids, filters, by=by, key=key, label=label)
-        if remainder is None:
-            return None
-
-        def apply(indicator_id: str, points: list[dict], field: str) -> None:
-            others = [remainder[indicator_id].get(point[field], set()) for point in points]
-            # Every point is the VSV's; together they add up to its figure for the whole selection.
-            _complementary(points, others, [True] * len(points), self.config.min_denominator)
-
-        return apply
 
     # ---- questions --------------------------------------------------------------------------------
 
@@ -412,25 +408,22 @@ class IndicatorEngine:
         answer = self._cached(snapshot, "overview", {"filters": filters.as_params(), "subject": subject,
                                                      "overdispersion": choice},
                               lambda: self._compute_overview(snapshot, filters, subject, choice))
-        remainder = (self._remainder(snapshot, scope, [definition.id for definition in INDICATORS], filters)
-                     if subject else None)
+        about = self._answer(snapshot, "overview", filters, subject=subject)
         rows = []
         # Each type's overview shows the indicators that fit it (the catalogue's `applies_to`).
         for definition in indicators_for(subject[1] if subject else None):
             computed = answer[definition.id]
-            row: dict[str, dict | None] = {"indicator": definition.as_dict(),
-                                           "national": self._present(computed["national"], NATIONAL_IDENTITY, export)}
+            row: dict[str, dict | None] = {
+                "indicator": definition.as_dict(),
+                "national": self._present_aggregate(scope, computed["national"], NATIONAL_IDENTITY, export, definition)}
             for part, code, level in (("organisation", *(subject or (None, None))),
                                       ("vsv", computed.get("vsv_code"), "vsv")):
-                presented = (self._present(computed[part], scope.identity(code, level), export)
-                             if computed.get(part) is not None else None)
-                row[part] = presented
-                if remainder is not None and presented is not None and level == "vsv":
-                    # The provider's VSV (beside its own organisation, or asked about itself).
-                    _complement_cell(presented, remainder[definition.id].get(None, set()))
+                row[part] = (self._present_organisation(scope, computed[part], code, level, export, definition, about)
+                             if computed.get(part) is not None and code and level else None)
             # Only an answer about an organisation has its level's `reference` (the comparator).
             if subject and computed.get("reference") is not None:
-                row["reference"] = self._present(computed["reference"], _reference_identity(subject[1]), export)
+                row["reference"] = self._present_aggregate(scope, computed["reference"],
+                                                           _reference_identity(subject[1]), export, definition)
             rows.append(row)
         judged = [cell for cell in (row.get("organisation") for row in rows) if cell and cell["verdict"]]
         expected_alerts, expected_alarms = judgement.expected_by_chance(len(judged))
@@ -440,7 +433,7 @@ class IndicatorEngine:
                   "widened": sum(cell["judgement"]["method"] != "exact" for cell in judged),
                   "depends_on_method": sum(bool(cell["depends_on_method"]) for cell in judged)} if subject else None
         return self._envelope(snapshot, "overview", viewer, filters, overdispersion=choice,
-                              organisation=scope.identity(subject[0], subject[1]) if subject else None,
+                              organisation=scope.identity(subject[0], subject[1], about) if subject else None,
                               alerts=alerts, rows=rows)
 
     def _compute_overview(self, snapshot: Snapshot, filters: Filters, subject: tuple[str, str] | None,
@@ -448,7 +441,7 @@ class IndicatorEngine:
         ids = [definition.id for definition in INDICATORS]
         if not subject:
             national = snapshot.frame.lazy().filter(filters.expression()).select(_sum_expressions(ids)).collect()
-            return {i: {"national": _counts_cell(national[f"n:{i}"][0] or 0, national[f"d:{i}"][0] or 0)}
+            return {i: {"national": _counted(*(national[f"{kind}:{i}"][0] or 0 for kind in COUNT_KINDS), self.noise)}
                     for i in ids}
         code, level = subject
         # The subject's level with expected counts (the sensitivity table judges O/E too), and the VSVs.
@@ -461,11 +454,10 @@ class IndicatorEngine:
         vsv = self._subject_cells(vsv_data, vsv_code, choice, sensitivity=False) if vsv_data is not None else None
         answer = {}
         for definition in INDICATORS:
-            counts = level_data["indicators"][definition.id]
             entry: dict[str, Any] = {
                 "vsv_code": vsv_code if vsv_data is not None else None,
-                "national": _counts_cell(*level_data["national"][definition.id]),
-                "reference": _counts_cell(counts["numerators"].sum(), counts["denominators"].sum()),
+                "national": _counted(*level_data["national"][definition.id], self.noise),
+                "reference": _reference(level_data["indicators"][definition.id], self.noise),
                 "organisation": organisation[definition.id],
             }
             if vsv is not None:
@@ -474,50 +466,60 @@ class IndicatorEngine:
         return answer
 
     def _subject_cells(self, level_data: dict, code: str, choice: OverdispersionChoice, *,
-                       sensitivity: bool) -> dict[str, OrganisationCell]:
-        """One organisation's cell of every indicator, each judged against its level by `choice`; with
-        `sensitivity`, also the verdict under crude / case-mix adjusted × exact / widened limits. Each family's
-        judgement comes from all units of the level; the organisation's limits are computed for all indicators at
-        once (`judgement.limits_each`): one vectorised computation instead of one per indicator and method."""
+                       sensitivity: bool) -> dict[str, dict]:
+        """One organisation's cell of every indicator (both variants, queries.disclosure.present), each judged
+        against its level by `choice`; with `sensitivity`, also the verdict under crude / case-mix adjusted ×
+        exact / widened limits. Each family's comparator and overdispersion come from the published counts of all
+        units of the level (as in `_judged_cells`), the verdicts from the organisation's exact value; its limits
+        are computed for all indicators at once (`judgement.judge_each`): one vectorised computation instead of
+        one per indicator and method."""
         index = level_data["index"].get(code)
         minimum = self.config.min_denominator
         measures: tuple[judgement.Measure, ...] = judgement.MEASURES if sensitivity else ("crude",)
         # Per measure and indicator: the family's comparator and judgement by `choice`, the organisation's value
-        # and size (denominator, or E); None / NaN where the organisation has no births in the denominator.
+        # and size (denominator, or E), exact and published; None / NaN where the organisation has no births in
+        # the denominator.
         families: dict[str, list[tuple[float, judgement.Judgement] | None]] = {measure: [] for measure in measures}
-        values: dict[str, list[float]] = {measure: [] for measure in measures}
-        sizes: dict[str, list[float]] = {measure: [] for measure in measures}
+        values: dict[tuple[str, str], list[float]] = {(measure, variant): [] for measure in measures
+                                                      for variant in ("exact", "published")}
+        sizes: dict[tuple[str, str], list[float]] = {key: [] for key in values}
         for definition in INDICATORS:
             counts = level_data["indicators"][definition.id]
-            numerators, denominators = counts["numerators"], counts["denominators"]
-            present = denominators > 0
-            estimable = (denominators >= minimum)[present]
-            own = index is not None and bool(denominators[index] > 0)
+            published_numerators = counts["published_numerators"]
+            published_denominators = counts["published_denominators"]
+            present = counts["denominators"] > 0
+            estimable = (published_denominators >= minimum)[present]
+            own = index is not None and bool(counts["denominators"][index] > 0)
             for measure in measures:
                 # No births of the organisation in the denominator, or no adjusted figure for this indicator
                 # (Indicator.case_mix_adjusted): nothing to judge.
                 if not own or (measure == "adjusted" and not definition.case_mix_adjusted):
                     families[measure].append(None)
-                    values[measure].append(np.nan)
-                    sizes[measure].append(0.0)
-                elif measure == "crude":
-                    families[measure].append(judgement.rate_judgement(numerators[present], denominators[present],
-                                                                      choice, estimable))
-                    values[measure].append(numerators[index] / denominators[index])
-                    sizes[measure].append(denominators[index])
+                    for variant in ("exact", "published"):
+                        values[measure, variant].append(np.nan)
+                        sizes[measure, variant].append(0.0)
+                    continue
+                if measure == "crude":
+                    families[measure].append(judgement.rate_judgement(
+                        published_numerators[present], published_denominators[present], choice, estimable))
+                    variants = (("exact", counts["numerators"], counts["denominators"]),
+                                ("published", published_numerators, published_denominators))
                 else:
-                    expected = counts["expected"]
-                    families[measure].append((1.0, judgement.ratio_judgement(numerators[present], expected[present],
-                                                                             choice, estimable)))
-                    values[measure].append(numerators[index] / expected[index] if expected[index] > 0 else np.nan)
-                    sizes[measure].append(expected[index])
+                    families[measure].append((1.0, judgement.ratio_judgement(
+                        published_numerators[present], counts["published_expected"][present], choice, estimable)))
+                    variants = (("exact", counts["numerators"], counts["expected"]),
+                                ("published", published_numerators, counts["published_expected"]))
+                for variant, observed, size in variants:
+                    values[measure, variant].append(observed[index] / size[index] if size[index] > 0 else np.nan)
+                    sizes[measure, variant].append(size[index])
 
-        def judged(measure: judgement.Measure, method_choice: OverdispersionChoice) -> tuple[np.ndarray, np.ndarray]:
+        def judged(measure: judgement.Measure, method_choice: OverdispersionChoice,
+                   variant: str = "exact") -> tuple[np.ndarray, np.ndarray]:
             centres = np.array([family[0] if family else np.nan for family in families[measure]])
             dispersions = [family[1].dispersion if family else None for family in families[measure]]
             methods = [judgement.choose_method(method_choice, dispersion) for dispersion in dispersions]
-            _, found, standardised = judgement.judge_each(measure, values[measure], centres, sizes[measure], methods,
-                                                          dispersions)
+            _, found, standardised = judgement.judge_each(measure, values[measure, variant], centres,
+                                                          sizes[measure, variant], methods, dispersions)
             return found, standardised
 
         widened = judgement.widened_choice(choice)
@@ -532,20 +534,25 @@ class IndicatorEngine:
             headline_standardised = np.where(headline_exact, table["crude", "exact"][1], table["crude", "widened"][1])
         else:
             headline_positions, headline_standardised = judged("crude", choice)
-        cells: dict[str, OrganisationCell] = {}
+        published_standardised = judged("crude", choice, "published")[1]
+        cells: dict[str, dict] = {}
         for k, definition in enumerate(INDICATORS):
             counts = level_data["indicators"][definition.id]
-            counted = _counts_cell(*((counts["numerators"][index], counts["denominators"][index])
-                                     if index is not None else (0, 0)))
+            counted = {variant: _counts_cell(*((counts[numerator][index], counts[denominator][index])
+                                               if index is not None else (0, 0)))
+                       for variant, numerator, denominator in (
+                           ("exact", "numerators", "denominators"),
+                           ("published", "published_numerators", "published_denominators"))}
             position = headline_positions[k] if families["crude"][k] else ""
             family = families["crude"][k]
-            cell: OrganisationCell = {
-                "numerator": counted["numerator"], "denominator": counted["denominator"], "rate": counted["rate"],
-                "ci_low": counted["ci_low"], "ci_high": counted["ci_high"], "position": position or None,
+            cell: dict[str, Any] = {
+                "position": position or None,
                 "verdict": judgement.verdict(position, definition.direction), "flag": judgement.flag(position),
-                "standardised": _number(headline_standardised[k]) if position else None,
                 "judgement": _judgement_answer(family[1] if family else None, family[0] if family else None, choice,
-                                               "crude", level_data["level"])}
+                                               "crude", level_data["level"]),
+                "exact": {**counted["exact"], "standardised": _number(headline_standardised[k]) if position else None},
+                "published": {**counted["published"],
+                              "standardised": _number(published_standardised[k]) if position else None}}
             if sensitivity:
                 def verdict_of(measure: judgement.Measure, column: str, k: int = k,
                                definition: Indicator = definition) -> judgement.Verdict | None:
@@ -579,21 +586,34 @@ class IndicatorEngine:
                                 "subject": subject},
             lambda: self._compute_grouped(snapshot, indicator_id, filters, subject, _period_key(grain),
                                           lambda key: _period_label(key, grain)))
-        complement = self._complement_series(snapshot, scope, subject, [indicator_id], filters, f"period:{grain}",
-                                             _period_key(grain), lambda key: _period_label(key, grain))
-
-        def points(cells: list[dict]) -> list[dict]:
-            return [{"period": cell["key"], **self._present(_without_key(cell), None, export)} for cell in cells]
-
-        series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
-                   "points": points(answer["national"])}]
-        if subject:
-            own = points(answer["organisation"])
-            if complement:
-                complement(indicator_id, own, "period")
-            series.append({"kind": "organisation", **scope.identity(*subject), "points": own})
+        series = self._series(scope, answer, subject, export, definition, "period", "points",
+                              self._answer(snapshot, "trend", filters, indicator=indicator_id, grain=grain))
         return self._envelope(snapshot, "trend", viewer, filters, indicator=definition.as_dict(), grain=grain,
                               series=series)
+
+    def _series(self, scope: Scope, answer: dict, subject: tuple[str, str] | None, export: bool,
+                definition: Indicator, field: str, name: str, about: str,
+                describe: Callable[[Any], dict] | None = None) -> list[dict]:
+        """The national series and the subject organisation's, as the viewer may see them: the national points
+        perturbed (exact for admin), the organisation's exact or perturbed by the scope, a provider's VSV withheld
+        by the structural rule (queries.scope.Scope.vsv_withheld). `field` names a point's key (period, value),
+        `describe` adds fields from it (a dimension value's labels)."""
+        def points(cells: list[dict], treatment: disclosure.Treatment, withheld: bool) -> list[dict]:
+            shown = []
+            for cell in cells:
+                point = self._present(_without_key(cell), treatment, None, export, definition)
+                shown.append({field: cell["key"], **(describe(cell["key"]) if describe else {}),
+                              **(disclosure.withhold(point) if withheld else point)})
+            return shown
+
+        series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
+                   name: points(answer["national"], scope.treatment(None, None), False)}]
+        if subject:
+            code, level = subject
+            series.append({"kind": "organisation", **scope.identity(code, level, about),
+                           name: points(answer["organisation"], scope.treatment(code, level),
+                                        level == "vsv" and scope.vsv_withheld(code))})
+        return series
 
     def control_chart(self, indicator_id: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
                       org_code: str | None = None, export: bool = False) -> dict:
@@ -638,23 +658,12 @@ class IndicatorEngine:
             lambda: self._compute_grouped_many(snapshot, ids, filters, subject, _period_key(grain),
                                                lambda key: _period_label(key, grain)))
 
-        complement = self._complement_series(snapshot, scope, subject, ids, filters, f"period:{grain}",
-                                             _period_key(grain), lambda key: _period_label(key, grain))
-
-        def points(cells: list[dict]) -> list[dict]:
-            return [{"period": cell["key"], **self._present(_without_key(cell), None, export)} for cell in cells]
-
         indicators = []
         for definition in INDICATORS:
-            computed = answer[definition.id]
-            series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
-                       "points": points(computed["national"])}]
-            if subject:
-                own = points(computed["organisation"])
-                if complement:
-                    complement(definition.id, own, "period")
-                series.append({"kind": "organisation", **scope.identity(*subject), "points": own})
-            indicators.append({"indicator": definition.as_dict(), "series": series})
+            about = self._answer(snapshot, "trend", filters, indicator=definition.id, grain=grain)
+            indicators.append({"indicator": definition.as_dict(),
+                               "series": self._series(scope, answer[definition.id], subject, export, definition,
+                                                      "period", "points", about)})
         return self._envelope(snapshot, "trends", viewer, filters, grain=grain, indicators=indicators)
 
     def _compute_grouped_many(self, snapshot: Snapshot, indicator_ids: Sequence[str], filters: Filters,
@@ -672,11 +681,8 @@ class IndicatorEngine:
         aligned = [keys.join(table, on="key", how="left").fill_null(0) for table in tables]
 
         def cells(table: pl.DataFrame, indicator_id: str) -> list[dict]:
-            numerators = table[f"n:{indicator_id}"].to_numpy().astype(float)
-            denominators = table[f"d:{indicator_id}"].to_numpy().astype(float)
-            rates = _rate_cells(numerators, denominators)
-            return [{"key": labels[i], "numerator": int(numerators[i]), "denominator": int(denominators[i]),
-                     **{n: _number(v[i]) for n, v in rates.items()}} for i in range(len(labels))]
+            columns = [table[f"{kind}:{indicator_id}"].to_numpy() for kind in COUNT_KINDS]
+            return _keyed_cells(labels, *columns, self.noise)
 
         answers = {}
         for indicator_id in indicator_ids:
@@ -709,22 +715,10 @@ class IndicatorEngine:
                                           pl.col(spec.column).cast(pl.String), lambda key: key,
                                           all_keys=list(spec.values)))
 
-        complement = self._complement_series(snapshot, scope, subject, [indicator_id], filters,
-                                             f"dimension:{dimension}", pl.col(spec.column).cast(pl.String),
-                                             lambda key: key)
-
-        def values(cells: list[dict]) -> list[dict]:
-            return [{"value": cell["key"], "label_nl": spec.label_of(cell["key"], "nl"),
-                     "label_en": spec.label_of(cell["key"], "en"),
-                     **self._present(_without_key(cell), None, export)} for cell in cells]
-
-        series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
-                   "values": values(answer["national"])}]
-        if subject:
-            own = values(answer["organisation"])
-            if complement:
-                complement(indicator_id, own, "value")
-            series.append({"kind": "organisation", **scope.identity(*subject), "values": own})
+        series = self._series(scope, answer, subject, export, definition, "value", "values",
+                              self._answer(snapshot, "breakdown", filters, indicator=indicator_id,
+                                           dimension=dimension),
+                              lambda key: {"label_nl": spec.label_of(key, "nl"), "label_en": spec.label_of(key, "en")})
         return self._envelope(snapshot, "breakdown", viewer, filters, indicator=definition.as_dict(),
                               dimension={"name": dimension, "name_nl": spec.label("nl"), "name_en": spec.label("en")},
                               lifted=lifted, series=series)
@@ -746,14 +740,10 @@ class IndicatorEngine:
             keys.append(None)
 
         def cells(table: pl.DataFrame) -> list[dict]:
-            counts = {row["key"]: (row[f"n:{indicator_id}"], row[f"d:{indicator_id}"])
+            counts = {row["key"]: tuple(row[f"{kind}:{indicator_id}"] for kind in COUNT_KINDS)
                       for row in table.iter_rows(named=True)}
-            numerators = np.array([counts.get(k, (0, 0))[0] for k in keys], dtype=float)
-            denominators = np.array([counts.get(k, (0, 0))[1] for k in keys], dtype=float)
-            rates = _rate_cells(numerators, denominators)
-            return [{"key": label(k) if k is not None else None, "numerator": int(numerators[i]),
-                     "denominator": int(denominators[i]), **{n: _number(v[i]) for n, v in rates.items()}}
-                    for i, k in enumerate(keys)]
+            columns = [np.array([counts.get(k, (0, 0, 0, 0))[j] for k in keys]) for j in range(len(COUNT_KINDS))]
+            return _keyed_cells([label(k) if k is not None else None for k in keys], *columns, self.noise)
 
         answer = {"national": cells(national)}
         if subject:
@@ -779,39 +769,50 @@ class IndicatorEngine:
                                                      "filters": filters.as_params(), "overdispersion": choice},
                               lambda: self._compute_adjusted(snapshot, definition, level, filters, choice))
         scope = self._scope(snapshot, viewer)
-        contributors = None
-        basis = scope.complementary_basis()
-        if basis is not None and level == "vsv":
-            contributors = self._contributors(snapshot, basis[2], [indicator_id], filters)[indicator_id]
+        rows, withheld = self._scoped_rows(scope, level, answer["cells"], export, definition,
+                                           self._answer(snapshot, "adjusted", filters, indicator=indicator_id,
+                                                        level=level))
         return self._envelope(snapshot, "adjusted", viewer, filters, indicator=definition.as_dict(), level=level,
-                              case_mix=list(CASE_MIX_COLUMNS), judgement=answer["judgement"],
-                              national=self._present(answer["national"], NATIONAL_IDENTITY, export),
-                              reference=self._present(answer["reference"], _reference_identity(level), export),
-                              rows=self._scoped_rows(scope, level, answer["cells"], export, contributors))
+                              case_mix=list(CASE_MIX_COLUMNS),
+                              judgement=_published_judgement(answer["judgement"], withheld),
+                              national=self._present_aggregate(scope, answer["national"], NATIONAL_IDENTITY, export,
+                                                               definition),
+                              reference=self._present_aggregate(scope, answer["reference"], _reference_identity(level),
+                                                                export, definition),
+                              rows=rows)
 
     def _compute_adjusted(self, snapshot: Snapshot, definition: Indicator, level: str, filters: Filters,
                           choice: OverdispersionChoice) -> dict:
         """Indirect standardisation (Breslow & Day 1987): reference = the stratum rates of the level's
-        organisations in the filter; E = Σ_s n_s · p_s per organisation (`_compute_level`)."""
+        organisations in the filter (from their perturbed totals); E = Σ_s n_s · p_s per organisation
+        (`_compute_level`). Both variants: exact O and E, and published O (perturbed) with E scaled to the
+        published denominator."""
         level_data = self._level(snapshot, level, filters, [definition.id], expected=True)
         counts = level_data["indicators"][definition.id]
-        family, units = self._judged_cells(definition, level_data, choice, "adjusted")
-        observed, population = counts["numerators"][units], counts["denominators"][units]
-        expected = counts["expected"][units]
-        reference_rate = counts["numerators"].sum() / max(counts["denominators"].sum(), 1)
-        ratio, low, high = statistics.observed_expected_ratio(observed, expected, 0.95)
-        rates = _rate_cells(observed, population)
-        cells = [
-            {"code": level_data["codes"][unit], "numerator": int(observed[i]), "denominator": int(population[i]),
-             "rate": _number(rates["rate"][i]), "ci_low": _number(rates["ci_low"][i]),
-             "ci_high": _number(rates["ci_high"][i]), "expected": _number(expected[i]),
-             "ratio": _number(ratio[i]), "ratio_low": _number(low[i]), "ratio_high": _number(high[i]),
-             "adjusted_rate": _number(ratio[i] * reference_rate), "adjusted_low": _number(low[i] * reference_rate),
-             "adjusted_high": _number(high[i] * reference_rate), **_judged(family, i, definition)}
-            for i, unit in enumerate(units)
-        ]
-        return {"national": _counts_cell(*level_data["national"][definition.id]),
-                "reference": _counts_cell(counts["numerators"].sum(), counts["denominators"].sum()),
+        family, units, published_standardised = self._judged_cells(definition, level_data, choice, "adjusted")
+        reference = _reference(counts, self.noise)
+
+        def variant(observed: np.ndarray, population: np.ndarray, expected: np.ndarray,
+                    pooled: CountsCell) -> list[dict]:
+            reference_rate = pooled["numerator"] / max(pooled["denominator"], 1)
+            ratio, low, high = statistics.observed_expected_ratio(observed, expected, 0.95)
+            return [{**counted, "expected": _number(expected[i]), "ratio": _number(ratio[i]),
+                     "ratio_low": _number(low[i]), "ratio_high": _number(high[i]),
+                     "adjusted_rate": _number(ratio[i] * reference_rate),
+                     "adjusted_low": _number(low[i] * reference_rate),
+                     "adjusted_high": _number(high[i] * reference_rate)}
+                    for i, counted in enumerate(_variant_cells(observed, population))]
+
+        exact = variant(counts["numerators"][units], counts["denominators"][units], counts["expected"][units],
+                        reference["exact"])
+        published = variant(counts["published_numerators"][units], counts["published_denominators"][units],
+                            counts["published_expected"][units], reference["published"])
+        cells = [{"code": level_data["codes"][unit], **_judged(family, i, definition),
+                  "exact": {**exact[i], "standardised": _standardised(family, family.standardised if family else None,
+                                                                      i)},
+                  "published": {**published[i], "standardised": _standardised(family, published_standardised, i)}}
+                 for i, unit in enumerate(units)]
+        return {"national": _counted(*level_data["national"][definition.id], self.noise), "reference": reference,
                 "judgement": _judgement_answer(family.judgement if family else None, 1.0, choice, "adjusted", level),
                 "cells": cells}
 
@@ -831,80 +832,157 @@ def _counts_cell(numerator: float, denominator: float) -> CountsCell:
             "ci_low": _number(rates["ci_low"][0]), "ci_high": _number(rates["ci_high"][0])}
 
 
-def _judged(family: JudgedFamily | None, index: int, definition: Indicator) -> JudgedFields:
-    """The judgement of unit `index` of a family as cell fields: position, verdict, flag, standardised."""
+def _counted(numerator: float, denominator: float, numerator_key: float, denominator_key: float,
+             noise: np.ndarray) -> dict:
+    """One figure's two variants (queries.disclosure.present): `exact` and `published` (cell-key perturbed with
+    the perturbation table `noise`)."""
+    published = disclosure.perturbed([numerator, denominator], [numerator_key, denominator_key], noise)
+    return {"exact": _counts_cell(numerator, denominator), "published": _counts_cell(*published)}
+
+
+def _variant_cells(numerators: np.ndarray, denominators: np.ndarray) -> list[CountsCell]:
+    """Counts with their rate and 95% Wilson interval, per unit."""
+    rates = _rate_cells(numerators, denominators)
+    return [{"numerator": int(numerators[i]), "denominator": int(denominators[i]), "rate": _number(rates["rate"][i]),
+             "ci_low": _number(rates["ci_low"][i]), "ci_high": _number(rates["ci_high"][i])}
+            for i in range(len(numerators))]
+
+
+def _reference(counts: dict, noise: np.ndarray) -> dict:
+    """The comparator's figure: all organisations of the level together, both variants."""
+    return _counted(counts["numerators"].sum(), counts["denominators"].sum(), counts["numerator_keys"].sum(),
+                    counts["denominator_keys"].sum(), noise)
+
+
+def _judged(family: JudgedFamily | None, index: int, definition: Indicator) -> dict:
+    """The judgement of unit `index` of a family as cell fields: position, verdict, flag."""
     position = family.positions[index] if family is not None else ""
     return {"position": position or None, "verdict": judgement.verdict(position, definition.direction),
-            "flag": judgement.flag(position),
-            "standardised": _number(family.standardised[index]) if family is not None else None}
+            "flag": judgement.flag(position)}
+
+
+def _standardised(family: JudgedFamily | None, standardised: np.ndarray | None, index: int) -> float | None:
+    """Unit `index`'s standardised position, where it has a position."""
+    if family is None or standardised is None or not family.positions[index]:
+        return None
+    return _number(standardised[index])
 
 
 def _judgement_answer(judged_by: judgement.Judgement | None, centre: float | None, choice: OverdispersionChoice,
                       measure: judgement.Measure, level: str) -> judgement.JudgementAnswer:
     """How the verdicts of an answer were produced, against all organisations of `level` (a family without a
-    comparator rate: exact, no dispersion)."""
-    if judged_by is not None:
-        return judged_by.as_dict(level, _number(centre) if centre is not None else None)
-    return judgement.Judgement(measure, choice, "exact", None).as_dict(level, None)
+    comparator rate: exact, no dispersion); φ, τ² and the p-value rounded (queries.disclosure.rounded_statistic)."""
+    if judged_by is None:
+        return judgement.Judgement(measure, choice, "exact", None).as_dict(level, None)
+    answer = judged_by.as_dict(level, _number(centre) if centre is not None else None)
+    for name in ("phi", "tau2", "p_value"):
+        answer[name] = disclosure.rounded_statistic(answer[name])
+    return answer
 
 
-def _with_expected(per_stratum: pl.LazyFrame, column: str, ids: Sequence[str]) -> pl.LazyFrame:
-    """Per organisation of `column`: observed (n), population (d) and expected (e) counts, from counts per
-    organisation and case-mix stratum: E_u = Σ_s n_us · (Σ_u O_us / Σ_u n_us) over the organisations u, so that
-    the expected counts of the level add up to its observed counts (indirect standardisation)."""
+def _published_judgement(answer: judgement.JudgementAnswer, withheld: bool) -> judgement.JudgementAnswer:
+    """An answer's judgement as published: without φ, τ² and the p-value when the answer withholds a unit of
+    the family (they are one more equation in its counts, docs/privacy.md)."""
+    if not withheld:
+        return answer
+    return {**answer, "phi": None, "tau2": None, "p_value": None}
+
+
+def _with_expected(per_stratum: pl.LazyFrame, column: str, ids: Sequence[str], noise: np.ndarray) -> pl.LazyFrame:
+    """Per organisation of `column`: observed (n), population (d), their key sums and expected counts (e), from
+    counts per organisation and case-mix stratum: E_u = Σ_s n_us · p_s with p_s the stratum's rate over the
+    organisations u (indirect standardisation), taken from the stratum's perturbed totals (queries.disclosure),
+    so that no expected count gives an exact total of the others back."""
+    table = pl.lit(pl.Series(noise))
+
+    def published_total(kind: str, indicator_id: str) -> pl.Expr:
+        total = pl.col(f"{kind}:{indicator_id}").sum().over(STRATUM_COLUMN)
+        key = pl.col(f"k{kind}:{indicator_id}").sum().over(STRATUM_COLUMN)
+        noise = table.gather((key % disclosure.KEY_MODULUS + total) % disclosure.KEY_MODULUS)
+        return pl.when(total > 0).then(pl.max_horizontal(total + noise, pl.lit(1))).otherwise(0)
+
     return (per_stratum
-            .with_columns([(pl.col(f"d:{i}") * pl.col(f"n:{i}").sum().over(STRATUM_COLUMN)
-                            / pl.col(f"d:{i}").sum().over(STRATUM_COLUMN)).fill_nan(0.0).fill_null(0.0).alias(f"e:{i}")
-                           for i in ids])
-            .group_by(column).agg([pl.col(f"{kind}:{i}").sum() for i in ids for kind in ("n", "d", "e")]))
+            .with_columns([(pl.col(f"d:{i}") * published_total("n", i) / published_total("d", i))
+                           .fill_nan(0.0).fill_null(0.0).alias(f"e:{i}") for i in ids])
+            .group_by(column).agg([pl.col(f"{kind}:{i}").sum() for i in ids for kind in (*COUNT_KINDS, "e")]))
 
 
 def _resummed(counts: pl.LazyFrame, keys: Sequence[str], ids: Sequence[str]) -> pl.LazyFrame:
     """Counts already summed per finer cells, summed again per `keys` (all cells when empty)."""
-    sums = [pl.col(f"{kind}:{i}").sum() for i in ids for kind in ("n", "d")]
+    sums = [pl.col(f"{kind}:{i}").sum() for i in ids for kind in COUNT_KINDS]
     return counts.group_by(list(keys)).agg(sums) if keys else counts.select(sums)
 
 
-def _level_data(level: str, per_unit: pl.DataFrame, national: pl.DataFrame, ids: Sequence[str]) -> dict:
-    """The shape `IndicatorEngine._level` hands out: codes, their index, national counts, per-unit arrays."""
+def _level_data(level: str, per_unit: pl.DataFrame, national: pl.DataFrame, ids: Sequence[str],
+                noise: np.ndarray) -> dict:
+    """The shape `IndicatorEngine._level` hands out: codes, their index, national counts and key sums, and per
+    indicator the units' arrays, exact and published (cell-key perturbed; a published expected count is scaled
+    to the published denominator)."""
     column = LEVEL_COLUMNS[level]
     per_unit = per_unit.with_columns(pl.col(column).cast(pl.String)).sort(column)
     codes = per_unit[column].to_list()
+    indicators = {}
+    for i in ids:
+        arrays = {name: per_unit[f"{kind}:{i}"].to_numpy().astype(float)
+                  for kind, name in (("n", "numerators"), ("d", "denominators"), ("e", "expected"),
+                                     ("kn", "numerator_keys"), ("kd", "denominator_keys"))
+                  if f"{kind}:{i}" in per_unit.columns}
+        arrays["published_numerators"] = disclosure.perturbed(arrays["numerators"], arrays["numerator_keys"],
+                                                              noise).astype(float)
+        arrays["published_denominators"] = disclosure.perturbed(arrays["denominators"], arrays["denominator_keys"],
+                                                                noise).astype(float)
+        if "expected" in arrays:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                arrays["published_expected"] = np.where(
+                    arrays["denominators"] > 0,
+                    arrays["expected"] * arrays["published_denominators"] / np.maximum(arrays["denominators"], 1), 0.0)
+        indicators[i] = arrays
     return {
         "level": level, "codes": codes, "index": {code: i for i, code in enumerate(codes)},
-        "national": {i: (int(national[f"n:{i}"][0] or 0), int(national[f"d:{i}"][0] or 0)) for i in ids},
-        "indicators": {i: {name: per_unit[f"{kind}:{i}"].to_numpy().astype(float)
-                           for kind, name in (("n", "numerators"), ("d", "denominators"), ("e", "expected"))
-                           if f"{kind}:{i}" in per_unit.columns} for i in ids},
+        "national": {i: tuple(int(national[f"{kind}:{i}"][0] or 0) for kind in COUNT_KINDS) for i in ids},
+        "indicators": indicators,
     }
 
 
-def _compute_level(frame: pl.DataFrame, level: str, filters: Filters, ids: Sequence[str], expected: bool) -> dict:
+def _compute_level(frame: pl.DataFrame, level: str, filters: Filters, ids: Sequence[str], expected: bool,
+                   noise: np.ndarray) -> dict:
     """See `IndicatorEngine._level`: one group-by over the organisations of `level` (with `expected`, also over
-    their case-mix strata, `_with_expected`)."""
+    their case-mix strata, `_with_expected`); `noise` is the perturbation table."""
     column = LEVEL_COLUMNS[level]
     lazy = frame.lazy().filter(filters.expression())
     of_level = lazy.filter(pl.col(column).is_not_null())
-    per_unit = (_with_expected(of_level.group_by([column, STRATUM_COLUMN]).agg(_sum_expressions(ids)), column, ids)
+    per_unit = (_with_expected(of_level.group_by([column, STRATUM_COLUMN]).agg(_sum_expressions(ids)), column, ids,
+                               noise)
                 if expected else of_level.group_by(column).agg(_sum_expressions(ids)))
     per_unit_table, national = pl.collect_all([per_unit, lazy.select(_sum_expressions(ids))])
-    return _level_data(level, per_unit_table, national, ids)
+    return _level_data(level, per_unit_table, national, ids, noise)
 
 
-def _compute_overview_levels(frame: pl.DataFrame, level: str, filters: Filters, ids: Sequence[str]) -> dict:
+def _compute_overview_levels(frame: pl.DataFrame, level: str, filters: Filters, ids: Sequence[str],
+                             noise: np.ndarray) -> dict:
     """See `IndicatorEngine._overview_levels`: one pass over the births, counted per (organisation of `level`,
     VSV, case-mix stratum); from those cells the level with expected counts, the VSVs and national."""
     column = LEVEL_COLUMNS[level]
     keys = [column, STRATUM_COLUMN] if level == "vsv" else [column, "vsv_code", STRATUM_COLUMN]
     cells = frame.lazy().filter(filters.expression()).group_by(keys).agg(_sum_expressions(ids))
     queries = [_with_expected(_resummed(cells.filter(pl.col(column).is_not_null()), [column, STRATUM_COLUMN], ids),
-                              column, ids),
+                              column, ids, noise),
                _resummed(cells, [], ids)]
     if level != "vsv":
         queries.append(_resummed(cells.filter(pl.col("vsv_code").is_not_null()), ["vsv_code"], ids))
     tables = pl.collect_all(queries)
-    return {"level": _level_data(level, tables[0], tables[1], ids),
-            "vsv": _level_data("vsv", tables[2], tables[1], ids) if level != "vsv" else None}
+    return {"level": _level_data(level, tables[0], tables[1], ids, noise),
+            "vsv": _level_data("vsv", tables[2], tables[1], ids, noise) if level != "vsv" else None}
+
+
+def _keyed_cells(labels: Sequence[str | None], numerators: np.ndarray, denominators: np.ndarray,
+                 numerator_keys: np.ndarray, denominator_keys: np.ndarray, noise: np.ndarray) -> list[dict]:
+    """Cells of a series (periods, dimension values): key and both variants of each cell's counts."""
+    numerators, denominators = numerators.astype(float), denominators.astype(float)
+    exact = _variant_cells(numerators, denominators)
+    published = _variant_cells(disclosure.perturbed(numerators, numerator_keys, noise).astype(float),
+                               disclosure.perturbed(denominators, denominator_keys, noise).astype(float))
+    return [{"key": labels[i], "exact": exact[i], "published": published[i]} for i in range(len(labels))]
 
 
 def _without_key(cell: dict) -> dict:
@@ -924,100 +1002,8 @@ def _period_label(key: int, grain: str) -> str:
     return f"{key:04d}"
 
 
-def _compute_contributors(frame: pl.DataFrame, level: str, indicator_ids: Sequence[str], filters: Filters,
-                          vsv_code: str | None, key: pl.Expr | None,
-                          label: KeyLabel | None) -> dict:
-    """See `IndicatorEngine._contributors`: one group-by over (VSV, organisation of `level`, key)."""
-    # A birth belongs to the organisation of `level` where it happened, else to the organisation of the other
-    # care level (a home birth to its practice, a birth without a practice to its hospital): every birth of the
-    # VSV outside the provider's own organisation is some other organisation's.
-    other_level = "practice" if level == "hospital" else "hospital"
-    organisation = pl.coalesce(pl.col(LEVEL_COLUMNS[level]), pl.col(LEVEL_COLUMNS[other_level]))
-    condition = filters.expression() & organisation.is_not_null() & pl.col("vsv_code").is_not_null()
-    if vsv_code:
-        condition &= pl.col("vsv_code") == vsv_code
-    groups = [pl.col("vsv_code").alias("vsv"), organisation.alias("org"),
-              (key if key is not None else pl.lit(None)).alias("key")]
-    table = (
-        frame.lazy().filter(condition).group_by(groups)
-        .agg([pl.col(population_column(indicator_id)).sum().cast(pl.Int64).alias(indicator_id)
-              for indicator_id in indicator_ids])
-        .with_columns(pl.col("vsv").cast(pl.String), pl.col("org").cast(pl.String))
-        .unpivot(index=["vsv", "org", "key"], on=list(indicator_ids), variable_name="indicator", value_name="d")
-        .filter(pl.col("d") > 0)
-        .group_by(["indicator", "vsv", "key"]).agg(pl.col("org").unique().sort())
-        .collect()
-    )
-    answer: dict[str, dict] = {indicator_id: {} for indicator_id in indicator_ids}
-    for row in table.iter_rows(named=True):
-        cell_key = label(row["key"]) if key is not None and row["key"] is not None and label else row["key"]
-        answer[row["indicator"]].setdefault(row["vsv"], {})[cell_key] = row["org"]
-    return answer
-
-
-HIDDEN_COUNTS = ("count_masked", "count_masked_secondary", COMPLEMENTARY)
-
-
-def _complement_cell(presented: dict, others: set[str]) -> dict:
-    """Complementary suppression of one presented VSV cell: hidden (counts too) when the births in its
-    denominator outside the provider's own organisation belong to exactly one other organisation, i.e. the VSV
-    minus the provider's own figures would be that organisation's. With none the VSV figure is the provider's
-    own; with two or more the remainder is an aggregate, as the product brief's "VSV average" intends."""
-    if 0 < len(others) < COMPLEMENTARY_MIN_OTHERS:
-        _suppress(presented, COMPLEMENTARY, hide_counts=True)
-    return presented
-
-
-def _complementary(cells: list[dict], others: list[set[str]], checked: list[bool], minimum: int) -> None:
-    """Complementary suppression in a family of presented cells that add up to a figure shown elsewhere (the
-    points of a VSV's trend or breakdown add up to the VSV's figure for the selection; the rows of all VSVs to
-    the `reference` cell). `others[i]`: the organisations of the provider's level, other than its own, behind
-    cell i; `checked[i]`: cell i is the provider's VSV.
-
-    First each checked cell with fewer than two others is hidden (`_complement_cell`). Then, while the hidden
-    cells together stand for fewer than two other organisations — the total minus the shown cells minus the
-    provider's own would still be one organisation's — the smallest shown cell that adds another organisation is
-    hidden too (cells with a denominator below `minimum` last: a tiny cell would hardly cover anything)."""
-    for cell, behind, check in zip(cells, others, checked, strict=True):
-        if check:
-            _complement_cell(cell, behind)
-    hidden = [i for i, cell in enumerate(cells) if cell["suppression_reason"] in HIDDEN_COUNTS]
-    if not any(cells[i]["suppression_reason"] == COMPLEMENTARY for i in hidden):
-        return
-    covered = set().union(*(others[i] for i in hidden))
-    candidates = sorted((i for i, cell in enumerate(cells) if i not in hidden and cell["denominator"]),
-                        key=lambda i: (cells[i]["denominator"] < minimum, cells[i]["denominator"],
-                                       cells[i]["numerator"], str(cells[i].get("label")),
-                                       str(cells[i].get("period")), str(cells[i].get("value"))))
-    for i in candidates:
-        if len(covered) >= COMPLEMENTARY_MIN_OTHERS:
-            break
-        if others[i] - covered:
-            _suppress(cells[i], COMPLEMENTARY, hide_counts=True)
-            covered |= others[i]
-
-
 _ENGINES: dict[str, IndicatorEngine] = {}
 _ENGINES_LOCK = threading.Lock()
-
-
-SUPPRESSED_STATISTICS = ("rate", "ci_low", "ci_high", "position", "verdict", "flag", "standardised", "sensitivity",
-                         "depends_on_method", "ratio", "ratio_low", "ratio_high", "adjusted_rate", "adjusted_low",
-                         "adjusted_high", "expected")
-
-
-def _suppress(presented: dict, reason: str | None, *, hide_counts: bool) -> dict:
-    """Mark a presented cell suppressed for `reason` (None: not suppressed), blanking its statistics and,
-    when `hide_counts`, its counts too (a rate next to its denominator gives a masked count back)."""
-    if hide_counts:
-        presented["numerator"] = presented["denominator"] = None
-    if reason:
-        for name in SUPPRESSED_STATISTICS:
-            if name in presented:
-                presented[name] = None
-    presented["suppressed"] = reason is not None
-    presented["suppression_reason"] = reason
-    return presented
 
 
 def get_engine(url: str | None = None) -> IndicatorEngine:

@@ -5,19 +5,23 @@ Rules (PRODUCT.md, "Roles"):
   organisation only under a stable pseudonym, never its code or name. Its VSV's figure is withheld where the VSV
   minus the provider's own would be one other organisation's (complementary suppression, `complementary_basis`).
 - vsv (one VSV): the VSV and its member organisations by name; other organisations anonymised.
-- researcher: national figures and anonymised organisation rows.
+- researcher: national figures and anonymised organisation rows; a researcher granted an organisation also sees
+  that organisation by name (`org_code`), still no other and not its VSV.
 - admin: everything by name.
+How precisely each figure is shown (exact, perturbed, as a peer) is `treatment`, applied by queries.disclosure.
 The engine applies these rules to every answer it returns; callers cannot ask for more.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
+
+from queries.disclosure import Treatment, answer_pseudonym
 
 ROLES = ("provider", "vsv", "researcher", "admin")
 PSEUDONYM_PREFIX = {"practice": "P", "hospital": "H", "vsv": "V"}
+# A provider's VSV figure is shown only when at least this many other organisations of its type belong to the VSV.
+COMPLEMENTARY_MIN_OTHERS = 2
 
 
 class NotPermittedError(PermissionError):
@@ -26,7 +30,8 @@ class NotPermittedError(PermissionError):
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who asks. `org_code` for a provider, `vsv_code` for a VSV user; neither for researcher/admin."""
+    """Who asks. `org_code` for a provider (and for a researcher granted one organisation), `vsv_code` for a VSV
+    user; neither for admin."""
 
     role: str
     org_code: str | None = None
@@ -44,13 +49,6 @@ class Viewer:
         return {"role": self.role, "org_code": self.org_code, "vsv_code": self.vsv_code}
 
 
-def pseudonym(org_code: str, level: str, key: str) -> str:
-    """A stable anonymous label for an organisation, e.g. `H-3F9C1A07`: an HMAC of the code under a
-    secret key, so the same peer keeps its label across pages and versions but cannot be traced back."""
-    digest = hmac.new(key.encode(), f"{level}:{org_code}".encode(), hashlib.sha256).hexdigest()
-    return f"{PSEUDONYM_PREFIX[level]}-{digest[:8].upper()}"
-
-
 class Scope:
     """A viewer's visibility over one register of organisations (code → {name, org_type, vsv_code})."""
 
@@ -59,7 +57,8 @@ class Scope:
         self.organisations = organisations
         self.pseudonym_key = pseudonym_key
         own = organisations.get(viewer.org_code or "", {})
-        self.own_vsv_code = viewer.vsv_code or own.get("vsv_code")
+        # A researcher granted an organisation does not see its VSV (docs/security.md).
+        self.own_vsv_code = viewer.vsv_code or (own.get("vsv_code") if viewer.role == "provider" else None)
 
     def is_own(self, org_code: str) -> bool:
         if self.viewer.role == "provider":
@@ -67,6 +66,31 @@ class Scope:
         if self.viewer.role == "vsv":
             return org_code == self.viewer.vsv_code
         return False
+
+    def treatment(self, org_code: str | None, level: str | None) -> Treatment:
+        """How a figure of `org_code` (None: national or all organisations of a type) is shown to the viewer:
+        exact for its own figures (a provider's or a granted researcher's organisation; a VSV user's VSV and
+        members; everything for admin), perturbed for a named figure that is not its own, peer for the rest."""
+        if org_code is None or level is None:
+            return "exact" if self.viewer.role == "admin" else "perturbed"
+        if not self.may_name(org_code, level):
+            return "peer"
+        if self.viewer.role in ("provider", "researcher") and org_code != self.viewer.org_code:
+            return "perturbed"  # a provider's VSV
+        return "exact"
+
+    def vsv_withheld(self, vsv_code: str | None) -> bool:
+        """Whether the viewer's VSV figure is withheld: for a provider whose VSV has fewer than
+        COMPLEMENTARY_MIN_OTHERS other organisations of its own type in the register, the VSV minus its own
+        figures would be (nearly) one other organisation's. The rule looks at the register, not at the births of
+        a question, so no choice of filter or period can open it up (docs/privacy.md)."""
+        if self.viewer.role != "provider" or vsv_code is None or vsv_code != self.own_vsv_code:
+            return False
+        own = self.organisations.get(self.viewer.org_code or "", {})
+        others = sum(1 for code, info in self.organisations.items()
+                     if info.get("vsv_code") == vsv_code and info.get("org_type") == own.get("org_type")
+                     and code != self.viewer.org_code)
+        return others < COMPLEMENTARY_MIN_OTHERS
 
     def may_name(self, org_code: str, level: str) -> bool:
         """Whether `org_code` (an organisation of `level`) may be shown with its code and name."""
@@ -79,31 +103,20 @@ class Scope:
             if level == "vsv":
                 return org_code == self.viewer.vsv_code
             return self.organisations.get(org_code, {}).get("vsv_code") == self.viewer.vsv_code
+        if role == "researcher":
+            return org_code == self.viewer.org_code
         return False
-
-    def complementary_basis(self) -> tuple[str, str, str] | None:
-        """(VSV code, own org_code, own level) when the viewer sees its VSV by name beside its own organisation
-        but not the VSV's other members (a provider): the VSV's figures minus its own would be those of the
-        remaining members, so the engine must not show a VSV figure whose remainder is a single organisation
-        (complementary suppression). None for everyone else: a VSV user and an admin see the members by name,
-        a researcher sees no VSV by name."""
-        org_code = self.viewer.org_code  # a provider always has one (Viewer.__post_init__)
-        if self.viewer.role != "provider" or not org_code or not self.own_vsv_code:
-            return None
-        level = self.organisations.get(org_code, {}).get("org_type")
-        if level not in PSEUDONYM_PREFIX or level == "vsv":
-            return None
-        return self.own_vsv_code, org_code, level
 
     def require_named(self, org_code: str, level: str) -> None:
         """Raise NotPermittedError unless the viewer may see this organisation's own figures."""
         if not self.may_name(org_code, level):
             raise NotPermittedError(f"viewer {self.viewer.role} may not see organisation {org_code!r} by name")
 
-    def identity(self, org_code: str, level: str) -> dict:
-        """The identifying fields of a row: code and name when allowed, else only a pseudonym."""
+    def identity(self, org_code: str, level: str, answer: str) -> dict:
+        """The identifying fields of a row: code and name when allowed, else only a pseudonym that holds for this
+        one `answer` (queries.disclosure.answer_pseudonym)."""
         if self.may_name(org_code, level):
             name = self.organisations.get(org_code, {}).get("name") or org_code
             return {"org_code": org_code, "label": name, "named": True, "own": self.is_own(org_code)}
-        return {"org_code": None, "label": pseudonym(org_code, level, self.pseudonym_key), "named": False,
-                "own": False}
+        label = answer_pseudonym(org_code, level, answer, self.pseudonym_key, PSEUDONYM_PREFIX[level])
+        return {"org_code": None, "label": label, "named": False, "own": False}

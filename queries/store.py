@@ -22,6 +22,7 @@ from sqlalchemy import Boolean, Engine, Integer, SmallInteger, select
 
 from queries.catalogue import INDICATORS, catalogue_columns
 from queries.config import EngineConfig
+from queries.disclosure import record_key_expression
 from queries.filters import DIMENSIONS
 from tables.database import current_data_version, psycopg_driver
 from tables.register import read_register, register_by_code
@@ -137,12 +138,13 @@ def empty_births() -> pl.DataFrame:
     return pl.DataFrame(schema={name: _polars_type(name) for name in raw_columns()})
 
 
-def compact_frame(raw: pl.DataFrame) -> pl.DataFrame:
+def compact_frame(raw: pl.DataFrame, secret: str) -> pl.DataFrame:
     """Evaluate every indicator once and keep only compact columns for aggregation.
 
     Output: `month_index` (year×12+month−1, Int32), `birth_year` (Int16), the organisation codes as
     Categorical, each filter dimension as Enum of its allowed values (anything else → missing), the case-mix
-    stratum (`STRATUM_COLUMN`), and per indicator a numerator and a population flag (Boolean, never missing).
+    stratum (`STRATUM_COLUMN`), each birth's record key for cell-key perturbation (queries.disclosure, seeded with
+    `secret`), and per indicator a numerator and a population flag (Boolean, never missing).
     """
     flags = [definition.numerator_expression().alias(numerator_column(definition.id)) for definition in INDICATORS]
     flags += [definition.population_expression().alias(population_column(definition.id)) for definition in INDICATORS]
@@ -164,7 +166,8 @@ def compact_frame(raw: pl.DataFrame) -> pl.DataFrame:
         (month.str.slice(0, 4).cast(pl.Int32) * 12 + month.str.slice(5, 2).cast(pl.Int32) - 1).alias("month_index"),
         pl.col("birth_year").cast(pl.Int16),
     ]
-    return raw.select(*period, *organisation_codes, *dimensions, stratum.alias(STRATUM_COLUMN), *flags).rechunk()
+    return raw.select(*period, *organisation_codes, *dimensions, stratum.alias(STRATUM_COLUMN),
+                      record_key_expression(secret), *flags).rechunk()
 
 
 class BirthStore:
@@ -208,8 +211,10 @@ class BirthStore:
         if info is None:
             return None
         version = info["data_version"]
-        chunks = [compact_frame(read_births(self.engine, version, year)) for year in birth_years(self.engine, version)]
-        frame = pl.concat(chunks, rechunk=True) if chunks else compact_frame(empty_births())
+        secret = self.config.pseudonym_key
+        chunks = [compact_frame(read_births(self.engine, version, year), secret)
+                  for year in birth_years(self.engine, version)]
+        frame = pl.concat(chunks, rechunk=True) if chunks else compact_frame(empty_births(), secret)
         return Snapshot(
             data_version=info["data_version"], label=info["label"], published_at=info["published_at"],
             period_from=info.get("period_from"), period_to=info.get("period_to"), frame=frame,

@@ -20,7 +20,7 @@ ADMIN = Viewer("admin")
 
 
 def fresh_engine(database, **config) -> IndicatorEngine:
-    return IndicatorEngine(database, EngineConfig(**config))
+    return IndicatorEngine(database, EngineConfig(**{"cell_key_noise": False, **config}))
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_every_indicator_has_hand_made_cases():
 @pytest.mark.parametrize("indicator_id", sorted(CASES))
 def test_indicator_counts_hand_made_births(indicator_id):
     cases = CASES[indicator_id]
-    frame = compact_frame(pl.DataFrame([birth(**child) for child, _ in cases], infer_schema_length=None))
+    frame = compact_frame(pl.DataFrame([birth(**child) for child, _ in cases], infer_schema_length=None), "test")
     in_numerator = frame[numerator_column(indicator_id)].to_list()
     in_population = frame[population_column(indicator_id)].to_list()
     for (child, expected), numerator, population in zip(cases, in_numerator, in_population, strict=True):
