@@ -43,7 +43,7 @@ RECORD_KEY_COLUMN = "record_key"
 KEY_MODULUS = 256
 
 # The perturbation table: the noise added to a count, indexed by (cell key + count) mod 256. Noise −2…+2 with
-# probabilities 26, 51, 102, 51, 26 in 256 (mean 0, variance 1.2); the order of the 256 entries is fixed by a
+# probabilities 26, 51, 102, 51, 26 in 256 (mean 0, variance 1.21); the order of the 256 entries is fixed by a
 # seeded shuffle, so neighbouring keys do not get neighbouring noise. The table is public (as the ONS's is); the
 # record keys are secret, so nobody can tell a cell's noise from its key.
 _NOISE_COUNTS = {-2: 26, -1: 51, 0: 102, 1: 51, 2: 26}
@@ -153,11 +153,12 @@ def answer_pseudonym(org_code: str, level: str, answer: str, key: str, prefix: s
 
 # ---- presenting one cell -------------------------------------------------------------------------------------
 
-#: Why a cell shows less: counts of 1–4 masked; no rate on a small denominator; a provider's VSV withheld.
-SuppressionReason = Literal["count_masked", "denominator_below_minimum", "complementary"]
+#: Why a cell shows less: counts of 1–4 masked; no rate on a small denominator; a provider's VSV withheld; a peer
+#: among fewer than PEER_GROUP_SIZE peers (its band would point at fewer than five organisations).
+SuppressionReason = Literal["count_masked", "denominator_below_minimum", "complementary", "few_peers"]
 SUPPRESSION_REASONS: tuple[SuppressionReason, ...] = get_args(SuppressionReason)
 #: Reasons whose cell shows no counts either.
-HIDDEN_COUNTS: tuple[SuppressionReason, ...] = ("count_masked", "complementary")
+HIDDEN_COUNTS: tuple[SuppressionReason, ...] = ("count_masked", "complementary", "few_peers")
 #: A suppressed cell shows none of these.
 SUPPRESSED_STATISTICS = ("rate", "ci_low", "ci_high", "position", "verdict", "flag", "standardised", "sensitivity",
                          "depends_on_method", "ratio", "ratio_low", "ratio_high", "adjusted_rate", "adjusted_low",

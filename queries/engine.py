@@ -214,6 +214,8 @@ class IndicatorEngine:
             if level == "vsv" and scope.vsv_withheld(cell["code"]):
                 disclosure.withhold(row)
                 withheld = True
+            elif treatments[i] == "peer" and len(peers) < disclosure.PEER_GROUP_SIZE:
+                disclosure.suppress(row, "few_peers", hide_counts=True)  # a band of fewer would point at them
             rows.append(row)
         # Own first, then named, then peers by their pseudonym of this answer: a random order.
         return sorted(rows, key=lambda row: (not row["own"], not row["named"], row["label"])), withheld
@@ -418,8 +420,10 @@ class IndicatorEngine:
                 "national": self._present_aggregate(scope, computed["national"], NATIONAL_IDENTITY, export, definition)}
             for part, code, level in (("organisation", *(subject or (None, None))),
                                       ("vsv", computed.get("vsv_code"), "vsv")):
+                # A researcher granted an organisation does not see its VSV: only what the viewer may name.
                 row[part] = (self._present_organisation(scope, computed[part], code, level, export, definition, about)
-                             if computed.get(part) is not None and code and level else None)
+                             if computed.get(part) is not None and code and level and scope.may_name(code, level)
+                             else None)
             # Only an answer about an organisation has its level's `reference` (the comparator).
             if subject and computed.get("reference") is not None:
                 row["reference"] = self._present_aggregate(scope, computed["reference"],

@@ -20,7 +20,8 @@ from queries.disclosure import Treatment, answer_pseudonym
 
 ROLES = ("provider", "vsv", "researcher", "admin")
 PSEUDONYM_PREFIX = {"practice": "P", "hospital": "H", "vsv": "V"}
-# A provider's VSV figure is shown only when at least this many other organisations of its type belong to the VSV.
+# A provider's VSV figure is shown only when, of each type, none or at least this many other organisations belong
+# to the VSV (`Scope.vsv_withheld`).
 COMPLEMENTARY_MIN_OTHERS = 2
 
 
@@ -80,17 +81,20 @@ class Scope:
         return "exact"
 
     def vsv_withheld(self, vsv_code: str | None) -> bool:
-        """Whether the viewer's VSV figure is withheld: for a provider whose VSV has fewer than
-        COMPLEMENTARY_MIN_OTHERS other organisations of its own type in the register, the VSV minus its own
-        figures would be (nearly) one other organisation's. The rule looks at the register, not at the births of
-        a question, so no choice of filter or period can open it up (docs/privacy.md)."""
+        """Whether the viewer's VSV figure is withheld: for a provider whose VSV has exactly one other
+        organisation of some type (one other hospital, or the VSV's only hospital for a practice, or its only
+        other practice), a filter that keeps that type's births (place of birth, care level, gestational age)
+        would make the VSV minus the provider's own figures that one organisation's. With none of a type there
+        is nothing of it to reveal; with two or more the remainder is an aggregate. The rule looks at the
+        register, not at the births of a question, so no choice of filter or period can open it up
+        (docs/privacy.md)."""
         if self.viewer.role != "provider" or vsv_code is None or vsv_code != self.own_vsv_code:
             return False
-        own = self.organisations.get(self.viewer.org_code or "", {})
-        others = sum(1 for code, info in self.organisations.items()
-                     if info.get("vsv_code") == vsv_code and info.get("org_type") == own.get("org_type")
-                     and code != self.viewer.org_code)
-        return others < COMPLEMENTARY_MIN_OTHERS
+        others: dict[str, int] = {}
+        for code, info in self.organisations.items():
+            if info.get("vsv_code") == vsv_code and code != self.viewer.org_code and info.get("org_type") != "vsv":
+                others[info.get("org_type", "")] = others.get(info.get("org_type", ""), 0) + 1
+        return any(0 < count < COMPLEMENTARY_MIN_OTHERS for count in others.values())
 
     def may_name(self, org_code: str, level: str) -> bool:
         """Whether `org_code` (an organisation of `level`) may be shown with its code and name."""

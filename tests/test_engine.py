@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -182,12 +183,16 @@ def test_trend_per_month_quarter_and_year(sqlite_engine):
     rows += [birth(birth_month="2023-01", caesarean=True, vaginal_birth=False)] + [birth(birth_month="2023-02")] * 11
     publish(sqlite_engine, rows)
     indicators = fresh_engine(sqlite_engine)
-    monthly = indicators.trend("caesarean", Viewer("provider", org_code="H001"), grain="month")
+    monthly = indicators.trend("caesarean", Viewer("admin"), grain="month", org_code="H001")
     national, own = monthly["series"]
     assert [(p["period"], p["numerator"], p["denominator"]) for p in national["points"]] == [
         ("2022-11", 3, 10), ("2023-01", 1, 1), ("2023-02", 0, 11)]
     assert own["label"] == "Ziekenhuis Noord" and own["points"][0]["rate"] == pytest.approx(0.3)
     assert national["points"][1]["suppressed"]  # a denominator of 1
+    # A provider sees its own counts of 1–4, and the national ones masked (others' small counts, every channel).
+    national, own = indicators.trend("caesarean", Viewer("provider", org_code="H001"), grain="month")["series"]
+    assert (own["points"][0]["numerator"], own["points"][0]["disclosure"]) == (3, "exact")
+    assert national["points"][0]["suppression_reason"] == "count_masked" and national["points"][0]["rate"] is None
     quarterly = indicators.trend("caesarean", ADMIN, grain="quarter")["series"][0]["points"]
     assert [(p["period"], p["numerator"], p["denominator"]) for p in quarterly] == [("2022-Q4", 3, 10),
                                                                                        ("2023-Q1", 1, 12)]
@@ -248,7 +253,7 @@ def test_adjusted_flags_an_organisation_that_differs_within_strata(national):
                                                overdispersion="none")
     rows = adjusted["rows"]
     high = [row for row in rows if row["position"] == "above_998"]
-    assert len(high) == 1 and not high[0]["named"] and high[0]["ratio_low"] > 1
+    assert len(high) == 1 and not high[0]["named"] and high[0]["ratio"] > 1 and high[0]["ratio_low"] is None
     assert high[0]["flag"] == "alarm" and adjusted["judgement"]["method"] == "exact"
 
 
@@ -270,15 +275,16 @@ def test_overview_has_every_indicator_for_the_organisation_its_vsv_and_national(
     for name in ("numerator", "denominator", "rate", "position", "verdict"):
         assert caesarean["organisation"][name] == own[name]
     assert caesarean["vsv"]["label"] == "VSV Zuid" and caesarean["vsv"] == results["own_vsv"]
-    # VSV Zuid minus Ziekenhuis Zuid would be Ziekenhuis Zuid-Oost: complementary suppression.
+    # VSV Zuid minus Ziekenhuis Zuid would be Ziekenhuis Zuid-Oost (the VSV's only other hospital): withheld.
     assert caesarean["vsv"]["suppression_reason"] == "complementary" and caesarean["vsv"]["numerator"] is None
+    assert caesarean["vsv"]["judgement"]["phi"] is None  # the VSVs' dispersion would be one more equation
     assert caesarean["national"]["denominator"] == results["national"]["denominator"]
     assert indicators.overview(ADMIN)["organisation"] is None
 
 
 def test_funnel_limits_and_overdispersion(national):
     indicators = fresh_engine(national)
-    exact = indicators.funnel("caesarean", "hospital", Viewer("researcher"), overdispersion="none")
+    exact = indicators.funnel("caesarean", "hospital", ADMIN, overdispersion="none")
     assert exact["judgement"]["method"] == "exact" and exact["judgement"]["requested"] == "none"
     denominators = [point["denominator"] for point in exact["limits"]]
     assert denominators == sorted(denominators) and denominators[-1] >= max(r["denominator"] for r in exact["rows"])
@@ -286,7 +292,7 @@ def test_funnel_limits_and_overdispersion(national):
     expected = stats.binom.ppf(0.975, point["denominator"], exact["target"]) / point["denominator"]
     assert abs(point["upper_95"] - expected) <= 1 / point["denominator"]  # interpolated within one step
     assert exact["judgement"]["phi"] > 1  # one hospital is far out
-    additive = indicators.funnel("caesarean", "hospital", Viewer("researcher"), overdispersion="additive")
+    additive = indicators.funnel("caesarean", "hospital", ADMIN, overdispersion="additive")
     assert additive["judgement"]["tau2"] > 0 and additive["judgement"]["method"] == "additive"
     widths = [(p["upper_95"] - p["lower_95"]) for p in additive["limits"] if p["denominator"] > 100]
     exact_widths = [(p["upper_95"] - p["lower_95"]) for p in exact["limits"] if p["denominator"] > 100]
@@ -337,14 +343,15 @@ def test_without_a_configured_key_each_installation_makes_its_own_pseudonym_key(
     assert installation_secret(PSEUDONYM_KEY_VARIABLE, first) == "configured"
 
 
-def test_one_masked_row_in_an_export_takes_a_second_row_with_it(sqlite_engine):
-    # Three hospitals: 40, 40 and 3 births. With only H003 masked, national minus the others gives it back.
-    rows = ([birth(hospital_code="H001")] * 40 + [birth(hospital_code="H002", vsv_code="V02")] * 41
-            + [birth(hospital_code="H003", vsv_code="V02")] * 3)
+def test_a_researcher_sees_peers_without_counts_in_bands_of_five(sqlite_engine):
+    # Six hospitals of 40–45 births and one of 3: no peer row carries a count, every band holds at least five.
+    rows = [birth(hospital_code=f"H00{i}", vsv_code="V01") for i in range(1, 7) for _ in range(39 + i)]
+    rows += [birth(hospital_code="H007", vsv_code="V02")] * 3
     publish(sqlite_engine, rows)
     answer = fresh_engine(sqlite_engine).results("caesarean", "hospital", Viewer("researcher"), export=True)
-    national = answer["national"]["denominator"]
-    shown = [row["denominator"] for row in answer["rows"] if row["denominator"] is not None]
-    masked = [row["suppression_reason"] for row in answer["rows"] if row["denominator"] is None]
-    assert sorted(masked) == ["count_masked", "count_masked_secondary"]
-    assert shown == [41] and national - sum(shown) == 43  # only the sum of two masked rows is recoverable
+    assert answer["rows"] and all(row["numerator"] is None and row["denominator"] is None for row in answer["rows"])
+    assert all(row["disclosure"] == "peer" and not row["named"] for row in answer["rows"])
+    bands = Counter((row["size_band"]["low"], row["size_band"]["high"]) for row in answer["rows"])
+    assert min(bands.values()) >= 5 and sum(bands.values()) == 7
+    tiny = [row for row in answer["rows"] if row["suppression_reason"] == "count_masked"]
+    assert len(tiny) == 1 and tiny[0]["rate"] is None

@@ -50,8 +50,10 @@ def hospital_births(rates: np.ndarray, sizes: np.ndarray, seed: int, home_births
 
 
 def engine_with(database, rows: list[dict], units: int) -> IndicatorEngine:
+    """The arithmetic of the verdict against independent references, without cell-key noise (its own tests are
+    in tests/test_disclosure.py: with it, the comparator comes from the perturbed counts)."""
     publish(database, rows, register=hospitals_register(units))
-    return IndicatorEngine(database, EngineConfig())
+    return IndicatorEngine(database, EngineConfig(cell_key_noise=False))
 
 
 @pytest.fixture
