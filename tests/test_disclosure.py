@@ -73,9 +73,6 @@ def counts(hospitals: tuple[str, ...], months: tuple[str, ...] = ("2023-01", "20
 def caesarean_row(overview: dict) -> dict:
     return next(row for row in overview["rows"] if row["indicator"]["id"] == "caesarean")
 
-def caesarean_row(overview: dict) -> dict:
-    return next(row for row in overview["rows"] if row["indicator"]["id"] == "caesarean")
-
 
 def published_counts(indicators: IndicatorEngine, condition: pl.Expr) -> tuple[int, int]:
     """The perturbed (caesareans, births) of the births matching `condition`, recomputed here from the store's
