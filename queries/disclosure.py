@@ -75,11 +75,6 @@ def record_key_expression(secret: str) -> pl.Expr:
     return (pl.struct(pl.all()).hash(seed) % KEY_MODULUS).cast(pl.UInt8).alias(RECORD_KEY_COLUMN)
 
 
-def key_sum_expression(flag_column: str) -> pl.Expr:
-    """The sum of the record keys of the births counted by a Boolean column (a count's cell key before mod 256)."""
-    return (pl.col(RECORD_KEY_COLUMN).cast(pl.Int64) * pl.col(flag_column).cast(pl.Int64)).sum()
-
-
 #: The table of an engine with cell_key_noise off (queries.config): tests of the arithmetic only.
 NO_NOISE_TABLE: np.ndarray = np.zeros(KEY_MODULUS, dtype=np.int64)
 

@@ -42,6 +42,7 @@ from queries.store import (
     STRATUM_COLUMN,
     BirthStore,
     Snapshot,
+    key_column,
     numerator_column,
     population_column,
 )
@@ -77,8 +78,8 @@ def _sum_expressions(indicator_ids: Sequence[str]) -> list[pl.Expr]:
         numerator, population = numerator_column(indicator_id), population_column(indicator_id)
         expressions += [pl.col(numerator).sum().cast(pl.Int64).alias(f"n:{indicator_id}"),
                         pl.col(population).sum().cast(pl.Int64).alias(f"d:{indicator_id}"),
-                        disclosure.key_sum_expression(numerator).alias(f"kn:{indicator_id}"),
-                        disclosure.key_sum_expression(population).alias(f"kd:{indicator_id}")]
+                        pl.col(key_column(numerator)).sum().cast(pl.Int64).alias(f"kn:{indicator_id}"),
+                        pl.col(key_column(population)).sum().cast(pl.Int64).alias(f"kd:{indicator_id}")]
     return expressions
 
 
@@ -897,17 +898,16 @@ def _with_expected(per_stratum: pl.LazyFrame, column: str, ids: Sequence[str], n
     counts per organisation and case-mix stratum: E_u = Σ_s n_us · p_s with p_s the stratum's rate over the
     organisations u (indirect standardisation), taken from the stratum's perturbed totals (queries.disclosure),
     so that no expected count gives an exact total of the others back."""
-    table = pl.lit(pl.Series(noise))
-
-    def published_total(kind: str, indicator_id: str) -> pl.Expr:
-        total = pl.col(f"{kind}:{indicator_id}").sum().over(STRATUM_COLUMN)
-        key = pl.col(f"k{kind}:{indicator_id}").sum().over(STRATUM_COLUMN)
-        noise = table.gather((key % disclosure.KEY_MODULUS + total) % disclosure.KEY_MODULUS)
-        return pl.when(total > 0).then(pl.max_horizontal(total + noise, pl.lit(1))).otherwise(0)
-
-    return (per_stratum
-            .with_columns([(pl.col(f"d:{i}") * published_total("n", i) / published_total("d", i))
-                           .fill_nan(0.0).fill_null(0.0).alias(f"e:{i}") for i in ids])
+    cells = per_stratum.collect()
+    # The strata's totals are a small table (a few hundred strata): perturbed there, joined back to the cells.
+    totals = _resummed(cells.lazy(), [STRATUM_COLUMN], ids).collect()
+    rates = {STRATUM_COLUMN: totals[STRATUM_COLUMN]}
+    for i in ids:
+        events, births = (disclosure.perturbed(totals[f"{kind}:{i}"].to_numpy(), totals[f"k{kind}:{i}"].to_numpy(),
+                                               noise) for kind in ("n", "d"))
+        rates[f"p:{i}"] = np.where(births > 0, events / np.maximum(births, 1), 0.0)
+    return (cells.lazy().join(pl.DataFrame(rates).lazy(), on=STRATUM_COLUMN)
+            .with_columns([(pl.col(f"d:{i}") * pl.col(f"p:{i}")).alias(f"e:{i}") for i in ids])
             .group_by(column).agg([pl.col(f"{kind}:{i}").sum() for i in ids for kind in (*COUNT_KINDS, "e")]))
 
 
@@ -968,7 +968,8 @@ def _compute_overview_levels(frame: pl.DataFrame, level: str, filters: Filters, 
     VSV, case-mix stratum); from those cells the level with expected counts, the VSVs and national."""
     column = LEVEL_COLUMNS[level]
     keys = [column, STRATUM_COLUMN] if level == "vsv" else [column, "vsv_code", STRATUM_COLUMN]
-    cells = frame.lazy().filter(filters.expression()).group_by(keys).agg(_sum_expressions(ids))
+    # Counted once (a small table: organisations × VSVs × strata), then summed again three ways.
+    cells = frame.lazy().filter(filters.expression()).group_by(keys).agg(_sum_expressions(ids)).collect().lazy()
     queries = [_with_expected(_resummed(cells.filter(pl.col(column).is_not_null()), [column, STRATUM_COLUMN], ids),
                               column, ids, noise),
                _resummed(cells, [], ids)]

@@ -22,7 +22,7 @@ from sqlalchemy import Boolean, Engine, Integer, SmallInteger, select
 
 from queries.catalogue import INDICATORS, catalogue_columns
 from queries.config import EngineConfig
-from queries.disclosure import record_key_expression
+from queries.disclosure import RECORD_KEY_COLUMN, record_key_expression
 from queries.filters import DIMENSIONS
 from tables.database import current_data_version, psycopg_driver
 from tables.register import read_register, register_by_code
@@ -43,6 +43,12 @@ def numerator_column(indicator_id: str) -> str:
 
 def population_column(indicator_id: str) -> str:
     return f"population__{indicator_id}"
+
+
+def key_column(flag_column: str) -> str:
+    """The column holding each birth's record key where `flag_column` (a numerator or population flag) is true,
+    else 0: its sum is the cell key of the count (queries.disclosure), a plain sum of small integers."""
+    return f"key__{flag_column}"
 
 
 @dataclass(frozen=True)
@@ -144,7 +150,8 @@ def compact_frame(raw: pl.DataFrame, secret: str) -> pl.DataFrame:
     Output: `month_index` (year×12+month−1, Int32), `birth_year` (Int16), the organisation codes as
     Categorical, each filter dimension as Enum of its allowed values (anything else → missing), the case-mix
     stratum (`STRATUM_COLUMN`), each birth's record key for cell-key perturbation (queries.disclosure, seeded with
-    `secret`), and per indicator a numerator and a population flag (Boolean, never missing).
+    `secret`), and per indicator a numerator and a population flag (Boolean, never missing) with their record keys
+    (`key_column`, UInt8).
     """
     flags = [definition.numerator_expression().alias(numerator_column(definition.id)) for definition in INDICATORS]
     flags += [definition.population_expression().alias(population_column(definition.id)) for definition in INDICATORS]
@@ -166,8 +173,13 @@ def compact_frame(raw: pl.DataFrame, secret: str) -> pl.DataFrame:
         (month.str.slice(0, 4).cast(pl.Int32) * 12 + month.str.slice(5, 2).cast(pl.Int32) - 1).alias("month_index"),
         pl.col("birth_year").cast(pl.Int16),
     ]
-    return raw.select(*period, *organisation_codes, *dimensions, stratum.alias(STRATUM_COLUMN),
-                      record_key_expression(secret), *flags).rechunk()
+    compact = raw.select(*period, *organisation_codes, *dimensions, stratum.alias(STRATUM_COLUMN),
+                         record_key_expression(secret), *flags)
+    key = pl.col(RECORD_KEY_COLUMN)
+    flags = [column for definition in INDICATORS
+             for column in (numerator_column(definition.id), population_column(definition.id))]
+    keys = [pl.when(pl.col(flag)).then(key).otherwise(0).cast(pl.UInt8).alias(key_column(flag)) for flag in flags]
+    return compact.with_columns(keys).rechunk()
 
 
 class BirthStore:

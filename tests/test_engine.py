@@ -249,12 +249,17 @@ def test_adjusted_ratio_is_one_when_the_difference_is_only_case_mix(sqlite_engin
 
 
 def test_adjusted_flags_an_organisation_that_differs_within_strata(national):
-    adjusted = fresh_engine(national).adjusted("caesarean", "hospital", Viewer("provider", org_code="H001"),
-                                               overdispersion="none")
-    rows = adjusted["rows"]
-    high = [row for row in rows if row["position"] == "above_998"]
-    assert len(high) == 1 and not high[0]["named"] and high[0]["ratio"] > 1 and high[0]["ratio_low"] is None
+    indicators = fresh_engine(national)
+    adjusted = indicators.adjusted("caesarean", "hospital", ADMIN, overdispersion="none")
+    high = [row for row in adjusted["rows"] if row["position"] == "above_998"]
+    assert [row["label"] for row in high] == ["Ziekenhuis Zuid"] and high[0]["ratio_low"] > 1
     assert high[0]["flag"] == "alarm" and adjusted["judgement"]["method"] == "exact"
+    # A provider among three hospitals has two peers: fewer than five, so they show no figures at all.
+    provider = indicators.adjusted("caesarean", "hospital", Viewer("provider", org_code="H001"),
+                                   overdispersion="none")
+    peers = [row for row in provider["rows"] if not row["named"]]
+    assert len(peers) == 2 and {row["suppression_reason"] for row in peers} == {"few_peers"}
+    assert all(row["ratio"] is None and row["position"] is None for row in peers)
 
 
 def test_overview_has_every_indicator_for_the_organisation_its_vsv_and_national(national):
