@@ -25,25 +25,21 @@ Checks: own figures of a provider that differ from the admin's (must be 0), publ
 between admin and researcher (the design gives every viewer the same verdict: must be 0).
 
 Peers carry per-answer pseudonyms that nobody can match to an organisation — which is the point — so this script,
-holding the pseudonym key, matches them through one function, `peer_codes`: adapt it there when the disclosure
-module's label function is known. It falls back to today's stable pseudonyms, then to an assignment on the shown
-values (reported as "approximate" matching).
+holding the pseudonym key, matches them through one function, `peer_codes`, which recomputes them; anything left
+over is assigned on the shown values (reported as "approximate" matching).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import json
 import statistics as stats
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -53,66 +49,27 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from queries import judgement  # noqa: E402
 from queries.catalogue import CATALOGUE, indicators_for  # noqa: E402
 from queries.engine import LEVELS, IndicatorEngine  # noqa: E402
-from queries.scope import Viewer  # noqa: E402
+from queries.filters import parse_filters  # noqa: E402
+from queries.scope import Scope, Viewer  # noqa: E402
 from tables.database import database_url, make_engine  # noqa: E402
 
 ADMIN = Viewer("admin")
 RESEARCHER = Viewer("researcher")
 INFINITE_COST = 1e12
-_WARNED: set[str] = set()
 
 
 # ---- the one place that matches peers to organisations ---------------------------------------------------------
 
-def _disclosure_label_function() -> Callable[..., str] | None:
-    """The disclosure module's function that makes a peer's per-answer label, if it has one (queries/disclosure.py
-    does not exist before issue 11). Adapt the names here when the module lands."""
-    try:
-        module = importlib.import_module("queries.disclosure")
-    except ImportError:
-        return None
-    for name in ("peer_label", "answer_label", "pseudonym"):
-        function = getattr(module, name, None)
-        if callable(function):
-            return function
-    return None
-
-
-def _call_with(function: Callable[..., str], available: Mapping[str, Any]) -> str:
-    """Call `function` with the arguments it names out of `available` (so a changed signature fails loudly)."""
-    parameters = inspect.signature(function).parameters
-    missing = [name for name, p in parameters.items() if name not in available and p.default is inspect.Parameter.empty]
-    if missing:
-        raise TypeError(f"{function.__name__} wants {missing}; adapt peer_codes in {Path(__file__).name}")
-    return function(**{name: available[name] for name in parameters if name in available})
-
-
 def peer_codes(engine: IndicatorEngine, answer: dict, level: str, codes: Iterable[str]) -> dict[str, str]:
-    """label → organisation code for the peers of one answer: the design's per-answer pseudonym (an HMAC of data
-    version, question, indicator, level and filters plus the code, under the pseudonym key) via the disclosure
-    module, or today's stable pseudonym (`queries.scope.pseudonym`). Labels that match nothing are left to
-    `match_rows`' fallback."""
-    key = engine.config.pseudonym_key
-    codes = list(codes)
-    label_of = _disclosure_label_function()
-    if label_of is not None:
-        mapping = {}
-        for code in codes:
-            available = {"code": code, "org_code": code, "level": level, "key": key, "pseudonym_key": key,
-                         "answer": answer, "question": answer["question"], "indicator": answer["indicator"]["id"],
-                         "indicator_id": answer["indicator"]["id"], "filters": answer["filters"],
-                         "data_version": answer["data_version"]["number"], "version": answer["data_version"]}
-            try:
-                mapping[_call_with(label_of, available)] = code
-            except TypeError as error:
-                if str(error) not in _WARNED:
-                    _WARNED.add(str(error))
-                    print(f"warning: {error}", file=sys.stderr)
-                break
-        if mapping:
-            return mapping
-    stable = getattr(importlib.import_module("queries.scope"), "pseudonym", None)  # the label before issue 11
-    return {stable(code, level, key): code for code in codes} if stable else {}
+    """label → organisation code for the peers of one answer: the per-answer pseudonym the engine gave them
+    (`Scope.identity` with the answer's identity, `IndicatorEngine._answer`), recomputed with the installation's
+    key — which only a benchmark on the server has. Labels that match nothing are left to `match_rows`' fallback."""
+    snapshot = engine.store.snapshot()
+    question = "adjusted" if answer["question"] == "adjusted" else "units"
+    about = engine._answer(snapshot, question, parse_filters(answer["filters"]), indicator=answer["indicator"]["id"],
+                           level=level)
+    scope = Scope(RESEARCHER, snapshot.organisations, engine.config.pseudonym_key)
+    return {scope.identity(code, level, about)["label"]: code for code in codes}
 
 
 def _assignment(peers: list[dict], units: list[dict]) -> list[tuple[dict, dict]]:

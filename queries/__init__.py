@@ -27,20 +27,21 @@ Public interface (stable; the shapes are documented in docs/indicators.md):
 
     level: "practice" | "hospital" | "vsv"; grain: "month" | "quarter" | "year";
     overdispersion: "auto" | "none" | "additive" | "multiplicative" (queries/judgement.py); every method also
-    takes export=True, which masks counts 1–4 (with their rates). `filters` may be a Filters or a mapping of URL
-    parameters.
+    takes export=True, which masks the viewer's own counts 1–4 too (others' are masked always). `filters` may be
+    a Filters or a mapping of URL parameters.
 
 Every answer is a JSON-ready dict with `data_version`, `viewer`, `filters`; every figure cell has
 numerator, denominator, rate (a proportion 0..1: multiply by the indicator's `unit_scale`), ci_low, ci_high
-(95% Wilson), suppressed + suppression_reason, and — for organisations — position (above_998, above_95,
+(95% Wilson), suppressed + suppression_reason, disclosure (exact | perturbed | peer: docs/privacy.md; a peer
+has no counts, a rounded rate and a size_band), and — for organisations — position (above_998, above_95,
 within, below_95, below_998), verdict (better / worse / within; higher / lower for neutral indicators), flag
 (alert / alarm) and standardised position, with the `judgement` that says against what and how,
-plus identity: org_code (None when anonymised), label (name or pseudonym), named, own.
+plus identity: org_code (None when anonymised), label (name, or a pseudonym of that answer), named, own.
 Errors: InvalidParameterError (bad parameter: names it and the allowed values), NotPermittedError (viewer may
 not see that organisation by name), NoDataError (nothing published yet).
 
 Modules: catalogue (definitions), statistics (pure functions), judgement (the verdict policy), spc (control
-charts), filters (target groups), scope (roles),
+charts), filters (target groups), scope (roles), disclosure (how each figure is shown: docs/privacy.md),
 store (in-memory copy of the published version), cache (answer cache), config (thresholds), engine
 (the questions). status.py and delivery_feedback.py (the loader's bookkeeping) belong to the dashboards.
 """
