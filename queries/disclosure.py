@@ -49,6 +49,8 @@ KEY_MODULUS = 256
 _NOISE_COUNTS = {-2: 26, -1: 51, 0: 102, 1: 51, 2: 26}
 PERTURBATION_TABLE: np.ndarray = np.random.default_rng(20_211_221).permutation(
     np.repeat(np.array(list(_NOISE_COUNTS), dtype=np.int64), list(_NOISE_COUNTS.values())))
+#: The largest noise the table adds to a count.
+NOISE_BOUND = max(abs(noise) for noise in _NOISE_COUNTS)
 #: Peers of an answer share a size band with at least this many others (k-anonymity of size, k = 5).
 PEER_GROUP_SIZE = 5
 #: φ, τ² and the overdispersion test's p-value are published to this many significant digits.
@@ -111,7 +113,7 @@ def rounded_statistic(value: float | None, digits: int = STATISTIC_DIGITS) -> fl
     return float(f"{value:.{digits - 1}e}")
 
 
-def _outward(value: float, up: bool) -> int:
+def rounded_outwards(value: float, up: bool) -> int:
     """`value` rounded outwards (down for a band's low edge, up for its high edge) to BAND_DIGITS digits."""
     if value <= 0:
         return 0
@@ -119,19 +121,21 @@ def _outward(value: float, up: bool) -> int:
     return int((math.ceil(value / step) if up else math.floor(value / step)) * step)
 
 
-def size_bands(sizes: Sequence[float], group_size: int = PEER_GROUP_SIZE) -> list[SizeBand]:
-    """The size band of each peer (same order as `sizes`): peers sorted by size in consecutive groups of
-    `group_size` (a smaller remainder joins the group before it; fewer peers than that form one group), each
-    group's band from its smallest to its largest size, rounded outwards to BAND_DIGITS significant digits.
-    Within a band the peers cannot be told apart by their size (k-anonymity, Sweeney 2002)."""
+def size_bands(sizes: Sequence[float], group_size: int = PEER_GROUP_SIZE,
+               margin: float = NOISE_BOUND) -> list[SizeBand]:
+    """The size band of each peer (same order as `sizes`, its perturbed sizes): peers sorted by size in
+    consecutive groups of `group_size` (a smaller remainder joins the group before it; fewer peers than that form
+    one group), each group's band from its smallest to its largest size widened by `margin` (the largest noise, so
+    the band holds the exact size too), rounded outwards to BAND_DIGITS significant digits. Within a band the peers
+    cannot be told apart by their size (k-anonymity, Sweeney 2002)."""
     order = sorted(range(len(sizes)), key=lambda i: sizes[i])
     groups = [order[start:start + group_size] for start in range(0, len(order), group_size)]
     if len(groups) > 1 and len(groups[-1]) < group_size:
         groups[-2].extend(groups.pop())
     bands: list[SizeBand | None] = [None] * len(sizes)
     for group in groups:
-        low = _outward(min(sizes[i] for i in group), up=False)
-        high = max(_outward(max(sizes[i] for i in group), up=True), low)
+        low = rounded_outwards(min(sizes[i] for i in group) - margin, up=False)
+        high = max(rounded_outwards(max(sizes[i] for i in group) + margin, up=True), low)
         band: SizeBand = {"low": low, "high": high, "middle": math.sqrt(max(low, 1) * max(high, 1))}
         for i in group:
             bands[i] = band

@@ -323,8 +323,9 @@ class IndicatorEngine:
         }
         if with_curve and family is not None:
             sizes = counts["published_denominators"][units]
-            largest = max(float(sizes.max()) if len(sizes) else 0.0, 100.0)
-            grid = np.unique(np.round(np.geomspace(1, largest * 1.1, FUNNEL_CURVE_POINTS))).astype(float)
+            # The curve's end, rounded up like a size band's edge, says no more about the largest unit than its band.
+            largest = disclosure.rounded_outwards(max(float(sizes.max()) if len(sizes) else 0.0, 100.0) * 1.1, up=True)
+            grid = np.unique(np.round(np.geomspace(1, largest, FUNNEL_CURVE_POINTS))).astype(float)
             limits = judgement.rate_limits(family.centre, grid, family.judgement.method,
                                            family.judgement.dispersion)
             answer["limits"] = [{"denominator": int(n), "lower_95": _number(limits["lower_95"][i]),

@@ -116,7 +116,8 @@ def test_size_bands_hold_at_least_five_peers_and_contain_their_size():
         assert len(bands) == count and sum(members.values()) == count
         assert min(members.values()) >= min(5, count)
         for size, band in zip(sizes, bands, strict=True):
-            assert band["low"] <= size <= band["high"]
+            # The band holds the perturbed size and the exact one, at most NOISE_BOUND from it.
+            assert band["low"] <= size - 2 and size + 2 <= band["high"]
             assert band["middle"] == pytest.approx(math.sqrt(max(band["low"], 1) * band["high"]))
 
 
