@@ -58,7 +58,7 @@ def viewer_of(engine: Engine, user: User, org_code: str | None = None) -> Viewer
     """The viewer for `user` looking at `org_code` (or at its own view when None or not permitted).
 
     A granted organisation is seen as its own users see it: a practice or hospital as its provider, a VSV as
-    its VSV user. A VSV user looking at a member organisation stays a VSV viewer (it sees all members by name).
+    its VSV user; by a researcher as that one organisation, exact, without its VSV. A VSV user looking at a member organisation stays a VSV viewer (it sees all members by name).
     """
     if user.role == "admin":
         return Viewer("admin")
@@ -69,6 +69,9 @@ def viewer_of(engine: Engine, user: User, org_code: str | None = None) -> Viewer
     row = _register_rows(engine, (org_code,), None).get(org_code)
     if row is None:
         return base_viewer(user)
+    if user.role == "researcher":
+        # A researcher's grant is about the organisation itself: not its VSV (docs/privacy.md).
+        return Viewer("researcher", org_code=org_code)
     if row["org_type"] == "vsv":
         return Viewer("vsv", vsv_code=org_code)
     return Viewer("provider", org_code=org_code)
