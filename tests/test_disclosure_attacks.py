@@ -2,7 +2,7 @@
 organisations by combining answers — over real HTTP against the real app (the login form, the JSON API and Dash's
 `/_dash-update-component`), in the small world of tests/disclosure_world.py.
 
-The policy every attack checks (issue 11, docs/privacy.md):
+The policy every attack checks (issue 11):
 - nothing exact about another organisation: no exact count of another organisation, nor of a figure the policy
   withholds (a "complementary" VSV figure), is recovered by combining answers;
 - no count of 1–4 of another organisation is shown, in any channel;
@@ -49,6 +49,7 @@ from disclosure_world import (
     traces,
     walk,
 )
+from scipy import stats
 
 from tables.database import make_engine
 
@@ -684,6 +685,64 @@ def test_peers_are_not_reidentified_by_their_size(attackers, truth, role):
     assert rows_seen >= len(SIZE_QUESTIONS) * (len(peers) - 1), "the answers should hold the peers"
     assert not named and fewest >= MIN_CANDIDATES, summary
     assert linked == 0, summary
+
+
+SIZE_FROM_EXPECTED_WITHIN = 0.02  # E / the reference rate is the denominator up to the case mix
+POISSON_UPPER = stats.chi2.ppf(0.975, 2 * np.arange(5001) + 2) / 2  # the O/E interval's upper limit of O = 0..5000
+
+
+def expected_of(row: dict) -> float | None:
+    """A peer's expected count E: given, or from its O/E and the O/E's exact Poisson interval (docs/indicators.md:
+    upper = χ²(0.975; 2O + 2)/2 / E, so upper / ratio fixes O, and E = O / ratio)."""
+    if isinstance(row.get("expected"), int | float) and row["expected"] > 0:
+        return float(row["expected"])
+    ratio, upper = row.get("ratio"), row.get("ratio_high")
+    if not isinstance(upper, int | float) or not upper or not isinstance(ratio, int | float):
+        return None
+    if ratio == 0:
+        return float(POISSON_UPPER[0] / upper)
+    observed = np.arange(1, POISSON_UPPER.size)
+    fits = np.flatnonzero(np.isclose(POISSON_UPPER[1:] / observed, upper / ratio, rtol=1e-9))
+    return float(observed[fits[0]] / ratio) if fits.size == 1 else None
+
+
+@pytest.mark.parametrize("role", ["provider", "vsv", "researcher"])
+def test_peers_are_not_reidentified_by_their_expected_counts(attackers, truth, role):
+    """The case-mix adjusted answer gives each peer its expected count E (or O/E with its exact interval, which
+    give E back). E divided by the reference rate is the peer's denominator up to its case mix — for
+    breastfeeding within a few per cent — so a size band is of no use if E is published. Hospital level,
+    breastfeeding, the six periods, each answer on its own (no linking); the counts of the rows are not used.
+
+    Before: of 65 (provider), 59 (VSV user) and 71 (researcher) peer rows, 56, 50 and 62 had a single candidate
+    hospital, and for 55, 49 and 61 it is the right one (their counts are that hospital's). After: a peer's row
+    holds neither E nor an O/E interval that gives it back, so its size is its band. (The design of issue 11 says
+    "E for a peer scaled to its perturbed denominator": published, E alone names most peers again.)"""
+    attacker = attackers[role]
+    peers = others(role, "hospital")
+    rows = named = right = 0
+    fewest = len(peers)
+    for span in RANGES:
+        period = {"period": RANGES[span]}
+        answer = attacker.api("adjusted", indicator="breastfeeding", level="hospital", **period)
+        rate = (answer.get("reference") or {}).get("rate")
+        public = {code: truth.of("caesarean", code, period)[1] for code in peers}
+        cells = truth.level("breastfeeding", "hospital", (("period", RANGES[span]),))
+        for row in peer_rows(answer):
+            rows += 1
+            expected = expected_of(row)
+            if expected is None or not rate:
+                continue
+            fits = {code for code, births in public.items()
+                    if abs(births - expected / rate) <= births * (SIZE_KNOWN_WITHIN + SIZE_FROM_EXPECTED_WITHIN)}
+            fewest = min(fewest, len(fits))
+            if len(fits) == 1:
+                named += 1
+                right += counts(row) == cells.get(next(iter(fits)))
+    summary = (f"{role}: of {rows} peer rows, {named} named by their expected count ({right} checked against their "
+               f"counts), fewest candidates {fewest}")
+    print(summary)
+    assert rows >= len(RANGES) * (len(peers) - 1), "the adjusted answers should hold the peers"
+    assert fewest >= MIN_CANDIDATES, summary
 
 
 # ---- 8. a researcher granted one practice -------------------------------------------------------------------
