@@ -23,12 +23,14 @@ from datetime import date
 from functools import cache
 
 import numpy as np
+import polars as pl
 import requests
 from births_factory import birth, publish
 from sqlalchemy import Engine
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from auth.users import add_user, grant
+from queries.catalogue import INDICATORS
 from queries.config import EngineConfig
 from queries.engine import IndicatorEngine
 from queries.scope import Viewer
@@ -69,7 +71,7 @@ VSVS = tuple(code for code, kind in TYPE_OF.items() if kind == "vsv")
 PRACTICE_OF_VSV = {"V01": ("P001",), "V02": ("P002",), "V03": ("P003",), "V04": ("P004", "P005")}
 
 # Births per month of each hospital (H005: none in March), each size its own; and the rates that differ.
-MONTHLY_BIRTHS = {"H001": 50, "H002": 33, "H003": 41, "H004": 24, "H005": 28, "H006": 71, "H007": 60, "H008": 45,
+MONTHLY_BIRTHS = {"H001": 26, "H002": 33, "H003": 41, "H004": 24, "H005": 28, "H006": 71, "H007": 60, "H008": 45,
                   "H009": 82, "H010": 37, "H011": 29, "H012": 54}
 HOME_BIRTHS_PER_MONTH = {"P001": 9, "P002": 7, "P003": 8, "P004": 6, "P005": 5}
 CAESAREAN_RATE = {"H001": 0.16, "H002": 0.31, "H003": 0.12, "H004": 0.27, "H005": 0.20, "H006": 0.14,
@@ -319,6 +321,24 @@ class Truth:
         cells["reference"] = (answer["reference"]["numerator"], answer["reference"]["denominator"])
         cells["national"] = (answer["national"]["numerator"], answer["national"]["denominator"])
         return cells
+
+    def scan(self, level: str, filters: Mapping[str, str]) -> dict[str, dict[str, Counts]]:
+        """Indicator → code → counts for every organisation of `level`, in one pass over the published births (to
+        find an attack's material quickly; the figures an attack is held to come from `level`)."""
+        from queries.filters import parse_filters
+        from queries.store import LEVEL_COLUMNS, numerator_column, population_column
+
+        snapshot = self.engine.store.snapshot()
+        assert snapshot is not None, "a published data version"
+        column = LEVEL_COLUMNS[level]
+        ids = [definition.id for definition in INDICATORS]
+        table = (snapshot.frame.lazy().filter(parse_filters(dict(filters)).expression() & pl.col(column).is_not_null())
+                 .group_by(pl.col(column).cast(pl.String).alias("code"))
+                 .agg([expression for i in ids for expression in (
+                     pl.col(numerator_column(i)).cast(pl.Int64).sum().alias(f"n:{i}"),
+                     pl.col(population_column(i)).cast(pl.Int64).sum().alias(f"d:{i}"))])
+                 .collect())
+        return {i: {row["code"]: (row[f"n:{i}"], row[f"d:{i}"]) for row in table.iter_rows(named=True)} for i in ids}
 
     def of(self, indicator: str, code: str, filters: Mapping[str, str] | None = None) -> Counts:
         """One organisation's exact counts ((0, 0) without births in the denominator)."""

@@ -225,9 +225,10 @@ def test_adding_or_removing_a_value_gives_no_withheld_vsv_figure(attackers, trut
     `ga_band=32-36`. Add one value: VSV(32-36,37-41) − VSV(37-41) − own(32-36) = H002's 32-36 counts; remove one:
     VSV(all) − VSV(<32,37-41,>=42) − own(32-36), the same. Through the API overview and the overview callback.
 
-    Before: API 13 of 17 indicators of H002 recovered exactly by either route (e.g. caesarean 1 / 3; the other 4
-    only because the API masks a count of 1–4 of the VSV); overview callback 17 of 17 by either route. After: the
-    VSV figure of a VSV with fewer than two other hospitals is withheld in every question: nothing to subtract."""
+    Before: of H002's figures for 17 indicators, the API gave 15 exactly by adding a value and 10 by removing one
+    (e.g. caesarean 2 / 4; the rest only because the API masks the VSV's counts of 1–4), the overview callback 17
+    and 17. After: the VSV figure of a VSV with fewer than two other hospitals is withheld in every question:
+    nothing to subtract."""
     provider = attackers["provider"]
     wider, narrower = DIFFERENCES[route]
     if channel == "api":
@@ -267,8 +268,8 @@ def test_adding_or_removing_a_value_gives_no_masked_peer_counts(attackers, truth
     (or for all minus <32,37-41,>=42), matched by pseudonym, give it back. Hospital level, four indicators with
     small counts. Targets: the peers' masked 32-36 cells whose two wider figures are not masked themselves.
 
-    Before: by either route, provider 15 of 15, VSV user 14 of 14, researcher 15 of 15 masked peer cells
-    recovered exactly (e.g. PPH of H003, 1 / 10). After: peers carry no counts and a new pseudonym in every
+    Before: by either route, provider 17 of 17, VSV user 16 of 16, researcher 18 of 18 masked peer cells
+    recovered exactly (e.g. PPH of H006, 1 / 15). After: peers carry no counts and a new pseudonym in every
     answer: nothing to subtract."""
     attacker = attackers[role]
     wider, narrower = DIFFERENCES[route]
@@ -353,8 +354,8 @@ def test_overlapping_periods_give_no_masked_peer_counts(attackers, truth, role):
     """Never asking a single month: January–February, February–March and the quarter, linked by pseudonym, give
     every month (quarter − February–March = January, ...), including the peers' months with a count of 1–4.
 
-    Before: provider 35 of 35, VSV user 34 of 34, researcher 35 of 35 exposed peer months with a count of 1–4
-    recovered exactly (e.g. PPH of H003 in January, 1 / 41). After: no peer counts, new pseudonyms per answer."""
+    Before: provider, VSV user and researcher each 38 of 38 exposed peer months with a count of 1–4 recovered
+    exactly (e.g. PPH of H006 in January, 1 / 71). After: no peer counts, new pseudonyms per answer."""
     recovery = period_attack(attackers[role], truth, role, OVERLAPPING,
                              f"{role}: peer months of 1–4 from overlapping periods")
     assert_nothing_exact(recovery, minimum_targets=8)
@@ -365,8 +366,8 @@ def test_months_against_the_quarter_give_no_masked_peer_counts(attackers, truth,
     """Single months (masked where a peer's count is 1–4) against the quarter and the two-month ranges, matched by
     pseudonym: the quarter minus the months shown gives the masked one.
 
-    Before: provider 37 of 37, VSV user 36 of 36, researcher 37 of 37 exposed masked peer months recovered
-    exactly. After: nothing (peers carry no counts; pseudonyms differ per answer)."""
+    Before: provider, VSV user and researcher each 38 of 38 exposed masked peer months recovered exactly (e.g.
+    PPH of H007 in January, 3 / 60). After: nothing (peers carry no counts; pseudonyms differ per answer)."""
     recovery = period_attack(attackers[role], truth, role, list(RANGES),
                              f"{role}: masked peer months against the quarter")
     assert_nothing_exact(recovery, minimum_targets=15)
@@ -386,9 +387,10 @@ def test_periods_give_no_withheld_vsv_month(attackers, truth, channel, route):
     minus H003 is H004 alone) asks other periods: VSV(Jan–Mar) − VSV(Jan–Feb) − own(March) = H004's March, and
     likewise Feb–Mar − Feb, or the quarter − January − February. API overview and the overview callback.
 
-    Before: of H004's March in 21 indicators, the API gave 14, 12 and 11 exactly by the three routes (it masks the
-    VSV's counts of 1–4), the overview callback 21, 21 and 21. After: V02 has two other hospitals in the register,
-    so its figures are shown, perturbed: a difference of them equals the truth by chance only."""
+    Before: of H004's March in 21 indicators, the API gave 16, 14 and 13 exactly by the three routes (e.g.
+    caesarean 10 / 24; it masks the VSV's counts of 1–4), the overview callback 21, 21 and 21. After: V02 has two
+    other hospitals in the register, so its figures are shown, perturbed: a difference of them equals the truth by
+    chance only."""
     provider = attackers["provider_v02"]
     wider, narrower = VSV_ROUTES[route]
     spans = (wider, *narrower, (2, 2))
@@ -419,10 +421,11 @@ def test_periods_give_no_withheld_vsv_month(attackers, truth, channel, route):
 
 # ---- 4. a level's total minus the rows shown ----------------------------------------------------------------
 
-REMAINDER_FILTERS = ({}, {"parity": "nulliparous"}, {"parity": "multiparous"}, {"ga_band": "37-41"},
-                     {"onset": "spontaneous"}, {"onset": "induced"}, {"ses": "1,2"}, {"ses": "3,4,5"},
-                     {"maternal_age_band": "<25,25-29"}, {"maternal_age_band": "30-34,35-39,>=40"},
-                     {"ses": "1,2", "parity": "nulliparous"}, {"ses": "3,4,5", "parity": "multiparous"})
+REMAINDER_FILTERS = ({}, *({name: value} for name, values in (  # every value of five dimensions, and pairs of them
+    ("parity", ("nulliparous", "multiparous")), ("ga_band", ("32-36", "37-41")),
+    ("onset", ("spontaneous", "induced", "prelabour_caesarean")), ("ses", ("1", "2", "3", "4", "5", "1,2", "3,4,5")),
+    ("maternal_age_band", ("<25", "25-29", "30-34", "35-39", ">=40", "<25,25-29", "30-34,35-39,>=40")))
+    for value in values), {"ses": "1,2", "parity": "nulliparous"}, {"ses": "3,4,5", "parity": "multiparous"})
 
 
 @pytest.mark.parametrize("role", ["provider", "vsv"])
@@ -430,21 +433,24 @@ def test_the_total_minus_the_rows_shown_gives_no_hidden_peer(attackers, truth, r
     """The API masks every row with a count of 1–4 (and, with only one masked, the smallest other row too). Where
     the masked rows are one peer and the attacker's own (or a member of its VSV), whose counts it knows, the
     reference minus every row it can read is that peer's counts. Hospital level, each month and the quarter,
-    eight target groups, every hospital indicator; targets: the answers where the ground truth has exactly that.
+    `REMAINDER_FILTERS`, every hospital indicator; targets: the answers where the ground truth has exactly that.
 
-    Before: provider 5 of 5 and VSV user 16 of 16 hidden peers recovered exactly (e.g. epidural of H004 in
-    January, 3 / 22). After: peers carry no counts (and the reference is perturbed): there is nothing to
-    subtract."""
+    Before: provider 33 of 39 and VSV user 40 of 62 hidden peers recovered exactly (e.g. epidural of H004 in
+    January at term, 4 / 19; the others only because the API also masks the reference's counts of 1–4). After:
+    peers carry no counts (and the reference is perturbed): there is nothing to subtract."""
     attacker = attackers[role]
     own = OWN[role] & set(TYPE_OF) - set(VSVS)
     recovery = Recovery(f"{role}: reference minus the rows shown = the one hidden peer")
     for period, extra in itertools.product((*MONTHS, QUARTER), REMAINDER_FILTERS):
         filters = {"period": period, **extra}
+        scanned = truth.scan("hospital", filters)
         for indicator in truth.indicators_of("hospital"):
-            cells = truth.level(indicator, "hospital", tuple(sorted(filters.items())))
+            cells = scanned[indicator]
             hidden = [code for code in sorted(others(role, "hospital")) if masked(cells.get(code, (0, 0)))]
             if len(hidden) != 1 or not any(masked(cells.get(code, (0, 0))) for code in own):
                 continue
+            cells = truth.level(indicator, "hospital", tuple(sorted(filters.items())))
+            assert cells.get(hidden[0]) == scanned[indicator][hidden[0]], "the scan counts as the engine does"
             answer = attacker.api("results", indicator=indicator, level="hospital", **filters)
             shown, unknown = readable(answer, truth, role, indicator, filters)
             reference = counts(answer.get("reference"))
@@ -520,26 +526,28 @@ def solved_by_dispersion(answer: dict, truth: Truth, role: str, indicator: str,
 
 @pytest.mark.parametrize("question", ["results", "funnel"])
 def test_phi_and_tau2_give_no_withheld_vsv_figure(attackers, truth, question):
-    """A provider (H001) asks the VSV-level results for `ga_band=32-36`: its own VSV is withheld (complementary)
-    and one more VSV with it, so that the total minus the rows shown is no single figure. But the answer publishes
-    φ, τ², the number of units and the reference: with the sums of the two hidden rows known, φ and τ² pin down
-    their counts (two solutions: the pair and its swap).
+    """A provider (H001) asks the VSV-level results for births in hospital: its own VSV is withheld (complementary:
+    the VSV minus H001 is H002 alone) and one more VSV with it, so that the total minus the rows shown is no single
+    figure. But the answer publishes φ, τ², the number of units and the reference: with the sums of the two hidden
+    rows known, φ and τ² pin down their counts (two solutions: the pair and its swap). Each month and the quarter,
+    eight indicators whose VSVs differ.
 
-    Before: V01's withheld figure recovered for 6 of 8 indicators (e.g. caesarean 5 / 17, with V02's 5 / 20
-    hidden beside it), in the results and in the funnel alike (in the other two the API also masks counts of 1–4,
-    leaving more than two rows hidden). After: an answer that withholds a unit publishes no φ, τ² or p-value."""
+    Before: V01's withheld figure recovered exactly for 32 of 32 (indicator, period) pairs, in the results and in
+    the funnel alike (e.g. caesarean in January, 20 / 59). After: an answer that withholds a unit publishes no φ, τ² or
+    p-value."""
     provider = attackers["provider"]
     recovery = Recovery(f"provider H001, {question}: its withheld VSV figure from φ and τ²")
-    for indicator in WITH_DISPERSION:
-        actual = truth.of(indicator, "V01", PRETERM)
+    for indicator, period in itertools.product(WITH_DISPERSION, (*MONTHS, QUARTER)):
+        filters = {"period": period, **IN_HOSPITAL}
+        actual = truth.of(indicator, "V01", filters)
         if actual[1] < 10:
             continue
-        answer = provider.api(question, indicator=indicator, level="vsv", **PRETERM)
+        answer = provider.api(question, indicator=indicator, level="vsv", **filters)
         own_vsv = next((row for row in answer["rows"] if row.get("org_code") == "V01"), None)
-        assert counts(own_vsv) is None, f"{indicator}: the provider's VSV should be withheld for 32-36"
-        solved = solved_by_dispersion(answer, truth, "provider", indicator, PRETERM)
-        recovery.aim(actual if actual in solved else None, actual, indicator)
-    assert_nothing_exact(recovery, minimum_targets=6)
+        assert counts(own_vsv) is None, f"{indicator}: the provider's VSV should be withheld in hospital"
+        solved = solved_by_dispersion(answer, truth, "provider", indicator, filters)
+        recovery.aim(actual if actual in solved else None, actual, f"{indicator} {period}")
+    assert_nothing_exact(recovery, minimum_targets=20)
 
 
 @pytest.mark.parametrize("role", ["vsv", "researcher"])
@@ -549,8 +557,8 @@ def test_phi_and_tau2_give_no_masked_peer_counts(attackers, truth, role):
     each month and the quarter; targets: the answers where the ground truth has one or two peers with a count of
     1–4 (and a denominator of at least 10), none of them the attacker's own.
 
-    Before: VSV user 6 of 8 and researcher 9 of 11 masked peer cells recovered exactly (e.g. caesarean in January,
-    2 / 28). After: peers carry no counts, so there are no sums to start from (and φ, τ² are rounded, from
+    Before: VSV user 9 of 11 and researcher 21 of 22 masked peer cells recovered exactly (e.g. induction in
+    January, 4 / 20). After: peers carry no counts, so there are no sums to start from (and φ, τ² are rounded, from
     perturbed counts)."""
     attacker = attackers[role]
     recovery = Recovery(f"{role}: masked peer counts from φ and τ²")
@@ -586,7 +594,7 @@ def test_the_funnel_hover_data_and_table_hold_no_peer_counts(attackers, truth, r
     member H001). Peers' figures are compared with every peer's true counts.
 
     Before: provider 172 of 172, VSV user 156 of 156, researcher 188 of 188 peer cells shown with their exact
-    counts, of which 98, 87 and 106 with a count of 1–4 (e.g. PPH of H002 in January, 1 / 33); the points' x is
+    counts, of which 105, 94 and 113 with a count of 1–4 (e.g. PPH of H004 in January, 1 / 24); the points' x is
     every peer's exact denominator. After: peers carry no counts (a rate and a size band), so none is shown."""
     attacker = attackers[role]
     exact = Recovery(f"{role}: peers' exact counts in the funnel's hover data and table")
@@ -713,8 +721,8 @@ def test_peers_are_not_reidentified_by_their_expected_counts(attackers, truth, r
     breastfeeding within a few per cent — so a size band is of no use if E is published. Hospital level,
     breastfeeding, the six periods, each answer on its own (no linking); the counts of the rows are not used.
 
-    Before: of 65 (provider), 59 (VSV user) and 71 (researcher) peer rows, 56, 50 and 62 had a single candidate
-    hospital, and for 55, 49 and 61 it is the right one (their counts are that hospital's). After: a peer's row
+    Before: of 65 (provider), 59 (VSV user) and 71 (researcher) peer rows, 58, 52 and 64 had a single candidate
+    hospital, each the right one (their counts are that hospital's). After: a peer's row
     holds neither E nor an O/E interval that gives it back, so its size is its band. (The design of issue 11 says
     "E for a peer scaled to its perturbed denominator": published, E alone names most peers again.)"""
     attacker = attackers[role]
@@ -756,7 +764,7 @@ def test_a_researcher_granted_a_practice_sees_none_of_its_vsvs_figures(attackers
     callback's VSV column and the detail summary's VSV row.
 
     Before: of V02's figures for the 15 indicators of a practice, 11 in the API overview (the other 4 masked as
-    counts of 1–4) and 15 in the overview callback, exactly, and the detail summary with V02's 55 / 272 (the
+    counts of 1–4) and 15 in the overview callback, exactly, and the detail summary with V02's 61 / 272 (the
     researcher is seen as P002's provider): 27 of 33. After: no VSV figure at all."""
     researcher = attackers["granted_researcher"]
     indicators = truth.indicators_of("practice")
