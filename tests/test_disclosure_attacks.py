@@ -53,6 +53,9 @@ from scipy import stats
 
 from tables.database import make_engine
 
+# One world, one server and one set of logins for the whole module, also under `pytest -n 2 --dist loadgroup`.
+pytestmark = pytest.mark.xdist_group("disclosure_attacks")
+
 CHANCE_SHARE = 0.5  # more targets recovered exactly than this share is no chance: the answers give them away
 MIN_CANDIDATES = 5  # a peer's size band must hold at least this many organisations (the design's PEER_GROUP_SIZE)
 SIZE_KNOWN_WITHIN = 0.01  # public knowledge: births per hospital, known to ±1%
