@@ -312,7 +312,7 @@ class IndicatorEngine:
                  for i, unit in enumerate(units)]
         answer: dict[str, Any] = {
             "target": _number(family.centre) if family else None,
-            "national": _counted(*level_data["national"][indicator_id], self.noise),
+            "national": _counted(level_data["national"][indicator_id], self.noise),
             # The funnel's comparator is the pooled rate of the organisations compared (Spiegelhalter 2005,
             # section 2): a hospital's births exclude home births, so comparing hospitals with all births would
             # flag them all.
@@ -447,7 +447,7 @@ class IndicatorEngine:
         ids = [definition.id for definition in INDICATORS]
         if not subject:
             national = snapshot.frame.lazy().filter(filters.expression()).select(_sum_expressions(ids)).collect()
-            return {i: {"national": _counted(*(national[f"{kind}:{i}"][0] or 0 for kind in COUNT_KINDS), self.noise)}
+            return {i: {"national": _counted([national[f"{kind}:{i}"][0] or 0 for kind in COUNT_KINDS], self.noise)}
                     for i in ids}
         code, level = subject
         # The subject's level with expected counts (the sensitivity table judges O/E too), and the VSVs.
@@ -462,7 +462,7 @@ class IndicatorEngine:
         for definition in INDICATORS:
             entry: dict[str, Any] = {
                 "vsv_code": vsv_code if vsv_data is not None else None,
-                "national": _counted(*level_data["national"][definition.id], self.noise),
+                "national": _counted(level_data["national"][definition.id], self.noise),
                 "reference": _reference(level_data["indicators"][definition.id], self.noise),
                 "organisation": organisation[definition.id],
             }
@@ -688,7 +688,7 @@ class IndicatorEngine:
 
         def cells(table: pl.DataFrame, indicator_id: str) -> list[dict]:
             columns = [table[f"{kind}:{indicator_id}"].to_numpy() for kind in COUNT_KINDS]
-            return _keyed_cells(labels, *columns, self.noise)
+            return _keyed_cells(labels, columns, self.noise)
 
         answers = {}
         for indicator_id in indicator_ids:
@@ -749,7 +749,7 @@ class IndicatorEngine:
             counts = {row["key"]: tuple(row[f"{kind}:{indicator_id}"] for kind in COUNT_KINDS)
                       for row in table.iter_rows(named=True)}
             columns = [np.array([counts.get(k, (0, 0, 0, 0))[j] for k in keys]) for j in range(len(COUNT_KINDS))]
-            return _keyed_cells([label(k) if k is not None else None for k in keys], *columns, self.noise)
+            return _keyed_cells([label(k) if k is not None else None for k in keys], columns, self.noise)
 
         answer = {"national": cells(national)}
         if subject:
@@ -818,7 +818,7 @@ class IndicatorEngine:
                                                                       i)},
                   "published": {**published[i], "standardised": _standardised(family, published_standardised, i)}}
                  for i, unit in enumerate(units)]
-        return {"national": _counted(*level_data["national"][definition.id], self.noise), "reference": reference,
+        return {"national": _counted(level_data["national"][definition.id], self.noise), "reference": reference,
                 "judgement": _judgement_answer(family.judgement if family else None, 1.0, choice, "adjusted", level),
                 "cells": cells}
 
@@ -838,10 +838,10 @@ def _counts_cell(numerator: float, denominator: float) -> CountsCell:
             "ci_low": _number(rates["ci_low"][0]), "ci_high": _number(rates["ci_high"][0])}
 
 
-def _counted(numerator: float, denominator: float, numerator_key: float, denominator_key: float,
-             noise: np.ndarray) -> dict:
-    """One figure's two variants (queries.disclosure.present): `exact` and `published` (cell-key perturbed with
-    the perturbation table `noise`)."""
+def _counted(counts: Sequence[float], noise: np.ndarray) -> dict:
+    """One figure's two variants (queries.disclosure.present) from its numerator, denominator and their key sums:
+    `exact` and `published` (cell-key perturbed with the perturbation table `noise`)."""
+    numerator, denominator, numerator_key, denominator_key = counts
     published = disclosure.perturbed([numerator, denominator], [numerator_key, denominator_key], noise)
     return {"exact": _counts_cell(numerator, denominator), "published": _counts_cell(*published)}
 
@@ -856,8 +856,8 @@ def _variant_cells(numerators: np.ndarray, denominators: np.ndarray) -> list[Cou
 
 def _reference(counts: dict, noise: np.ndarray) -> dict:
     """The comparator's figure: all organisations of the level together, both variants."""
-    return _counted(counts["numerators"].sum(), counts["denominators"].sum(), counts["numerator_keys"].sum(),
-                    counts["denominator_keys"].sum(), noise)
+    return _counted([counts[name].sum() for name in ("numerators", "denominators", "numerator_keys",
+                                                      "denominator_keys")], noise)
 
 
 def _judged(family: JudgedFamily | None, index: int, definition: Indicator) -> dict:
@@ -902,7 +902,7 @@ def _with_expected(per_stratum: pl.LazyFrame, column: str, ids: Sequence[str], n
     cells = per_stratum.collect()
     # The strata's totals are a small table (a few hundred strata): perturbed there, joined back to the cells.
     totals = _resummed(cells.lazy(), [STRATUM_COLUMN], ids).collect()
-    rates = {STRATUM_COLUMN: totals[STRATUM_COLUMN]}
+    rates: dict[str, Any] = {STRATUM_COLUMN: totals[STRATUM_COLUMN]}
     for i in ids:
         events, births = (disclosure.perturbed(totals[f"{kind}:{i}"].to_numpy(), totals[f"k{kind}:{i}"].to_numpy(),
                                                noise) for kind in ("n", "d"))
@@ -981,9 +981,10 @@ def _compute_overview_levels(frame: pl.DataFrame, level: str, filters: Filters, 
             "vsv": _level_data("vsv", tables[2], tables[1], ids, noise) if level != "vsv" else None}
 
 
-def _keyed_cells(labels: Sequence[str | None], numerators: np.ndarray, denominators: np.ndarray,
-                 numerator_keys: np.ndarray, denominator_keys: np.ndarray, noise: np.ndarray) -> list[dict]:
-    """Cells of a series (periods, dimension values): key and both variants of each cell's counts."""
+def _keyed_cells(labels: Sequence[str | None], columns: Sequence[np.ndarray], noise: np.ndarray) -> list[dict]:
+    """Cells of a series (periods, dimension values): key and both variants of each cell's counts, from the
+    columns numerators, denominators and their key sums (COUNT_KINDS)."""
+    numerators, denominators, numerator_keys, denominator_keys = columns
     numerators, denominators = numerators.astype(float), denominators.astype(float)
     exact = _variant_cells(numerators, denominators)
     published = _variant_cells(disclosure.perturbed(numerators, numerator_keys, noise).astype(float),

@@ -176,9 +176,10 @@ def compact_frame(raw: pl.DataFrame, secret: str) -> pl.DataFrame:
     compact = raw.select(*period, *organisation_codes, *dimensions, stratum.alias(STRATUM_COLUMN),
                          record_key_expression(secret), *flags)
     key = pl.col(RECORD_KEY_COLUMN)
-    flags = [column for definition in INDICATORS
-             for column in (numerator_column(definition.id), population_column(definition.id))]
-    keys = [pl.when(pl.col(flag)).then(key).otherwise(0).cast(pl.UInt8).alias(key_column(flag)) for flag in flags]
+    flag_columns = [column for definition in INDICATORS
+                    for column in (numerator_column(definition.id), population_column(definition.id))]
+    keys = [pl.when(pl.col(flag)).then(key).otherwise(0).cast(pl.UInt8).alias(key_column(flag))
+            for flag in flag_columns]
     return compact.with_columns(keys).rechunk()
 
 
