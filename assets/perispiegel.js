@@ -84,13 +84,16 @@
             const cellClass = index => numeric.has(index) ? 'text-end numeric' : '';
             const element = (type, props, children) => ({namespace: 'dash_html_components', type: type,
                                                          props: Object.assign({children: children}, props)});
-            return element('Table', {id: table.id, className: 'table table-sm table-striped data-table'}, [
+            const drawn = element('Table', {id: table.id, className: 'table table-sm table-striped data-table'}, [
                 element('Caption', {className: 'visually-hidden'}, table.caption),
                 element('Thead', {}, element('Tr', {}, table.headers.map(
                     (header, index) => element('Th', {scope: 'col', className: cellClass(index)}, header)))),
                 element('Tbody', {}, table.rows.map(row => element('Tr', {}, row.map(
                     (value, index) => element('Td', {className: cellClass(index)}, value))))),
             ]);
+            // The table's notes (why others' figures show a size band or "≈"), as plain text after it.
+            const notes = (table.notes || []).map(note => element('P', {className: 'chart-note'}, note));
+            return notes.length ? [drawn, ...notes] : drawn;
         },
 
         /* The filter panel (dashboards/filters.py) ------------------------------------------------------------ */

@@ -6,6 +6,10 @@ Python, which cost about 30 ms per chart on each filter change, and plotly.js ch
 Colours are the Okabe–Ito palette (safe for colour-blind readers) and every series also differs in shape or line
 style, so colour is never the only cue. Every chart has a title, axis titles with units, a text summary for screen
 readers and a table of its figures (`accessible_chart`).
+
+Hover texts write counts as the tables do (dashboards.tiles.counts_text): exact for the viewer's own, "≈" for
+perturbed figures of others, and no counts at all for a peer (an organisation under a pseudonym), whose size band is
+shown instead and which the funnel draws at the middle of that band (the engine's `size_band.middle`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from urllib.parse import quote
 
 from dash import dcc, html
 
+from dashboards.tiles import approximately, counts_text, is_peer
 from queries.catalogue import UNIT_SCALE
 from queries.judgement import Z_95, Z_998
 from queries.spc import SHIFT_POINTS, TREND_POINTS, ControlChartAnswer, ControlChartPoint
@@ -186,9 +191,8 @@ def _rate_trace(periods: list[str], points: list[dict], unit: str, name: str, la
         "type": "scatter", "x": periods, "y": [scaled(point["rate"], unit) for point in points],
         "mode": "lines+markers", "name": _escape(name), "line": line, "marker": {**marker, "color": line["color"]},
         "connectgaps": False,
-        "customdata": [[format_rate(point["rate"], unit, language),
-                        f"{format_number(point['numerator'], language)} / "
-                        f"{format_number(point['denominator'], language)}"] for point in points],
+        "customdata": [[format_rate(point["rate"], unit, language), counts_text(point, language)]
+                       for point in points],
         "hovertemplate": "%{x}: %{customdata[0]} (%{customdata[1]})<extra>" + _escape(name) + "</extra>",
     }
 
@@ -200,12 +204,29 @@ def _escape(label: str) -> str:
 
 # ---- funnel ------------------------------------------------------------------------------------------------
 
+def funnel_position(row: dict) -> float | None:
+    """Where an organisation stands on the funnel's x axis: its denominator, or for a peer (no counts) the middle
+    of its size band (the engine's `size_band.middle`); None when it has neither."""
+    if is_peer(row):
+        band = row.get("size_band")
+        return band["middle"] if band else None
+    return row.get("denominator")
+
+
+def funnel_drawn(rows: list[dict]) -> list[dict]:
+    """The rows a funnel draws: those with a rate and a place on the x axis (a masked peer has neither rate nor
+    counts, only its band: it is listed in the chart's table, not drawn)."""
+    return [row for row in rows if row.get("rate") is not None and funnel_position(row) is not None]
+
+
 def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, language: str,
-                  smallest_denominator: int) -> dict:
-    """Every organisation's rate against its denominator, the national rate and the engine's control limits
+                  smallest_denominator: float) -> dict:
+    """Every organisation's rate against its denominator (a peer at the middle of its size band, its hover text
+    giving the band and the rounded rate, never counts), the national rate and the engine's control limits
     (95% dashed, 99.8% dotted); the own organisation as a large vermillion diamond."""
     traces = []
-    shown = [row for row in answer["rows"] if row["rate"] is not None]
+    per_woman = bool(answer.get("indicator", {}).get("woman_level"))
+    shown = funnel_drawn(answer["rows"])
     # Limits below the smallest plotted denominator only stretch the axis towards 0 and 100%.
     limits = [point for point in answer.get("limits", []) if point["denominator"] >= smallest_denominator / 2]
     x = [point["denominator"] for point in limits]
@@ -231,12 +252,11 @@ def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, lan
         if not rows:
             continue
         traces.append({
-            "type": "scatter", "x": [row["denominator"] for row in rows],
+            "type": "scatter", "x": [funnel_position(row) for row in rows],
             "y": [scaled(row["rate"], unit) for row in rows], "mode": "markers", "name": _escape(name),
             "marker": marker,
             "customdata": [[_escape(row["label"]), format_rate(row["rate"], unit, language),
-                            f"{format_number(row['numerator'], language)} / "
-                            f"{format_number(row['denominator'], language)}"] for row in rows],
+                            _escape(counts_text(row, language, per_woman))] for row in rows],
             "hovertemplate": "%{customdata[0]}: %{customdata[1]} (%{customdata[2]})<extra></extra>"})
     layout = base_layout(title, text("funnel_x", language), rate_axis_title(unit, language), language, height=420)
     return {"data": traces, "layout": layout}
@@ -289,9 +309,7 @@ def _error_bars(values: list[dict], unit: str) -> dict:
 
 
 def _hover_values(values: list[dict], unit: str, language: str) -> list[list[str]]:
-    return [[format_rate(value["rate"], unit, language),
-             f"{format_number(value['numerator'], language)} / {format_number(value['denominator'], language)}"]
-            for value in values]
+    return [[format_rate(value["rate"], unit, language), counts_text(value, language)] for value in values]
 
 
 # ---- control chart -----------------------------------------------------------------------------------------
@@ -314,11 +332,13 @@ def rule_text(rule: str, language: str) -> str:
     return code_label("spc_rule", rule, language, shift=SHIFT_POINTS, trend=TREND_POINTS)
 
 
-def control_chart_figure(answer: ControlChartAnswer, unit: str, title: str, label: str, language: str) -> dict:
+def control_chart_figure(answer: ControlChartAnswer, unit: str, title: str, label: str, language: str,
+                         disclosure: str = "exact") -> dict:
     """A p-chart of `queries.spc.control_chart`: the rate per period (a grey line), the centre line, the 3σ
     control limits (dashed, in steps: they change with each period's denominator), and every point marked by its
     variation in colour and symbol (VARIATION_MARKERS), with the rules it is part of in its hover text. With fewer
-    points than the method needs, a note above the plot says so. `label` names the series (the organisation)."""
+    points than the method needs, a note above the plot says so. `label` names the series (the organisation);
+    `disclosure` is how the engine showed its counts (perturbed: marked "≈" in the hover text)."""
     points = answer["points"]
     periods = [format_period(point["period"], language) for point in points]
     traces: list[dict] = [{
@@ -346,7 +366,7 @@ def control_chart_figure(answer: ControlChartAnswer, unit: str, title: str, labe
             "type": "scatter", "x": [periods[i] for i in shown], "y": [scaled(points[i]["rate"], unit) for i in shown],
             "mode": "markers", "name": name, "legendgroup": variation,
             "marker": {**marker, "line": {"color": "#ffffff", "width": 1}},
-            "customdata": [_control_hover(periods[i], points[i], name, unit, language) for i in shown],
+            "customdata": [_control_hover(periods[i], points[i], name, unit, language, disclosure) for i in shown],
             "hovertemplate": "%{customdata}<extra></extra>"})
     layout = base_layout(title, text("period_axis", language), rate_axis_title(unit, language), language)
     layout["xaxis"].update(type="category", categoryorder="array", categoryarray=periods)
@@ -359,11 +379,13 @@ def control_chart_figure(answer: ControlChartAnswer, unit: str, title: str, labe
     return {"data": traces, "layout": layout}
 
 
-def _control_hover(period: str, point: ControlChartPoint, variation_name: str, unit: str, language: str) -> str:
-    """The hover text of a control chart point: period, rate and counts, its limits, its variation and one sentence
-    for each rule it is part of."""
-    lines = [f"{period}: {format_rate(point['rate'], unit, language)} "
-             f"({format_number(point['numerator'], language)} / {format_number(point['denominator'], language)})",
+def _control_hover(period: str, point: ControlChartPoint, variation_name: str, unit: str, language: str,
+                   disclosure: str) -> str:
+    """The hover text of a control chart point: period, rate and counts ("≈" when perturbed), its limits, its
+    variation and one sentence for each rule it is part of."""
+    counts = approximately(f"{format_number(point['numerator'], language)} / "
+                           f"{format_number(point['denominator'], language)}", {"disclosure": disclosure}, language)
+    lines = [f"{period}: {format_rate(point['rate'], unit, language)} ({counts})",
              text("control_chart_limits_hover", language,
                   interval=format_interval(point["lower_3"], point["upper_3"], unit, language)),
              variation_name]

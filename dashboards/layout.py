@@ -312,11 +312,12 @@ def section(title: str, *children, section_id: str | None = None) -> html.Sectio
 
 
 def table_data(caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]], numeric_columns: Sequence[int] = (),
-               table_id: str | None = None) -> dict:
+               table_id: str | None = None, notes: Sequence[str] = ()) -> dict:
     """A table of strings as data, for a table the browser draws itself (`charts.accessible_chart`); the markup
-    is that of `data_table`."""
+    is that of `data_table`, followed by `notes` (e.g. why others' figures are banded or marked "≈") as
+    paragraphs."""
     return {"caption": caption, "headers": list(headers), "rows": [list(row) for row in rows],
-            "numeric": list(numeric_columns), "id": table_id}
+            "numeric": list(numeric_columns), "id": table_id, "notes": list(notes)}
 
 
 def data_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[object]],

@@ -109,3 +109,74 @@ def test_the_spine_shows_names_from_the_data_as_text() -> None:
     [trace] = figure["data"]
     assert trace["y"] == figure["layout"]["yaxis"]["categoryarray"] == ["A &lt;b&gt;x&lt;/b&gt;"]
     assert trace["customdata"][0][0] == "A &lt;b&gt;x&lt;/b&gt;"
+
+
+# ---- funnel: every organisation as the engine discloses it ------------------------------------------------------
+
+def funnel_row(label: str, rate: float | None, disclosure: str, *, numerator: int | None = None,
+               denominator: int | None = None, band: dict | None = None, own: bool = False,
+               reason: str | None = None) -> dict:
+    return {"label": label, "org_code": "H0001" if own else None, "own": own, "named": own, "rate": rate,
+            "numerator": numerator, "denominator": denominator, "ci_low": None, "ci_high": None,
+            "disclosure": disclosure, "size_band": band, "suppressed": reason is not None,
+            "suppression_reason": reason, "position": "within" if rate is not None else None}
+
+
+def funnel_answer(rows: list[dict], woman_level: bool = False) -> dict:
+    limits = [{"denominator": n, "lower_95": 0.1, "upper_95": 0.3, "lower_998": 0.05, "upper_998": 0.35}
+              for n in (1, 10, 100, 1000, 2000)]
+    return {"rows": rows, "limits": limits, "target": 0.2, "level": "hospital",
+            "indicator": {"id": "caesarean", "woman_level": woman_level}}
+
+
+BAND = {"low": 1000, "high": 1500, "middle": 1224.744871391589}
+
+
+def test_the_funnel_draws_a_peer_at_its_band_and_its_hover_gives_the_band_and_rounded_rate_never_counts() -> None:
+    from dashboards.charts import funnel_drawn, funnel_figure
+
+    rows = [funnel_row("Eigen ziekenhuis", 0.19895, "exact", numerator=38, denominator=191, own=True),
+            funnel_row("H-3F9C1A07", 0.221, "peer", band=BAND),
+            funnel_row("H-00AA11BB", None, "peer", band=BAND, reason="count_masked"),
+            funnel_row("VSV Rivierenland", 0.21, "perturbed", numerator=84, denominator=400)]
+    answer = funnel_answer(rows)
+    assert [row["label"] for row in funnel_drawn(rows)] == ["Eigen ziekenhuis", "H-3F9C1A07", "VSV Rivierenland"]
+    figure = funnel_figure(answer, "%", "T", "H0001", "nl", smallest_denominator=191)
+    markers = {trace["name"]: trace for trace in figure["data"] if trace.get("mode") == "markers"}
+    others, own = markers["Andere organisaties"], markers["Eigen ziekenhuis"]
+    # The peer at the middle of its band; the masked peer (no rate) not drawn at all.
+    assert others["x"] == [BAND["middle"], 400] and others["y"] == [22.1, 21.0]
+    assert others["customdata"] == [["H-3F9C1A07", "22,1%", "1.000–1.500 geboorten"],
+                                    ["VSV Rivierenland", "21,0%", "≈\u00a084 / 400"]]
+    assert "H-00AA11BB" not in str(figure)
+    # The own organisation exactly, at its own denominator.
+    assert own["x"] == [191] and own["customdata"] == [["Eigen ziekenhuis", "19,9%", "38 / 191"]]
+    english = funnel_figure(funnel_answer(rows, woman_level=True), "%", "T", "H0001", "en", smallest_denominator=191)
+    peer = next(trace for trace in english["data"] if trace.get("name") == "Other organisations")
+    assert peer["customdata"][0] == ["H-3F9C1A07", "22.1%", "1,000–1,500 women"]
+
+
+def test_hover_texts_mark_perturbed_counts_and_never_show_a_masked_count() -> None:
+    from dashboards.charts import breakdown_figure
+
+    own = [dict(point("2024-01", 0.2, 0.1, 0.3), disclosure="exact")]
+    national = [dict(point("2024-01", 0.25, 0.2, 0.3), disclosure="perturbed")]
+    figure = trend_figure([{"kind": "organisation", "label": "Eigen", "points": own},
+                           {"kind": "national", "label": "national", "points": national}], "%", "T", "Eigen", "nl")
+    by_name = {trace.get("name"): trace for trace in figure["data"]}
+    assert by_name["Eigen"]["customdata"] == [["20,0%", "5 / 50"]]
+    assert by_name["Landelijk"]["customdata"] == [["25,0%", "≈\u00a05 / 50"]]
+    masked = [{"value": "a", "rate": None, "ci_low": None, "ci_high": None, "numerator": None, "denominator": None,
+               "suppressed": True, "suppression_reason": "count_masked", "disclosure": "perturbed"}]
+    bars = breakdown_figure([{"kind": "national", "values": masked}], ["A"], "%", "T", "X", None, "nl")
+    assert bars["data"][0]["customdata"] == [["—", "gemaskeerd (1–4)"]]
+
+
+def test_the_control_chart_hover_marks_perturbed_counts() -> None:
+    answer = control_chart([f"2024-{month:02d}" for month in range(1, 13)], [30] * 12, [300] * 12, "neutral")
+    exact = control_chart_figure(answer, "%", "T", "Eigen", "nl")
+    perturbed = control_chart_figure(answer, "%", "T", "Landelijk", "nl", disclosure="perturbed")
+    hover = next(trace for trace in exact["data"] if trace.get("customdata"))["customdata"][0]
+    noisy = next(trace for trace in perturbed["data"] if trace.get("customdata"))["customdata"][0]
+    assert hover.startswith("2024-01: 10,0% (30 / 300)")
+    assert noisy.startswith("2024-01: 10,0% (≈\u00a030 / 300)")

@@ -6,6 +6,10 @@ own view instead. Without a session every callback is a 401.
 The app is the real one (app.create_app) on a real SQLite database with the browser tests' demo data
 (tests/browser/demo_data.py): hospitals H0001 "Ziekenhuis Rivierenland" (the provider's own) and H0002
 "Ziekenhuis Kustzorg" (the other), practices P0001 and P0002, all in VSV V01.
+
+The pages show every figure as the engine discloses it (queries/disclosure.py): the provider's own exactly, the
+other hospital only as a peer — a pseudonym, a size band and a rounded rate, never a count, in the hover data and
+the chart tables too — and the VSV, which holds one other hospital, withheld ("complementary").
 """
 
 from __future__ import annotations
@@ -192,48 +196,130 @@ def _labels(trace: dict) -> list[str]:
     return [row[0] for row in trace.get("customdata") or [] if isinstance(row, list) and row]
 
 
-def test_compare_table_and_download_hold_the_providers_own_numbers(app, provider, numbers, database_url):
-    body = post(provider, app, "compare-grid.rowData")
-    assert_own_view_only(body)
-    rows = json.loads(body)["response"]["compare-grid"]["rowData"]
-    shown = {f"{row['org__numerator']} / {row['org__denominator']}" for row in rows}
-    assert shown <= numbers["allowed"] and not shown & numbers["identified"]
-    assert OWN_NAME in body
+def _nodes(body: str) -> list[dict]:
+    """Every dict in a callback answer (components, their props, stores' data)."""
+    found: list[dict] = []
 
-    download = post(provider, app, "compare-download.data")
-    assert_own_view_only(download)
-    file = json.loads(download)["response"]["compare-download"]["data"]
-    assert file["filename"].startswith(f"perispiegel-{OWN}-")
-    assert OWN_NAME in file["content"] and OTHER_NAME not in file["content"]
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
 
-
-def test_the_download_is_in_the_audit_log(app, provider, database_url):
-    from auth.audit import recent
-
-    post(provider, app, "compare-download.data")
-    [entry] = recent(make_engine(database_url), limit=1, action="download")
-    assert entry["actor"] == "zorgverlener" and entry["target"].startswith(f"perispiegel-{OWN}-")
+    walk(json.loads(body))
+    return found
 
 
-def test_the_data_quality_page_of_another_organisation_is_not_sent(app, provider):
-    body = post(provider, app, "_pages_content.children", search=f"?org={PLANTED.practice}", path="/datakwaliteit")
-    assert f"lvr2_{OWN}_2024-03.csv" in body  # the provider's own deliveries instead
-    for other in (PLANTED.rejected_file, PLANTED.rejected_dossier, "lvr1_P0001", "Ooievaar"):
-        assert other not in body
+def chart_table(body: str, table_id: str) -> dict:
+    """The data of a chart's table (`layout.table_data`) as sent to the browser, which draws it when opened."""
+    return next(node for node in _nodes(body) if node.get("id") == table_id and "rows" in node)
 
 
-def test_a_researcher_asking_for_a_hospital_gets_national_figures_only(app, researcher, numbers):
-    body = post(researcher, app, "overview-indicators-body.children", search=f"?org={OWN}")
-    for name in (OWN_NAME, OTHER_NAME, OWN, OTHER):
-        assert name not in body
-    page = post(researcher, app, "_pages_content.children", search=f"?org={OWN}", path="/datakwaliteit")
-    assert "dq-not-permitted" in page and "lvr2_" not in page and "lvr1_" not in page
+def table_cells(body: str, table_id: str) -> list[list[object]]:
+    """The body rows of a `layout.data_table` in a callback answer, as the children of their cells."""
+    table = next(node for node in _nodes(body) if node.get("props", {}).get("id") == table_id)
+    return [[cell["props"]["children"] for cell in row["props"]["children"]]
+            for row in _nodes(json.dumps(table)) if row.get("type") == "Tr"
+            and all(cell.get("type") == "Td" for cell in row["props"]["children"])]
 
 
-def test_callbacks_without_a_session_get_401(app):
-    anonymous = app.server.test_client()
-    for output in ("overview-indicators-body.children", "detail-summary-body.children", "compare-grid.rowData",
-                   "compare-download.data"):
-        answer = anonymous.post("/_dash-update-component", json=callback_request(app, output, CRAFTED))
-        assert answer.status_code == 401 and answer.get_json()["error"] == "login required"
-        assert OTHER_NAME not in answer.get_data(as_text=True)
+def dutch_number(value: float) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+@pytest.fixture(scope="module")
+def provider_funnel(database_url: str) -> dict:
+    """The caesarean funnel of hospitals as the engine answers the provider."""
+    return get_engine(database_url).funnel(INDICATOR, "hospital", Viewer("provider", org_code=OWN), {})
+
+
+def test_the_funnels_hover_data_and_table_hold_no_peer_counts_only_its_size_band(app, provider, provider_funnel,
+                                                                                 database_url):
+    """The issue's "masked counts are masked in one channel only": the funnel's hover data carried every peer's
+    exact counts. Now a peer is drawn at the middle of its band, its hover text and table row give the band and the
+    rounded rate, and nothing of the page holds the other hospital's counts."""
+    body = output_text(post(provider, app, "detail-funnel-body.children"), "detail-funnel-body")
+    admin = get_engine(database_url).funnel(INDICATOR, "hospital", Viewer("admin"), {})
+    other = next(row for row in admin["rows"] if row["org_code"] == OTHER)
+    own = next(row for row in provider_funnel["rows"] if row["own"])
+    [peer] = [row for row in provider_funnel["rows"] if row["disclosure"] == "peer"]
+    assert peer["numerator"] is None and peer["denominator"] is None and peer["size_band"]
+    band = f"{dutch_number(peer['size_band']['low'])}–{dutch_number(peer['size_band']['high'])} geboorten"
+    rate = f"{peer['rate'] * 100:.1f}%".replace(".", ",")
+
+    hover = {row[0]: row for trace in _figures(body) for row in trace.get("customdata") or []
+             if isinstance(row, list)}
+    assert hover[OWN_NAME] == [OWN_NAME, f"{own['rate'] * 100:.1f}%".replace(".", ","),
+                               f"{own['numerator']} / {own['denominator']}"]  # the own hospital: exact
+    assert hover[peer["label"]] == [peer["label"], rate, band]
+    [drawn] = [trace for trace in _figures(body) if peer["label"] in _labels(trace)]
+    assert drawn["x"] == [peer["size_band"]["middle"]]
+
+    table = chart_table(body, "detail-funnel-table")
+    rows = {row[0]: row for row in table["rows"]}
+    assert rows[peer["label"]][1] == rate and rows[peer["label"]][3] == band
+    assert rows[peer["label"]][5] == "pseudoniem, afgerond"
+    assert rows[OWN_NAME][3] == f"{own['numerator']} / {own['denominator']}" and rows[OWN_NAME][5] == "exact"
+    assert not pairs(json.dumps(table["rows"][1:], ensure_ascii=False))  # no counts but the own organisation's
+    # Why, in words: under the chart, in its table and in the spoken summary.
+    note = next(node for node in _nodes(body) if node.get("props", {}).get("id") == "detail-funnel-note-peers")
+    assert "afgerond en licht verstoord om herleiding te voorkomen" in note["props"]["children"]
+    summary = next(node for node in _nodes(body) if node.get("props", {}).get("id") == "detail-funnel-chart-summary")
+    assert "zonder naam" in summary["props"]["children"]
+    for counts in (f"{other['numerator']} / {other['denominator']}", f"{other['numerator']} / "
+                   f"{dutch_number(other['denominator'])}"):
+        assert counts not in body
+
+
+def test_the_providers_vsv_is_withheld_as_complementary_on_every_page(app, provider, database_url):
+    """The VSV holds one other hospital: its figure would be that hospital's plus the provider's own, so it is
+    withheld — said in words, with no counts — in the overview, the detail summary and the compare table."""
+    answer = get_engine(database_url).overview(Viewer("provider", org_code=OWN), {})
+    vsv = {row["indicator"]["id"]: row for row in answer["rows"]}[INDICATOR]["vsv"]
+    assert vsv["suppression_reason"] == "complementary" and vsv["numerator"] is None
+    withheld = "verborgen (anders één andere organisatie)"
+
+    overview = post(provider, app, "overview-indicators-body.children")
+    cell = next(node for node in _nodes(overview) if node.get("props", {}).get("id") == f"overview-{INDICATOR}-vsv")
+    assert cell["props"]["children"].split("\n")[0] == withheld
+
+    summary = output_text(post(provider, app, "detail-summary-body.children"), "detail-summary-body")
+    rows = {row[0]: row for row in table_cells(summary, "detail-summary-table")}
+    assert rows["VSV: VSV Rivierenland"][1:5] == [withheld, "—", withheld, withheld]
+    own = {row["indicator"]["id"]: row for row in answer["rows"]}[INDICATOR]["organisation"]
+    assert rows[OWN_NAME][3:5] == [str(own["numerator"]), str(own["denominator"])]  # the own hospital: exact
+    # National counts carry the perturbation, and say so: marked "≈", with the note in words under the table.
+    assert rows["Landelijk"][3].startswith("≈\u00a0") and rows["Landelijk"][4].startswith("≈\u00a0")
+    note = next(node for node in _nodes(summary)
+                if node.get("props", {}).get("id") == "detail-summary-note-perturbed")["props"]["children"]
+    assert "om herleiding te voorkomen" in note and "Eigen cijfers zijn exact" in note
+
+    grid = json.loads(post(provider, app, "compare-grid.rowData"))["response"]["compare-grid"]["rowData"]
+    caesarean = next(row for row in grid if row["id"] == INDICATOR)
+    assert caesarean["vsv__rate_text"] == caesarean["vsv__numerator_text"] == withheld
+    assert caesarean["vsv__numerator"] is None and caesarean["vsv__denominator"] is None
+    assert caesarean["org__disclosure"] == "exact" and caesarean["national__disclosure"] == "licht verstoord (≈)"
+
+
+@pytest.mark.xfail(strict=True, reason="engine (issue 11 WIP): the comparator's published rate (`reference`) is "
+                                       "the perturbed total, the verdicts' centre the sum of the perturbed units")
+def test_the_comparator_has_one_rate_on_the_detail_pages(app, provider, database_url):
+    """The summary's row "Alle ziekenhuizen" and the verdict line "t.o.v. alle ziekenhuizen (…)" name the same
+    comparator; a reader must see one rate for it. Checked on every indicator of the hospital's overview: by chance
+    (the cell-key noise) one indicator's two figures may round alike, all of them not."""
+    rows = get_engine(database_url).overview(Viewer("provider", org_code=OWN), {})["rows"]
+    judged = [row["indicator"]["id"] for row in rows if row["organisation"]["verdict"]]
+    assert len(judged) > 10
+    differing = {}
+    for indicator in judged:
+        summary = output_text(post(provider, app, "detail-summary-body.children", indicator=indicator),
+                              "detail-summary-body")
+        shown = {row[0]: row for row in table_cells(summary, "detail-summary-table")}["Alle ziekenhuizen"][1]
+        method = next(node for node in _nodes(summary)
+                      if node.get("props", {}).get("id") == "detail-verdict-method")["props"]["children"]
+        if f"t.o.v. alle ziekenhuizen ({shown})" not in method:
+            differing[indicator] = (shown, method)
+    assert not differing, differing

@@ -24,6 +24,7 @@ from dashboards.tiles import MASKED_REASONS
 from loader.refresh import REFRESH_STATUSES
 from loader.validate import DELIVERY_STATUSES, FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
 from queries.catalogue import CATALOGUE, Direction
+from queries.disclosure import TREATMENTS
 from queries.engine import GRAINS, LEVELS
 from queries.filters import DIMENSIONS
 from queries.judgement import FLAGS, LIMITS_METHODS, MEASURES, OVERDISPERSION_CHOICES, VERDICTS
@@ -66,6 +67,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "refresh_status": REFRESH_STATUSES,
     "hint_code": tuple(sorted({hint.code for hint in RECORD_HINTS})),
     "suppression": MASKED_REASONS,
+    "disclosure": TREATMENTS,
     "verdict": (*VERDICTS, "none"),  # none: the pages' "no verdict" (no rate to judge)
     "position": FUNNEL_POSITIONS,
     "grain": GRAINS,

@@ -4,6 +4,10 @@ a VSV each member organisation — with a CSV download of exactly that table.
 The download asks the engine again with `export=True`, so counts of 1–4 (and the rates that would give them
 back) are masked by the engine's rules; rows keep the order the user sorted them in, columns are the grid's.
 Every download is written to the audit log.
+
+Each unit's figures are shown as the engine discloses them (queries/disclosure.py): the viewer's own exactly,
+others' named figures (national, a provider's VSV) with their counts marked "≈"; the column "Weergave" says which,
+in words, and a note under the table says why.
 """
 
 # No `from __future__ import annotations`: Dash Pages runs this module before it is in sys.modules, where the
@@ -31,7 +35,16 @@ from dashboards.layout import (
     section,
     viewing_as_note,
 )
-from dashboards.tiles import count_text, indicator_name, interval_text, judged_against, rate_text, verdict_text
+from dashboards.tiles import (
+    count_text,
+    disclosure_notes,
+    disclosure_text,
+    indicator_name,
+    interval_text,
+    judged_against,
+    rate_text,
+    verdict_text,
+)
 from dashboards.view_state import ViewState
 from queries.catalogue import UNIT_SCALE
 from queries.engine import NoDataError
@@ -39,9 +52,9 @@ from texts import code_label, text
 from texts.formatting import separators
 
 MEMBER_LEVELS = ("hospital", "practice")
-FIGURE_COLUMNS = ("rate", "interval", "numerator", "denominator", "verdict", "comparator")
-COLUMN_WIDTHS = {"rate": 120, "interval": 130, "numerator": 100, "denominator": 100, "verdict": 190,
-                 "comparator": 250}
+FIGURE_COLUMNS = ("rate", "interval", "numerator", "denominator", "disclosure", "verdict", "comparator")
+COLUMN_WIDTHS = {"rate": 120, "interval": 130, "numerator": 100, "denominator": 100, "disclosure": 170,
+                 "verdict": 190, "comparator": 250}
 # The columns only an organisation judged against its comparator has (not national).
 JUDGED_COLUMNS = ("verdict", "comparator")
 
@@ -96,7 +109,9 @@ def show_table(search: str | None) -> tuple[list[dict], list[dict], list]:
         units = compare_units(request, export=False)
     except NoDataError:
         return [], [], [empty_state(text("no_published_data", request.view.language))]
-    return grid_rows(units, request), column_definitions(units, request.view.language), []
+    cells = [cell for unit in units for cell in unit.cells.values()]
+    notes = disclosure_notes(cells, request.view.language, "compare-note")
+    return grid_rows(units, request), column_definitions(units, request.view.language), notes
 
 
 @app.callback(Output("compare-download", "data"), Input("compare-download-button", "n_clicks"),
@@ -166,6 +181,7 @@ def display_row(indicator: dict, units: list[Unit], request: IndicatorRequest) -
         for count in ("numerator", "denominator"):
             row[_field(unit, count)] = cell.get(count) if cell else None
             row[_field(unit, f"{count}_text")] = count_text(cell.get(count) if cell else None, cell, language)
+        row[_field(unit, "disclosure")] = disclosure_text(cell, language)
         if unit.has_verdict:
             judged = bool(cell and cell.get("verdict"))
             row[_field(unit, "verdict")] = verdict_text(cell, language) if cell else "—"
@@ -181,7 +197,8 @@ def grid_rows(units: list[Unit], request: IndicatorRequest) -> list[dict]:
 def column_headers(language: str) -> dict[str, str]:
     return {"rate": text("rate", language), "interval": text("interval", language),
             "numerator": text("numerator", language), "denominator": text("denominator", language),
-            "verdict": text("verdict", language), "comparator": text("compared_with", language)}
+            "disclosure": text("disclosure", language), "verdict": text("verdict", language),
+            "comparator": text("compared_with", language)}
 
 
 def column_definitions(units: list[Unit], language: str) -> list[dict]:

@@ -3,6 +3,10 @@ brief asks for — summary with counts, trend with confidence band and national 
 organisations of the same type (own highlighted, peers anonymous unless the viewer may name them), breakdown by
 a target-group dimension, the case-mix adjusted O/E, and the definition.
 
+Every figure is shown as the engine discloses it (queries/disclosure.py): the viewer's own exactly, others' named
+figures (national, the comparator, the VSV) with their counts marked "≈", peers without counts — the funnel draws
+them at the middle of their size band and its table gives the band — each with a note in words saying why.
+
 The page's own choices (trend grain, overdispersion, breakdown dimension) are kept in the URL too (`grain=`,
 `overdispersion=`, `by=`): a change redraws only its chart and rewrites the address with `history.replaceState`,
 so focus stays on the control (WCAG 3.2.2) and a copied link still reproduces the view.
@@ -21,7 +25,9 @@ from dashboards.charts import (
     breakdown_figure,
     control_chart_figure,
     empty_state,
+    funnel_drawn,
     funnel_figure,
+    funnel_position,
     rule_text,
     trend_figure,
 )
@@ -43,9 +49,14 @@ from dashboards.layout import (
 )
 from dashboards.tiles import (
     count_text,
+    counts_text,
+    disclosure_note_texts,
+    disclosure_notes,
+    disclosure_text,
     figure_cell,
     indicator_name,
     interval_text,
+    is_peer,
     judged_against,
     rate_text,
     verdict_badge,
@@ -276,7 +287,8 @@ def summary_body(request: IndicatorRequest, definition: dict, overdispersion: st
                             id="detail-verdict-method", className="verdict-method"))
     parts_shown = [html.Div(headline, className="detail-headline"), *notes,
                    data_table(text("summary", language), headers, table_rows, numeric_columns=range(1, 5),
-                              table_id="detail-summary-table")]
+                              table_id="detail-summary-table"),
+                   *disclosure_notes([cell for _, cell, _ in parts], language, "detail-summary-note")]
     if own and own.get("sensitivity"):
         parts_shown.append(sensitivity_table(own, language))
     return parts_shown
@@ -328,7 +340,9 @@ def trend_body(request: IndicatorRequest, definition: dict, grain: str) -> list:
              rate_text(point, unit, language, request.minimum), _counts(point, language)]
             for point, own_point in zip(national["points"], own_points, strict=True)]
     headers = [text("period_axis", language), *_series_headers(own_label(request) if own else None, language)]
-    table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-trend-table")
+    notes = disclosure_note_texts([*national["points"], *(own["points"] if own else [])], language)
+    table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-trend-table",
+                       notes=[note for _, note in notes])
     return [accessible_chart("detail-trend-chart", figure, title, summary, table, language)]
 
 
@@ -367,7 +381,8 @@ def control_body(request: IndicatorRequest, definition: dict) -> list:
                             id="detail-control-too-few", className="chart-note"))
     if explanations:
         notes.append(html.Ul(explanations, id="detail-control-signals", className="chart-note"))
-    figure = control_chart_figure(chart, unit, title, label, language)
+    disclosure = series_disclosure(request, definition, answer)
+    figure = control_chart_figure(chart, unit, title, label, language, disclosure)
     rows = [[format_period(point["period"], language), format_rate(point["rate"], unit, language),
              format_interval(point["lower_3"], point["upper_3"], unit, language),
              code_label("spc_variation", point["variation"], language) if point["variation"] else "—",
@@ -375,8 +390,22 @@ def control_body(request: IndicatorRequest, definition: dict) -> list:
             for point in chart["points"]]
     headers = [text("period_axis", language), text("rate", language), text("control_chart_limits_column", language),
                text("control_chart_variation", language), text("control_chart_rules", language)]
-    table = table_data(title, headers, rows, numeric_columns=(1, 2), table_id="detail-control-table")
+    table = table_data(title, headers, rows, numeric_columns=(1, 2), table_id="detail-control-table",
+                       notes=[note for _, note in disclosure_note_texts([{"disclosure": disclosure}], language)])
     return [*notes, accessible_chart("detail-control-chart", figure, title, summary, table, language)]
+
+
+def series_disclosure(request: IndicatorRequest, definition: dict, answer: dict) -> str:
+    """How the engine disclosed the counts of a control chart's series (exact, or perturbed for national figures):
+    the answer's own `disclosure` where it gives one, else that of the same series' monthly trend points, from
+    which the engine makes the chart (IndicatorEngine.control_chart)."""
+    given = answer.get("disclosure") or answer["series"].get("disclosure")
+    if given:
+        return given
+    trend = request.engine.trend(definition["id"], request.viewer, request.view.filters, grain="month",
+                                 org_code=request.org_code)
+    series = next((s for s in trend["series"] if s["kind"] == answer["series"]["kind"]), trend["series"][0])
+    return next((point["disclosure"] for point in series["points"] if point.get("disclosure")), "exact")
 
 
 def _series_headers(own: str | None, language: str) -> list[str]:
@@ -392,22 +421,24 @@ def _own_columns(cell: dict | None, unit: str, language: str, minimum: int) -> l
     return [rate_text(cell, unit, language, minimum), interval_text(cell, unit, language), _counts(cell, language)]
 
 
-def _counts(cell: dict | None, language: str) -> str:
-    if not cell:
-        return "—"
-    return f"{count_text(cell['numerator'], cell, language)} / {count_text(cell['denominator'], cell, language)}"
+def _counts(cell: dict | None, language: str, per_woman: bool = False) -> str:
+    """Numerator / denominator as the engine discloses them (dashboards.tiles.counts_text): "≈" when perturbed, a
+    peer's size band instead of its counts."""
+    return counts_text(cell, language, per_woman)
 
 
 def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str) -> list:
     language = request.view.language
     unit = definition["unit"]
+    per_woman = bool(definition["woman_level"])
     level = request.level
     answer = request.engine.funnel(definition["id"], level, request.viewer, request.view.filters,
                                    overdispersion=overdispersion)
-    shown = [row for row in answer["rows"] if row["rate"] is not None]
+    rows = answer["rows"]
+    shown = funnel_drawn(rows)
     if not shown or answer.get("target") is None:
         return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-funnel-empty")]
-    subject = next((row for row in answer["rows"] if row.get("own") or
+    subject = next((row for row in rows if row.get("own") or
                     (request.org_code and row.get("org_code") == request.org_code)), None)
     title = text("funnel_title", language, name=indicator_name(definition, language),
                  organisations=code_label("org_type_plural", level, language),
@@ -421,17 +452,32 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
                        comparator=code_label("comparator_group", level, language), target=target)
     else:
         summary = text("funnel_subject_missing", language, subject=own_label(request), minimum=request.minimum)
+    # A row without a rate to show (a peer with a count of 1–4, a denominator under the minimum) is not drawn, but
+    # the table lists it with its reason, and the texts say how many there are.
+    drawn = {id(row) for row in shown}
+    not_drawn = [row for row in rows if id(row) not in drawn and row is not subject]
+    said = [summary]
+    if any(is_peer(row) for row in rows):
+        said.append(text("funnel_summary_peers", language))
+    not_drawn_text = (text("funnel_not_drawn", language, count=format_number(len(not_drawn), language),
+                           minimum=request.minimum) if not_drawn else None)
+    if not_drawn_text:
+        said.append(not_drawn_text)
     figure = funnel_figure(answer, unit, title, request.org_code, language,
-                           smallest_denominator=min(row["denominator"] for row in shown))
-    # Every organisation the caption counts: the subject first, then those outside the limits, then the rest.
-    listed = ([subject] if subject in shown else []) + sorted(
+                           smallest_denominator=min(funnel_position(row) for row in shown))
+    # Every organisation of the answer: the subject first, then those drawn outside the limits, the other drawn
+    # ones, and last those not drawn.
+    listed = ([subject] if subject is not None else []) + sorted(
         (row for row in shown if row is not subject),
-        key=lambda row: (row.get("position") in (None, "within"), -(abs(row.get("standardised") or 0.0))))
-    rows = [[row["label"], rate_text(row, unit, language, request.minimum), interval_text(row, unit, language),
-             _counts(row, language), verdict_text(row, language) if row.get("verdict") else "—"] for row in listed]
+        key=lambda row: (row.get("position") in (None, "within"), -(abs(row.get("standardised") or 0.0)))) + not_drawn
+    table_rows = [[row["label"], rate_text(row, unit, language, request.minimum), interval_text(row, unit, language),
+                   _counts(row, language, per_woman), verdict_text(row, language) if row.get("verdict") else "—",
+                   disclosure_text(row, language)] for row in listed]
     headers = [text("organisation", language), text("rate", language), text("interval", language),
-               text("counts", language), text("verdict", language)]
-    table = table_data(title, headers, rows, numeric_columns=(1, 2, 3), table_id="detail-funnel-table")
+               text("counts_or_size", language), text("verdict", language), text("disclosure", language)]
+    # The table needs no notes of its own: the legend under the chart (below the table when it is open) says why
+    # peers show a band and which organisations are not drawn.
+    table = table_data(title, headers, table_rows, numeric_columns=(1, 2, 3), table_id="detail-funnel-table")
     notes = []
     if subject is not None and not has_rate(subject):
         notes.append(empty_state(summary, "detail-funnel-subject-missing"))
@@ -443,7 +489,9 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
                                  p_value=p_value_text(judged["p_value"], language),
                                  method=code_label("limits_method", judged["method"], language)),
                             id="detail-overdispersion-estimate", className="chart-note"))
-    return [*notes, accessible_chart("detail-funnel-chart", figure, title, summary, table, language)]
+    legend = [html.P(not_drawn_text, id="detail-funnel-not-drawn", className="chart-note")] if not_drawn_text else []
+    legend += disclosure_notes(rows, language, "detail-funnel-note")
+    return [*notes, accessible_chart("detail-funnel-chart", figure, title, " ".join(said), table, language), *legend]
 
 
 def p_value_text(p_value: float, language: str) -> str:
@@ -478,7 +526,8 @@ def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) 
              rate_text(value, unit, language, request.minimum), _counts(value, language)]
             for label, value, own_value in zip(labels, national["values"], own_values, strict=True)]
     headers = [name, *_series_headers(own_label(request) if own else None, language)]
-    table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-breakdown-table")
+    table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-breakdown-table",
+                       notes=[note for _, note in disclosure_note_texts([*national["values"], *own_values], language)])
     notes = [html.P(text("breakdown_lifted", language, dimension=name.lower()), id="detail-breakdown-lifted",
                     className="chart-note")] if answer["lifted"] else []
     return [*notes, accessible_chart("detail-breakdown-chart", figure, title, summary, table, language)]

@@ -37,7 +37,15 @@ from dashboards.layout import (
     table_data,
     viewing_as_note,
 )
-from dashboards.tiles import figure_class, figure_text, indicator_name, judged_against, verdict_key, verdict_text
+from dashboards.tiles import (
+    disclosure_notes,
+    figure_class,
+    figure_text,
+    indicator_name,
+    judged_against,
+    verdict_key,
+    verdict_text,
+)
 from dashboards.view_state import ViewState
 from queries.engine import NoDataError
 from queries.judgement import DEFAULT_OVERDISPERSION, OVERDISPERSION_CHOICES
@@ -234,6 +242,7 @@ def indicator_rows(answer: dict, request: IndicatorRequest, overdispersion: str)
     headers += [text("national", language)] + ([text("verdict", language)] if show_own else [])
     headers += [text("trend", language)]
     rows = []
+    shown_cells: list[dict | None] = []
     for row in answer["rows"]:
         indicator = row["indicator"]
         indicator_id, unit = indicator["id"], indicator["unit"]
@@ -241,6 +250,7 @@ def indicator_rows(answer: dict, request: IndicatorRequest, overdispersion: str)
         figures = ([("organisation", row["organisation"])] if show_own else []) + (
             [("vsv", row["vsv"])] if show_vsv else [])
         figures.append(("national", row["national"]))
+        shown_cells += [cell for _, cell in figures]
         rows.append(html.Tr([
             html.Td(dcc.Link(indicator_name(indicator, language), href=href, id=f"overview-link-{indicator_id}",
                              className="indicator-link")),
@@ -254,6 +264,8 @@ def indicator_rows(answer: dict, request: IndicatorRequest, overdispersion: str)
     if own_cells and not any(has_rate(cell) for cell in own_cells):
         parts.append(empty_state(text("empty_selection", language, minimum=request.minimum), "overview-empty"))
     parts.append(overview_table(text("indicators", language), headers, rows, figure_columns=len(figures)))
+    # Why the VSV's and national counts are marked "≈" (the engine's perturbation of others' figures).
+    parts += disclosure_notes(shown_cells, language, "overview-note")
     return parts
 
 

@@ -429,11 +429,13 @@ def test_the_detail_page_names_its_comparator_and_shows_whether_the_verdict_depe
         wait_for_parts(browser, [*PAGES["indicator"][1], "#detail-control-chart .main-svg", "#detail-sensitivity"])
         assert parse_qs(urlparse(browser.current_url).query)["overdispersion"] == [method]
 
-        # The verdict, its comparator by name and rate, and the method, in the headline and the summary table.
-        reference = f"t.o.v. alle ziekenhuizen: {dutch_rate(row['reference']['rate'])}"
+        # The verdict, its comparator by name and rate (the centre the engine judged against, from the published
+        # figures), and the method, in the headline and the summary table.
+        centre = dutch_rate(own["judgement"]["centre"])
+        reference = f"t.o.v. alle ziekenhuizen: {centre}"
         assert text_of(browser, "detail-verdict") == VERDICT_WORDS[own["verdict"]]
         method_line = text_of(browser, "detail-verdict-method")
-        assert f"alle ziekenhuizen ({dutch_rate(row['reference']['rate'])})" in method_line
+        assert f"alle ziekenhuizen ({centre})" in method_line
         assert METHOD_WORDS[own["judgement"]["method"]] in method_line
         summary = table_rows(browser, "detail-summary-table")
         assert summary[0][5].startswith(VERDICT_WORDS[own["verdict"]]) and summary[0][5].endswith(f"({reference})")
@@ -447,10 +449,11 @@ def test_the_detail_page_names_its_comparator_and_shows_whether_the_verdict_depe
         note = text_of(browser, "detail-sensitivity-note")
         assert ("hangt af van de methode" in note) == own["depends_on_method"]
 
-        # The funnel's table lists every organisation its caption counts.
+        # The funnel's caption counts the organisations drawn; its table lists every organisation of the answer
+        # (one without a rate to show is not drawn, but listed with its reason).
         shown = [r for r in funnel["rows"] if r["rate"] is not None]
         assert browser.find_elements(By.CSS_SELECTOR, f"#detail-funnel-body [aria-label$='({len(shown)})']")
-        count = len(shown)
+        count = len(funnel["rows"])
         until_redrawn(browser).until(lambda d, count=count: len(chart_table_rows(d, "funnel")) == count)
         # The control chart says in words how many months it has and what the latest one shows.
         control = browser.find_element(By.ID, "detail-control-chart-summary").get_attribute("textContent")

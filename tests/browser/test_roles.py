@@ -11,6 +11,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -18,11 +19,20 @@ from queries.engine import get_engine
 from queries.scope import Viewer
 
 from .conftest import ACCOUNTS, log_in_through_the_form
-from .helpers import RENDER_TIMEOUT, console_errors, open_page, text_of, until_redrawn, wait_until_rendered
+from .helpers import (
+    RENDER_TIMEOUT,
+    console_errors,
+    full_page_screenshot,
+    open_page,
+    text_of,
+    until_redrawn,
+    wait_until_rendered,
+)
 from .test_indicator_pages import PAGES as INDICATOR_PAGES
-from .test_indicator_pages import cell_lines, dutch_rate, wait_for_parts
+from .test_indicator_pages import cell_lines, chart_table_rows, dutch_rate, wait_for_parts
 
 PSEUDONYM = re.compile(r"[HPV]-[0-9A-F]{8}")
+COUNTS = re.compile(r"\d[\d.]* / \d")  # "numerator / denominator" as the pages write counts
 NAMES = {"V01": "VSV Rivierenland", "H0001": "Ziekenhuis Rivierenland", "H0002": "Ziekenhuis Kustzorg",
          "P0001": "De Ooievaar", "P0002": "Zonnebloem"}
 
@@ -94,6 +104,93 @@ def test_a_providers_funnel_shows_peers_only_under_a_pseudonym(browser, app_url,
     assert labels[0] == planted.hospital_name and len(labels) == 2
     assert all(PSEUDONYM.fullmatch(label) for label in labels[1:])
     assert NAMES["H0002"] not in page_text(browser)
+
+
+def funnel_points(driver) -> list[dict]:
+    """Every organisation the funnel chart draws, from its data in the browser: label, hover fields and x."""
+    return driver.execute_script("""
+        const graph = document.querySelector('#detail-funnel-chart .js-plotly-plot');
+        return graph.data.filter(t => t.customdata).flatMap(
+            t => t.customdata.map((row, i) => ({label: row[0], hover: row, x: t.x[i], trace: t.name})));
+    """)
+
+
+def dutch_number(value: float) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+@pytest.mark.login("provider")
+def test_a_providers_funnel_shows_peers_by_size_band_and_rounded_rate_never_their_counts(browser, app_url,
+                                                                                     planted_database, artifacts):
+    """The issue's finding "the funnel's hover data on the detail page carries every peer's exact counts": the
+    hover data, the hover text as shown, the chart's table and the notes, as a provider's browser has them."""
+    _, planted = planted_database
+    funnel = get_engine(planted_database[0]).funnel("caesarean", "hospital",
+                                                    Viewer("provider", org_code=planted.hospital), {})
+    own = next(row for row in funnel["rows"] if row["own"])
+    peers = [row for row in funnel["rows"] if row["disclosure"] == "peer"]
+    assert peers and all(row["numerator"] is None and row["size_band"] for row in peers)
+    bands = {row["label"]: f"{dutch_number(row['size_band']['low'])}–{dutch_number(row['size_band']['high'])} "
+                           "geboorten" for row in peers}
+
+    open_page(browser, f"{app_url}/indicator/caesarean", expected_language="nl")
+    wait_for_parts(browser, INDICATOR_PAGES["indicator"][1])
+    # The hover data: the own hospital exactly, each peer at the middle of its band with the band and the rounded
+    # rate — no counts.
+    points = {point["label"]: point for point in funnel_points(browser)}
+    assert points[planted.hospital_name]["hover"][2] == f"{own['numerator']} / {own['denominator']}"
+    for peer in peers:
+        point = points[peer["label"]]
+        assert point["hover"] == [peer["label"], dutch_rate(peer["rate"]), bands[peer["label"]]]
+        assert point["x"] == pytest.approx(peer["size_band"]["middle"])
+        assert not COUNTS.search(" ".join(point["hover"]))
+
+    # The hover text as a user sees it over the peer's dot: first drawn by plotly itself with the chart at the top of
+    # the window, to look at; then with the mouse (which scrolls the dot to the window's bottom edge).
+    browser.execute_script("""
+        const chart = document.getElementById('detail-funnel-chart');
+        chart.scrollIntoView({block: 'start', behavior: 'instant'});
+        const graph = chart.querySelector('.js-plotly-plot');
+        const label = arguments[0];
+        const curve = graph.data.findIndex(t => t.customdata && t.customdata.some(row => row[0] === label));
+        Plotly.Fx.hover(graph, [{curveNumber: curve, pointNumber: 0}]);
+    """, peers[0]["label"])
+    hover_layer = "#detail-funnel-chart .hoverlayer"
+    shown = until_redrawn(browser).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, hover_layer).get_attribute("textContent") or None)
+    assert shown == f"{peers[0]['label']}: {dutch_rate(peers[0]['rate'])} ({bands[peers[0]['label']]})"
+    browser.save_screenshot(str(artifacts / "funnel-provider-peer-hover-nl.png"))
+    chart = browser.find_element(By.ID, "detail-funnel-chart")
+    peer_trace = next(trace for trace in chart.find_elements(By.CSS_SELECTOR, ".scatterlayer .trace")
+                      if trace.find_elements(By.CSS_SELECTOR, ".point")
+                      and "fill: rgb(95, 107, 118)" in trace.find_element(By.CSS_SELECTOR, ".point")
+                      .get_attribute("style"))
+    ActionChains(browser).move_to_element(peer_trace.find_element(By.CSS_SELECTOR, ".point")).perform()
+    hover = until_redrawn(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, hover_layer).text or None)
+    assert peers[0]["label"] in hover and bands[peers[0]["label"]] in hover and not COUNTS.search(hover)
+
+    # The chart's table: the band and the rounded rate, the treatment in words; counts only of the own hospital.
+    rows = until_redrawn(browser).until(lambda d: chart_table_rows(d, "funnel"))
+    by_label = {row[0]: row for row in rows}
+    assert by_label[planted.hospital_name][3] == f"{own['numerator']} / {own['denominator']}"
+    assert by_label[planted.hospital_name][5] == "exact"
+    for peer in peers:
+        assert by_label[peer["label"]][1] == dutch_rate(peer["rate"])
+        assert by_label[peer["label"]][3] == bands[peer["label"]]
+        assert by_label[peer["label"]][5] == "pseudoniem, afgerond"
+    assert not any(COUNTS.search(" ".join(row)) for row in rows if row[0] != planted.hospital_name)
+    # Why, in plain words, under the chart and its table.
+    note = text_of(browser, "detail-funnel-note-peers")
+    assert "grootte als bereik" in note and "afgerond en licht verstoord om herleiding te voorkomen" in note
+    assert "privacybeleid" in note
+    summary = browser.find_element(By.ID, "detail-funnel-chart-summary").get_attribute("textContent")
+    assert "zonder naam" in summary and not COUNTS.search(summary)
+    section = browser.find_element(By.ID, "detail-funnel-body")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start', behavior: 'instant'});", section)
+    section.screenshot(str(artifacts / "funnel-provider-table-nl.png"))
+    full_page_screenshot(browser, artifacts / "indicator-provider-nl.png")
+    assert NAMES["H0002"] not in page_text(browser)
+    assert console_errors(browser) == []
 
 
 @pytest.mark.login("vsv")
