@@ -77,6 +77,23 @@ def record_key_expression(secret: str) -> pl.Expr:
     return (pl.struct(pl.all()).hash(seed) % KEY_MODULUS).cast(pl.UInt8).alias(RECORD_KEY_COLUMN)
 
 
+def packed_key(record_key: pl.Expr, in_numerator: pl.Expr, in_population: pl.Expr) -> pl.Expr:
+    """One birth's keys for an indicator in one UInt16: its record key where it is in the population, plus 256 ×
+    its record key where it is in the numerator. Summed over a cell (exactly, in Int64) and split by
+    `cell_keys`, it gives both counts' cell keys from one sum instead of two."""
+    key = record_key.cast(pl.UInt16)
+    return (pl.when(in_population).then(key).otherwise(0) + pl.when(in_numerator).then(key * 256).otherwise(0)
+            ).cast(pl.UInt16)
+
+
+def cell_keys(packed_sums: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """(numerator cell keys, population cell keys) from sums of `packed_key`: the low byte is the population's
+    key sum modulo 256; the next byte is the numerator's, plus the carry of the population's sum — still a fixed
+    function of the births counted, which is all a cell key has to be."""
+    sums = np.asarray(packed_sums, dtype=np.int64)
+    return (sums // KEY_MODULUS) % KEY_MODULUS, sums % KEY_MODULUS
+
+
 #: The table of an engine with cell_key_noise off (queries.config): tests of the arithmetic only.
 NO_NOISE_TABLE: np.ndarray = np.zeros(KEY_MODULUS, dtype=np.int64)
 

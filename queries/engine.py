@@ -67,19 +67,18 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
-COUNT_KINDS = ("n", "d", "kn", "kd")
+COUNT_KINDS = ("n", "d", "k")
 
 
 def _sum_expressions(indicator_ids: Sequence[str]) -> list[pl.Expr]:
-    """Per indicator: numerator (n), denominator (d) and their record-key sums (kn, kd: the cell keys,
-    queries.disclosure)."""
+    """Per indicator: numerator (n), denominator (d) and the sum of their packed record keys (k: both cell keys,
+    queries.disclosure.cell_keys)."""
     expressions = []
     for indicator_id in indicator_ids:
         numerator, population = numerator_column(indicator_id), population_column(indicator_id)
         expressions += [pl.col(numerator).sum().cast(pl.Int64).alias(f"n:{indicator_id}"),
                         pl.col(population).sum().cast(pl.Int64).alias(f"d:{indicator_id}"),
-                        pl.col(key_column(numerator)).sum().cast(pl.Int64).alias(f"kn:{indicator_id}"),
-                        pl.col(key_column(population)).sum().cast(pl.Int64).alias(f"kd:{indicator_id}")]
+                        pl.col(key_column(indicator_id)).sum().cast(pl.Int64).alias(f"k:{indicator_id}")]
     return expressions
 
 
@@ -177,6 +176,13 @@ class IndicatorEngine:
         """National or the comparator (all organisations of a type): exact for admin, perturbed for the rest."""
         return self._present(cell, scope.treatment(None, None), identity, export, definition)
 
+    def _present_reference(self, scope: Scope, cell: dict, level: str, export: bool, definition: Indicator,
+                           few_peers: bool) -> dict:
+        """The comparator (all organisations of `level`): perturbed, or withheld beside fewer than
+        PEER_GROUP_SIZE peers (minus the viewer's own figures it would be theirs)."""
+        presented = self._present_aggregate(scope, cell, _reference_identity(level), export, definition)
+        return disclosure.suppress(presented, "few_peers", hide_counts=True) if few_peers else presented
+
     def _present_organisation(self, scope: Scope, cell: dict, code: str, level: str, export: bool,
                               definition: Indicator, answer: str) -> dict:
         """A named organisation's cell (the subject of an overview, trend or breakdown, or the viewer's VSV):
@@ -217,6 +223,7 @@ class IndicatorEngine:
                 withheld = True
             elif treatments[i] == "peer" and len(peers) < disclosure.PEER_GROUP_SIZE:
                 disclosure.suppress(row, "few_peers", hide_counts=True)  # a band of fewer would point at them
+                row["size_band"] = None
             rows.append(row)
         # Own first, then named, then peers by their pseudonym of this answer: a random order.
         return sorted(rows, key=lambda row: (not row["own"], not row["named"], row["label"])), withheld
@@ -316,7 +323,7 @@ class IndicatorEngine:
             # The funnel's comparator is the pooled rate of the organisations compared (Spiegelhalter 2005,
             # section 2): a hospital's births exclude home births, so comparing hospitals with all births would
             # flag them all.
-            "reference": _reference(counts, self.noise),
+            "reference": _reference(counts),
             "judgement": _judgement_answer(family.judgement if family else None, family.centre if family else None,
                                            overdispersion, "crude", level),
             "cells": cells,
@@ -350,15 +357,18 @@ class IndicatorEngine:
         rows, withheld = self._scoped_rows(scope, level, answer["cells"], export, definition,
                                            self._answer(snapshot, "units", filters, indicator=indicator_id,
                                                         level=level))
+        few = _few_peers(scope, [cell["code"] for cell in answer["cells"]], level)
+        if few:
+            _without_standardised(rows)
         result = self._envelope(
             snapshot, question, viewer, filters, indicator=definition.as_dict(), level=level,
-            target=answer["target"], judgement=_published_judgement(answer["judgement"], withheld),
+            target=None if few else answer["target"],
+            judgement=_published_judgement(answer["judgement"], withheld, few),
             national=self._present_aggregate(scope, answer["national"], NATIONAL_IDENTITY, export, definition),
-            reference=self._present_aggregate(scope, answer["reference"], _reference_identity(level), export,
-                                              definition),
+            reference=self._present_reference(scope, answer["reference"], level, export, definition, few),
             own_vsv=own_vsv, rows=rows)
         if with_curve:
-            result["limits"] = answer.get("limits", [])
+            result["limits"] = [] if few else answer.get("limits", [])
         return result
 
     def _units(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters,
@@ -428,8 +438,13 @@ class IndicatorEngine:
                              else None)
             # Only an answer about an organisation has its level's `reference` (the comparator).
             if subject and computed.get("reference") is not None:
-                row["reference"] = self._present_aggregate(scope, computed["reference"],
-                                                           _reference_identity(subject[1]), export, definition)
+                few = _few_peers(scope, computed["units"], subject[1])
+                row["reference"] = self._present_reference(scope, computed["reference"], subject[1], export,
+                                                           definition, few)
+                organisation = row["organisation"]
+                if few and organisation is not None and "judgement" in organisation:
+                    organisation["judgement"] = _published_judgement(organisation["judgement"], False, True)
+                    _without_standardised([organisation])
             rows.append(row)
         judged = [cell for cell in (row.get("organisation") for row in rows) if cell and cell["verdict"]]
         expected_alerts, expected_alarms = judgement.expected_by_chance(len(judged))
@@ -460,11 +475,14 @@ class IndicatorEngine:
         vsv = self._subject_cells(vsv_data, vsv_code, choice, sensitivity=False) if vsv_data is not None else None
         answer = {}
         for definition in INDICATORS:
+            counts = level_data["indicators"][definition.id]
             entry: dict[str, Any] = {
                 "vsv_code": vsv_code if vsv_data is not None else None,
                 "national": _counted(level_data["national"][definition.id], self.noise),
-                "reference": _reference(level_data["indicators"][definition.id], self.noise),
+                "reference": _reference(counts),
                 "organisation": organisation[definition.id],
+                # The organisations behind the reference (for the rule on fewer than five peers).
+                "units": [level_data["codes"][unit] for unit in np.flatnonzero(counts["denominators"] > 0)],
             }
             if vsv is not None:
                 entry["vsv"] = vsv[definition.id]
@@ -632,11 +650,12 @@ class IndicatorEngine:
         series = next((s for s in trend["series"] if s["kind"] == "organisation"), trend["series"][0])
         envelope = {**{key: trend[key] for key in ("data_version", "viewer", "filters")}, "question": "control_chart",
                     "indicator": definition.as_dict(),
-                    "series": {key: value for key, value in series.items() if key != "points"}}
+                    "series": {**{key: value for key, value in series.items() if key != "points"},
+                               "disclosure": series["points"][0]["disclosure"] if series["points"] else None}}
         points = series["points"]
         # Counts of 1–4 are masked (exports, the API) on their outcome: the months left would be chosen by their
         # own numbers and give a biased centre and false signals, so there is no chart then.
-        if any(point["suppression_reason"] in ("count_masked", "count_masked_secondary") for point in points):
+        if any(point["suppression_reason"] == "count_masked" for point in points):
             return {**envelope, "chart": None, "withheld": "count_masked"}
         shown = [point["rate"] is not None and not point["suppressed"] for point in points]
         kept = list(zip(points, shown, strict=True))
@@ -748,7 +767,7 @@ class IndicatorEngine:
         def cells(table: pl.DataFrame) -> list[dict]:
             counts = {row["key"]: tuple(row[f"{kind}:{indicator_id}"] for kind in COUNT_KINDS)
                       for row in table.iter_rows(named=True)}
-            columns = [np.array([counts.get(k, (0, 0, 0, 0))[j] for k in keys]) for j in range(len(COUNT_KINDS))]
+            columns = [np.array([counts.get(k, (0, 0, 0))[j] for k in keys]) for j in range(len(COUNT_KINDS))]
             return _keyed_cells([label(k) if k is not None else None for k in keys], columns, self.noise)
 
         answer = {"national": cells(national)}
@@ -778,13 +797,16 @@ class IndicatorEngine:
         rows, withheld = self._scoped_rows(scope, level, answer["cells"], export, definition,
                                            self._answer(snapshot, "adjusted", filters, indicator=indicator_id,
                                                         level=level))
+        few = _few_peers(scope, [cell["code"] for cell in answer["cells"]], level)
+        if few:
+            _without_standardised(rows)
         return self._envelope(snapshot, "adjusted", viewer, filters, indicator=definition.as_dict(), level=level,
                               case_mix=list(CASE_MIX_COLUMNS),
-                              judgement=_published_judgement(answer["judgement"], withheld),
+                              judgement=_published_judgement(answer["judgement"], withheld, few),
                               national=self._present_aggregate(scope, answer["national"], NATIONAL_IDENTITY, export,
                                                                definition),
-                              reference=self._present_aggregate(scope, answer["reference"], _reference_identity(level),
-                                                                export, definition),
+                              reference=self._present_reference(scope, answer["reference"], level, export, definition,
+                                                                few),
                               rows=rows)
 
     def _compute_adjusted(self, snapshot: Snapshot, definition: Indicator, level: str, filters: Filters,
@@ -796,7 +818,7 @@ class IndicatorEngine:
         level_data = self._level(snapshot, level, filters, [definition.id], expected=True)
         counts = level_data["indicators"][definition.id]
         family, units, published_standardised = self._judged_cells(definition, level_data, choice, "adjusted")
-        reference = _reference(counts, self.noise)
+        reference = _reference(counts)
 
         def variant(observed: np.ndarray, population: np.ndarray, expected: np.ndarray,
                     pooled: CountsCell) -> list[dict]:
@@ -839,10 +861,11 @@ def _counts_cell(numerator: float, denominator: float) -> CountsCell:
 
 
 def _counted(counts: Sequence[float], noise: np.ndarray) -> dict:
-    """One figure's two variants (queries.disclosure.present) from its numerator, denominator and their key sums:
+    """One figure's two variants (queries.disclosure.present) from its numerator, denominator and packed key sum:
     `exact` and `published` (cell-key perturbed with the perturbation table `noise`)."""
-    numerator, denominator, numerator_key, denominator_key = counts
-    published = disclosure.perturbed([numerator, denominator], [numerator_key, denominator_key], noise)
+    numerator, denominator, packed = counts
+    numerator_key, denominator_key = disclosure.cell_keys([packed])
+    published = disclosure.perturbed([numerator, denominator], [numerator_key[0], denominator_key[0]], noise)
     return {"exact": _counts_cell(numerator, denominator), "published": _counts_cell(*published)}
 
 
@@ -854,10 +877,12 @@ def _variant_cells(numerators: np.ndarray, denominators: np.ndarray) -> list[Cou
             for i in range(len(numerators))]
 
 
-def _reference(counts: dict, noise: np.ndarray) -> dict:
-    """The comparator's figure: all organisations of the level together, both variants."""
-    return _counted([counts[name].sum() for name in ("numerators", "denominators", "numerator_keys",
-                                                      "denominator_keys")], noise)
+def _reference(counts: dict) -> dict:
+    """The comparator's figure: all organisations of the level together, both variants; the published one is the
+    sum of the units' published counts, so that it is the centre the verdicts are judged against
+    (`IndicatorEngine._judged_cells`)."""
+    return {"exact": _counts_cell(counts["numerators"].sum(), counts["denominators"].sum()),
+            "published": _counts_cell(counts["published_numerators"].sum(), counts["published_denominators"].sum())}
 
 
 def _judged(family: JudgedFamily | None, index: int, definition: Indicator) -> dict:
@@ -886,12 +911,31 @@ def _judgement_answer(judged_by: judgement.Judgement | None, centre: float | Non
     return answer
 
 
-def _published_judgement(answer: judgement.JudgementAnswer, withheld: bool) -> judgement.JudgementAnswer:
+def _published_judgement(answer: judgement.JudgementAnswer, withheld: bool,
+                         few_peers: bool = False) -> judgement.JudgementAnswer:
     """An answer's judgement as published: without φ, τ² and the p-value when the answer withholds a unit of
-    the family (they are one more equation in its counts, docs/privacy.md)."""
+    the family (they are one more equation in its counts), and without the centre either when the viewer has fewer
+    than PEER_GROUP_SIZE peers (the comparator minus the viewer's own would be theirs; docs/privacy.md)."""
+    if few_peers:
+        return {**answer, "centre": None, "phi": None, "tau2": None, "p_value": None}
     if not withheld:
         return answer
     return {**answer, "phi": None, "tau2": None, "p_value": None}
+
+
+def _without_standardised(cells: list[dict]) -> None:
+    """Beside fewer than five peers: no standardised positions either (with the viewer's exact figures, one gives
+    the withheld centre back)."""
+    for cell in cells:
+        if "standardised" in cell:
+            cell["standardised"] = None
+
+
+def _few_peers(scope: Scope, codes: Sequence[str], level: str) -> bool:
+    """Whether the viewer sees between one and PEER_GROUP_SIZE − 1 of these organisations only as peers: then
+    their band, and the comparator minus the viewer's own figures, would point at them."""
+    peers = sum(scope.treatment(code, level) == "peer" for code in codes)
+    return 0 < peers < disclosure.PEER_GROUP_SIZE
 
 
 def _with_expected(per_stratum: pl.LazyFrame, column: str, ids: Sequence[str], noise: np.ndarray) -> pl.LazyFrame:
@@ -904,8 +948,9 @@ def _with_expected(per_stratum: pl.LazyFrame, column: str, ids: Sequence[str], n
     totals = _resummed(cells.lazy(), [STRATUM_COLUMN], ids).collect()
     rates: dict[str, Any] = {STRATUM_COLUMN: totals[STRATUM_COLUMN]}
     for i in ids:
-        events, births = (disclosure.perturbed(totals[f"{kind}:{i}"].to_numpy(), totals[f"k{kind}:{i}"].to_numpy(),
-                                               noise) for kind in ("n", "d"))
+        keys = disclosure.cell_keys(totals[f"k:{i}"].to_numpy())
+        events, births = (disclosure.perturbed(totals[f"{kind}:{i}"].to_numpy(), key, noise)
+                          for kind, key in zip(("n", "d"), keys, strict=True))
         rates[f"p:{i}"] = np.where(births > 0, events / np.maximum(births, 1), 0.0)
     return (cells.lazy().join(pl.DataFrame(rates).lazy(), on=STRATUM_COLUMN)
             .with_columns([(pl.col(f"d:{i}") * pl.col(f"p:{i}")).alias(f"e:{i}") for i in ids])
@@ -929,9 +974,9 @@ def _level_data(level: str, per_unit: pl.DataFrame, national: pl.DataFrame, ids:
     indicators = {}
     for i in ids:
         arrays = {name: per_unit[f"{kind}:{i}"].to_numpy().astype(float)
-                  for kind, name in (("n", "numerators"), ("d", "denominators"), ("e", "expected"),
-                                     ("kn", "numerator_keys"), ("kd", "denominator_keys"))
+                  for kind, name in (("n", "numerators"), ("d", "denominators"), ("e", "expected"))
                   if f"{kind}:{i}" in per_unit.columns}
+        arrays["numerator_keys"], arrays["denominator_keys"] = disclosure.cell_keys(per_unit[f"k:{i}"].to_numpy())
         arrays["published_numerators"] = disclosure.perturbed(arrays["numerators"], arrays["numerator_keys"],
                                                               noise).astype(float)
         arrays["published_denominators"] = disclosure.perturbed(arrays["denominators"], arrays["denominator_keys"],
@@ -983,8 +1028,9 @@ def _compute_overview_levels(frame: pl.DataFrame, level: str, filters: Filters, 
 
 def _keyed_cells(labels: Sequence[str | None], columns: Sequence[np.ndarray], noise: np.ndarray) -> list[dict]:
     """Cells of a series (periods, dimension values): key and both variants of each cell's counts, from the
-    columns numerators, denominators and their key sums (COUNT_KINDS)."""
-    numerators, denominators, numerator_keys, denominator_keys = columns
+    columns numerators, denominators and their packed key sums (COUNT_KINDS)."""
+    numerators, denominators, packed = columns
+    numerator_keys, denominator_keys = disclosure.cell_keys(packed)
     numerators, denominators = numerators.astype(float), denominators.astype(float)
     exact = _variant_cells(numerators, denominators)
     published = _variant_cells(disclosure.perturbed(numerators, numerator_keys, noise).astype(float),

@@ -22,7 +22,7 @@ from sqlalchemy import Boolean, Engine, Integer, SmallInteger, select
 
 from queries.catalogue import INDICATORS, catalogue_columns
 from queries.config import EngineConfig
-from queries.disclosure import RECORD_KEY_COLUMN, record_key_expression
+from queries.disclosure import RECORD_KEY_COLUMN, packed_key, record_key_expression
 from queries.filters import DIMENSIONS
 from tables.database import current_data_version, psycopg_driver
 from tables.register import read_register, register_by_code
@@ -45,10 +45,10 @@ def population_column(indicator_id: str) -> str:
     return f"population__{indicator_id}"
 
 
-def key_column(flag_column: str) -> str:
-    """The column holding each birth's record key where `flag_column` (a numerator or population flag) is true,
-    else 0: its sum is the cell key of the count (queries.disclosure), a plain sum of small integers."""
-    return f"key__{flag_column}"
+def key_column(indicator_id: str) -> str:
+    """The column holding each birth's packed record keys for an indicator (queries.disclosure.packed_key): its
+    sum over a cell gives the cell keys of the numerator and the denominator, a plain sum of small integers."""
+    return f"key__{indicator_id}"
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def compact_frame(raw: pl.DataFrame, secret: str) -> pl.DataFrame:
     Categorical, each filter dimension as Enum of its allowed values (anything else → missing), the case-mix
     stratum (`STRATUM_COLUMN`), each birth's record key for cell-key perturbation (queries.disclosure, seeded with
     `secret`), and per indicator a numerator and a population flag (Boolean, never missing) with their record keys
-    (`key_column`, UInt8).
+    (`key_column`, UInt16).
     """
     flags = [definition.numerator_expression().alias(numerator_column(definition.id)) for definition in INDICATORS]
     flags += [definition.population_expression().alias(population_column(definition.id)) for definition in INDICATORS]
@@ -175,11 +175,9 @@ def compact_frame(raw: pl.DataFrame, secret: str) -> pl.DataFrame:
     ]
     compact = raw.select(*period, *organisation_codes, *dimensions, stratum.alias(STRATUM_COLUMN),
                          record_key_expression(secret), *flags)
-    key = pl.col(RECORD_KEY_COLUMN)
-    flag_columns = [column for definition in INDICATORS
-                    for column in (numerator_column(definition.id), population_column(definition.id))]
-    keys = [pl.when(pl.col(flag)).then(key).otherwise(0).cast(pl.UInt8).alias(key_column(flag))
-            for flag in flag_columns]
+    keys = [packed_key(pl.col(RECORD_KEY_COLUMN), pl.col(numerator_column(definition.id)),
+                       pl.col(population_column(definition.id))).alias(key_column(definition.id))
+            for definition in INDICATORS]
     return compact.with_columns(keys).rechunk()
 
 

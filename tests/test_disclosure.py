@@ -76,13 +76,15 @@ def caesarean_row(overview: dict) -> dict:
 
 def published_counts(indicators: IndicatorEngine, condition: pl.Expr) -> tuple[int, int]:
     """The perturbed (caesareans, births) of the births matching `condition`, recomputed here from the store's
-    record keys: the sum of the keys of the births counted, then the public perturbation table."""
+    record keys: the population's key sum modulo 256; the numerator's key sum plus the carry of the population's
+    (the packing of queries.disclosure.packed_key), modulo 256; then the public perturbation table."""
     frame = indicators.store.snapshot().frame.filter(condition)
     key = frame["record_key"].cast(pl.Int64)
     numerator, population = frame[numerator_column("caesarean")], frame[population_column("caesarean")]
     counted = [int(numerator.sum()), int(population.sum())]
-    keys = [int((key * numerator.cast(pl.Int64)).sum()), int((key * population.cast(pl.Int64)).sum())]
-    return tuple(int(value) for value in disclosure.perturbed(counted, keys))
+    population_keys = int((key * population.cast(pl.Int64)).sum())
+    numerator_keys = int((key * numerator.cast(pl.Int64)).sum()) + population_keys // 256
+    return tuple(int(value) for value in disclosure.perturbed(counted, [numerator_keys, population_keys]))
 
 
 # ---- the pure rules -----------------------------------------------------------------------------------------
