@@ -77,21 +77,24 @@ def record_key_expression(secret: str) -> pl.Expr:
     return (pl.struct(pl.all()).hash(seed) % KEY_MODULUS).cast(pl.UInt8).alias(RECORD_KEY_COLUMN)
 
 
+#: A birth's numerator key sits this far above its population key in `packed_key`: the population's key sum of even
+#: tens of millions of births stays below it, so the two sums never mix.
+PACKING_SHIFT = 2**32
+
+
 def packed_key(record_key: pl.Expr, in_numerator: pl.Expr, in_population: pl.Expr) -> pl.Expr:
-    """One birth's keys for an indicator in one UInt16: its record key where it is in the population, plus 256 ×
-    its record key where it is in the numerator. Summed over a cell (exactly, in Int64) and split by
-    `cell_keys`, it gives both counts' cell keys from one sum instead of two."""
-    key = record_key.cast(pl.UInt16)
-    return (pl.when(in_population).then(key).otherwise(0) + pl.when(in_numerator).then(key * 256).otherwise(0)
-            ).cast(pl.UInt16)
+    """One birth's keys for an indicator in one Int64: its record key where it is in the population, plus
+    2³² × its record key where it is in the numerator. Summed over a cell and split by `cell_keys`, it gives both
+    counts' cell keys — each exactly the sum of its own births' keys — from one sum instead of two."""
+    key = record_key.cast(pl.Int64)
+    return (pl.when(in_population).then(key).otherwise(0)
+            + pl.when(in_numerator).then(key * PACKING_SHIFT).otherwise(0)).cast(pl.Int64)
 
 
 def cell_keys(packed_sums: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """(numerator cell keys, population cell keys) from sums of `packed_key`: the low byte is the population's
-    key sum modulo 256; the next byte is the numerator's, plus the carry of the population's sum — still a fixed
-    function of the births counted, which is all a cell key has to be."""
+    """(numerator cell keys, population cell keys) from sums of `packed_key`, each modulo 256."""
     sums = np.asarray(packed_sums, dtype=np.int64)
-    return (sums // KEY_MODULUS) % KEY_MODULUS, sums % KEY_MODULUS
+    return (sums // PACKING_SHIFT) % KEY_MODULUS, (sums % PACKING_SHIFT) % KEY_MODULUS
 
 
 #: The table of an engine with cell_key_noise off (queries.config): tests of the arithmetic only.
@@ -99,12 +102,14 @@ NO_NOISE_TABLE: np.ndarray = np.zeros(KEY_MODULUS, dtype=np.int64)
 
 
 def perturbed(counts: ArrayLike, key_sums: ArrayLike, table: np.ndarray = PERTURBATION_TABLE) -> np.ndarray:
-    """Counts with their cell-key noise (ONS 2021; Fraser & Wooton 2005): count + table[(key + count) mod 256];
-    zero stays zero (an empty cell has no births to carry a key), and a count stays at least 1."""
+    """Counts with their cell-key noise (ONS 2021; Fraser & Wooton 2005): count + table[(key + count) mod 256],
+    the noise limited to ±count so that no count goes below zero; the table is symmetric, so the limit keeps the
+    noise unbiased (a floor at 1 would raise rare events by 40%). Zero stays zero: an empty cell has no births to
+    carry a key. A small exact count is masked whatever its noise (`present`), so a zero shown is a true zero."""
     count_array = np.asarray(counts, dtype=np.int64)
     keys = np.asarray(key_sums, dtype=np.int64) % KEY_MODULUS
-    noise = table[(keys + count_array) % KEY_MODULUS]
-    return np.where(count_array > 0, np.maximum(count_array + noise, 1), 0)
+    noise = np.clip(table[(keys + count_array) % KEY_MODULUS], -count_array, count_array)
+    return np.asarray(count_array + noise, dtype=np.int64)
 
 
 def small_count(counts: ArrayLike, smallest: int, largest: int) -> np.ndarray:
@@ -134,6 +139,7 @@ def rounded_outwards(value: float, up: bool) -> int:
     """`value` rounded outwards (down for a band's low edge, up for its high edge) to BAND_DIGITS digits."""
     if value <= 0:
         return 0
+    value = round(value, 6)  # 100 × 1.1 is 110.00000000000001, which is 110
     step = 10 ** max(math.floor(math.log10(value)) - BAND_DIGITS + 1, 0)
     return int((math.ceil(value / step) if up else math.floor(value / step)) * step)
 

@@ -368,7 +368,9 @@ class IndicatorEngine:
             reference=self._present_reference(scope, answer["reference"], level, export, definition, few),
             own_vsv=own_vsv, rows=rows)
         if with_curve:
-            result["limits"] = [] if few else answer.get("limits", [])
+            # No curves beside a withheld unit or few peers: widened limits follow from φ and τ², and any limit
+            # from the centre (docs/privacy.md).
+            result["limits"] = [] if few or withheld else answer.get("limits", [])
         return result
 
     def _units(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters,
@@ -657,6 +659,8 @@ class IndicatorEngine:
         # own numbers and give a biased centre and false signals, so there is no chart then.
         if any(point["suppression_reason"] == "count_masked" for point in points):
             return {**envelope, "chart": None, "withheld": "count_masked"}
+        if points and all(point["suppression_reason"] == "complementary" for point in points):
+            return {**envelope, "chart": None, "withheld": "complementary"}  # a provider's VSV, withheld
         shown = [point["rate"] is not None and not point["suppressed"] for point in points]
         kept = list(zip(points, shown, strict=True))
         chart = spc.control_chart([point["period"] for point in points],

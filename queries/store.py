@@ -151,7 +151,7 @@ def compact_frame(raw: pl.DataFrame, secret: str) -> pl.DataFrame:
     Categorical, each filter dimension as Enum of its allowed values (anything else → missing), the case-mix
     stratum (`STRATUM_COLUMN`), each birth's record key for cell-key perturbation (queries.disclosure, seeded with
     `secret`), and per indicator a numerator and a population flag (Boolean, never missing) with their record keys
-    (`key_column`, UInt16).
+    (`key_column`, Int64).
     """
     flags = [definition.numerator_expression().alias(numerator_column(definition.id)) for definition in INDICATORS]
     flags += [definition.population_expression().alias(population_column(definition.id)) for definition in INDICATORS]
