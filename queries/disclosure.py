@@ -51,6 +51,8 @@ PERTURBATION_TABLE: np.ndarray = np.random.default_rng(20_211_221).permutation(
     np.repeat(np.array(list(_NOISE_COUNTS), dtype=np.int64), list(_NOISE_COUNTS.values())))
 #: The largest noise the table adds to a count.
 NOISE_BOUND = max(abs(noise) for noise in _NOISE_COUNTS)
+#: The noise's variance (310 / 256): the judgement takes it out of the spread between units (queries.judgement).
+NOISE_VARIANCE = float(np.var(PERTURBATION_TABLE))
 #: Peers of an answer share a size band with at least this many others (k-anonymity of size, k = 5).
 PEER_GROUP_SIZE = 5
 #: φ, τ² and the overdispersion test's p-value are published to this many significant digits.

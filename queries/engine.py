@@ -98,9 +98,11 @@ class IndicatorEngine:
         self.cache = cache if cache is not None else make_answer_cache(self.config)
         # The pseudonym key is no input of a cached (unscoped) answer; it stays out of the fingerprint.
         self.noise = disclosure.PERTURBATION_TABLE if self.config.cell_key_noise else disclosure.NO_NOISE_TABLE
-        settings = (self.config.min_denominator, self.config.cell_key_noise, CASE_MIX_COLUMNS, FUNNEL_CURVE_POINTS,
-                    judgement.OVERDISPERSION_TEST_LEVEL, judgement.ALERT_LEVEL, judgement.ALARM_LEVEL,
-                    statistics.DEFAULT_WINSORISING_FRACTION)
+        # The spread the perturbation adds to the published counts, taken out of the overdispersion estimate.
+        self.noise_variance = disclosure.NOISE_VARIANCE if self.config.cell_key_noise else 0.0
+        settings = (self.config.min_denominator, self.config.cell_key_noise, self.noise_variance,
+                    CASE_MIX_COLUMNS, FUNNEL_CURVE_POINTS, judgement.OVERDISPERSION_TEST_LEVEL, judgement.ALERT_LEVEL,
+                    judgement.ALARM_LEVEL, statistics.DEFAULT_WINSORISING_FRACTION)
         computing = (sys.modules[__name__], judgement, statistics, spc, disclosure, sys.modules[Indicator.__module__],
                      sys.modules[BirthStore.__module__], sys.modules[Filters.__module__])
         self.fingerprint = answers_fingerprint(INDICATORS, settings, computing)
@@ -281,7 +283,8 @@ class IndicatorEngine:
         published_denominators = counts["published_denominators"][units]
         estimable = published_denominators >= self.config.min_denominator
         if measure == "crude":
-            found = judgement.rate_judgement(published_numerators, published_denominators, choice, estimable)
+            found = judgement.rate_judgement(published_numerators, published_denominators, choice, estimable,
+                                             self.noise_variance)
             if found is None:
                 return None, units, np.full(len(units), np.nan)
             centre, judged_by = found
@@ -289,7 +292,7 @@ class IndicatorEngine:
         else:
             centre = 1.0
             judged_by = judgement.ratio_judgement(published_numerators, counts["published_expected"][units], choice,
-                                                  estimable)
+                                                  estimable, self.noise_variance)
             exact_sizes, published_sizes = counts["expected"][units], counts["published_expected"][units]
         with np.errstate(divide="ignore", invalid="ignore"):
             exact_values = np.where(exact_sizes > 0, counts["numerators"][units] / exact_sizes, np.nan)
@@ -527,12 +530,14 @@ class IndicatorEngine:
                     continue
                 if measure == "crude":
                     families[measure].append(judgement.rate_judgement(
-                        published_numerators[present], published_denominators[present], choice, estimable))
+                        published_numerators[present], published_denominators[present], choice, estimable,
+                        self.noise_variance))
                     variants = (("exact", counts["numerators"], counts["denominators"]),
                                 ("published", published_numerators, published_denominators))
                 else:
                     families[measure].append((1.0, judgement.ratio_judgement(
-                        published_numerators[present], counts["published_expected"][present], choice, estimable)))
+                        published_numerators[present], counts["published_expected"][present], choice, estimable,
+                        self.noise_variance)))
                     variants = (("exact", counts["numerators"], counts["expected"]),
                                 ("published", published_numerators, counts["published_expected"]))
                 for variant, observed, size in variants:

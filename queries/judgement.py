@@ -132,14 +132,22 @@ def widened_choice(choice: OverdispersionChoice) -> Literal["additive", "multipl
 # ---- rates against the pooled rate -------------------------------------------------------------------------
 
 def rate_dispersion(numerators: ArrayLike, denominators: ArrayLike, target: float,
-                    estimable: ArrayLike | None = None) -> statistics.Overdispersion | None:
+                    estimable: ArrayLike | None = None,
+                    noise_variance: float = 0.0) -> statistics.Overdispersion | None:
     """Overdispersion of rates around `target` on the arcsine scale, from the `estimable` units (those with a
-    denominator large enough to show a rate); None when there is no target to judge against."""
+    denominator large enough to show a rate); None when there is no target to judge against.
+
+    `noise_variance`: the variance of a known noise added to each numerator (the cell-key perturbation of
+    queries.disclosure). It is spread the units did not make, so each unit's standard error takes it in by the
+    delta method — Var(arcsin √(x/n)) gains σ² / (4 n² θ(1 − θ)) — and φ and τ² measure only what is left."""
     if not 0 < target < 1:
         return None
     numerator_array, denominator_array = np.asarray(numerators, dtype=float), np.asarray(denominators, dtype=float)
     keep = np.ones(denominator_array.shape, dtype=bool) if estimable is None else np.asarray(estimable, dtype=bool)
     y, s = statistics.arcsine_scale(numerator_array[keep], denominator_array[keep])
+    if noise_variance:
+        n = denominator_array[keep]
+        s = np.sqrt(s * s + noise_variance / (4 * n * n * target * (1 - target)))
     centre = float(np.arcsin(np.sqrt(target)))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (y - centre) / s
@@ -189,11 +197,16 @@ def limits_each(measure: Measure, centres: ArrayLike, sizes: ArrayLike, methods:
 # ---- O/E against 1 ------------------------------------------------------------------------------------------
 
 def ratio_dispersion(observed: ArrayLike, expected: ArrayLike,
-                     estimable: ArrayLike | None = None) -> statistics.Overdispersion:
-    """Overdispersion of O/E around 1 on the square-root scale, from the `estimable` units."""
+                     estimable: ArrayLike | None = None, noise_variance: float = 0.0) -> statistics.Overdispersion:
+    """Overdispersion of O/E around 1 on the square-root scale, from the `estimable` units; a known noise of
+    variance `noise_variance` on O adds σ² / (4 E²) to each unit's variance (delta method at O = E)."""
     observed_array, expected_array = np.asarray(observed, dtype=float), np.asarray(expected, dtype=float)
     keep = np.ones(expected_array.shape, dtype=bool) if estimable is None else np.asarray(estimable, dtype=bool)
     y, s = statistics.square_root_ratio_scale(observed_array[keep], expected_array[keep])
+    if noise_variance:
+        e = expected_array[keep]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.sqrt(s * s + noise_variance / (4 * e * e))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (y - 1) / s
     return statistics.estimate_overdispersion(z, s)
@@ -345,7 +358,7 @@ def _selected(array: np.ndarray, judged: np.ndarray | None) -> np.ndarray:
 
 
 def rate_judgement(numerators: ArrayLike, denominators: ArrayLike, choice: OverdispersionChoice,
-                   estimable: ArrayLike) -> tuple[float, Judgement] | None:
+                   estimable: ArrayLike, noise_variance: float = 0.0) -> tuple[float, Judgement] | None:
     """The comparator of a family of rates (their pooled rate) and how they are judged against it by `choice`:
     overdispersion from the `estimable` units. None when no unit has a denominator."""
     numerator_array, denominator_array = np.asarray(numerators, dtype=float), np.asarray(denominators, dtype=float)
@@ -353,15 +366,16 @@ def rate_judgement(numerators: ArrayLike, denominators: ArrayLike, choice: Overd
     if total <= 0:
         return None
     centre = float(numerator_array.sum()) / total
-    dispersion = rate_dispersion(numerator_array, denominator_array, centre, estimable)
+    dispersion = rate_dispersion(numerator_array, denominator_array, centre, estimable, noise_variance)
     return centre, Judgement("crude", choice, choose_method(choice, dispersion), dispersion)
 
 
 def ratio_judgement(observed: ArrayLike, expected: ArrayLike, choice: OverdispersionChoice,
-                    estimable: ArrayLike) -> Judgement:
+                    estimable: ArrayLike, noise_variance: float = 0.0) -> Judgement:
     """How a family of O/E ratios is judged against 1 by `choice`: overdispersion from the `estimable` units."""
     expected_array = np.asarray(expected, dtype=float)
-    dispersion = ratio_dispersion(observed, expected_array, np.asarray(estimable, dtype=bool) & (expected_array > 0))
+    dispersion = ratio_dispersion(observed, expected_array, np.asarray(estimable, dtype=bool) & (expected_array > 0),
+                                  noise_variance)
     return Judgement("adjusted", choice, choose_method(choice, dispersion), dispersion)
 
 
