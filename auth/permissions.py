@@ -58,7 +58,8 @@ def viewer_of(engine: Engine, user: User, org_code: str | None = None) -> Viewer
     """The viewer for `user` looking at `org_code` (or at its own view when None or not permitted).
 
     A granted organisation is seen as its own users see it: a practice or hospital as its provider, a VSV as
-    its VSV user; by a researcher as that one organisation, exact, without its VSV. A VSV user looking at a member organisation stays a VSV viewer (it sees all members by name).
+    its VSV user; by a researcher as that one organisation, exact, without its VSV. A VSV user looking at a
+    member organisation stays a VSV viewer (it sees all members by name).
     """
     if user.role == "admin":
         return Viewer("admin")
