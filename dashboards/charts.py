@@ -230,8 +230,9 @@ def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, lan
     # Limits below the smallest plotted denominator only stretch the axis towards 0 and 100%.
     limits = [point for point in answer.get("limits", []) if point["denominator"] >= smallest_denominator / 2]
     x = [point["denominator"] for point in limits]
+    # No limits (beside fewer than five peers the engine gives none): no limit lines in the legend either.
     for level, dash, name in (("998", "dot", text("limits_998", language)),
-                              ("95", "dash", text("limits_95", language))):
+                              ("95", "dash", text("limits_95", language))) if limits else ():
         for index, side in enumerate(("upper", "lower")):
             traces.append({
                 "type": "scatter", "x": x, "y": [scaled(point[f"{side}_{level}"], unit) for point in limits],

@@ -53,6 +53,12 @@ def is_peer(cell: dict | None) -> bool:
     return bool(cell) and cell.get("disclosure") == "peer"
 
 
+def few_peers(cell: dict | None) -> bool:
+    """Whether the engine withheld this cell because the answer has fewer than five peers (`few_peers`): a peer's
+    band, or the comparator of all organisations of a type, would then point at those few organisations."""
+    return bool(cell) and cell.get("suppression_reason") == "few_peers"
+
+
 def is_perturbed(cell: dict | None) -> bool:
     """Whether this cell's counts carry the engine's cell-key noise (a named figure that is not the viewer's)."""
     return bool(cell) and cell.get("disclosure") == "perturbed"
@@ -164,8 +170,13 @@ def comparator_text(level: str, rate: float | None, unit: str, language: str) ->
 
 
 def judged_against(cell: dict, unit: str, language: str) -> str:
-    """"t.o.v. alle ziekenhuizen: 25,9%": the comparator of a judged cell (its `judgement`)."""
+    """"t.o.v. alle ziekenhuizen: 25,9%": the comparator of a judged cell (its `judgement`). A judged cell without
+    a centre is one beside fewer than five peers (the engine withholds the comparator then, `few_peers`): that is
+    said instead of a rate."""
     judged_by = cell["judgement"]
+    if judged_by.get("centre") is None:
+        return text("comparator_few_peers", language,
+                    comparator=code_label("comparator_group", judged_by["comparator"], language))
     return comparator_text(judged_by["comparator"], judged_by["centre"], unit, language)
 
 

@@ -180,3 +180,27 @@ def test_the_control_chart_hover_marks_perturbed_counts() -> None:
     noisy = next(trace for trace in perturbed["data"] if trace.get("customdata"))["customdata"][0]
     assert hover.startswith("2024-01: 10,0% (30 / 300)")
     assert noisy.startswith("2024-01: 10,0% (≈\u00a030 / 300)")
+
+
+def test_beside_fewer_than_five_peers_no_peer_limit_or_comparator_is_drawn_and_the_texts_say_why() -> None:
+    """The engine's `few_peers` answer: the peer without rate or band, no limits, no target, a verdict without a
+    centre. Nothing of the peers is drawn, no limit is in the legend, and the comparator is named without a rate,
+    saying why."""
+    from dashboards.charts import funnel_drawn, funnel_figure
+    from dashboards.tiles import counts_text, few_peers, judged_against, rate_text
+
+    own = funnel_row("Eigen ziekenhuis", 0.19895, "exact", numerator=38, denominator=191, own=True)
+    peer = funnel_row("H-3F9C1A07", None, "peer", reason="few_peers")
+    answer = {**funnel_answer([own, peer]), "limits": [], "target": None}
+    assert funnel_drawn(answer["rows"]) == [own] and few_peers(peer) and not few_peers(own)
+    figure = funnel_figure(answer, "%", "T", "H0001", "nl", smallest_denominator=191)
+    assert [trace["name"] for trace in figure["data"]] == ["Eigen ziekenhuis"]
+    assert "H-3F9C1A07" not in str(figure)
+    assert rate_text(peer, "%", "nl", 10) == counts_text({**peer, "disclosure": "perturbed"}, "nl") == \
+        "niet getoond (minder dan vijf andere organisaties)"
+    judged = {**own, "verdict": "within", "judgement": {"comparator": "hospital", "centre": None}}
+    assert judged_against(judged, "%", "nl") == "t.o.v. alle ziekenhuizen: niet getoond, minder dan vijf andere " \
+                                                "organisaties"
+    assert judged_against(judged, "%", "en") == "against all hospitals: not shown, fewer than five other organisations"
+    centred = {**judged, "judgement": {"comparator": "hospital", "centre": 0.205}}
+    assert judged_against(centred, "%", "nl") == "t.o.v. alle ziekenhuizen: 20,5%"

@@ -5,11 +5,13 @@ own view instead. Without a session every callback is a 401.
 
 The app is the real one (app.create_app) on a real SQLite database with the browser tests' demo data
 (tests/browser/demo_data.py): hospitals H0001 "Ziekenhuis Rivierenland" (the provider's own) and H0002
-"Ziekenhuis Kustzorg" (the other), practices P0001 and P0002, all in VSV V01.
+"Ziekenhuis Kustzorg" (the other), practices P0001 and P0002, all in VSV V01; and five hospitals of another VSV
+with births in January to April, so that the provider has six peers, and in May and June only one.
 
 The pages show every figure as the engine discloses it (queries/disclosure.py): the provider's own exactly, the
-other hospital only as a peer — a pseudonym, a size band and a rounded rate, never a count, in the hover data and
-the chart tables too — and the VSV, which holds one other hospital, withheld ("complementary").
+other hospitals only as peers — a pseudonym, a size band and a rounded rate, never a count, in the hover data and
+the chart tables too — and the VSV, which holds one other hospital, withheld ("complementary"). Beside fewer than
+five peers (May and June) no peer, comparator or funnel limit is shown (`few_peers`), and the pages say why.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pytest
 from browser.demo_data import PLANTED, fill_demo_database
 
 from auth.users import add_user
+from queries.catalogue import INDICATORS
 from queries.engine import get_engine
 from queries.scope import Viewer
 from tables.database import make_engine
@@ -30,6 +33,8 @@ from tables.database import make_engine
 PASSWORD = "a long enough password"
 OWN, OTHER = PLANTED.hospital, "H0002"
 OWN_NAME, OTHER_NAME = PLANTED.hospital_name, "Ziekenhuis Kustzorg"
+# Hospitals of another VSV: the provider has six peers, so they are shown by size band (not `few_peers`).
+OTHER_HOSPITALS = 5
 CRAFTED = f"?org={OTHER}"
 INDICATOR = "caesarean"
 PAIR = re.compile(r"(\d[\d.]*) / (\d[\d.]*)")  # "numerator / denominator" as the pages write counts
@@ -39,7 +44,7 @@ PAIR = re.compile(r"(\d[\d.]*) / (\d[\d.]*)")  # "numerator / denominator" as th
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('dashboard-scope') / 'demo.db'}"
     engine = make_engine(url)
-    fill_demo_database(engine)
+    fill_demo_database(engine, other_hospitals=OTHER_HOSPITALS)
     add_user(engine, "zorgverlener", "provider", org_code=OWN, password=PASSWORD)
     add_user(engine, "onderzoeker", "researcher", password=PASSWORD)
     engine.dispose()
@@ -245,23 +250,24 @@ def test_the_funnels_hover_data_and_table_hold_no_peer_counts_only_its_size_band
     admin = get_engine(database_url).funnel(INDICATOR, "hospital", Viewer("admin"), {})
     other = next(row for row in admin["rows"] if row["org_code"] == OTHER)
     own = next(row for row in provider_funnel["rows"] if row["own"])
-    [peer] = [row for row in provider_funnel["rows"] if row["disclosure"] == "peer"]
-    assert peer["numerator"] is None and peer["denominator"] is None and peer["size_band"]
-    band = f"{dutch_number(peer['size_band']['low'])}–{dutch_number(peer['size_band']['high'])} geboorten"
-    rate = f"{peer['rate'] * 100:.1f}%".replace(".", ",")
+    peers = [row for row in provider_funnel["rows"] if row["disclosure"] == "peer"]
+    assert len(peers) == 1 + OTHER_HOSPITALS  # the other hospital of the VSV and those of the other VSV
+    assert all(peer["numerator"] is None and peer["denominator"] is None and peer["size_band"] for peer in peers)
 
     hover = {row[0]: row for trace in _figures(body) for row in trace.get("customdata") or []
              if isinstance(row, list)}
     assert hover[OWN_NAME] == [OWN_NAME, f"{own['rate'] * 100:.1f}%".replace(".", ","),
                                f"{own['numerator']} / {own['denominator']}"]  # the own hospital: exact
-    assert hover[peer["label"]] == [peer["label"], rate, band]
-    [drawn] = [trace for trace in _figures(body) if peer["label"] in _labels(trace)]
-    assert drawn["x"] == [peer["size_band"]["middle"]]
-
     table = chart_table(body, "detail-funnel-table")
     rows = {row[0]: row for row in table["rows"]}
-    assert rows[peer["label"]][1] == rate and rows[peer["label"]][3] == band
-    assert rows[peer["label"]][5] == "pseudoniem, afgerond"
+    for peer in peers:
+        band = f"{dutch_number(peer['size_band']['low'])}–{dutch_number(peer['size_band']['high'])} geboorten"
+        rate = f"{peer['rate'] * 100:.1f}%".replace(".", ",")
+        assert hover[peer["label"]] == [peer["label"], rate, band]
+        [drawn] = [trace for trace in _figures(body) if peer["label"] in _labels(trace)]
+        assert drawn["x"][_labels(drawn).index(peer["label"])] == peer["size_band"]["middle"]
+        assert rows[peer["label"]][1] == rate and rows[peer["label"]][3] == band
+        assert rows[peer["label"]][5] == "pseudoniem, afgerond"
     assert rows[OWN_NAME][3] == f"{own['numerator']} / {own['denominator']}" and rows[OWN_NAME][5] == "exact"
     assert not pairs(json.dumps(table["rows"][1:], ensure_ascii=False))  # no counts but the own organisation's
     # Why, in words: under the chart, in its table and in the spoken summary.
@@ -304,8 +310,6 @@ def test_the_providers_vsv_is_withheld_as_complementary_on_every_page(app, provi
     assert caesarean["org__disclosure"] == "exact" and caesarean["national__disclosure"] == "licht verstoord (≈)"
 
 
-@pytest.mark.xfail(strict=True, reason="engine (issue 11 WIP): the comparator's published rate (`reference`) is "
-                                       "the perturbed total, the verdicts' centre the sum of the perturbed units")
 def test_the_comparator_has_one_rate_on_the_detail_pages(app, provider, database_url):
     """The summary's row "Alle ziekenhuizen" and the verdict line "t.o.v. alle ziekenhuizen (…)" name the same
     comparator; a reader must see one rate for it. Checked on every indicator of the hospital's overview: by chance
@@ -323,3 +327,69 @@ def test_the_comparator_has_one_rate_on_the_detail_pages(app, provider, database
         if f"t.o.v. alle ziekenhuizen ({shown})" not in method:
             differing[indicator] = (shown, method)
     assert not differing, differing
+
+
+FEW_PEERS = f"?org={OWN}&period=2024-05..2024-06"  # the other VSV's hospitals have no births in these months
+
+
+def test_beside_fewer_than_five_peers_the_funnel_and_the_summary_say_why_they_show_no_comparison(app, provider,
+                                                                                                 database_url):
+    """In May and June the provider's hospital has one peer: the engine shows neither that peer nor the comparator
+    nor the limits (`few_peers`, a band or a comparator minus the own figures would point at it). The funnel says so
+    in words — not "fewer than 10 births", which is not the reason — and the summary's verdict says that its
+    comparator's rate is not shown; the overview's spine says why it has no positions."""
+    viewer = Viewer("provider", org_code=OWN)
+    filters = {"period": "2024-05..2024-06"}
+    engine = get_engine(database_url)
+    funnel = engine.funnel(INDICATOR, "hospital", viewer, filters)
+    assert funnel["limits"] == [] and funnel["target"] is None
+    assert funnel["reference"]["suppression_reason"] == "few_peers"
+    assert [row["suppression_reason"] for row in funnel["rows"] if not row["own"]] == ["few_peers"]
+
+    answer = post(provider, app, "detail-funnel-body.children", search=FEW_PEERS)
+    body = output_text(answer, "detail-funnel-body")
+    few = next(node for node in _nodes(body) if node.get("props", {}).get("id") == "detail-funnel-few-peers")
+    assert few["props"]["children"].startswith(
+        "Te weinig andere organisaties (minder dan vijf) in deze selectie om mee te vergelijken zonder dat ze "
+        "herkenbaar worden.")
+    assert "geboorten" not in body and not _figures(body)  # no funnel of the own hospital alone
+    english = output_text(post(provider, app, "detail-funnel-body.children", search=FEW_PEERS + "&lang=en"),
+                          "detail-funnel-body")
+    assert "Too few other organisations (fewer than five) in this selection" in english
+
+    own = {row["indicator"]["id"]: row for row in engine.overview(viewer, filters, org_code=OWN)["rows"]}[INDICATOR]
+    assert own["organisation"]["verdict"] and own["organisation"]["judgement"]["centre"] is None
+    summary = output_text(answer, "detail-summary-body")
+    rows = {row[0]: row for row in table_cells(summary, "detail-summary-table")}
+    assert rows["Alle ziekenhuizen"][1:5] == ["niet getoond (minder dan vijf andere organisaties)", "—",
+                                             "niet getoond (minder dan vijf andere organisaties)",
+                                             "niet getoond (minder dan vijf andere organisaties)"]
+    assert rows[OWN_NAME][5].endswith("(t.o.v. alle ziekenhuizen: niet getoond, minder dan vijf andere organisaties)")
+    method = next(node for node in _nodes(summary)
+                  if node.get("props", {}).get("id") == "detail-verdict-method")["props"]["children"]
+    assert method.startswith("Oordeel t.o.v. alle ziekenhuizen; exacte grenzen") and "—" not in method
+    assert "minder dan vijf andere organisaties" in method
+
+    spine = output_text(post(provider, app, "overview-spine-body.children", search=FEW_PEERS), "overview-spine-body")
+    note = next(node for node in _nodes(spine) if node.get("props", {}).get("id") == "overview-spine-few-peers")
+    assert note["props"]["children"].startswith("Geen posities op de as: er zijn in deze selectie minder dan vijf "
+                                                "andere ziekenhuizen")
+
+
+def test_the_overdispersion_test_reads_p_less_than_not_p_equals_less_than(app, provider, database_url):
+    """"p = < 0,001" was a glitch: the estimate under the funnel reads "p < 0,001", or "p = 0,123". Checked on an
+    indicator of each kind where the demo data has one (the p-values follow the installation's cell-key noise)."""
+    engine, viewer = get_engine(database_url), Viewer("provider", org_code=OWN)
+    p_values = {definition.id: engine.funnel(definition.id, "hospital", viewer, {})["judgement"]["p_value"]
+                for definition in INDICATORS if "hospital" in definition.applies_to}
+    small = next((indicator for indicator, p in p_values.items() if p is not None and p < 0.001), None)
+    large = next((indicator for indicator, p in p_values.items() if p is not None and p >= 0.001), None)
+    assert small or large
+    checks = ([(small, "p < 0,001")] if small else []) + (
+        [(large, "p = " + f"{p_values[large]:.3f}".replace(".", ","))] if large else [])
+    for indicator, expected in checks:
+        body = output_text(post(provider, app, "detail-funnel-body.children", indicator=indicator),
+                           "detail-funnel-body")
+        estimate = next(node for node in _nodes(body)
+                        if node.get("props", {}).get("id") == "detail-overdispersion-estimate")["props"]["children"]
+        assert f"toets op meer spreiding dan toeval: {expected}. Grenzen" in estimate, estimate

@@ -5,7 +5,9 @@ a target-group dimension, the case-mix adjusted O/E, and the definition.
 
 Every figure is shown as the engine discloses it (queries/disclosure.py): the viewer's own exactly, others' named
 figures (national, the comparator, the VSV) with their counts marked "≈", peers without counts — the funnel draws
-them at the middle of their size band and its table gives the band — each with a note in words saying why.
+them at the middle of their size band and its table gives the band — each with a note in words saying why. With
+fewer than five peers (`few_peers`) the engine withholds them, the comparator's rate and the funnel's limits: the
+funnel says so in place of the chart, and the summary's verdict says its comparator's rate is not shown.
 
 The page's own choices (trend grain, overdispersion, breakdown dimension) are kept in the URL too (`grain=`,
 `overdispersion=`, `by=`): a change redraws only its chart and rewrites the address with `history.replaceState`,
@@ -53,6 +55,7 @@ from dashboards.tiles import (
     disclosure_note_texts,
     disclosure_notes,
     disclosure_text,
+    few_peers,
     figure_cell,
     indicator_name,
     interval_text,
@@ -280,11 +283,14 @@ def summary_body(request: IndicatorRequest, definition: dict, overdispersion: st
         notes.append(empty_state(text("empty_selection", language, minimum=request.minimum), "detail-empty"))
     elif own and own.get("verdict"):
         judged_by = own["judgement"]
-        notes.append(html.P(text("verdict_method", language,
-                                 comparator=code_label("comparator_group", judged_by["comparator"], language),
-                                 rate=format_rate(judged_by["centre"], unit, language),
-                                 method=code_label("limits_method", judged_by["method"], language)),
-                            id="detail-verdict-method", className="verdict-method"))
+        comparator = code_label("comparator_group", judged_by["comparator"], language)
+        method = code_label("limits_method", judged_by["method"], language)
+        # Beside fewer than five peers the engine gives the verdict but not the comparator's rate (`few_peers`).
+        line = (text("verdict_method_few_peers", language, comparator=comparator, method=method)
+                if judged_by["centre"] is None else
+                text("verdict_method", language, comparator=comparator,
+                     rate=format_rate(judged_by["centre"], unit, language), method=method))
+        notes.append(html.P(line, id="detail-verdict-method", className="verdict-method"))
     parts_shown = [html.Div(headline, className="detail-headline"), *notes,
                    data_table(text("summary", language), headers, table_rows, numeric_columns=range(1, 5),
                               table_id="detail-summary-table"),
@@ -353,8 +359,10 @@ def control_body(request: IndicatorRequest, definition: dict) -> list:
     answer = request.engine.control_chart(definition["id"], request.viewer, request.view.filters,
                                           org_code=request.org_code)
     chart = answer["chart"]
-    if chart is None:  # only an export's masked counts withhold it; the dashboard never masks
-        return [empty_state(text("control_chart_withheld", language), "detail-control-empty")]
+    if chart is None:  # an export's masked counts, or a provider's VSV withheld (the engine's `withheld`)
+        withheld = (text("control_chart_withheld_complementary", language) if answer.get("withheld") == "complementary"
+                    else text("control_chart_withheld", language))
+        return [empty_state(withheld, "detail-control-empty")]
     if not chart["points_with_data"]:
         return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-control-empty")]
     label = own_label(request) if answer["series"]["kind"] == "organisation" else text("national", language)
@@ -381,7 +389,7 @@ def control_body(request: IndicatorRequest, definition: dict) -> list:
                             id="detail-control-too-few", className="chart-note"))
     if explanations:
         notes.append(html.Ul(explanations, id="detail-control-signals", className="chart-note"))
-    disclosure = series_disclosure(request, definition, answer)
+    disclosure = answer["series"].get("disclosure") or "exact"  # how the engine showed the series' counts
     figure = control_chart_figure(chart, unit, title, label, language, disclosure)
     rows = [[format_period(point["period"], language), format_rate(point["rate"], unit, language),
              format_interval(point["lower_3"], point["upper_3"], unit, language),
@@ -393,19 +401,6 @@ def control_body(request: IndicatorRequest, definition: dict) -> list:
     table = table_data(title, headers, rows, numeric_columns=(1, 2), table_id="detail-control-table",
                        notes=[note for _, note in disclosure_note_texts([{"disclosure": disclosure}], language)])
     return [*notes, accessible_chart("detail-control-chart", figure, title, summary, table, language)]
-
-
-def series_disclosure(request: IndicatorRequest, definition: dict, answer: dict) -> str:
-    """How the engine disclosed the counts of a control chart's series (exact, or perturbed for national figures):
-    the answer's own `disclosure` where it gives one, else that of the same series' monthly trend points, from
-    which the engine makes the chart (IndicatorEngine.control_chart)."""
-    given = answer.get("disclosure") or answer["series"].get("disclosure")
-    if given:
-        return given
-    trend = request.engine.trend(definition["id"], request.viewer, request.view.filters, grain="month",
-                                 org_code=request.org_code)
-    series = next((s for s in trend["series"] if s["kind"] == answer["series"]["kind"]), trend["series"][0])
-    return next((point["disclosure"] for point in series["points"] if point.get("disclosure")), "exact")
 
 
 def _series_headers(own: str | None, language: str) -> list[str]:
@@ -435,6 +430,12 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
     answer = request.engine.funnel(definition["id"], level, request.viewer, request.view.filters,
                                    overdispersion=overdispersion)
     rows = answer["rows"]
+    if few_peers(answer.get("reference")) or any(few_peers(row) for row in rows):
+        # Fewer than five peers: the engine withholds them, the comparator and the limits; say so, rather than
+        # draw a funnel of the own organisation alone (and not "fewer than 10 births", which is not the reason).
+        return [empty_state(text("funnel_few_peers", language,
+                                 comparator=code_label("comparator_group", level, language)),
+                            "detail-funnel-few-peers")]
     shown = funnel_drawn(rows)
     if not shown or answer.get("target") is None:
         return [empty_state(text("empty_selection", language, minimum=request.minimum), "detail-funnel-empty")]
@@ -495,10 +496,10 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
 
 
 def p_value_text(p_value: float, language: str) -> str:
-    """A p-value as read: three decimals, or "< 0,001" rather than a misleading "0,000"."""
+    """A p-value as read: "p = 0,042" to three decimals, or "p < 0,001" rather than a misleading "p = 0,000"."""
     if p_value < 0.001:
         return text("p_value_below", language, value=format_number(0.001, language, 3))
-    return format_number(p_value, language, 3)
+    return text("p_value", language, value=format_number(p_value, language, 3))
 
 
 def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) -> list:

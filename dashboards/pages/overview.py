@@ -39,6 +39,7 @@ from dashboards.layout import (
 )
 from dashboards.tiles import (
     disclosure_notes,
+    few_peers,
     figure_class,
     figure_text,
     indicator_name,
@@ -188,16 +189,28 @@ def spine_part(answer: dict, request: IndicatorRequest, sort: str, show: str) ->
         return []
     language = request.view.language
     level = request.level
-    rows = [row for row in judged_rows(answer) if row["organisation"].get("standardised") is not None]
+    organisations = code_label("org_type_plural", level, language)
+    judged = judged_rows(answer)
+    rows = [row for row in judged if row["organisation"].get("standardised") is not None]
+    # Beside fewer than five peers the engine gives a verdict but no standardised position (`few_peers`: with the
+    # own figures it would give the withheld comparator back): those indicators are not on the axis, and the page
+    # says why.
+    unplaced = [row for row in judged if row["organisation"].get("standardised") is None
+                and few_peers(row.get("reference"))]
     if not rows:
+        if unplaced:
+            return [empty_state(text("spine_few_peers", language, organisations=organisations),
+                                "overview-spine-few-peers")]
         return [empty_state(text("spine_no_verdicts", language), "overview-spine-empty")]
+    notes = [html.P(text("spine_few_peers_some", language, count=format_number(len(unplaced), language),
+                         organisations=organisations), id="overview-spine-few-peers", className="chart-note")
+             ] if unplaced else []
     if show == "outside":
         rows = [row for row in rows if row["organisation"].get("flag")]
         if not rows:
-            return [empty_state(text("spine_nothing_outside", language), "overview-spine-empty")]
+            return [*notes, empty_state(text("spine_nothing_outside", language), "overview-spine-empty")]
     if sort == "distance":
         rows = sorted(rows, key=lambda row: -abs(row["organisation"]["standardised"]))
-    organisations = code_label("org_type_plural", level, language)
     organisation = request.org_name or text("own", language)
     points = []
     table_rows = []
@@ -223,7 +236,7 @@ def spine_part(answer: dict, request: IndicatorRequest, sort: str, show: str) ->
                text("spine_position", language), text("verdict", language)]
     table = table_data(title, headers, table_rows, numeric_columns=(1, 3), table_id="overview-spine-table")
     figure = spine_figure(points, title, text("spine_x", language), language)
-    return [accessible_chart("overview-spine-chart", figure, title, summary, table, language)]
+    return [*notes, accessible_chart("overview-spine-chart", figure, title, summary, table, language)]
 
 
 def indicator_rows(answer: dict, request: IndicatorRequest, overdispersion: str) -> list:

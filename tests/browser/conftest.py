@@ -30,6 +30,9 @@ from .demo_data import Planted, fill_demo_database
 from .helpers import RENDER_TIMEOUT, wait_until_rendered
 
 PASSWORD = "geheim-wachtwoord-voor-tests"  # every test account's (at least 12 characters)
+# Hospitals of another VSV in the demo data (demo_data.py): a provider's hospital then has six peers, shown by size
+# band; in May and June, when they have no births, one (and the engine shows no peer beside fewer than five).
+OTHER_HOSPITALS = 5
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def planted_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Planted]:
     url = f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'demo.db'}"
     engine = make_engine(url)
-    planted = fill_demo_database(engine)
+    planted = fill_demo_database(engine, other_hospitals=OTHER_HOSPITALS)
     add_accounts(engine, ACCOUNTS)
     engine.dispose()
     return url, planted

@@ -1,12 +1,18 @@
 """A small synthetic database for the browser tests: a few organisations, one published data version, deliveries
 with a planted rejected record, hints, linkage figures and a few hundred births.
 
+With `other_hospitals`, also that many hospitals of another VSV (OTHER_VSV) with births in the first months only
+(OTHER_MONTHS): enough hospitals for a provider's peers to be shown by size band (the engine shows no peer beside
+fewer than five, queries/disclosure.py PEER_GROUP_SIZE), while the last months leave the planted hospital beside one
+peer. The planted organisations and their births are the same either way.
+
 Rows are inserted directly into the tables of `tables/schema.py`, so the browser tests do not depend on the
 generator and loader being finished. Everything here is invented; the planted values are what the tests look for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -50,12 +56,27 @@ class Planted:
 
 PLANTED = Planted()
 MONTHS = [f"2024-{month:02d}" for month in range(1, 7)]
+#: The VSV of the other hospitals, and the months of their births (none in the last two months).
+OTHER_VSV = "V03"
+OTHER_MONTHS = MONTHS[:4]
+#: Births per other hospital.
+OTHER_HOSPITAL_BIRTHS = 90
 
 
-def fill_demo_database(engine: Engine, births_count: int = 400, seed: int = 11) -> Planted:
-    """Fill an empty database (schema created) with the demo rows; returns what was planted."""
+def other_hospital_codes(count: int) -> list[str]:
+    """The codes of `count` other hospitals: H0003, H0004, …"""
+    return [f"H{number:04d}" for number in range(3, 3 + count)]
+
+
+def fill_demo_database(engine: Engine, births_count: int = 400, seed: int = 11, other_hospitals: int = 0) -> Planted:
+    """Fill an empty database (schema created) with the demo rows, and `other_hospitals` hospitals of another VSV
+    (see the module docstring); returns what was planted."""
     random = np.random.default_rng(seed)
     p = PLANTED
+    others = other_hospital_codes(other_hospitals)
+    other_births = demo_births(np.random.default_rng(seed + 1), OTHER_HOSPITAL_BIRTHS * len(others),
+                               first_id=births_count + 1, months=OTHER_MONTHS, hospitals=others, practices=(),
+                               vsv_code=OTHER_VSV) if others else []
     with engine.begin() as connection:
         connection.execute(insert(organisations), [
             {"org_code": "V01", "name": "VSV Rivierenland", "org_type": "vsv", "vsv_code": "V01"},
@@ -67,13 +88,18 @@ def fill_demo_database(engine: Engine, births_count: int = 400, seed: int = 11) 
              "vsv_code": "V01", "hospital_codes": "H0002"},
             {"org_code": p.script_vsv, "name": p.script_vsv_name, "org_type": "vsv", "vsv_code": p.script_vsv},
         ])
+        if others:
+            connection.execute(insert(organisations), [
+                {"org_code": OTHER_VSV, "name": "VSV Elders", "org_type": "vsv", "vsv_code": OTHER_VSV},
+                *({"org_code": code, "name": f"Ziekenhuis Elders {code[-1]}", "org_type": "hospital",
+                   "vsv_code": OTHER_VSV} for code in others)])
         connection.execute(insert(refreshes), [{
             "refresh_id": 1, "started_at": datetime(2026, 11, 1, 3, 0, tzinfo=UTC), "finished_at": p.published_at,
             "status": "published", "source_dir": "/demo/deliveries", "data_version": 1,
         }])
         connection.execute(insert(data_versions), [{
             "data_version": 1, "refresh_id": 1, "published_at": p.published_at, "label": p.version_label,
-            "births": births_count, "period_from": MONTHS[0], "period_to": MONTHS[-1],
+            "births": births_count + len(other_births), "period_from": MONTHS[0], "period_to": MONTHS[-1],
         }])
         connection.execute(insert(data_version_current), [{"id": 1, "data_version": 1}])
 
@@ -133,15 +159,18 @@ def fill_demo_database(engine: Engine, births_count: int = 400, seed: int = 11) 
              "child_birth_time": "12:00", "care_level_onset": "midwife"}
             for org in (p.practice, "P0002") for i in range(30)
         ])
-        connection.execute(insert(births), demo_births(random, births_count))
+        connection.execute(insert(births), demo_births(random, births_count) + other_births)
     return p
 
 
-def demo_births(random: np.random.Generator, count: int) -> list[dict]:
-    """Plausible processed births rows (one per child) spread over the demo months and organisations."""
+def demo_births(random: np.random.Generator, count: int, first_id: int = 1, months: list[str] = MONTHS,
+                hospitals: Sequence[str] = ("H0001", "H0002"), practices: Sequence[str] = ("P0001", "P0002"),
+                vsv_code: str = "V01") -> list[dict]:
+    """Plausible processed births rows (one per child) spread over `months` and the organisations (no practices:
+    hospital births without a midwife record)."""
     rows = []
-    for birth_id in range(1, count + 1):
-        month = MONTHS[int(random.integers(0, len(MONTHS)))]
+    for birth_id in range(first_id, first_id + count):
+        month = months[int(random.integers(0, len(months)))]
         year, month_number = int(month[:4]), int(month[5:])
         ga_days = int(np.clip(random.normal(278, 12), 168, 300))
         parity = int(random.choice([0, 1, 2, 3], p=[0.45, 0.37, 0.13, 0.05]))
@@ -152,12 +181,13 @@ def demo_births(random: np.random.Generator, count: int) -> list[dict]:
         age = int(random.integers(20, 43))
         weight = int(random.normal(3400, 450))
         place = "home" if midwife_led and random.random() < 0.3 else "hospital_obstetrician"
-        practice = random.choice(["P0001", "P0002"])
-        hospital = random.choice(["H0001", "H0002"])
+        practice = str(random.choice(list(practices))) if practices else None
+        hospital = str(random.choice(list(hospitals)))
         rows.append({
             "data_version": 1, "birth_id": birth_id, "birth_date": date(year, month_number, 10),
-            "birth_month": month, "birth_year": year, "practice_code": str(practice), "hospital_code": str(hospital),
-            "vsv_code": "V01", "has_midwife_record": True, "has_obstetrician_record": not midwife_led,
+            "birth_month": month, "birth_year": year, "practice_code": practice, "hospital_code": hospital,
+            "vsv_code": vsv_code, "has_midwife_record": practice is not None,
+            "has_obstetrician_record": not midwife_led,
             "has_paediatrician_record": False, "link_method": "deterministic" if not midwife_led else "single",
             "maternal_age": age, "maternal_age_band": "<25" if age < 25 else "25-29" if age < 30 else "30-34"
             if age < 35 else "35-39" if age < 40 else ">=40",

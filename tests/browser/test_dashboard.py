@@ -11,6 +11,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from .conftest import OTHER_HOSPITALS
+from .demo_data import OTHER_HOSPITAL_BIRTHS
 from .helpers import (
     RENDER_TIMEOUT,
     axe_violations,
@@ -57,7 +59,8 @@ def test_home_page_shows_national_counts_per_year_in_dutch_notation(browser, app
     assert headers[:3] == ["Jaar", "Kinderen", "Records ontvangen"]
     first_row = [cell.text for cell in table.find_elements(By.CSS_SELECTOR, "tbody tr:first-child td")]
     assert first_row[0] == "2024"
-    assert first_row[1] == "400"  # the demo database holds 400 births, all in 2024
+    # The demo database's births, all in 2024: 400 of the planted organisations and those of the other hospitals.
+    assert first_row[1] == str(400 + OTHER_HOSPITALS * OTHER_HOSPITAL_BIRTHS)
     facts = text_of(browser, "version-facts")
     assert "januari 2024 – juni 2024" in facts
 

@@ -105,7 +105,9 @@ def test_every_verdict_names_its_comparator_and_the_page_counts_alerts_against_c
     # beside "no verdict".
     for row in answer["rows"]:
         verdict = text_of(browser, f"overview-{row['indicator']['id']}-verdict")
-        if row["organisation"]["verdict"]:
+        if row["organisation"]["verdict"] and row["organisation"]["judgement"]["centre"] is None:  # few peers
+            assert "t.o.v. alle ziekenhuizen: niet getoond, minder dan vijf andere organisaties" in verdict, verdict
+        elif row["organisation"]["verdict"]:
             centre = dutch_rate(row["organisation"]["judgement"]["centre"], row["indicator"]["unit"])
             assert f"t.o.v. alle ziekenhuizen: {centre}" in verdict, verdict
         else:
@@ -120,8 +122,17 @@ def test_every_verdict_names_its_comparator_and_the_page_counts_alerts_against_c
     assert text_of(browser, "overview-method-dependence").startswith(
         f"Bij {alerts['depends_on_method']} van de {alerts['judged']} indicatoren hangt het oordeel af van de methode")
 
-    # The spine chart: one marker per judged indicator.
-    assert len(browser.find_elements(By.CSS_SELECTOR, SPINE_MARKERS)) == alerts["judged"]
+    # The spine chart: one marker per judged indicator with a position; beside fewer than five peers (a narrow
+    # target group can leave an indicator's population in few hospitals) the engine gives none, and a note says how
+    # many indicators that leaves off the axis, and why.
+    placed = [row for row in judged if row["organisation"]["standardised"] is not None]
+    assert len(browser.find_elements(By.CSS_SELECTOR, SPINE_MARKERS)) == len(placed)
+    unplaced = [row for row in judged if row["organisation"]["standardised"] is None
+                and row["reference"]["suppression_reason"] == "few_peers"]
+    if unplaced:
+        assert text_of(browser, "overview-spine-few-peers").startswith(f"Niet op de as: {len(unplaced)} indicatoren")
+    else:
+        assert not browser.find_elements(By.ID, "overview-spine-few-peers")
 
     # No two different verdicts for one indicator without the note: the mark is on exactly those rows.
     assert method_marks(browser, answer["rows"]) == {row["indicator"]["id"]: row["indicator"]["id"] in marked

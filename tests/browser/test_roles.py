@@ -18,9 +18,10 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from queries.engine import get_engine
 from queries.scope import Viewer
 
-from .conftest import ACCOUNTS, log_in_through_the_form
+from .conftest import ACCOUNTS, OTHER_HOSPITALS, log_in_through_the_form
 from .helpers import (
     RENDER_TIMEOUT,
+    axe_violations,
     console_errors,
     full_page_screenshot,
     open_page,
@@ -29,7 +30,7 @@ from .helpers import (
     wait_until_rendered,
 )
 from .test_indicator_pages import PAGES as INDICATOR_PAGES
-from .test_indicator_pages import cell_lines, chart_table_rows, dutch_rate, wait_for_parts
+from .test_indicator_pages import cell_lines, chart_table_rows, dutch_rate, table_rows, wait_for_parts
 
 PSEUDONYM = re.compile(r"[HPV]-[0-9A-F]{8}")
 COUNTS = re.compile(r"\d[\d.]* / \d")  # "numerator / denominator" as the pages write counts
@@ -101,7 +102,7 @@ def test_a_providers_funnel_shows_peers_only_under_a_pseudonym(browser, app_url,
     open_page(browser, f"{app_url}/indicator/caesarean", expected_language="nl")
     wait_for_parts(browser, INDICATOR_PAGES["indicator"][1])
     labels = funnel_labels(browser)
-    assert labels[0] == planted.hospital_name and len(labels) == 2
+    assert labels[0] == planted.hospital_name and len(labels) == 2 + OTHER_HOSPITALS  # own, H0002 and the others
     assert all(PSEUDONYM.fullmatch(label) for label in labels[1:])
     assert NAMES["H0002"] not in page_text(browser)
 
@@ -193,6 +194,45 @@ def test_a_providers_funnel_shows_peers_by_size_band_and_rounded_rate_never_thei
     assert console_errors(browser) == []
 
 
+@pytest.mark.login("provider")
+def test_beside_fewer_than_five_peers_the_pages_say_why_they_compare_with_no_one(browser, app_url, planted_database,
+                                                                                artifacts, axe_source):
+    """In May and June the provider's hospital has one peer (the other VSV's hospitals have no births then): the
+    engine shows no peer, no comparator and no funnel limits (`few_peers`). The funnel says so in words instead of
+    a chart (before: "fewer than 10 births", which was not the reason), the verdict says its comparator's rate is
+    not shown, and the overview's spine says why it has no positions."""
+    _, planted = planted_database
+    viewer = Viewer("provider", org_code=planted.hospital)
+    period = {"period": "2024-05..2024-06"}
+    funnel = get_engine(planted_database[0]).funnel("caesarean", "hospital", viewer, period)
+    assert funnel["limits"] == [] and funnel["reference"]["suppression_reason"] == "few_peers"
+
+    open_page(browser, f"{app_url}/indicator/caesarean?period=2024-05..2024-06", expected_language="nl")
+    wait_for_parts(browser, ["#detail-summary-table", "#detail-funnel-few-peers", "#detail-verdict-method"])
+    assert text_of(browser, "detail-funnel-few-peers") == (
+        "Te weinig andere organisaties (minder dan vijf) in deze selectie om mee te vergelijken zonder dat ze "
+        "herkenbaar worden. Daarom toont de trechter geen andere organisaties, geen grenzen en geen percentage van "
+        "alle ziekenhuizen.")
+    funnel_text = browser.find_element(By.ID, "detail-funnel-body").text
+    assert "geboorten" not in funnel_text and not browser.find_elements(By.ID, "detail-funnel-chart")
+    method = text_of(browser, "detail-verdict-method")
+    assert "minder dan vijf andere organisaties" in method and "—" not in method
+    summary = {row[0]: row for row in table_rows(browser, "detail-summary-table")}
+    assert summary["Alle ziekenhuizen"][1] == "niet getoond (minder dan vijf andere organisaties)"
+    section = browser.find_element(By.ID, "detail-funnel")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start', behavior: 'instant'});", section)
+    section.screenshot(str(artifacts / "funnel-provider-few-peers-nl.png"))
+    assert console_errors(browser) == []
+    assert axe_violations(browser, axe_source) == []
+
+    open_page(browser, f"{app_url}/mijn-organisatie?period=2024-05..2024-06", expected_language="nl")
+    wait_for_parts(browser, ["#overview-table", "#overview-spine-few-peers"])
+    assert text_of(browser, "overview-spine-few-peers").startswith(
+        "Geen posities op de as: er zijn in deze selectie minder dan vijf andere ziekenhuizen")
+    verdict = text_of(browser, "overview-caesarean-verdict")
+    assert "t.o.v. alle ziekenhuizen: niet getoond, minder dan vijf andere organisaties" in verdict
+
+
 @pytest.mark.login("vsv")
 def test_a_vsv_sees_its_members_by_name(browser, app_url, planted_database):
     _, planted = planted_database
@@ -205,7 +245,10 @@ def test_a_vsv_sees_its_members_by_name(browser, app_url, planted_database):
 
     open_page(browser, f"{app_url}/indicator/caesarean?org={planted.hospital}", expected_language="nl")
     wait_for_parts(browser, INDICATOR_PAGES["indicator"][1])
-    assert sorted(funnel_labels(browser)) == sorted([planted.hospital_name, NAMES["H0002"]])
+    labels = funnel_labels(browser)  # its members by name, the other VSV's hospitals as peers
+    assert sorted(label for label in labels if not PSEUDONYM.fullmatch(label)) == sorted([planted.hospital_name,
+                                                                                          NAMES["H0002"]])
+    assert len(labels) == 2 + OTHER_HOSPITALS
 
 
 @pytest.mark.login("researcher")
@@ -225,7 +268,7 @@ def test_a_researcher_sees_national_figures_only(browser, app_url, planted_datab
     open_page(browser, f"{app_url}/indicator/caesarean?org={planted.hospital}", expected_language="nl")
     wait_for_parts(browser, ["#detail-summary-table", "#detail-funnel-chart .main-svg", "#detail-adjusted-empty"])
     labels = funnel_labels(browser)
-    assert len(labels) == 2 and all(PSEUDONYM.fullmatch(label) for label in labels)
+    assert len(labels) == 2 + OTHER_HOSPITALS and all(PSEUDONYM.fullmatch(label) for label in labels)
 
     open_page(browser, f"{app_url}/datakwaliteit?org={planted.practice}", expected_language="nl")
     assert text_of(browser, "dq-not-permitted").startswith("Terugkoppeling op aanleveringen is alleen zichtbaar")
