@@ -209,9 +209,11 @@ class IndicatorEngine:
                          repr(filters.as_params())])
 
     def _scoped_rows(self, scope: Scope, level: str, cells: list[dict], export: bool, definition: Indicator,
-                     answer: str) -> tuple[list[dict], bool]:
-        """The rows of a level as the viewer may see them, and whether one was withheld. Peers share size bands
-        of at least PEER_GROUP_SIZE (from their published denominators) and carry pseudonyms of this answer."""
+                     answer: str) -> tuple[list[dict], bool, bool]:
+        """The rows of a level as the viewer may see them, whether one was withheld, and whether there are fewer
+        than PEER_GROUP_SIZE peers (then no row has a standardised position: `_without_standardised`). Peers share
+        size bands of at least PEER_GROUP_SIZE (from their published denominators) and carry pseudonyms of this
+        answer."""
         treatments = [scope.treatment(cell["code"], level) for cell in cells]
         peers = [i for i, treatment in enumerate(treatments) if treatment == "peer"]
         bands = dict(zip(peers, disclosure.size_bands([cells[i]["published"]["denominator"] for i in peers]),
@@ -227,8 +229,11 @@ class IndicatorEngine:
                 disclosure.suppress(row, "few_peers", hide_counts=True)  # a band of fewer would point at them
                 row["size_band"] = None
             rows.append(row)
+        few = _few_peers(scope, [cell["code"] for cell in cells], level)
+        if few:
+            _without_standardised(rows)
         # Own first, then named, then peers by their pseudonym of this answer: a random order.
-        return sorted(rows, key=lambda row: (not row["own"], not row["named"], row["label"])), withheld
+        return sorted(rows, key=lambda row: (not row["own"], not row["named"], row["label"])), withheld, few
 
     # ---- simple lookups ------------------------------------------------------------------------------
 
@@ -357,12 +362,9 @@ class IndicatorEngine:
         own_vsv = None
         if scope.own_vsv_code and level != "vsv":
             own_vsv = self._vsv_cell(snapshot, scope, definition, filters, choice, export)
-        rows, withheld = self._scoped_rows(scope, level, answer["cells"], export, definition,
-                                           self._answer(snapshot, "units", filters, indicator=indicator_id,
-                                                        level=level))
-        few = _few_peers(scope, [cell["code"] for cell in answer["cells"]], level)
-        if few:
-            _without_standardised(rows)
+        rows, withheld, few = self._scoped_rows(scope, level, answer["cells"], export, definition,
+                                                self._answer(snapshot, "units", filters, indicator=indicator_id,
+                                                             level=level))
         result = self._envelope(
             snapshot, question, viewer, filters, indicator=definition.as_dict(), level=level,
             target=None if few else answer["target"],
@@ -803,12 +805,9 @@ class IndicatorEngine:
                                                      "filters": filters.as_params(), "overdispersion": choice},
                               lambda: self._compute_adjusted(snapshot, definition, level, filters, choice))
         scope = self._scope(snapshot, viewer)
-        rows, withheld = self._scoped_rows(scope, level, answer["cells"], export, definition,
-                                           self._answer(snapshot, "adjusted", filters, indicator=indicator_id,
-                                                        level=level))
-        few = _few_peers(scope, [cell["code"] for cell in answer["cells"]], level)
-        if few:
-            _without_standardised(rows)
+        rows, withheld, few = self._scoped_rows(scope, level, answer["cells"], export, definition,
+                                                self._answer(snapshot, "adjusted", filters, indicator=indicator_id,
+                                                             level=level))
         return self._envelope(snapshot, "adjusted", viewer, filters, indicator=definition.as_dict(), level=level,
                               case_mix=list(CASE_MIX_COLUMNS),
                               judgement=_published_judgement(answer["judgement"], withheld, few),

@@ -181,20 +181,8 @@ def test_the_detail_page_of_an_indicator_not_on_the_types_overview_says_so(provi
 
 def _figures(body: str) -> list[dict]:
     """Every plotly trace in a callback answer."""
-    traces: list[dict] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("figure"), dict):
-                traces.extend(node["figure"].get("data", []))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(body))
-    return traces
+    return [trace for node in _nodes(body) if isinstance(node.get("figure"), dict)
+            for trace in node["figure"].get("data", [])]
 
 
 def _labels(trace: dict) -> list[str]:
