@@ -14,6 +14,10 @@ from sqlalchemy import Engine, create_engine, text
 from tables.database import make_engine
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The cell-key noise and the pseudonyms follow the installation's secret (queries/disclosure.py): one fixed key for
+# the suite makes its figures the same on every machine. Set another PERISPIEGEL_PSEUDONYM_KEY to check that no test
+# depends on this one.
+os.environ.setdefault("PERISPIEGEL_PSEUDONYM_KEY", "perispiegel-test-suite")
 POSTGRES_ADMIN_URL = os.environ.get(
     "PERISPIEGEL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
