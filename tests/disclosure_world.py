@@ -16,9 +16,7 @@ Ground truth is what the engine gives an admin (exact), `Truth` below; the attac
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import date
 from functools import cache
 
@@ -27,7 +25,6 @@ import polars as pl
 import requests
 from births_factory import birth, publish
 from sqlalchemy import Engine
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from auth.users import add_user, grant
 from queries.catalogue import INDICATORS
@@ -174,27 +171,6 @@ def fill(engine: Engine) -> None:
 
 
 # ---- the app on a real port ---------------------------------------------------------------------------------
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # hundreds of requests, no lines
-        pass
-
-
-@contextmanager
-def serving(database_url: str) -> Iterator[str]:
-    """The real app (app.create_app) served by werkzeug on a free local port, in a thread: yields the base URL."""
-    from app import create_app
-
-    app = create_app(database_url)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="disclosure-attacks-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
 
 class Hostile:
     """A logged-in user attacking over HTTP: the login form, the JSON API and Dash's callback endpoint."""

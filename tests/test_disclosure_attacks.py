@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from app_server import serving
 from disclosure_world import (
     MONTHS,
     NAMES,
@@ -45,7 +46,6 @@ from disclosure_world import (
     count_pairs,
     fill,
     masked,
-    serving,
     traces,
     walk,
 )
@@ -87,7 +87,7 @@ def truth(database_url: str) -> Truth:
 
 @pytest.fixture(scope="module")
 def base(database_url: str) -> Iterator[str]:
-    with serving(database_url) as url:
+    with serving(database_url, quiet=True) as url:
         yield url
 
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from app_server import serving
 from machine_needs import REQUIRE_BROWSER, unavailable
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import Engine
-from werkzeug.serving import make_server
 
 from auth.users import add_user, grant
 from tables.database import make_engine
@@ -96,27 +95,16 @@ def empty_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def serve(database_url: str) -> Iterator[str]:
-    from app import create_app
-
-    server = make_server("127.0.0.1", 0, create_app(database_url).server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="perispiegel-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def app_url(planted_database: tuple[str, Planted]) -> Iterator[str]:
-    yield from serve(planted_database[0])
+    with serving(planted_database[0]) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def empty_app_url(empty_database_url: str) -> Iterator[str]:
-    yield from serve(empty_database_url)
+    with serving(empty_database_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
