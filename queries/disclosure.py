@@ -180,7 +180,6 @@ def answer_pseudonym(org_code: str, level: str, answer: str, key: str, prefix: s
 #: Why a cell shows less: counts of 1–4 masked; no rate on a small denominator; a provider's VSV withheld; a peer
 #: among fewer than PEER_GROUP_SIZE peers (its band would point at fewer than five organisations).
 SuppressionReason = Literal["count_masked", "denominator_below_minimum", "complementary", "few_peers"]
-SUPPRESSION_REASONS: tuple[SuppressionReason, ...] = get_args(SuppressionReason)
 #: Reasons whose cell shows no counts either.
 HIDDEN_COUNTS: tuple[SuppressionReason, ...] = ("count_masked", "complementary", "few_peers")
 #: A suppressed cell shows none of these.

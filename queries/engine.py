@@ -302,15 +302,9 @@ class IndicatorEngine:
         with np.errstate(divide="ignore", invalid="ignore"):
             exact_values = np.where(exact_sizes > 0, counts["numerators"][units] / exact_sizes, np.nan)
             published_values = np.where(published_sizes > 0, published_numerators / published_sizes, np.nan)
-        count = len(units)
-        centres, methods, dispersions = (np.full(count, centre), [judged_by.method] * count,
-                                         [judged_by.dispersion] * count)
-        limits, found_positions, standardised = judgement.judge_each(measure, exact_values, centres, exact_sizes,
-                                                                     methods, dispersions)
-        published_standardised = judgement.judge_each(measure, published_values, centres, published_sizes, methods,
-                                                      dispersions)[2]
-        family = JudgedFamily(centre, judged_by, exact_values, limits, found_positions, standardised)
-        return family, units, published_standardised
+        published_standardised = judgement.judged_family(centre, judged_by, published_values,
+                                                         published_sizes).standardised
+        return judgement.judged_family(centre, judged_by, exact_values, exact_sizes), units, published_standardised
 
     def _compute_units(self, snapshot: Snapshot, indicator_id: str, level: str, filters: Filters,
                        overdispersion: OverdispersionChoice, with_curve: bool) -> dict:

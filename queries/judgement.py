@@ -353,6 +353,16 @@ def judge_each(measure: Measure, values: ArrayLike, centres: ArrayLike, sizes: A
             standardised_each(measure, value_array, centre_array, size_array, methods, dispersions, unclipped))
 
 
+def judged_family(centre: float, judged_by: Judgement, values: ArrayLike, sizes: ArrayLike) -> JudgedFamily:
+    """Units' values (rates, or O/E) of sizes (denominators, or E) judged against one family's comparator and
+    limits (`judge_each` with the family's centre, method and dispersion for every unit)."""
+    value_array = np.asarray(values, dtype=float)
+    count = len(value_array)
+    limits, found, standardised = judge_each(judged_by.measure, value_array, np.full(count, centre), sizes,
+                                             [judged_by.method] * count, [judged_by.dispersion] * count)
+    return JudgedFamily(centre, judged_by, value_array, limits, found, standardised)
+
+
 def _selected(array: np.ndarray, judged: np.ndarray | None) -> np.ndarray:
     return array if judged is None else array[judged]
 
@@ -388,15 +398,11 @@ def judge_rates(numerators: ArrayLike, denominators: ArrayLike, choice: Overdisp
     if family is None:
         return None
     centre, judged_by = family
-    method, dispersion = judged_by.method, judged_by.dispersion
     selected_numerators = _selected(numerator_array, judged)
     selected_denominators = _selected(denominator_array, judged)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(selected_denominators > 0, selected_numerators / selected_denominators, np.nan)
-    count = len(values)
-    limits, found, standardised = judge_each("crude", values, np.full(count, centre), selected_denominators,
-                                             [method] * count, [dispersion] * count)
-    return JudgedFamily(centre, judged_by, values, limits, found, standardised)
+    return judged_family(centre, judged_by, values, selected_denominators)
 
 
 def judge_ratios(observed: ArrayLike, expected: ArrayLike, choice: OverdispersionChoice, estimable: ArrayLike,
@@ -405,11 +411,7 @@ def judge_ratios(observed: ArrayLike, expected: ArrayLike, choice: Overdispersio
     "SR" funnel): overdispersion from the `estimable` units, positions for the `judged` ones."""
     observed_array, expected_array = np.asarray(observed, dtype=float), np.asarray(expected, dtype=float)
     judged_by = ratio_judgement(observed_array, expected_array, choice, estimable)
-    method, dispersion = judged_by.method, judged_by.dispersion
     selected_observed, selected_expected = _selected(observed_array, judged), _selected(expected_array, judged)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = np.where(selected_expected > 0, selected_observed / selected_expected, np.nan)
-    count = len(values)
-    limits, found, standardised = judge_each("adjusted", values, np.ones(count), selected_expected,
-                                             [method] * count, [dispersion] * count)
-    return JudgedFamily(1.0, judged_by, values, limits, found, standardised)
+    return judged_family(1.0, judged_by, values, selected_expected)
