@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from queries.judgement import Flag, JudgementAnswer, Verdict
+from queries.judgement import JudgementAnswer, Verdict
 
 
 class CountsCell(TypedDict):
@@ -19,15 +19,6 @@ class CountsCell(TypedDict):
     rate: float | None
     ci_low: float | None
     ci_high: float | None
-
-
-class JudgedFields(TypedDict):
-    """What a judged cell adds: where it lies against its limits and what a user reads of that."""
-
-    position: str | None
-    verdict: Verdict | None
-    flag: Flag | None
-    standardised: float | None
 
 
 class MethodVerdicts(TypedDict):
@@ -43,19 +34,6 @@ class Sensitivity(TypedDict):
     adjusted: MethodVerdicts
 
 
-class JudgedCell(CountsCell, JudgedFields):
-    """A figure with its judgement fields (a row of results, funnel, adjusted)."""
-
-
-class OrganisationCell(JudgedCell, total=False):
-    """The overview's cell of an organisation or its VSV: how it was judged (`judgement`), and for the
-    organisation the verdict under every method (`sensitivity`, `depends_on_method`)."""
-
-    judgement: JudgementAnswer
-    sensitivity: Sensitivity
-    depends_on_method: bool
-
-
 class Alerts(TypedDict):
     """How many of an overview's judged indicators are outside their limits, against what chance alone gives."""
 
@@ -68,5 +46,4 @@ class Alerts(TypedDict):
     depends_on_method: int
 
 
-__all__ = ["Alerts", "CountsCell", "JudgedCell", "JudgedFields", "JudgementAnswer", "MethodVerdicts",
-           "OrganisationCell", "Sensitivity"]
+__all__ = ["Alerts", "CountsCell", "JudgementAnswer", "MethodVerdicts", "Sensitivity"]
