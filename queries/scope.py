@@ -14,7 +14,9 @@ The engine applies these rules to every answer it returns; callers cannot ask fo
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 from queries.disclosure import Treatment, answer_pseudonym
 
@@ -90,10 +92,15 @@ class Scope:
         (docs/privacy.md)."""
         if self.viewer.role != "provider" or vsv_code is None or vsv_code != self.own_vsv_code:
             return False
-        others: dict[str, int] = {}
-        for code, info in self.organisations.items():
-            if info.get("vsv_code") == vsv_code and code != self.viewer.org_code and info.get("org_type") != "vsv":
-                others[info.get("org_type", "")] = others.get(info.get("org_type", ""), 0) + 1
+        return self._own_vsv_withheld
+
+    @cached_property
+    def _own_vsv_withheld(self) -> bool:
+        """`vsv_withheld` for the provider's own VSV, read from the register once per scope (every row of every
+        answer asks)."""
+        others = Counter(info.get("org_type") for code, info in self.organisations.items()
+                         if info.get("vsv_code") == self.own_vsv_code and code != self.viewer.org_code
+                         and info.get("org_type") != "vsv")
         return any(0 < count < COMPLEMENTARY_MIN_OTHERS for count in others.values())
 
     def may_name(self, org_code: str, level: str) -> bool:
