@@ -6,7 +6,11 @@ and mypy holds the engine to them where it builds them.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+
+import polars as pl
 
 from queries.judgement import JudgementAnswer, Verdict
 
@@ -46,4 +50,65 @@ class Alerts(TypedDict):
     depends_on_method: int
 
 
-__all__ = ["Alerts", "CountsCell", "JudgementAnswer", "MethodVerdicts", "Sensitivity"]
+ColumnKind = Literal["string", "integer", "number", "boolean", "date"]
+#: The polars type of each kind of export column (the writers map these to CSV text, Excel cells, Arrow types).
+COLUMN_TYPES: dict[str, pl.DataType] = {"string": pl.String(), "integer": pl.Int64(), "number": pl.Float64(),
+                                        "boolean": pl.Boolean(), "date": pl.Date()}
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    """One column of an export: its machine name (CSV header, Parquet field; its label and meaning are the texts
+    `export_header.<name>` and `export_column.<name>`) and its kind."""
+
+    name: str
+    kind: ColumnKind
+
+
+class ExportQuestion(TypedDict):
+    """What an export asks: the parameters that reproduce it (the API's `GET /api/v1/export` takes them)."""
+
+    indicators: list[str]
+    level: str  # national, vsv, hospital or practice
+    dimensions: list[str]  # up to two target-group dimensions to break down by
+    grain: str | None  # month, quarter or year to break down by period; None for the whole period
+    overdispersion: str
+    filters: dict[str, str]  # the target group as URL parameters (queries.filters.Filters.as_params)
+    language: str  # the language of the label columns (indicator_name, value_1_label, ...): nl or en
+    data_version: int | None  # the kept version asked for; None: the current one
+
+
+class ExportRules(TypedDict):
+    """The disclosure rules the figures passed (docs/privacy.md), for the file's notes."""
+
+    min_denominator: int
+    mask_from: int
+    mask_to: int
+    peer_group_size: int
+    noise_bound: int
+
+
+class ExportAbout(TypedDict):
+    """Everything a file says about itself besides its rows: the question, the data version it was made from, who
+    it was made for, every indicator's definition (`Indicator.as_dict`) and the rules."""
+
+    question: ExportQuestion
+    data_version: dict  # queries.store.Snapshot.version_info
+    viewer: dict  # queries.scope.Viewer.as_dict
+    indicators: list[dict]
+    rules: ExportRules
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    """An export as the engine answers it: `about`, the `columns` in their documented order, and `chunks`, a
+    function that yields the rows as polars frames with exactly those columns and types (COLUMN_TYPES), one chunk at
+    a time, so that a writer never holds more than one chunk of a large export."""
+
+    about: ExportAbout
+    columns: tuple[ExportColumn, ...]
+    chunks: Callable[[], Iterator[pl.DataFrame]]
+
+
+__all__ = ["COLUMN_TYPES", "Alerts", "ColumnKind", "CountsCell", "ExportAbout", "ExportColumn", "ExportQuestion",
+           "ExportRules", "ExportTable", "JudgementAnswer", "MethodVerdicts", "Sensitivity"]
