@@ -70,6 +70,7 @@ class ExportQuestion(TypedDict):
 
     indicators: list[str]
     level: str  # national, vsv, hospital or practice
+    org: str | None  # the one organisation the rows are limited to (its level is its type); None: all
     dimensions: list[str]  # up to two target-group dimensions to break down by
     grain: str | None  # month, quarter or year to break down by period; None for the whole period
     overdispersion: str

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,12 +23,20 @@ import polars as pl
 from flask_caching.backends import BaseCache
 from sqlalchemy import Engine
 
-from queries import disclosure, judgement, spc, statistics
-from queries.answers import Alerts, CountsCell, MethodVerdicts, Sensitivity
+from queries import disclosure, export_table, judgement, spc, statistics
+from queries.answers import Alerts, CountsCell, ExportAbout, ExportQuestion, ExportTable, MethodVerdicts, Sensitivity
 from queries.cache import answer_key, answers_fingerprint, make_answer_cache
 from queries.catalogue import CATALOGUE, INDICATORS, Indicator, indicators_for
 from queries.config import EngineConfig, load_config
-from queries.filters import DIMENSIONS, Filters, InvalidParameterError, month_label, parse_filters
+from queries.filters import (
+    DIMENSIONS,
+    GRAINS,
+    Filters,
+    InvalidParameterError,
+    parse_filters,
+    period_key,
+    period_label,
+)
 from queries.judgement import (
     DEFAULT_OVERDISPERSION,
     OVERDISPERSION_CHOICES,
@@ -47,9 +55,9 @@ from queries.store import (
     population_column,
 )
 from tables.database import database_url, make_engine
+from texts import LANGUAGES
 
 LEVELS = tuple(LEVEL_COLUMNS)
-GRAINS = ("month", "quarter", "year")
 FUNNEL_CURVE_POINTS = 120
 
 # Turns a group-by key into the key of a cell (a period label, a dimension value). The key is whatever Python
@@ -82,13 +90,6 @@ def _sum_expressions(indicator_ids: Sequence[str]) -> list[pl.Expr]:
     return expressions
 
 
-def _rate_cells(numerators: np.ndarray, denominators: np.ndarray) -> dict[str, np.ndarray]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(denominators > 0, numerators / np.maximum(denominators, 1), np.nan)
-    low, high = statistics.wilson_interval(numerators, denominators)
-    return {"rate": rate, "ci_low": low, "ci_high": high}
-
-
 class IndicatorEngine:
     """Answers indicator questions for one database (see the module docstring and docs/indicators.md)."""
 
@@ -109,8 +110,9 @@ class IndicatorEngine:
 
     # ---- plumbing -------------------------------------------------------------------------------
 
-    def _snapshot(self) -> Snapshot:
-        snapshot = self.store.snapshot()
+    def _snapshot(self, version: int | None = None) -> Snapshot:
+        """The current data version's snapshot, or a kept `version`'s (queries.store.BirthStore.snapshot)."""
+        snapshot = self.store.snapshot() if version is None else self.store.snapshot(version)
         if snapshot is None:
             raise NoDataError("no data version has been published yet — run `perispiegel load`")
         return snapshot
@@ -611,8 +613,8 @@ class IndicatorEngine:
         answer = self._cached(
             snapshot, "trend", {"indicator": indicator_id, "grain": grain, "filters": filters.as_params(),
                                 "subject": subject},
-            lambda: self._compute_grouped(snapshot, indicator_id, filters, subject, _period_key(grain),
-                                          lambda key: _period_label(key, grain)))
+            lambda: self._compute_grouped(snapshot, indicator_id, filters, subject, period_key(grain),
+                                          lambda key: period_label(key, grain)))
         series = self._series(scope, answer, subject, export, definition, "period", "points",
                               self._answer(snapshot, "trend", filters, indicator=indicator_id, grain=grain))
         return self._envelope(snapshot, "trend", viewer, filters, indicator=definition.as_dict(), grain=grain,
@@ -685,8 +687,8 @@ class IndicatorEngine:
         ids = [definition.id for definition in INDICATORS]
         answer = self._cached(
             snapshot, "trends", {"grain": grain, "filters": filters.as_params(), "subject": subject},
-            lambda: self._compute_grouped_many(snapshot, ids, filters, subject, _period_key(grain),
-                                               lambda key: _period_label(key, grain)))
+            lambda: self._compute_grouped_many(snapshot, ids, filters, subject, period_key(grain),
+                                               lambda key: period_label(key, grain)))
 
         indicators = []
         for definition in INDICATORS:
@@ -780,6 +782,85 @@ class IndicatorEngine:
             answer["organisation"] = cells(tables[1])
         return answer
 
+    def export(self, viewer: Viewer, filters: Filters | Mapping | None = None, *,
+               indicators: Sequence[str] | None = None, level: str = "national", org_code: str | None = None,
+               dimensions: Sequence[str] = (), grain: str | None = None,
+               overdispersion: str = DEFAULT_OVERDISPERSION, language: str = "nl",
+               data_version: int | None = None) -> ExportTable:
+        """A table for researchers (queries.export_table): for each indicator (default: all), the national figure
+        and, at a `level` (vsv, hospital, practice), the comparator and every organisation, per period of `grain`
+        and per value of up to two target-group `dimensions`, as the viewer may see them — the same scope and
+        disclosure rules as every other answer, as an export (own counts of 1–4 masked too). `org_code` limits the
+        organisations to one the viewer may name (its level is its type). Without a breakdown each organisation
+        carries its funnel position and verdict (`results`), and peers the same pseudonyms as `results`; with one,
+        a peer keeps one pseudonym across the periods and values of an indicator. `data_version` names a kept
+        version (queries.store.BirthStore.snapshot). The rows are computed one indicator at a time, when the table's
+        `chunks` are read."""
+        ids = list(dict.fromkeys(indicators)) if indicators else [definition.id for definition in INDICATORS]
+        definitions = [self._indicator(indicator_id) for indicator_id in ids]
+        choice = self._overdispersion(overdispersion)
+        if grain is not None:
+            self._choice("grain", grain, GRAINS)
+        self._choice("language", language, LANGUAGES)
+        for name in dimensions:
+            self._choice("dimension", name, list(DIMENSIONS))
+        if len(set(dimensions)) != len(dimensions) or len(dimensions) > 2:
+            raise InvalidParameterError("dimension", ",".join(dimensions), list(DIMENSIONS),
+                                        "up to two different dimensions to break down by")
+        filters = self._filters(filters)
+        snapshot = self._snapshot(data_version)
+        scope = self._scope(snapshot, viewer)
+        if org_code is not None:
+            subject = self._subject(snapshot, scope, org_code)
+            assert subject is not None
+            level = subject[1]
+        else:
+            self._choice("level", level, ("national", *LEVELS))
+        breakdown = export_table.Breakdown(grain, tuple(dimensions), filters.period_from or snapshot.period_from,
+                                           filters.period_to or snapshot.period_to)
+        question: ExportQuestion = {
+            "indicators": ids, "level": level, "org": org_code, "dimensions": list(dimensions), "grain": grain,
+            "overdispersion": choice, "filters": filters.as_params(), "language": language,
+            "data_version": snapshot.data_version}
+        rules = self.rules
+        about: ExportAbout = {
+            "question": question, "data_version": snapshot.version_info(), "viewer": viewer.as_dict(),
+            "indicators": [definition.as_dict() for definition in definitions],
+            "rules": {"min_denominator": rules.min_denominator, "mask_from": rules.mask_from,
+                      "mask_to": rules.mask_to, "peer_group_size": disclosure.PEER_GROUP_SIZE,
+                      "noise_bound": disclosure.NOISE_BOUND}}
+        of_level = level if level in LEVELS else None
+
+        def chunks() -> Iterator[pl.DataFrame]:
+            for definition in definitions:
+                yield self._export_rows(snapshot, scope, definition, of_level, org_code, breakdown, filters, choice,
+                                        language)
+
+        return ExportTable(about=about, columns=export_table.EXPORT_COLUMNS, chunks=chunks)
+
+    def _export_rows(self, snapshot: Snapshot, scope: Scope, definition: Indicator, level: str | None,
+                     org_code: str | None, breakdown: export_table.Breakdown, filters: Filters,
+                     choice: OverdispersionChoice, language: str) -> pl.DataFrame:
+        """One indicator's rows of `export`."""
+        whole = not breakdown.grain and not breakdown.dimensions
+        if whole:
+            about = self._answer(snapshot, "units", filters, indicator=definition.id, level=level)
+        else:
+            about = self._answer(snapshot, "export", filters, indicator=definition.id, level=level,
+                                 grain=breakdown.grain, dimensions=breakdown.dimensions)
+        judged: dict[str, tuple[str | None, str | None]] = {}
+        if whole and level is not None:
+            units = self._units(snapshot, definition.id, level, filters, choice, False)
+            judged = {cell["code"]: (cell["position"], cell["verdict"]) for cell in units["cells"]}
+        presentation = export_table.Presentation(
+            level=level, treatment=lambda code: scope.treatment(code, level),
+            identity=lambda code: scope.identity(code, level or "", about),
+            withheld=scope.vsv_withheld, judged=judged, only=org_code)
+        # Not cached: an export is asked for rarely, and its counts can be larger than every page's together.
+        counted = _export_counts(snapshot.frame, definition.id, level, breakdown, filters)
+        return export_table.indicator_rows(definition, counted, presentation, breakdown, self.noise, self.rules,
+                                           snapshot.data_version, language)
+
     def adjusted(self, indicator_id: str, level: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
                  overdispersion: str = DEFAULT_OVERDISPERSION, export: bool = False) -> dict:
         """Case-mix adjusted results by indirect standardisation over parity × maternal age band ×
@@ -857,7 +938,7 @@ def _reference_identity(level: str) -> dict:
 
 def _counts_cell(numerator: float, denominator: float) -> CountsCell:
     """Counts with their rate and 95% Wilson interval."""
-    rates = _rate_cells(np.array([float(numerator)]), np.array([float(denominator)]))
+    rates = statistics.rates_with_interval(np.array([float(numerator)]), np.array([float(denominator)]))
     return {"numerator": int(numerator), "denominator": int(denominator), "rate": _number(rates["rate"][0]),
             "ci_low": _number(rates["ci_low"][0]), "ci_high": _number(rates["ci_high"][0])}
 
@@ -873,7 +954,7 @@ def _counted(counts: Sequence[float], noise: np.ndarray) -> dict:
 
 def _variant_cells(numerators: np.ndarray, denominators: np.ndarray) -> list[CountsCell]:
     """Counts with their rate and 95% Wilson interval, per unit."""
-    rates = _rate_cells(numerators, denominators)
+    rates = statistics.rates_with_interval(numerators, denominators)
     return [{"numerator": int(numerators[i]), "denominator": int(denominators[i]), "rate": _number(rates["rate"][i]),
              "ci_low": _number(rates["ci_low"][i]), "ci_high": _number(rates["ci_high"][i])}
             for i in range(len(numerators))]
@@ -1028,6 +1109,21 @@ def _compute_overview_levels(frame: pl.DataFrame, level: str, filters: Filters, 
             "vsv": _level_data("vsv", tables[2], tables[1], ids, noise) if level != "vsv" else None}
 
 
+def _export_counts(frame: pl.DataFrame, indicator_id: str, level: str | None, breakdown: export_table.Breakdown,
+                   filters: Filters) -> export_table.Counted:
+    """One indicator's counts per cell of an export's breakdown: national, and per organisation of `level`."""
+    lazy = frame.lazy().filter(filters.expression())
+    keys = breakdown.key_expressions()
+    sums = [expression.alias(kind) for kind, expression in zip(COUNT_KINDS, _sum_expressions([indicator_id]),
+                                                                 strict=True)]
+    queries = [lazy.group_by(keys).agg(sums)]
+    if level is not None:
+        column = LEVEL_COLUMNS[level]
+        queries.append(lazy.filter(pl.col(column).is_not_null()).group_by([pl.col(column), *keys]).agg(sums))
+    tables = pl.collect_all(queries)
+    return export_table.Counted(national=tables[0], units=tables[1] if level is not None else None)
+
+
 def _keyed_cells(labels: Sequence[str | None], columns: Sequence[np.ndarray], noise: np.ndarray) -> list[dict]:
     """Cells of a series (periods, dimension values): key and both variants of each cell's counts, from the
     columns numerators, denominators and their packed key sums (COUNT_KINDS)."""
@@ -1042,19 +1138,6 @@ def _keyed_cells(labels: Sequence[str | None], columns: Sequence[np.ndarray], no
 
 def _without_key(cell: dict) -> dict:
     return {name: value for name, value in cell.items() if name != "key"}
-
-
-def _period_key(grain: str) -> pl.Expr:
-    month = pl.col("month_index")
-    return {"month": month, "quarter": month // 3, "year": month // 12}[grain]
-
-
-def _period_label(key: int, grain: str) -> str:
-    if grain == "month":
-        return month_label(key)
-    if grain == "quarter":
-        return f"{key // 4:04d}-Q{key % 4 + 1}"
-    return f"{key:04d}"
 
 
 _ENGINES: dict[str, IndicatorEngine] = {}

@@ -8,7 +8,28 @@ is empty, never a word, with its `suppression_reason`.
 
 from __future__ import annotations
 
-from queries.answers import ExportColumn
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from queries.answers import COLUMN_TYPES, ExportColumn
+from queries.catalogue import Indicator
+from queries.disclosure import (
+    PEER_GROUP_SIZE,
+    VARIANT_FIELDS,
+    SmallNumbers,
+    Treatment,
+    cell_keys,
+    perturbed,
+    present_columns,
+    size_bands,
+)
+from queries.filters import DIMENSIONS, month_index, period_key, period_label, period_months
+from queries.statistics import rates_with_interval
+from queries.store import LEVEL_COLUMNS
 
 EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
     ExportColumn("data_version", "integer"),
@@ -43,3 +64,255 @@ EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
     ExportColumn("suppressed", "boolean"),
     ExportColumn("suppression_reason", "string"),
 )
+
+
+# ---- building one indicator's rows ---------------------------------------------------------------------------
+
+#: The order of the kinds of rows within one period and target-group cell.
+ROW_KINDS = ("national", "comparator", "organisation")
+#: The columns of the counted tables that hold a breakdown's keys, in EXPORT_COLUMNS' order.
+PERIOD_KEY = "period_key"
+VALUE_KEYS = ("value_1", "value_2")
+#: Without a breakdown every row is in one cell: this constant key names it.
+WHOLE_KEY = "whole"
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """How an export's rows are split: by period (`grain`: month, quarter or year, or None) and by up to two
+    target-group dimensions; `period_from`/`period_to` ('YYYY-MM') the months the figures cover."""
+
+    grain: str | None
+    dimensions: tuple[str, ...]
+    period_from: str | None
+    period_to: str | None
+
+    @property
+    def keys(self) -> list[str]:
+        """The key columns of the counted tables: the period key, then one per dimension (WHOLE_KEY without)."""
+        keys = ([PERIOD_KEY] if self.grain else []) + list(VALUE_KEYS[:len(self.dimensions)])
+        return keys or [WHOLE_KEY]
+
+    def key_expressions(self) -> list[pl.Expr]:
+        """The group-by keys on the store's columns, named as `keys`."""
+        expressions = [period_key(self.grain).alias(PERIOD_KEY)] if self.grain else []
+        expressions += [pl.col(DIMENSIONS[name].column).cast(pl.String).alias(VALUE_KEYS[i])
+                        for i, name in enumerate(self.dimensions)]
+        return expressions or [pl.lit(0).alias(WHOLE_KEY)]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One indicator's counts per cell of a breakdown: `national` (all births), `units` (per organisation of the
+    level, None for a national export), each with the breakdown's key columns and `n`, `d`, `k` (numerator,
+    denominator, packed key sum)."""
+
+    national: pl.DataFrame
+    units: pl.DataFrame | None
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """What the engine decides about the organisations of one indicator's export: each code's treatment and
+    identity (scope), the judged fields without breakdown (position, verdict by code), the VSV withheld, and the
+    one organisation the rows are limited to (None: all)."""
+
+    level: str | None
+    treatment: Callable[[str | None], Treatment]
+    identity: Callable[[str], dict]
+    withheld: Callable[[str], bool]
+    judged: Mapping[str, tuple[str | None, str | None]]
+    only: str | None
+
+
+def indicator_rows(definition: Indicator, counted: Counted, presentation: Presentation, breakdown: Breakdown,
+                   noise: np.ndarray, rules: SmallNumbers, data_version: int, language: str) -> pl.DataFrame:
+    """One indicator's rows of an export, as the viewer may see them (queries.disclosure.present_columns): the
+    national figure, the comparator (all organisations of the level: the sum of their counts, published as the sum of
+    their perturbed counts, as `IndicatorEngine._units` does) and every organisation with births in the
+    denominator, per cell of the breakdown. Peers share size bands of at least PEER_GROUP_SIZE within their cell
+    (queries.disclosure.size_bands); a cell with fewer peers shows them only as `few_peers`, and withholds the
+    comparator with them."""
+    keys = breakdown.keys
+    parts = [_national_rows(counted.national, keys, noise, presentation.treatment(None))]
+    if counted.units is not None and presentation.level is not None:
+        parts += _level_rows(counted.units, keys, noise, presentation)
+    table = pl.concat([part for part in parts if part.height], how="diagonal_relaxed") if parts else pl.DataFrame()
+    if table.height == 0:
+        return empty_rows()
+    exact = {name: table[f"exact_{name}"].to_numpy() for name in VARIANT_FIELDS}
+    published = {name: table[f"published_{name}"].to_numpy() for name in VARIANT_FIELDS}
+    judged = {name: table[name].to_numpy() for name in ("position", "verdict")}
+    shown = present_columns(exact, published, table["treatment"].to_numpy(), rules, export=True,
+                            unit_scale=definition.unit_scale, judged=judged)
+    few = table["few_peers"].to_numpy()
+    withheld = table["withheld"].to_numpy()
+    hide = few | withheld
+    for name in VARIANT_FIELDS:
+        shown[name] = np.where(hide, np.nan, shown[name])
+    for name in ("position", "verdict"):
+        shown[name] = np.where(hide, None, shown[name])
+    shown["suppressed"] = shown["suppressed"] | hide
+    shown["suppression_reason"] = np.where(withheld, "complementary",
+                                           np.where(few, "few_peers", shown["suppression_reason"]))
+    is_peer = table["treatment"].to_numpy() == "peer"
+    band_low = np.where(is_peer & ~few, table["band_low"].to_numpy(), np.nan)
+    band_high = np.where(is_peer & ~few, table["band_high"].to_numpy(), np.nan)
+    rows = table.select(*keys, "row_kind", "level", "org_code", "org_label", "named", "own", "sort_rank").with_columns(
+        pl.Series("numerator", shown["numerator"]).fill_nan(None).cast(pl.Int64),
+        pl.Series("denominator", shown["denominator"]).fill_nan(None).cast(pl.Int64),
+        *(pl.Series(name, shown[name]).fill_nan(None) for name in ("rate", "ci_low", "ci_high")),
+        pl.Series("size_band_low", band_low).fill_nan(None).cast(pl.Int64),
+        pl.Series("size_band_high", band_high).fill_nan(None).cast(pl.Int64),
+        *(pl.Series(name, shown[name].tolist(), dtype=pl.String) for name in ("position", "verdict", "disclosure",
+                                                                      "suppression_reason")),
+        pl.Series("suppressed", shown["suppressed"], dtype=pl.Boolean),
+    )
+    if presentation.only is not None:
+        rows = rows.filter((pl.col("row_kind") != "organisation") | (pl.col("org_code") == presentation.only))
+    rows = rows.sort([*keys, "sort_rank", "org_label"], nulls_last=True)
+    return _with_labels(rows, definition, breakdown, data_version, language)
+
+
+def empty_rows() -> pl.DataFrame:
+    """A chunk without rows, typed as EXPORT_COLUMNS."""
+    return pl.DataFrame(schema={column.name: COLUMN_TYPES[column.kind] for column in EXPORT_COLUMNS})
+
+
+def _variants(n: np.ndarray, d: np.ndarray, k: np.ndarray, noise: np.ndarray) -> dict[str, np.ndarray]:
+    """Both variants of each cell's figure (exact and cell-key perturbed) as `exact_<field>` / `published_<field>`."""
+    numerator_keys, denominator_keys = cell_keys(k)
+    published_n = perturbed(n, numerator_keys, noise).astype(float)
+    published_d = perturbed(d, denominator_keys, noise).astype(float)
+    return _both(n.astype(float), d.astype(float), published_n, published_d)
+
+
+def _both(n: np.ndarray, d: np.ndarray, published_n: np.ndarray, published_d: np.ndarray) -> dict[str, np.ndarray]:
+    columns = {}
+    for variant, (numerators, denominators) in (("exact", (n, d)), ("published", (published_n, published_d))):
+        rates = rates_with_interval(numerators, denominators)
+        columns.update({f"{variant}_numerator": numerators, f"{variant}_denominator": denominators,
+                        **{f"{variant}_{name}": values for name, values in rates.items()}})
+    return columns
+
+
+def _national_rows(national: pl.DataFrame, keys: list[str], noise: np.ndarray, treatment: Treatment) -> pl.DataFrame:
+    variants = _variants(national["n"].to_numpy(), national["d"].to_numpy(), national["k"].to_numpy(), noise)
+    return national.select(keys).with_columns(
+        **{name: pl.Series(values) for name, values in variants.items()},
+        row_kind=pl.lit("national"), level=pl.lit(None, pl.String), org_code=pl.lit(None, pl.String),
+        org_label=pl.lit("national"), named=pl.lit(True), own=pl.lit(False), sort_rank=pl.lit(0),
+        treatment=pl.lit(treatment), position=pl.lit(None, pl.String), verdict=pl.lit(None, pl.String),
+        few_peers=pl.lit(False), withheld=pl.lit(False))
+
+
+def _level_rows(units: pl.DataFrame, keys: list[str], noise: np.ndarray,
+                presentation: Presentation) -> list[pl.DataFrame]:
+    """The comparator's rows and the organisations' rows of every cell of the breakdown."""
+    level = presentation.level
+    assert level is not None
+    code_column = LEVEL_COLUMNS[level]
+    units = units.with_columns(pl.col(code_column).cast(pl.String).alias("code")).sort([*keys, "code"])
+    variants = _variants(units["n"].to_numpy(), units["d"].to_numpy(), units["k"].to_numpy(), noise)
+    units = units.with_columns(**{name: pl.Series(values) for name, values in variants.items()})
+    # The comparator: all organisations of the level together (the published one: the sum of their perturbed counts).
+    sums = ["exact_numerator", "exact_denominator", "published_numerator", "published_denominator"]
+    comparator = units.group_by(keys, maintain_order=True).agg(pl.col(sums).sum())
+    # Organisations with births in the denominator, as `IndicatorEngine._units` shows them.
+    units = units.filter(pl.col("exact_denominator") > 0)
+    codes = units["code"].to_list()
+    distinct = sorted(set(codes))
+    treatments = {code: presentation.treatment(code) for code in distinct}
+    identities = {code: presentation.identity(code) for code in distinct}
+    is_peer = np.array([treatments[code] == "peer" for code in codes], dtype=bool)
+    cell = units.select(pl.struct(keys).rle_id())[:, 0].to_numpy()
+    band_low, band_high = _peer_bands(cell, units["published_denominator"].to_numpy(), is_peer)
+    judged = [presentation.judged.get(code, (None, None)) for code in codes]
+    units = units.with_columns(
+        row_kind=pl.lit("organisation"), level=pl.lit(level),
+        org_code=pl.Series([identities[code]["org_code"] for code in codes], dtype=pl.String),
+        org_label=pl.Series([identities[code]["label"] for code in codes], dtype=pl.String),
+        named=pl.Series([identities[code]["named"] for code in codes], dtype=pl.Boolean),
+        own=pl.Series([identities[code]["own"] for code in codes], dtype=pl.Boolean),
+        # Own first, then named, then peers by their pseudonym of this export: a random order.
+        sort_rank=pl.Series([2 if identities[code]["own"] else 3 if identities[code]["named"] else 4
+                             for code in codes]),
+        treatment=pl.Series([treatments[code] for code in codes], dtype=pl.String),
+        position=pl.Series([j[0] for j in judged], dtype=pl.String),
+        verdict=pl.Series([j[1] for j in judged], dtype=pl.String),
+        is_peer=pl.Series(is_peer, dtype=pl.Boolean),
+        withheld=pl.Series([level == "vsv" and presentation.withheld(code) for code in codes], dtype=pl.Boolean),
+        band_low=pl.Series(band_low), band_high=pl.Series(band_high),
+    )
+    # A cell with between one and PEER_GROUP_SIZE − 1 peers: their band, and the comparator minus the viewer's own
+    # figures, would point at them.
+    few = (units.group_by(keys).agg(pl.col("is_peer").sum().alias("peers"))
+           .select(*keys, ((pl.col("peers") > 0) & (pl.col("peers") < PEER_GROUP_SIZE)).alias("few_peers")))
+    organisations = (units.join(few, on=keys, how="left", nulls_equal=True)
+                     .with_columns(pl.col("few_peers") & pl.col("is_peer"))
+                     .drop("code", code_column, "n", "d", "k", "is_peer"))
+    comparator = comparator.join(few, on=keys, how="left", nulls_equal=True).with_columns(
+        **{name: pl.Series(values) for name, values in _both(*(comparator[c].to_numpy().astype(float)
+                                                              for c in sums)).items()},
+        row_kind=pl.lit("comparator"), level=pl.lit(level), org_code=pl.lit(None, pl.String),
+        org_label=pl.lit(f"all_{level}"), named=pl.lit(True), own=pl.lit(False), sort_rank=pl.lit(1),
+        treatment=pl.lit(presentation.treatment(None)), position=pl.lit(None, pl.String),
+        verdict=pl.lit(None, pl.String), few_peers=pl.col("few_peers").fill_null(False), withheld=pl.lit(False))
+    return [comparator, organisations]
+
+
+def _peer_bands(cell: np.ndarray, sizes: np.ndarray, is_peer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each peer's size band among the peers of its cell (queries.disclosure.size_bands, in the order of the
+    organisations' codes as `IndicatorEngine._scoped_rows` hands them); NaN for the rest."""
+    low = np.full(len(cell), np.nan)
+    high = np.full(len(cell), np.nan)
+    peers = np.flatnonzero(is_peer)
+    if len(peers) == 0:
+        return low, high
+    boundaries = np.flatnonzero(np.diff(cell[peers])) + 1
+    for group in np.split(peers, boundaries):
+        for index, band in zip(group, size_bands(sizes[group].tolist()), strict=True):
+            low[index], high[index] = band["low"], band["high"]
+    return low, high
+
+
+def _with_labels(rows: pl.DataFrame, definition: Indicator, breakdown: Breakdown, data_version: int,
+                 language: str) -> pl.DataFrame:
+    """The label and period columns, in EXPORT_COLUMNS' order and types."""
+    columns: dict[str, pl.Series | pl.Expr] = {
+        "data_version": pl.lit(data_version, pl.Int64), "indicator_id": pl.lit(definition.id),
+        "indicator_name": pl.lit(definition.name(language)), "unit_scale": pl.lit(definition.unit_scale, pl.Int64)}
+    if breakdown.grain:
+        period_keys = rows[PERIOD_KEY].to_list()
+        starts = [period_months(key, breakdown.grain) for key in period_keys]
+        columns["period"] = pl.Series([period_label(key, breakdown.grain) for key in period_keys], dtype=pl.String)
+        columns["period_start"] = pl.Series([_first_day(first) for first, _ in starts], dtype=pl.Date)
+        columns["period_end"] = pl.Series([_last_day(last) for _, last in starts], dtype=pl.Date)
+    else:
+        columns["period"] = pl.lit(None, pl.String)
+        columns["period_start"] = pl.lit(_first_day(month_index(breakdown.period_from)) if breakdown.period_from
+                                         else None, pl.Date)
+        columns["period_end"] = pl.lit(_last_day(month_index(breakdown.period_to)) if breakdown.period_to
+                                       else None, pl.Date)
+    for i in range(2):
+        if i < len(breakdown.dimensions):
+            spec = DIMENSIONS[breakdown.dimensions[i]]
+            values = rows[VALUE_KEYS[i]]
+            labels = {value: spec.label_of(value, language) for value in values.unique().to_list()}
+            columns[f"dimension_{i + 1}"] = pl.lit(spec.name)
+            columns[f"value_{i + 1}_label"] = pl.Series([labels[value] for value in values.to_list()],
+                                                         dtype=pl.String)
+        else:
+            columns[f"dimension_{i + 1}"] = pl.lit(None, pl.String)
+            columns[f"value_{i + 1}"] = pl.lit(None, pl.String)
+            columns[f"value_{i + 1}_label"] = pl.lit(None, pl.String)
+    rows = rows.with_columns(**columns)
+    return rows.select(pl.col(column.name).cast(COLUMN_TYPES[column.kind]) for column in EXPORT_COLUMNS)
+
+
+def _first_day(month: int) -> date:
+    return date(month // 12, month % 12 + 1, 1)
+
+
+def _last_day(month: int) -> date:
+    return _first_day(month + 1) - timedelta(days=1)

@@ -86,6 +86,35 @@ def month_label(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+#: The periods a series or an export can be broken down by.
+GRAINS = ("month", "quarter", "year")
+
+
+def period_key(grain: str) -> pl.Expr:
+    """The key of a birth's period of `grain` on the store's `month_index`: the month index, quarter index
+    (year × 4 + quarter − 1) or year."""
+    month = pl.col("month_index")
+    return {"month": month, "quarter": month // 3, "year": month // 12}[grain]
+
+
+def period_label(key: int, grain: str) -> str:
+    """A period key (`period_key`) as written: 2024-03, 2024-Q1 or 2024."""
+    if grain == "month":
+        return month_label(key)
+    if grain == "quarter":
+        return f"{key // 4:04d}-Q{key % 4 + 1}"
+    return f"{key:04d}"
+
+
+def period_months(key: int, grain: str) -> tuple[int, int]:
+    """The first and last month index of a period key (`period_key`)."""
+    if grain == "month":
+        return key, key
+    if grain == "quarter":
+        return key * 3, key * 3 + 2
+    return key * 12, key * 12 + 11
+
+
 def _period_bounds(written: str, raw: str) -> tuple[str, str]:
     """First and last month covered by a year, quarter or month."""
     if match := _YEAR.match(written):

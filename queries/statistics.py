@@ -45,6 +45,17 @@ def wilson_interval(numerator: ArrayLike, denominator: ArrayLike, level: float =
     return low, high
 
 
+def rates_with_interval(numerators: ArrayLike, denominators: ArrayLike) -> dict[str, np.ndarray]:
+    """Per cell the rate (numerator / denominator) and its 95% Wilson interval (`wilson_interval`); NaN where the
+    denominator is 0."""
+    x = np.asarray(numerators, dtype=float)
+    n = np.asarray(denominators, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(n > 0, x / np.maximum(n, 1), np.nan)
+    low, high = wilson_interval(x, n)
+    return {"rate": rate, "ci_low": low, "ci_high": high}
+
+
 def clopper_pearson_interval(numerator: ArrayLike, denominator: ArrayLike,
                              level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Clopper–Pearson 1934, Biometrika 26:404) interval from beta quantiles:
