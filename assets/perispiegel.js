@@ -177,4 +177,71 @@
             return response;
         });
     };
+
+    /* "Download these figures" (dashboards/downloads.py): the file is fetched here rather than by the browser, so
+       that an export that takes longer than a second shows its progress (bytes received) next to the link, and a
+       refused export shows the server's message instead of a broken download. */
+    function fileName(response, fallback) {
+        const disposition = response.headers.get('Content-Disposition') || '';
+        const match = /filename="([^"]+)"/.exec(disposition);
+        return match ? match[1] : fallback;
+    }
+
+    function megabytes(bytes) {
+        return (bytes / 1e6).toLocaleString(document.documentElement.lang || 'nl', {maximumFractionDigits: 1});
+    }
+
+    document.addEventListener('click', function (event) {
+        const link = event.target.closest && event.target.closest('a.export-link');
+        if (!link || event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey) {
+            return;
+        }
+        event.preventDefault();
+        const box = link.closest('.download-links');
+        const progress = box && box.querySelector('.export-progress');
+        const started = Date.now();
+        let received = 0;
+        const show = function (message) { if (progress) { progress.textContent = message; } };
+        const ticker = setInterval(function () {
+            if (Date.now() - started > 1000) {
+                show(link.dataset.busy.replace('{megabytes}', megabytes(received))
+                     .replace('{seconds}', String(Math.round((Date.now() - started) / 1000))));
+            }
+        }, 250);
+        if (progress) { progress.classList.add('busy'); }
+        originalFetch(link.href, {credentials: 'same-origin'}).then(function (response) {
+            if (!response.ok) {
+                return response.json().then(function (body) { throw new Error(body.error || response.statusText); });
+            }
+            const reader = response.body.getReader();
+            const parts = [];
+            const pump = function () {
+                return reader.read().then(function (step) {
+                    if (step.done) {
+                        return new Blob(parts, {type: response.headers.get('Content-Type') || ''});
+                    }
+                    parts.push(step.value);
+                    received += step.value.length;
+                    return pump();
+                });
+            };
+            return pump().then(function (blob) {
+                const address = URL.createObjectURL(blob);
+                const save = document.createElement('a');
+                save.href = address;
+                save.download = fileName(response, 'perispiegel-export');
+                document.body.appendChild(save);
+                save.click();
+                save.remove();
+                setTimeout(function () { URL.revokeObjectURL(address); }, 10000);
+                show('');
+                link.dataset.saved = save.download;  // browser tests read which file was saved
+            });
+        }).catch(function (error) {
+            show(link.dataset.failed.replace('{message}', error.message));
+        }).finally(function () {
+            clearInterval(ticker);
+            if (progress) { progress.classList.remove('busy'); }
+        });
+    });
 })();

@@ -13,6 +13,7 @@ in words, and a note under the table says why.
 # No `from __future__ import annotations`: Dash Pages runs this module before it is in sys.modules, where the
 # dataclass below could not resolve string annotations (dashboards/pages/__init__.py).
 import csv
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from dash import Input, Output, State, dcc, html
 
 import auth
 from dashboards.charts import empty_state
+from dashboards.downloads import download_links
 from dashboards.filters import filter_panel
 from dashboards.indicator_access import IndicatorRequest, indicator_request
 from dashboards.layout import (
@@ -89,6 +91,7 @@ def content(view: ViewState, context: PageContext) -> list:
             html.Div([dbc.Button(text("download_csv", language), id="compare-download-button", color="primary",
                                  outline=True),
                       dcc.Download(id="compare-download")], className="compare-actions"),
+            download_links(view, "compare-export", org=view.org_code),
             loading(
                 html.Div([dag.AgGrid(id="compare-grid", rowData=[], columnDefs=[], className="ag-theme-quartz",
                                      defaultColDef={"sortable": True, "resizable": True, "suppressMovable": True},
@@ -250,7 +253,9 @@ def csv_text(units: list[Unit], request: IndicatorRequest, order: list[str]) -> 
 
 
 def csv_file_name(request: IndicatorRequest) -> str:
+    """A name per organisation, target group and data version: two downloads of other views never share one."""
     version = request.engine.data_version() or {}
     label = re.sub(r"[^A-Za-z0-9-]+", "-", str(version.get("label", ""))).strip("-")
     subject = request.org_code or text("national", request.view.language).lower()
-    return f"perispiegel-{subject}-{label or 'data'}.csv"
+    view = hashlib.sha256(repr(sorted(request.view.filters.as_params().items())).encode()).hexdigest()[:8]
+    return f"perispiegel-{subject}-{view}-{label or 'data'}.csv"

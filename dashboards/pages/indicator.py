@@ -34,6 +34,7 @@ from dashboards.charts import (
     trend_figure,
 )
 from dashboards.clientside import FRAME_CONSTANTS, clientside
+from dashboards.downloads import download_links
 from dashboards.filters import filter_panel
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
 from dashboards.layout import (
@@ -349,7 +350,9 @@ def trend_body(request: IndicatorRequest, definition: dict, grain: str) -> list:
     notes = disclosure_note_texts([*national["points"], *(own["points"] if own else [])], language)
     table = table_data(title, headers, rows, numeric_columns=range(1, len(headers)), table_id="detail-trend-table",
                        notes=[note for _, note in notes])
-    return [accessible_chart("detail-trend-chart", figure, title, summary, table, language)]
+    return [accessible_chart("detail-trend-chart", figure, title, summary, table, language),
+            download_links(request.view, "detail-trend-download", indicator=definition["id"], org=request.org_code,
+                           grain=grain)]
 
 
 def control_body(request: IndicatorRequest, definition: dict) -> list:
@@ -400,7 +403,9 @@ def control_body(request: IndicatorRequest, definition: dict) -> list:
                text("control_chart_variation", language), text("control_chart_rules", language)]
     table = table_data(title, headers, rows, numeric_columns=(1, 2), table_id="detail-control-table",
                        notes=[note for _, note in disclosure_note_texts([{"disclosure": disclosure}], language)])
-    return [*notes, accessible_chart("detail-control-chart", figure, title, summary, table, language)]
+    return [*notes, accessible_chart("detail-control-chart", figure, title, summary, table, language),
+            download_links(request.view, "detail-control-download", indicator=definition["id"],
+                           org=request.org_code, grain="month")]
 
 
 def _series_headers(own: str | None, language: str) -> list[str]:
@@ -492,7 +497,9 @@ def funnel_body(request: IndicatorRequest, definition: dict, overdispersion: str
                             id="detail-overdispersion-estimate", className="chart-note"))
     legend = [html.P(not_drawn_text, id="detail-funnel-not-drawn", className="chart-note")] if not_drawn_text else []
     legend += disclosure_notes(rows, language, "detail-funnel-note")
-    return [*notes, accessible_chart("detail-funnel-chart", figure, title, " ".join(said), table, language), *legend]
+    return [*notes, accessible_chart("detail-funnel-chart", figure, title, " ".join(said), table, language), *legend,
+            download_links(request.view, "detail-funnel-download", indicator=definition["id"], level=level,
+                           overdispersion=overdispersion)]
 
 
 def p_value_text(p_value: float, language: str) -> str:
@@ -531,7 +538,9 @@ def breakdown_body(request: IndicatorRequest, definition: dict, dimension: str) 
                        notes=[note for _, note in disclosure_note_texts([*national["values"], *own_values], language)])
     notes = [html.P(text("breakdown_lifted", language, dimension=name.lower()), id="detail-breakdown-lifted",
                     className="chart-note")] if answer["lifted"] else []
-    return [*notes, accessible_chart("detail-breakdown-chart", figure, title, summary, table, language)]
+    return [*notes, accessible_chart("detail-breakdown-chart", figure, title, summary, table, language),
+            download_links(request.view, "detail-breakdown-download", indicator=definition["id"],
+                           org=request.org_code, dimension=dimension)]
 
 
 def adjusted_body(request: IndicatorRequest, definition: dict, overdispersion: str) -> list:
