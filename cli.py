@@ -104,6 +104,36 @@ def ensure_demo_users(engine: Engine, console: Console) -> int:
     return 0
 
 
+def status_command(engine: Engine, console: Console) -> int:
+    """`perispiegel status`: the loader's status (current version, rows per table, last refreshes), then the data
+    versions still kept, which an export can name (`queries.status.kept_versions`). Printed here because the loader
+    never imports queries/ (docs/architecture.md)."""
+    from rich.table import Table
+
+    from loader.console import status_command as loader_status
+    from loader.refresh import KEEP_VERSIONS_VARIABLE, versions_to_keep
+    from queries.status import kept_versions
+
+    exit_code = loader_status(engine, console)
+    try:
+        setting = f"the last {versions_to_keep()} published are kept ({KEEP_VERSIONS_VARIABLE})"
+    except ValueError as error:  # the next refresh refuses to run: say so here too
+        setting = f"[red]{error}[/red]"
+    kept = kept_versions(engine)
+    if not kept:
+        console.print(f"No data version kept yet; {setting}.")
+        return exit_code
+    versions = Table(title=f"Kept data versions: {setting}")
+    for heading in ("data version", "label", "published", "births", "birth months", "current"):
+        versions.add_column(heading, justify="right" if heading in {"data version", "births"} else "left")
+    for version in kept:
+        months = "-" if version["period_from"] is None else f"{version['period_from']} to {version['period_to']}"
+        versions.add_row(str(version["number"]), version["label"], f"{version['published_at']:%Y-%m-%d %H:%M}",
+                         f"{version['births']:,}", months, "current" if version["current"] else "")
+    console.print(versions)
+    return exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     from auth.commands import add_users_parser
 
@@ -123,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     load = commands.add_parser("load", help="one refresh: validate, link and publish the deliveries in DIR")
     load.add_argument("directory", type=Path)
 
-    commands.add_parser("status", help="current data version, row counts and last refreshes")
+    commands.add_parser("status", help="current data version, row counts, last refreshes and kept data versions")
     commands.add_parser("demo-data", help="generate and load demo data when the database is empty")
     add_users_parser(commands)
 
@@ -159,8 +189,6 @@ def run_command(arguments: argparse.Namespace, console: Console) -> int:
 
         return load_command(arguments.directory, make_engine(), console)
     if arguments.command == "status":
-        from loader.console import status_command
-
         return status_command(make_engine(), console)
     if arguments.command == "demo-data":
         return ensure_demo_data(console)

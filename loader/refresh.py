@@ -9,6 +9,11 @@ that dies at any point leaves the previous version current and complete, and the
 the refresh log row is committed beforehand (status `running`, later `published`/`unchanged`/`failed`), so the
 log shows an interrupted refresh. Bulk rows go to PostgreSQL with COPY and to SQLite with chunked executemany.
 
+Retention: publishing keeps the births and linkage_summary rows of the last `PERISPIEGEL_KEEP_VERSIONS` published
+versions (default 3, the new one included), so that a researcher's export can be made again from the version it
+names (`queries.store.BirthStore.snapshot(version)`); older versions' rows go, their `data_versions` row stays as
+history. A refresh that records an objection keeps no older version at all.
+
 Fault injection for tests: `PERISPIEGEL_KILL_AT_STAGE=<stage>` makes the process SIGKILL itself at the end of
 that stage, inside the open transaction.
 """
@@ -42,7 +47,7 @@ from loader.validate import (
     sha256_of,
     validate_deliveries,
 )
-from settings import REFERENCE_FOLDER
+from settings import REFERENCE_FOLDER, whole_number_from_environment
 from tables.database import psycopg_driver
 from tables.register import read_register
 from tables.schema import (
@@ -62,6 +67,10 @@ DEFAULT_ORGANISATIONS_FILE = REFERENCE_FOLDER / "organisations.csv"
 DEFAULT_POSTCODE_FILE = REFERENCE_FOLDER / "postcode_ses.csv"
 DEFAULT_PERCENTILES_FILE = REFERENCE_FOLDER / "birthweight-percentiles-hoftiezer.csv"
 KILL_AT_STAGE_VARIABLE = "PERISPIEGEL_KILL_AT_STAGE"
+KEEP_VERSIONS_VARIABLE = "PERISPIEGEL_KEEP_VERSIONS"
+#: Published versions whose rows a refresh keeps, the new current one included: an export says its version, and a
+#: later export can ask for that version again while it is kept. Each kept version is a full copy of `births`.
+DEFAULT_KEEP_VERSIONS = 3
 #: Files validated and stored together: bounds memory (a year is ~9,000 files, ten years ~90,000).
 FILES_PER_BATCH = 1500
 SQLITE_ROWS_PER_EXECUTEMANY = 20_000
@@ -115,6 +124,12 @@ class RefreshSummary:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def versions_to_keep() -> int:
+    """How many published versions a refresh keeps, the new current one included: `PERISPIEGEL_KEEP_VERSIONS`
+    (default 3, at least 1: the current version is always kept). A ValueError naming the variable otherwise."""
+    return whole_number_from_environment(KEEP_VERSIONS_VARIABLE, DEFAULT_KEEP_VERSIONS, minimum=1)
 
 
 def _checkpoint(stage: str) -> None:
@@ -430,17 +445,20 @@ def run_refresh(
     """One refresh: validate the new delivery files below `source_dir`, link, derive and publish atomically.
 
     Files already loaded (same SHA-256) are skipped; with nothing new the status is `unchanged` and the data
-    version stays. Raises FileNotFoundError when `source_dir` is not a folder.
+    version stays. How many published versions are kept is read here, once (`versions_to_keep`): a wrong
+    setting is refused before anything is logged or stored. Raises FileNotFoundError when `source_dir` is not a
+    folder.
     """
     clock = time.perf_counter()
     report = progress or (lambda _stage, _done, _total: None)
     source_dir = Path(source_dir)
     if not source_dir.is_dir():
         raise FileNotFoundError(f"delivery folder not found: {source_dir}")
+    keep_versions = versions_to_keep()
     refresh_id = _start_refresh(engine, source_dir, _now())
     try:
         return _refresh(source_dir, engine, refresh_id, organisations_file, postcode_file, percentiles_file,
-                        report, clock)
+                        keep_versions, report, clock)
     except BaseException:
         with engine.begin() as connection:
             connection.execute(update(refreshes).where(refreshes.c.refresh_id == refresh_id)
@@ -449,7 +467,7 @@ def run_refresh(
 
 
 def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_file: Path, postcode_file: Path,
-             percentiles_file: Path, report: Progress, clock: float) -> RefreshSummary:
+             percentiles_file: Path, keep_versions: int, report: Progress, clock: float) -> RefreshSummary:
     report("register", 0, 1)
     register = read_organisations_file(organisations_file)
     report("register", 1, 1)
@@ -516,7 +534,7 @@ def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_fi
         report("derive", 1, 1)
         _checkpoint("derive")
 
-        _publish(connection, summary, births_frame, linkage_frame, report, clock)
+        _publish(connection, summary, births_frame, linkage_frame, keep_versions, report, clock)
         _checkpoint("publish")
     return summary
 
@@ -526,8 +544,16 @@ def _read_postcodes(path: Path) -> pl.DataFrame:
 
 
 def _publish(connection: Connection, summary: RefreshSummary, births_frame: pl.DataFrame,
-             linkage_frame: pl.DataFrame, report: Progress, clock: float) -> None:
-    """Insert the new version's rows, move the pointer, drop versions older than the previous one."""
+             linkage_frame: pl.DataFrame, keep_versions: int, report: Progress, clock: float) -> None:
+    """Insert the new version's rows, move the pointer, and delete the births and linkage_summary rows of every
+    version older than the `keep_versions` newest (the new one included); their `data_versions` rows stay as history.
+
+    A version is kept while its births rows are there (`queries.status.kept_versions` asks so): no bookkeeping
+    column that could disagree with the rows. When this refresh recorded an objection
+    (`summary.records_objected`) no older version is kept, whatever `keep_versions` says: an objection must reach
+    every stored version, and an older one would still hold her child's row. A lowered `keep_versions` takes effect
+    at the next published version; versions already deleted never come back.
+    """
     report("publish", 0, 3)
     previous = _current_version(connection)
     version = int(connection.execute(select(func.coalesce(func.max(data_versions.c.data_version), 0)))
@@ -557,8 +583,12 @@ def _publish(connection: Connection, summary: RefreshSummary, births_frame: pl.D
     else:
         connection.execute(update(data_version_current).where(data_version_current.c.id == 1)
                            .values(data_version=version))
-        # An objection must reach every stored version too: then the previous version is not kept either.
-        oldest_kept = version if summary.records_objected else previous
+    # An objection must reach every stored version too: then no older version is kept.
+    kept = 1 if summary.records_objected else keep_versions
+    oldest_kept = connection.execute(
+        select(data_versions.c.data_version).order_by(data_versions.c.data_version.desc()).offset(kept - 1).limit(1)
+    ).scalar_one_or_none()
+    if oldest_kept is not None:
         for table in (births, linkage_summary):
             connection.execute(table.delete().where(table.c.data_version < oldest_kept))
     _erase_objected_feedback(connection)

@@ -1,5 +1,5 @@
-"""Read-only questions about what is loaded: the published data version, the refresh history, national counts
-per year and the organisation register.
+"""Read-only questions about what is loaded: the published data version, the data versions still kept, the
+refresh history, national counts per year and the organisation register.
 
 These read the loader's bookkeeping tables (`tables/schema.py`); they never compute indicators (that is the
 engine's job) and never build layout (that is `dashboards/`). Aggregation happens in the database: the
@@ -13,11 +13,11 @@ from datetime import datetime
 
 import polars as pl
 from polars.datatypes import DataTypeClass
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
 
 from tables.database import as_utc, current_data_version
 from tables.register import read_register
-from tables.schema import births, deliveries, refreshes
+from tables.schema import births, data_version_current, data_versions, deliveries, refreshes
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,34 @@ def data_status(engine: Engine) -> DataStatus | None:
         period_from=row["period_from"],
         period_to=row["period_to"],
     )
+
+
+def kept_versions(db_engine: Engine) -> list[dict]:
+    """The data versions still kept, newest first: `number`, `label`, `published_at` (UTC), `births`,
+    `period_from`, `period_to` and `current` (the one `data_version_current` points at). Empty before the first
+    refresh.
+
+    Kept means its `births` rows are still there: the refresh deletes the rows of older versions
+    (`loader.refresh`, `PERISPIEGEL_KEEP_VERSIONS`, none at all after an objection) and keeps their
+    `data_versions` row as history, so the rows themselves say which versions can be loaded again — no bookkeeping
+    column that could disagree with them. The current version counts as kept even with no births at all; an older
+    version without births has nothing to load and is not listed.
+    """
+    current = select(data_version_current.c.data_version).where(data_version_current.c.id == 1).scalar_subquery()
+    has_births = select(births.c.data_version).where(births.c.data_version == data_versions.c.data_version).exists()
+    query = (
+        select(data_versions, (data_versions.c.data_version == current).label("current"))
+        .where(or_(data_versions.c.data_version == current, has_births))
+        .order_by(data_versions.c.data_version.desc())
+    )
+    with db_engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [
+        {"number": row["data_version"], "label": row["label"], "published_at": as_utc(row["published_at"]),
+         "births": row["births"], "period_from": row["period_from"], "period_to": row["period_to"],
+         "current": bool(row["current"])}
+        for row in rows
+    ]
 
 
 _RECORD_COUNTS = ("records_read", "records_accepted", "records_rejected", "records_objected")

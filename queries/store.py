@@ -6,6 +6,10 @@ evaluated at load time) and every question aggregates there. Each question first
 published (a one-row read, throttled by `version_check_seconds`); when the pointer has moved, the new
 version is loaded and swapped in — no restart needed. A version is immutable, so a loaded snapshot never
 goes stale.
+
+An older version that the installation still keeps (`queries.status.kept_versions`) can be named, so that an
+export can be made again from the version an earlier one says it came from: it is loaded the same way, and at most
+one such version is held besides the current one (a ten-year snapshot is some 350 MB).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from queries.catalogue import INDICATORS, catalogue_columns
 from queries.config import EngineConfig
 from queries.disclosure import RECORD_KEY_COLUMN, packed_key, record_key_expression
 from queries.filters import DIMENSIONS
+from queries.status import kept_versions
 from tables.database import current_data_version, psycopg_driver
 from tables.register import read_register, register_by_code
-from tables.schema import births, data_version_current
+from tables.schema import births, data_version_current, data_versions
 
 LEVEL_COLUMNS = {"practice": "practice_code", "hospital": "hospital_code", "vsv": "vsv_code"}
 # The strata of indirect standardisation (case mix), and the one small integer column that numbers their
@@ -181,8 +186,40 @@ def compact_frame(raw: pl.DataFrame, secret: str) -> pl.DataFrame:
     return compact.with_columns(keys).rechunk()
 
 
+class VersionNotKeptError(LookupError):
+    """A data version was named that the installation does not keep: never published, or its rows deleted since
+    (only the last `PERISPIEGEL_KEEP_VERSIONS` are kept, and none older than a refresh that recorded an objection).
+
+    `requested` is the version asked for, `kept` the versions that can be named instead, newest (current) first.
+    """
+
+    def __init__(self, requested: int, kept: list[int]) -> None:
+        self.requested = requested
+        self.kept = list(kept)
+        if self.kept:
+            listed = ", ".join(f"{number} (current)" if index == 0 else str(number)
+                               for index, number in enumerate(self.kept))
+            message = f"data version {requested} is not kept; the kept data versions are {listed}"
+        else:
+            message = f"data version {requested} is not kept; no data version has been published yet"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[VersionNotKeptError], tuple[int, list[int]]]:
+        # An exception's own arguments are its message: without this, unpickling calls __init__(message).
+        return type(self), (self.requested, self.kept)
+
+
+@dataclass(frozen=True)
+class _KeptSnapshot:
+    """The one non-current version held, and the pointer under which it was last found kept: versions are only
+    deleted by a refresh, which moves the pointer, so while the pointer stays it needs no new check."""
+
+    snapshot: Snapshot
+    checked_under: int | None
+
+
 class BirthStore:
-    """Holds the snapshot of the published data version for one database."""
+    """Holds the snapshot of the published data version for one database, and at most one other kept version."""
 
     def __init__(self, engine: Engine, config: EngineConfig) -> None:
         self.engine = engine
@@ -191,21 +228,47 @@ class BirthStore:
         self._checked_at = 0.0
         self._published: int | None = None
         self._lock = threading.Lock()
+        self._kept: _KeptSnapshot | None = None
+        # Its own lock: loading an older version (seconds) never holds up loading a newly published one.
+        self._kept_lock = threading.Lock()
 
     def published_version(self) -> int | None:
         """The version number `data_version_current` points at (re-read at most every
         `version_check_seconds`)."""
         now = time.monotonic()
         if self._published is None or now - self._checked_at >= self.config.version_check_seconds:
-            with self.engine.connect() as connection:
-                self._published = connection.execute(
-                    select(data_version_current.c.data_version).where(data_version_current.c.id == 1)).scalar()
-            self._checked_at = now
+            self._read_published(now)
         return self._published
 
-    def snapshot(self) -> Snapshot | None:
-        """The loaded current version, loading it first when it changed; None when nothing is published."""
+    def _read_published(self, now: float | None = None) -> int | None:
+        with self.engine.connect() as connection:
+            self._published = connection.execute(
+                select(data_version_current.c.data_version).where(data_version_current.c.id == 1)).scalar()
+        self._checked_at = time.monotonic() if now is None else now
+        return self._published
+
+    def snapshot(self, version: int | None = None) -> Snapshot | None:
+        """The loaded current version, loading it first when it changed; None when nothing is published.
+
+        `version` names a data version: the current one gives the same as None; an older one that is still kept
+        is loaded (the same way) and held until another older one is asked for. A VersionNotKeptError, listing the
+        kept versions, when it is not kept — also when it was held but a refresh has deleted it since (an
+        objection must reach every version served). Asking for an older version reads the pointer afresh, past
+        `version_check_seconds`: a version just published is then served as the current one, not loaded twice.
+        The register (`organisations`) is the current one for every version: the register keeps no history.
+        """
         published = self.published_version()
+        if version is not None and version != published:
+            published = self._read_published()
+            if version != published:
+                return self._kept_snapshot(version, published)
+        current = self._current_snapshot(published)
+        if version is None or (current is not None and current.data_version == version):
+            return current
+        # The pointer moved on while the current version was read: the version asked for is an older one now.
+        return self._kept_snapshot(version, self._read_published())
+
+    def _current_snapshot(self, published: int | None) -> Snapshot | None:
         if published is None:
             return None
         current = self._snapshot
@@ -216,11 +279,48 @@ class BirthStore:
                 self._snapshot = self._load()
             return self._snapshot
 
+    def _kept_snapshot(self, version: int, published: int | None) -> Snapshot:
+        """The older kept `version`: held while the pointer stays at `published`, else checked and loaded."""
+        held = self._kept
+        if held is not None and held.snapshot.data_version == version and held.checked_under == published:
+            return held.snapshot
+        with self._kept_lock:
+            held = self._kept
+            if held is not None and held.snapshot.data_version == version and held.checked_under == published:
+                return held.snapshot
+            row = self._kept_row(version)
+            if held is not None and held.snapshot.data_version == version:
+                snapshot = held.snapshot  # still kept under the new pointer: no need to read it again
+            else:
+                self._kept = None  # let the one held go before reading the next: two would double the memory
+                snapshot = self._read_version(row)
+                # A refresh that deleted it while it was read (one transaction) left no rows: then some reads may
+                # have found none, and a partial copy must not be served. Rows still there: every read saw them all.
+                self._kept_row(version)
+            self._kept = _KeptSnapshot(snapshot, published)
+            return snapshot
+
+    def _kept_row(self, version: int) -> dict:
+        """The `data_versions` row of `version` as stored (as the current version's is read), when it is kept;
+        else a VersionNotKeptError, and the version held goes if it is no longer kept either."""
+        kept = [row["number"] for row in kept_versions(self.engine)]
+        if self._kept is not None and self._kept.snapshot.data_version not in kept:
+            self._kept = None
+        if version not in kept:
+            raise VersionNotKeptError(version, kept)
+        with self.engine.connect() as connection:
+            row = connection.execute(select(data_versions).where(data_versions.c.data_version == version)).mappings()
+            return dict(row.one())
+
     def _load(self) -> Snapshot | None:
-        started = time.perf_counter()
         info = current_data_version(self.engine)
         if info is None:
             return None
+        return self._read_version(dict(info))
+
+    def _read_version(self, info: dict) -> Snapshot:
+        """Read and compact the births of the data version whose `data_versions` row is `info`, one year at a time."""
+        started = time.perf_counter()
         version = info["data_version"]
         secret = self.config.pseudonym_key
         chunks = [compact_frame(read_births(self.engine, version, year), secret)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,8 @@ def test_generate_load_status_end_to_end(tmp_path: Path) -> None:
     status = run_cli("status", database_url=database_url)
     assert status.returncode == 0, status.stderr
     assert "births" in status.stdout.lower()
+    assert "Kept data versions: the last 3 published are kept (PERISPIEGEL_KEEP_VERSIONS)" in status.stdout
+    assert re.search(r"│\s+1 │ .* │ current │", status.stdout), status.stdout
 
 
 def test_load_of_a_missing_folder_says_so(tmp_path: Path) -> None:

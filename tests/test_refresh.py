@@ -1,12 +1,17 @@
-"""One refresh on a real database (SQLite and PostgreSQL): stored, versioned, atomic, idempotent."""
+"""One refresh on a real database (SQLite and PostgreSQL): stored, versioned, atomic, idempotent; the data versions
+it keeps, and the store loading a kept one."""
 
 from __future__ import annotations
 
+import gc
 import os
+import pickle
 import re
 import signal
 import subprocess
 import sys
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,8 +26,16 @@ from sqlalchemy import Engine, func, select, text
 
 from auth.permissions import permitted_organisations
 from auth.users import add_user, get_user
-from loader.refresh import KILL_AT_STAGE_VARIABLE, RefreshSummary, run_refresh
-from queries.status import organisation_register
+from loader.refresh import (
+    KEEP_VERSIONS_VARIABLE,
+    KILL_AT_STAGE_VARIABLE,
+    RefreshSummary,
+    run_refresh,
+    versions_to_keep,
+)
+from queries.config import EngineConfig
+from queries.status import kept_versions, organisation_register
+from queries.store import BirthStore, VersionNotKeptError
 from tables.database import current_data_version
 from tables.schema import births, data_versions, deliveries, metadata, objections, records, refreshes
 
@@ -167,16 +180,145 @@ def test_an_objection_is_honoured(engine: Engine, tmp_path: Path) -> None:
     assert stored_record(engine, "SECRET7") is None
 
 
-def test_only_the_previous_version_is_kept_besides_the_current(engine: Engine, tmp_path: Path) -> None:
-    for number in range(1, 4):
-        write_delivery(tmp_path / APRIL, f"lvr1_P0001_2023-04_resend{number}.csv", [child_of(number)])
-        refresh(tmp_path, engine)
+def publish_versions(folder: Path, engine: Engine, count: int) -> None:
+    """`count` refreshes, each adding one child: data version n holds n births."""
+    for number in range(1, count + 1):
+        write_delivery(folder / APRIL, f"lvr1_P0001_2023-04_resend{number}.csv", [child_of(number)])
+        refresh(folder, engine)
+
+
+def versions_with_births(engine: Engine) -> list[int]:
     with engine.connect() as connection:
-        versions = connection.execute(select(births.c.data_version).distinct().order_by(births.c.data_version))
-        assert list(versions.scalars()) == [2, 3]
+        return list(connection.execute(select(births.c.data_version).distinct().order_by(births.c.data_version))
+                    .scalars())
+
+
+def test_the_last_three_versions_are_kept_and_can_be_loaded(engine: Engine, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEEP_VERSIONS_VARIABLE, raising=False)
+    assert versions_to_keep() == 3
+    publish_versions(tmp_path, engine, 4)
+
+    assert versions_with_births(engine) == [2, 3, 4]
+    with engine.connect() as connection:  # every published version stays in the history
         assert list(connection.execute(select(data_versions.c.births).order_by(data_versions.c.data_version))
-                    .scalars()) == [1, 2, 3]
-    assert len(current_births(engine)) == 3
+                    .scalars()) == [1, 2, 3, 4]
+    kept = kept_versions(engine)
+    assert [(row["number"], row["births"], row["current"]) for row in kept] == [(4, 4, True), (3, 3, False),
+                                                                                (2, 2, False)]
+    assert all(row["published_at"].tzinfo is not None and row["period_from"] == APRIL for row in kept)
+
+    store = BirthStore(engine, EngineConfig())
+    current = store.snapshot()
+    assert current is not None and (current.data_version, current.frame.height) == (4, 4)
+    assert store.snapshot(4) is current
+    for number in (3, 2):
+        older = store.snapshot(number)
+        assert older is not None and (older.data_version, older.frame.height) == (number, number)
+        assert older.label == kept[4 - number]["label"]
+        assert older.frame.columns == current.frame.columns
+    assert store.snapshot() is current  # asking for older versions leaves the current one in place
+
+    for gone in (1, 5):
+        with pytest.raises(VersionNotKeptError) as refused:
+            store.snapshot(gone)
+        assert (refused.value.requested, refused.value.kept) == (gone, [4, 3, 2])
+        assert str(refused.value) == f"data version {gone} is not kept; the kept data versions are 4 (current), 3, 2"
+    assert pickle.loads(pickle.dumps(refused.value)).kept == [4, 3, 2]
+
+
+def test_the_store_holds_one_older_version_at_a_time(engine: Engine, tmp_path: Path) -> None:
+    publish_versions(tmp_path, engine, 3)
+    store = BirthStore(engine, EngineConfig())
+    current = store.snapshot()
+    first = store.snapshot(1)
+    assert first is not None and store.snapshot(1) is first  # held: not read again
+    held = weakref.ref(first)
+    del first
+
+    second = store.snapshot(2)
+    gc.collect()
+    assert held() is None, "the store still holds version 1 besides version 2"
+    assert second is not None and second.frame.height == 2 and store.snapshot(2) is second
+    assert store.snapshot() is current
+
+    # Questions from several threads at once each get the version they named.
+    asked = [None, 1, 2, 3] * 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answered = list(pool.map(store.snapshot, asked))
+    assert [snapshot.data_version if snapshot else None for snapshot in answered] == [
+        3 if number is None else number for number in asked]
+    assert [snapshot.frame.height if snapshot else None for snapshot in answered] == [
+        3 if number is None else number for number in asked]
+
+
+def test_an_objection_leaves_no_older_version(engine: Engine, tmp_path: Path) -> None:
+    publish_versions(tmp_path, engine, 3)
+    store = BirthStore(engine, EngineConfig())
+    older = store.snapshot(2)
+    assert older is not None and older.frame.height == 2  # held in memory, with D1's child
+
+    write_delivery(tmp_path / "may", "lvr1_P0001_2023-04_resend9.csv",
+                   [child_of(1, dossier_version="2", objection="1")])
+    summary = refresh(tmp_path, engine)
+
+    assert (summary.records_objected, summary.data_version, summary.births) == (1, 4, 2)
+    assert versions_with_births(engine) == [4]
+    assert [row["number"] for row in kept_versions(engine)] == [4]
+    for number in (2, 3):  # not even the copy already in memory is served any more
+        with pytest.raises(VersionNotKeptError) as refused:
+            store.snapshot(number)
+        assert refused.value.kept == [4]
+    current = store.snapshot()
+    assert current is not None and (current.data_version, current.frame.height) == (4, 2)
+
+
+def test_keeping_one_version_keeps_only_the_current(engine: Engine, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEEP_VERSIONS_VARIABLE, "1")
+    publish_versions(tmp_path, engine, 3)
+
+    assert versions_with_births(engine) == [3]
+    assert [(row["number"], row["current"]) for row in kept_versions(engine)] == [(3, True)]
+    with pytest.raises(VersionNotKeptError, match=r"the kept data versions are 3 \(current\)$"):
+        BirthStore(engine, EngineConfig()).snapshot(2)
+
+
+@pytest.mark.parametrize("setting", ["0", "three"])
+def test_a_wrong_number_of_versions_to_keep_is_refused_before_anything_is_stored(
+        sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
+    write_delivery(tmp_path / APRIL, "lvr1_P0001_2023-04.csv", [child_of(1)])
+    monkeypatch.setenv(KEEP_VERSIONS_VARIABLE, setting)
+    with pytest.raises(ValueError, match=KEEP_VERSIONS_VARIABLE):
+        refresh(tmp_path, sqlite_engine)
+    assert sum(row_counts(sqlite_engine).values()) == 0
+    with pytest.raises(VersionNotKeptError, match="no data version has been published yet"):
+        BirthStore(sqlite_engine, EngineConfig()).snapshot(1)
+
+
+def test_status_lists_the_kept_versions(sqlite_engine: Engine, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from cli import status_command
+
+    screen = Console(record=True, width=160)
+    assert status_command(sqlite_engine, screen) == 0
+    assert "No data version kept yet; the last 3 published are kept (PERISPIEGEL_KEEP_VERSIONS)" in (
+        screen.export_text())
+
+    monkeypatch.setenv(KEEP_VERSIONS_VARIABLE, "2")
+    publish_versions(tmp_path, sqlite_engine, 3)
+    assert status_command(sqlite_engine, screen) == 0
+    shown = screen.export_text()
+    assert "Kept data versions: the last 2 published are kept (PERISPIEGEL_KEEP_VERSIONS)" in shown
+    kept_rows = re.findall(r"│\s+(\d+) │ \d{4}-\d\d \(\d\) +│ \d{4}-\d\d-\d\d \d\d:\d\d │\s+(\d+) │ "
+                           r"2023-04 to 2023-04 │ (current)? *│", shown)
+    assert kept_rows == [("3", "3", "current"), ("2", "2", "")]
+
+    monkeypatch.setenv(KEEP_VERSIONS_VARIABLE, "none")
+    assert status_command(sqlite_engine, screen) == 0
+    assert "PERISPIEGEL_KEEP_VERSIONS must be a whole number" in screen.export_text()
 
 
 def _engine_url(engine: Engine) -> str:

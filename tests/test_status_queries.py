@@ -9,7 +9,7 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, delete, insert
 
 from queries.delivery_feedback import (
     completeness_of,
@@ -19,7 +19,7 @@ from queries.delivery_feedback import (
     rejected_records_of,
     sender_codes,
 )
-from queries.status import counts_per_year, data_status, organisation_register, refresh_history
+from queries.status import counts_per_year, data_status, kept_versions, organisation_register, refresh_history
 from tables.schema import (
     births,
     data_version_current,
@@ -149,6 +149,20 @@ def test_data_status_is_the_published_version(engine: Engine) -> None:
     assert (status.data_version, status.label, status.births) == (2, "2026-11 (1)", 5)
     assert status.published_at == PUBLISHED
     assert (status.period_from, status.period_to) == ("2023-03", "2024-03")
+
+
+def test_kept_versions_are_those_whose_births_are_still_there_newest_first(engine: Engine) -> None:
+    assert kept_versions(engine) == []
+    fill(engine)
+    assert kept_versions(engine) == [
+        {"number": 2, "label": "2026-11 (1)", "published_at": PUBLISHED, "births": 5, "period_from": "2023-03",
+         "period_to": "2024-03", "current": True},
+        {"number": 1, "label": "2026-10 (1)", "published_at": datetime(2026, 10, 1, 3, 5, tzinfo=UTC), "births": 2,
+         "period_from": "2023-03", "period_to": "2023-03", "current": False},
+    ]
+    with engine.begin() as connection:  # what a refresh does to a version it no longer keeps
+        connection.execute(delete(births).where(births.c.data_version == 1))
+    assert [(row["number"], row["current"]) for row in kept_versions(engine)] == [(2, True)]
 
 
 def test_counts_per_year_count_only_the_current_version(engine: Engine) -> None:
