@@ -156,8 +156,9 @@ def indicator_rows(definition: Indicator, counted: Counted, presentation: Presen
     shown["suppression_reason"] = np.where(withheld, "complementary",
                                            np.where(few, "few_peers", shown["suppression_reason"]))
     is_peer = table["treatment"].to_numpy() == "peer"
-    band_low = np.where(is_peer & ~few, table["band_low"].to_numpy(), np.nan)
-    band_high = np.where(is_peer & ~few, table["band_high"].to_numpy(), np.nan)
+    banded = is_peer & ~few
+    band_low, band_high = ((np.where(banded, table[name].to_numpy(), np.nan) if name in table.columns
+                            else np.full(table.height, np.nan)) for name in ("band_low", "band_high"))
     rows = table.select(*keys, "row_kind", "level", "org_code", "org_label", "named", "own", "sort_rank").with_columns(
         pl.Series("numerator", shown["numerator"]).fill_nan(None).cast(pl.Int64),
         pl.Series("denominator", shown["denominator"]).fill_nan(None).cast(pl.Int64),

@@ -243,3 +243,27 @@ def test_present_columns_is_present_cell_by_cell() -> None:
                 value = shown[name][i]
                 value = None if isinstance(value, float) and np.isnan(value) else value
                 assert value == pytest.approx(expected[name], abs=1e-12), (name, i, cell, treatment[i], export)
+
+
+def test_an_export_can_name_a_kept_data_version(sqlite_engine) -> None:
+    from births_factory import publish, random_births
+
+    from queries.store import VersionNotKeptError
+
+    publish(sqlite_engine, random_births(200, seed=1), data_version=1)
+    publish(sqlite_engine, random_births(500, seed=2), data_version=2)
+    engine = IndicatorEngine(sqlite_engine, EngineConfig(pseudonym_key="export tests"))
+    admin = Viewer("admin")
+
+    def births(version: int | None) -> int:
+        table = engine.export(admin, {}, indicators=["caesarean"], data_version=version)
+        national = pl.concat(list(table.chunks())).filter(row_kind="national").row(0, named=True)
+        assert table.about["data_version"]["number"] == (version or 2)
+        assert table.about["question"]["data_version"] == (version or 2)
+        return national["denominator"]
+
+    assert births(None) == births(2) == 500
+    assert births(1) == 200
+    with pytest.raises(VersionNotKeptError) as error:
+        engine.export(admin, {}, data_version=7)
+    assert sorted(error.value.kept) == [1, 2]
