@@ -13,6 +13,7 @@ import ast
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 import jinja2
 import pytest
@@ -23,9 +24,11 @@ from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
 from dashboards.tiles import MASKED_REASONS
 from loader.refresh import REFRESH_STATUSES
 from loader.validate import DELIVERY_STATUSES, FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
+from queries.answers import ColumnKind
 from queries.catalogue import CATALOGUE, Direction
 from queries.disclosure import TREATMENTS
 from queries.engine import GRAINS, LEVELS
+from queries.export_table import EXPORT_COLUMNS
 from queries.filters import DIMENSIONS
 from queries.judgement import FLAGS, LIMITS_METHODS, MEASURES, OVERDISPERSION_CHOICES, VERDICTS
 from queries.scope import ROLES
@@ -86,6 +89,9 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "dimension_value": tuple(f"{name}.{value}" for name, dimension in DIMENSIONS.items() for value in dimension.values),
     "field": COLUMNS,
     "field_unit": FIELDS_WITH_UNIT,
+    "export_header": tuple(column.name for column in EXPORT_COLUMNS),  # a column's label (exports/)
+    "export_column": tuple(column.name for column in EXPORT_COLUMNS),  # what the column holds
+    "export_kind": get_args(ColumnKind),
 }
 
 
