@@ -4,27 +4,41 @@ parameter and its allowed values. Counts are masked as in exports (the API is an
 Who asks is the logged-in user (a browser session or an `Authorization: Bearer` API token, see auth/): every
 question is put to the engine as `auth.current_viewer()`, so the API answers exactly what the dashboard would
 show that user. Every answer is written to the audit log as an export.
+
+`GET /api/v1/export` answers the engine's export question as a file (CSV, Excel or Parquet, exports/), streamed
+chunk by chunk; the questions with rows (`overview`, `results`, `funnel`, `adjusted`, `trend`, `breakdown`) answer
+the same file for `format=csv|xlsx|parquet` or an `Accept` header asking for one of those types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import flask
+import polars as pl
 from flask import Blueprint, current_app, jsonify, request
 
 import auth
+import exports
+from queries.answers import ExportTable
 from queries.catalogue import CATALOGUE
-from queries.engine import GRAINS, LEVELS, IndicatorEngine, NoDataError, get_engine
-from queries.filters import DIMENSIONS, FILTER_PARAMETERS, InvalidParameterError
+from queries.engine import LEVELS, IndicatorEngine, NoDataError, get_engine
+from queries.filters import DIMENSIONS, FILTER_PARAMETERS, GRAINS, InvalidParameterError
 from queries.judgement import DEFAULT_OVERDISPERSION, OVERDISPERSION_CHOICES
 from queries.scope import NotPermittedError, Viewer
+from queries.store import VersionNotKeptError
+from texts import DEFAULT_LANGUAGE, LANGUAGES
 
 API_PREFIX = "/api/v1"
 ENGINE_CONFIG_KEY = "PERISPIEGEL_INDICATOR_ENGINE"
 DATABASE_URL_CONFIG_KEY = "PERISPIEGEL_DATABASE_URL"
 
 REQUIRED_CHOICES = {"indicator": list(CATALOGUE), "level": list(LEVELS), "dimension": list(DIMENSIONS)}
+FORMAT_PARAMETER = "format"
+# The parameters of every export besides the target group (`GET /export`, and a file from the other routes).
+EXPORT_OPTIONS = (FORMAT_PARAMETER, "lang", "data_version")
 
 blueprint = Blueprint("api_v1", __name__, url_prefix=API_PREFIX)
 
@@ -54,7 +68,8 @@ def _login_required() -> flask.Response | None:
 
 @blueprint.after_request
 def _audit_export(response: flask.Response) -> flask.Response:
-    if response.status_code == 200:
+    # A file is logged when its last row has been sent, with the number of rows (`_file`).
+    if response.status_code == 200 and not response.is_streamed:
         auth.audit_event("export", target=request.full_path.rstrip("?"))
     return response
 
@@ -67,6 +82,11 @@ def _invalid(error: InvalidParameterError) -> flask.Response:
 @blueprint.errorhandler(NotPermittedError)
 def _not_permitted(error: NotPermittedError) -> flask.Response:
     return _error(403, str(error))
+
+
+@blueprint.errorhandler(VersionNotKeptError)
+def _not_kept(error: VersionNotKeptError) -> flask.Response:
+    return _error(410, str(error), parameter="data_version", kept=error.kept)
 
 
 @blueprint.errorhandler(NoDataError)
@@ -94,12 +114,84 @@ def _viewer(org_code: str | None = None) -> Viewer:
     return auth.current_viewer(org_code)
 
 
+def _own_code() -> str | None:
+    """The organisation a per-organisation question is about by default: the user's own (or VSV)."""
+    viewer = _viewer()
+    return viewer.org_code or viewer.vsv_code
+
+
 def _filters() -> dict[str, str]:
     return {name: request.args[name] for name in FILTER_PARAMETERS if name in request.args}
 
 
 def _answer(question: Callable[..., dict], *args: object, **kwargs: str | None) -> flask.Response:
     return jsonify(question(*args, _viewer(kwargs.get("org_code")), _filters(), export=True, **kwargs))
+
+
+def _requested_format() -> exports.Format | None:
+    """The file format asked for: `format=` (csv, xlsx, parquet; json for the JSON answer), else the best match of
+    the `Accept` header (JSON first, so `*/*` and browsers get JSON); None for JSON."""
+    written = request.args.get(FORMAT_PARAMETER)
+    if written:
+        if written == "json":
+            return None
+        for name in exports.FORMATS:
+            if written == name:
+                return name
+        raise InvalidParameterError(FORMAT_PARAMETER, written, ("json", *exports.FORMATS))
+    media_types = {exports.MEDIA_TYPES[name].split(";")[0]: name for name in exports.FORMATS}
+    best = request.accept_mimetypes.best_match(["application/json", *media_types])
+    return media_types.get(best) if best else None
+
+
+def _file(file_format: exports.Format, **question: object) -> flask.Response:
+    """The export question's answer as a file, streamed as it is written; logged with its rows when complete."""
+    language = request.args.get("lang") or DEFAULT_LANGUAGE
+    if language not in LANGUAGES:
+        raise InvalidParameterError("lang", language, LANGUAGES)
+    version = request.args.get("data_version")
+    if version is not None and not version.isdigit():
+        raise InvalidParameterError("data_version", version, "the number of a kept data version")
+    org_code = question.get("org_code")
+    viewer = _viewer(org_code if isinstance(org_code, str) else None)
+    table = _engine().export(viewer, _filters(), language=language,
+                             data_version=int(version) if version else None, **question)  # type: ignore[arg-type]
+    user = auth.current_user()
+    context = exports.ExportContext(exported_at=datetime.now(UTC), exported_by=user.username if user else "",
+                                    request=request.full_path.rstrip("?"), language=language)
+    counted, rows = _counting(table)
+    log = auth.audit_later("export", target=request.full_path.rstrip("?"))
+
+    def body() -> Iterator[bytes]:
+        # Written while the response is sent, after the request's context has gone: everything it needs is here.
+        complete = False
+        try:
+            yield from exports.stream(counted, file_format, context)
+            complete = True
+        finally:
+            log(f"{file_format}, {rows[0]} rows{'' if complete else ', not completed'}")
+
+    name = exports.file_name(table.about, file_format)
+    return flask.Response(body(), content_type=exports.MEDIA_TYPES[file_format],
+                          headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                   "X-Perispiegel-Data-Version": str(table.about["data_version"]["number"])})
+
+
+def _counting(table: ExportTable) -> tuple[ExportTable, list[int]]:
+    """The table, counting its rows as a writer reads them (for the audit log)."""
+    rows = [0]
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        for chunk in table.chunks():
+            rows[0] += chunk.height
+            yield chunk
+
+    return replace(table, chunks=chunks), rows
+
+
+def _listed(name: str) -> list[str]:
+    """A comma-separated parameter as a list (absent: empty)."""
+    return [value.strip() for value in request.args.get(name, "").split(",") if value.strip()]
 
 
 @blueprint.get("/indicators")
@@ -120,28 +212,40 @@ def indicators() -> flask.Response:
 def overview() -> flask.Response:
     """Every indicator of the organisation's type for one organisation (default: the user's own), its VSV and
     national, judged as the dashboard's overview judges them."""
-    args = _arguments((), ("org", "overdispersion"))
+    args = _arguments((), ("org", "overdispersion", *EXPORT_OPTIONS))
+    if file_format := _requested_format():
+        return _file(file_format, org_code=args.get("org") or _own_code(),
+                     overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
     return _answer(_engine().overview, org_code=args.get("org"),
                    overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
 
 
 @blueprint.get("/results")
 def results() -> flask.Response:
-    args = _arguments(("indicator", "level"), ("overdispersion",))
+    args = _arguments(("indicator", "level"), ("overdispersion", *EXPORT_OPTIONS))
+    if file_format := _requested_format():
+        return _file(file_format, indicators=[args["indicator"]], level=args["level"],
+                     overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
     return _answer(_engine().results, args["indicator"], args["level"],
                    overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
 
 
 @blueprint.get("/funnel")
 def funnel() -> flask.Response:
-    args = _arguments(("indicator", "level"), ("overdispersion",))
+    args = _arguments(("indicator", "level"), ("overdispersion", *EXPORT_OPTIONS))
+    if file_format := _requested_format():
+        return _file(file_format, indicators=[args["indicator"]], level=args["level"],
+                     overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
     return _answer(_engine().funnel, args["indicator"], args["level"],
                    overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
 
 
 @blueprint.get("/trend")
 def trend() -> flask.Response:
-    args = _arguments(("indicator",), ("grain", "org"))
+    args = _arguments(("indicator",), ("grain", "org", *EXPORT_OPTIONS))
+    if file_format := _requested_format():
+        return _file(file_format, indicators=[args["indicator"]], org_code=args.get("org") or _own_code(),
+                     grain=args.get("grain", "month"))
     return _answer(_engine().trend, args["indicator"], grain=args.get("grain", "month"), org_code=args.get("org"))
 
 
@@ -153,15 +257,33 @@ def control_chart() -> flask.Response:
 
 @blueprint.get("/breakdown")
 def breakdown() -> flask.Response:
-    args = _arguments(("indicator", "dimension"), ("org",))
+    args = _arguments(("indicator", "dimension"), ("org", *EXPORT_OPTIONS))
+    if file_format := _requested_format():
+        return _file(file_format, indicators=[args["indicator"]], org_code=args.get("org") or _own_code(),
+                     dimensions=[args["dimension"]])
     return _answer(_engine().breakdown, args["indicator"], args["dimension"], org_code=args.get("org"))
 
 
 @blueprint.get("/adjusted")
 def adjusted() -> flask.Response:
-    args = _arguments(("indicator", "level"), ("overdispersion",))
+    args = _arguments(("indicator", "level"), ("overdispersion", *EXPORT_OPTIONS))
+    if file_format := _requested_format():
+        return _file(file_format, indicators=[args["indicator"]], level=args["level"],
+                     overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
     return _answer(_engine().adjusted, args["indicator"], args["level"],
                    overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
+
+
+@blueprint.get("/export")
+def export() -> flask.Response:
+    """The export question (queries.engine.IndicatorEngine.export) as a CSV, Excel or Parquet file: indicators
+    (comma-separated; default all), a level or one organisation, up to two breakdown dimensions, a grain, the target
+    group, the language of the labels and a kept data version."""
+    args = _arguments((), ("indicator", "level", "org", "dimension", "grain", "overdispersion", *EXPORT_OPTIONS))
+    file_format = _requested_format() or "csv"
+    return _file(file_format, indicators=_listed("indicator") or None, level=args.get("level", "national"),
+                 org_code=args.get("org"), dimensions=_listed("dimension"), grain=args.get("grain"),
+                 overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
 
 
 def register_api(server: flask.Flask, engine: IndicatorEngine | None = None) -> None:

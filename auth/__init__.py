@@ -8,6 +8,7 @@ Public interface:
     auth.permitted_organisations()          -> list[str] | None: organisation codes the user may choose (None: all)
     auth.current_user()                     -> auth.users.User | None
     auth.audit_event(action, target, detail)  log an export or download by the current user
+    auth.audit_later(action, target)        -> log(detail): the same, written after the request (a streamed file)
 
 Every Dash callback, API route and download asks `current_viewer()`; the indicator engine answers only what
 that viewer may see. Accounts: auth.users (and `perispiegel users ...`, auth.commands); API tokens: auth.tokens;
@@ -15,6 +16,8 @@ throttling: auth.throttle; the audit log: auth.audit. docs/security.md describes
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import current_app, g
 
@@ -26,7 +29,8 @@ from auth.session import EXTENSION, auth_settings, client_address, logged_in_use
 from auth.users import User
 from queries.scope import Viewer
 
-__all__ = ["audit_event", "current_user", "current_viewer", "install", "login_installed", "permitted_organisations"]
+__all__ = ["audit_event", "audit_later", "current_user", "current_viewer", "install", "login_installed",
+           "permitted_organisations"]
 
 
 def login_installed() -> bool:
@@ -63,3 +67,15 @@ def audit_event(action: str, target: str | None = None, detail: str | None = Non
     user = logged_in_user()
     audit.record(auth_settings().engine, action, actor=user.username if user else None, target=target, detail=detail,
                  address=client_address())
+
+
+def audit_later(action: str, target: str | None = None) -> Callable[[str | None], None]:
+    """`audit_event` for the current user and address, written when the returned function is called — after the
+    request has ended, e.g. once a streamed file's last row is sent (its detail then says how many)."""
+    user = logged_in_user()
+    engine, actor, address = auth_settings().engine, user.username if user else None, client_address()
+
+    def log(detail: str | None) -> None:
+        audit.record(engine, action, actor=actor, target=target, detail=detail, address=address)
+
+    return log

@@ -15,11 +15,10 @@ from dash import html
 
 from auth.session import API_PREFIX
 from dashboards.view_state import ViewState
-from texts import text
+from exports import FORMATS
+from texts import code_label, text
 
 EXPORT_ADDRESS = f"{API_PREFIX}export"
-#: The formats a link offers, with their texts.
-FORMAT_TEXTS = (("csv", "export_format_csv"), ("xlsx", "export_format_xlsx"), ("parquet", "export_format_parquet"))
 
 
 def export_address(view: ViewState, file_format: str, **question: str | list[str] | None) -> str:
@@ -40,13 +39,16 @@ def download_links(view: ViewState, element_id: str, **question: str | list[str]
     """"Download these figures: CSV · Excel · Parquet" for `question` (see `export_address`)."""
     language = view.language
     links: list = []
-    for file_format, key in FORMAT_TEXTS:
+    # The script fills in the placeholders as the file arrives.
+    busy = text("export_busy", language, megabytes="{megabytes}", seconds="{seconds}")
+    failed = text("export_failed", language, message="{message}")
+    for file_format in FORMATS:
         if links:
             links.append(" · ")
-        links.append(html.A(text(key, language), href=export_address(view, file_format, **question),
-                            className="export-link", id=f"{element_id}-{file_format}", download="",
-                            **{"data-busy": text("export_busy", language), "data-failed": text("export_failed",
-                                                                                               language)}))
+        links.append(html.A(code_label("export_format", file_format, language),
+                            href=export_address(view, file_format, **question), className="export-link",
+                            id=f"{element_id}-{file_format}", download="",
+                            **{"data-busy": busy, "data-failed": failed}))
     return html.Div([html.Span(text("download_figures", language) + ": "), *links,
                      html.Span(className="export-progress", role="status", **{"aria-live": "polite"})],
                     className="download-links", id=element_id)

@@ -279,7 +279,9 @@ def present_columns(exact: Mapping[str, np.ndarray], published: Mapping[str, np.
         ~is_exact & (small(exact["numerator"]) | small(exact["denominator"])))
     masked = (export | ~is_exact) & any_small
     below = np.nan_to_num(denominator) < rules.min_denominator
-    reason = np.where(masked, "count_masked", np.where(below, "denominator_below_minimum", None)).astype(object)
+    reason = np.full(len(treatment), None, dtype=object)
+    reason[below] = "denominator_below_minimum"
+    reason[masked] = "count_masked"
     suppressed = masked | below
     shown = dict(chosen)
     for name in ("numerator", "denominator"):
@@ -290,7 +292,8 @@ def present_columns(exact: Mapping[str, np.ndarray], published: Mapping[str, np.
     rate = np.where(is_peer, np.round(np.round(chosen["rate"] / step) * step, 10), chosen["rate"])
     shown["rate"] = np.where(suppressed, np.nan, rate)
     for name, values in (judged or {}).items():
-        shown[name] = np.where(suppressed, None, np.asarray(values, dtype=object))
+        shown[name] = np.array(values, dtype=object)
+        shown[name][suppressed] = None
     shown.update(suppressed=suppressed, suppression_reason=reason, disclosure=treatment)
     return shown
 

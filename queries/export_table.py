@@ -151,7 +151,7 @@ def indicator_rows(definition: Indicator, counted: Counted, presentation: Presen
     for name in VARIANT_FIELDS:
         shown[name] = np.where(hide, np.nan, shown[name])
     for name in ("position", "verdict"):
-        shown[name] = np.where(hide, None, shown[name])
+        shown[name][hide] = None
     shown["suppressed"] = shown["suppressed"] | hide
     shown["suppression_reason"] = np.where(withheld, "complementary",
                                            np.where(few, "few_peers", shown["suppression_reason"]))

@@ -22,6 +22,7 @@ from jinja2 import nodes
 import texts
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
 from dashboards.tiles import MASKED_REASONS
+from exports import FORMATS as EXPORT_FORMATS
 from loader.refresh import REFRESH_STATUSES
 from loader.validate import DELIVERY_STATUSES, FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
 from queries.answers import ColumnKind
@@ -74,6 +75,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "verdict": (*VERDICTS, "none"),  # none: the pages' "no verdict" (no rate to judge)
     "position": FUNNEL_POSITIONS,
     "grain": GRAINS,
+    "export_format": EXPORT_FORMATS,
     "overdispersion": OVERDISPERSION_CHOICES,
     "limits_method": LIMITS_METHODS,
     "limits_method_short": LIMITS_METHODS,

@@ -122,7 +122,7 @@ def _reason(reason: str | None, language: str) -> str:
 
 def _preview_table(rows: pl.DataFrame, language: str) -> html.Div:
     """The first rows as the file holds them, in a few readable columns."""
-    headers = [code_label("export_column", name, language)
+    headers = [code_label("export_header", name, language)
                for name in ("indicator_name", "org_label", "period", "value_1_label", "value_2_label", "numerator",
                             "denominator", "rate", "suppression_reason")]
     body = []
