@@ -20,12 +20,13 @@ from dashboards.filters import CONTROL_KEYS, NO_RESTRICTION
 from queries.filters import FILTER_PARAMETERS
 
 # One output of each kind of callback: a page's (overview, compare, detail page), the filter panel's and the frame's.
-EXPECTED_OUTPUTS = ("overview-indicators-body.children", "compare-download.data", "detail-back.href",
+EXPECTED_OUTPUTS = ("overview-indicators-body.children", "compare-download.data", "detail-back.href", "export-preview.children",
                     "active-filters.children", "document-language.children", "language-switch.href",
                     '{"chart":["MATCH"],"type":"chart-table-body"}.children', "_pages_location.search")
 SCRIPT = Path(__file__).resolve().parent.parent / "assets" / "perispiegel.js"
 PAGES = {"home": "/", "overview": "/mijn-organisatie", "indicator": "/indicator/<indicator_id>",
-         "compare": "/vergelijken", "data_quality": "/datakwaliteit", "definitions": "/definities"}
+         "compare": "/vergelijken", "data_quality": "/datakwaliteit", "definitions": "/definities",
+         "export": "/exporteren"}
 
 
 def outputs(app) -> set[str]:
@@ -46,7 +47,7 @@ def test_every_app_of_a_process_gets_every_page_and_callback(sqlite_engine):
     assert not GLOBAL_CALLBACK_LIST  # nothing waits for "the first app to serve a request"
     assert {page["name"]: page["path_template"] or page["path"] for page in dash.page_registry.values()} == PAGES
     navigation = [page["name"] for page in dash.page_registry.values() if page.get("in_navigation", True)]
-    assert navigation == ["home", "overview", "compare", "data_quality", "definitions"]
+    assert navigation == ["home", "overview", "compare", "data_quality", "definitions", "export"]
 
 
 def test_clientside_callbacks_name_functions_of_the_script_and_read_its_constants(sqlite_engine):
@@ -65,5 +66,5 @@ def test_clientside_callbacks_name_functions_of_the_script_and_read_its_constant
     assert constants["control_keys"] == list(CONTROL_KEYS) and constants["no_restriction"] == NO_RESTRICTION
     assert constants["filter_parameters"] == list(FILTER_PARAMETERS)
     assert [link["path"] for link in constants["navigation"]] == ["/", "/mijn-organisatie", "/vergelijken",
-                                                                   "/datakwaliteit", "/definities"]
+                                                                   "/datakwaliteit", "/definities", "/exporteren"]
     assert "%(" not in script  # nothing is written into the script before it is served

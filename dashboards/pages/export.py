@@ -32,7 +32,7 @@ def layout(**query: object) -> dash.html.Div:
     return render_page("export", query, content)
 
 
-dash.register_page(__name__, path="/exporteren", name="export", order=5, layout=layout)
+dash.register_page(__name__, path="/exporteren", name="export", order=6, layout=layout)
 app = dash.get_app()  # the app Dash Pages runs this module for (dashboards/pages/__init__.py)
 
 
