@@ -20,7 +20,8 @@ from dashboards.filters import CONTROL_KEYS, NO_RESTRICTION
 from queries.filters import FILTER_PARAMETERS
 
 # One output of each kind of callback: a page's (overview, compare, detail page), the filter panel's and the frame's.
-EXPECTED_OUTPUTS = ("overview-indicators-body.children", "compare-download.data", "detail-back.href", "export-preview.children",
+EXPECTED_OUTPUTS = ("overview-indicators-body.children", "compare-download.data", "detail-back.href",
+                    "export-preview.children",
                     "active-filters.children", "document-language.children", "language-switch.href",
                     '{"chart":["MATCH"],"type":"chart-table-body"}.children', "_pages_location.search")
 SCRIPT = Path(__file__).resolve().parent.parent / "assets" / "perispiegel.js"
