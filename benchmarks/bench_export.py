@@ -7,7 +7,10 @@ memory it takes beyond the loaded data.
 
 Each format runs in a child process of its own, so that one format's memory high-water mark is not another's: the
 child loads the data version (the store's snapshot, as a server holds it), samples its resident memory every 10 ms
-from /proc while it writes the export to a file, and reports the peak above what it held before the export.
+from /proc while it writes the export to a file, and reports the peak above what it held before the export. Memory
+freed after loading can be reused by the export without the resident size growing, so the child also reports its
+whole life's high-water mark (ru_maxrss), and a child that only loads gives the same mark without an export: the
+difference is what the export adds to the process's peak.
 
 Ratios against baselines in the same run (machines here are shared and noisy):
 - time: the export (engine question + disclosure + writer) against writing the very same rows, already in memory
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -75,6 +79,16 @@ class PeakSampler:
         self.peak = max(self.peak, resident_bytes())
 
 
+def high_water_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kilobytes on Linux
+
+
+def load_only(url: str) -> dict:
+    engine = IndicatorEngine(make_engine(url), load_config())
+    engine.data_version()
+    return {"format": "load only", "high_water_mb": round(high_water_mb(), 1)}
+
+
 def one_format(url: str, file_format: str, level: str, grain: str, baseline: bool) -> dict:
     """In this (child) process: load, export once, and (with `baseline`) write the same rows from memory."""
     engine = IndicatorEngine(make_engine(url), load_config())
@@ -97,7 +111,7 @@ def one_format(url: str, file_format: str, level: str, grain: str, baseline: boo
                 rows = exports.write(table, file_format, target, context)
             seconds = time.perf_counter() - started
         result.update(rows=rows, bytes=path.stat().st_size, seconds=round(seconds, 2),
-                      extra_memory_mb=round((sampler.peak - before) / 1e6, 1))
+                      extra_memory_mb=round((sampler.peak - before) / 1e6, 1), high_water_mb=round(high_water_mb(), 1))
         if baseline:
             whole = pl.concat(list(engine.export(viewer, {}, level=level, grain=grain).chunks()))
             result["table_memory_mb"] = round(whole.estimated_size() / 1e6, 1)
@@ -125,21 +139,31 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.child == "load":
+        print(json.dumps(load_only(arguments.database)))
+        return
     if arguments.child:
         print(json.dumps(one_format(arguments.database, arguments.child, arguments.level, arguments.grain,
                                     not arguments.no_baseline)))
         return
-    results = []
-    for file_format in arguments.formats.split(","):
+    def child(name: str) -> dict:
         command = [sys.executable, __file__, "--database", arguments.database, "--level", arguments.level,
-                   "--grain", arguments.grain, "--child", file_format]
+                   "--grain", arguments.grain, "--child", name]
         if arguments.no_baseline:
             command.append("--no-baseline")
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        result = json.loads(output.strip().splitlines()[-1])
+        return json.loads(output.strip().splitlines()[-1])
+
+    loaded = child("load")
+    print(f"load only: high-water mark {loaded['high_water_mb']:.0f} MB", flush=True)
+    results = [loaded]
+    for file_format in arguments.formats.split(","):
+        result = child(file_format)
+        result["above_load_only_mb"] = round(result["high_water_mb"] - loaded["high_water_mb"], 1)
         results.append(result)
         print(f"{file_format:8} {result['rows']:>10,} rows {result['bytes'] / 1e6:8.1f} MB  "
-              f"{result['seconds']:6.2f} s  +{result['extra_memory_mb']:7.1f} MB"
+              f"{result['seconds']:6.2f} s  +{result['extra_memory_mb']:7.1f} MB while writing, high-water mark "
+              f"+{result['above_load_only_mb']:.0f} MB above loading alone"
               + (f"  | baseline (in memory → {file_format}) {result['baseline_seconds']:.2f} s, ratio "
                  f"{result['time_ratio']:.2f}×; whole table {result['table_memory_mb']:.0f} MB, memory ratio "
                  f"{result['memory_ratio']:.2f}" if "baseline_seconds" in result else ""), flush=True)

@@ -139,11 +139,35 @@ def rounded_statistic(value: float | None, digits: int = STATISTIC_DIGITS) -> fl
 
 def rounded_outwards(value: float, up: bool) -> int:
     """`value` rounded outwards (down for a band's low edge, up for its high edge) to BAND_DIGITS digits."""
-    if value <= 0:
-        return 0
-    value = round(value, 6)  # 100 × 1.1 is 110.00000000000001, which is 110
-    step = 10 ** max(math.floor(math.log10(value)) - BAND_DIGITS + 1, 0)
-    return int((math.ceil(value / step) if up else math.floor(value / step)) * step)
+    return int(rounded_outwards_array(np.array([value], dtype=float), up)[0])
+
+
+def rounded_outwards_array(values: np.ndarray, up: bool) -> np.ndarray:
+    """`rounded_outwards` of many values at once (Int64); 0 for a value of 0 or less."""
+    positive = values > 0
+    rounded = np.round(np.where(positive, values, 1.0), 6)  # 100 × 1.1 is 110.00000000000001, which is 110
+    step = 10.0 ** np.maximum(np.floor(np.log10(rounded)) - BAND_DIGITS + 1, 0)
+    edges = (np.ceil(rounded / step) if up else np.floor(rounded / step)) * step
+    return np.where(positive, edges, 0).astype(np.int64)
+
+
+def band_edges(sizes: np.ndarray, group_size: int = PEER_GROUP_SIZE,
+               margin: float = NOISE_BOUND) -> tuple[np.ndarray, np.ndarray]:
+    """The low and high edge of each peer's size band (`size_bands`), as arrays in the order of `sizes`."""
+    sizes = np.asarray(sizes, dtype=float)
+    count = len(sizes)
+    low, high = np.zeros(count, dtype=np.int64), np.zeros(count, dtype=np.int64)
+    if count == 0:
+        return low, high
+    order = np.argsort(sizes, kind="stable")
+    # Consecutive groups of `group_size` in size order; a smaller remainder joins the group before it.
+    group = np.minimum(np.arange(count) // group_size, max(count // group_size - 1, 0))
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    ordered = sizes[order]
+    group_low = rounded_outwards_array(np.minimum.reduceat(ordered, starts) - margin, up=False)
+    group_high = np.maximum(rounded_outwards_array(np.maximum.reduceat(ordered, starts) + margin, up=True), group_low)
+    low[order], high[order] = group_low[group], group_high[group]
+    return low, high
 
 
 def size_bands(sizes: Sequence[float], group_size: int = PEER_GROUP_SIZE,
@@ -153,18 +177,9 @@ def size_bands(sizes: Sequence[float], group_size: int = PEER_GROUP_SIZE,
     one group), each group's band from its smallest to its largest size widened by `margin` (the largest noise, so
     the band holds the exact size too), rounded outwards to BAND_DIGITS significant digits. Within a band the peers
     cannot be told apart by their size (k-anonymity, Sweeney 2002)."""
-    order = sorted(range(len(sizes)), key=lambda i: sizes[i])
-    groups = [order[start:start + group_size] for start in range(0, len(order), group_size)]
-    if len(groups) > 1 and len(groups[-1]) < group_size:
-        groups[-2].extend(groups.pop())
-    bands: list[SizeBand | None] = [None] * len(sizes)
-    for group in groups:
-        low = rounded_outwards(min(sizes[i] for i in group) - margin, up=False)
-        high = max(rounded_outwards(max(sizes[i] for i in group) + margin, up=True), low)
-        band: SizeBand = {"low": low, "high": high, "middle": math.sqrt(max(low, 1) * max(high, 1))}
-        for i in group:
-            bands[i] = band
-    return [band for band in bands if band is not None]
+    low, high = band_edges(np.asarray(sizes, dtype=float), group_size, margin)
+    return [{"low": int(a), "high": int(b), "middle": math.sqrt(max(int(a), 1) * max(int(b), 1))}
+            for a, b in zip(low, high, strict=True)]
 
 
 def answer_pseudonym(org_code: str, level: str, answer: str, key: str, prefix: str) -> str:

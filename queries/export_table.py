@@ -22,10 +22,10 @@ from queries.disclosure import (
     VARIANT_FIELDS,
     SmallNumbers,
     Treatment,
+    band_edges,
     cell_keys,
     perturbed,
     present_columns,
-    size_bands,
 )
 from queries.filters import DIMENSIONS, month_index, period_key, period_label, period_months
 from queries.statistics import rates_with_interval
@@ -131,7 +131,7 @@ def indicator_rows(definition: Indicator, counted: Counted, presentation: Presen
     national figure, the comparator (all organisations of the level: the sum of their counts, published as the sum of
     their perturbed counts, as `IndicatorEngine._units` does) and every organisation with births in the
     denominator, per cell of the breakdown. Peers share size bands of at least PEER_GROUP_SIZE within their cell
-    (queries.disclosure.size_bands); a cell with fewer peers shows them only as `few_peers`, and withholds the
+    (queries.disclosure.band_edges); a cell with fewer peers shows them only as `few_peers`, and withholds the
     comparator with them."""
     keys = breakdown.keys
     parts = [_national_rows(counted.national, keys, noise, presentation.treatment(None))]
@@ -221,30 +221,30 @@ def _level_rows(units: pl.DataFrame, keys: list[str], noise: np.ndarray,
     comparator = units.group_by(keys, maintain_order=True).agg(pl.col(sums).sum())
     # Organisations with births in the denominator, as `IndicatorEngine._units` shows them.
     units = units.filter(pl.col("exact_denominator") > 0)
-    codes = units["code"].to_list()
-    distinct = sorted(set(codes))
-    treatments = {code: presentation.treatment(code) for code in distinct}
-    identities = {code: presentation.identity(code) for code in distinct}
-    is_peer = np.array([treatments[code] == "peer" for code in codes], dtype=bool)
+    # What the scope says of each organisation, once per organisation, joined to its rows.
+    distinct = sorted(set(units["code"].to_list()))
+    identities = [presentation.identity(code) for code in distinct]
+    about = pl.DataFrame({
+        "code": distinct,
+        "org_code": [identity["org_code"] for identity in identities],
+        "org_label": [identity["label"] for identity in identities],
+        "named": [identity["named"] for identity in identities],
+        "own": [identity["own"] for identity in identities],
+        # Own first, then named, then peers by their pseudonym of this export: a random order.
+        "sort_rank": [2 if identity["own"] else 3 if identity["named"] else 4 for identity in identities],
+        "treatment": [presentation.treatment(code) for code in distinct],
+        "position": [presentation.judged.get(code, (None, None))[0] for code in distinct],
+        "verdict": [presentation.judged.get(code, (None, None))[1] for code in distinct],
+        "withheld": [level == "vsv" and presentation.withheld(code) for code in distinct],
+    }, schema={"code": pl.String, "org_code": pl.String, "org_label": pl.String, "named": pl.Boolean,
+               "own": pl.Boolean, "sort_rank": pl.Int32, "treatment": pl.String, "position": pl.String,
+               "verdict": pl.String, "withheld": pl.Boolean})
+    units = units.join(about, on="code", how="left", maintain_order="left").with_columns(
+        row_kind=pl.lit("organisation"), level=pl.lit(level), is_peer=pl.col("treatment") == "peer")
+    is_peer = units["is_peer"].to_numpy()
     cell = units.select(pl.struct(keys).rle_id())[:, 0].to_numpy()
     band_low, band_high = _peer_bands(cell, units["published_denominator"].to_numpy(), is_peer)
-    judged = [presentation.judged.get(code, (None, None)) for code in codes]
-    units = units.with_columns(
-        row_kind=pl.lit("organisation"), level=pl.lit(level),
-        org_code=pl.Series([identities[code]["org_code"] for code in codes], dtype=pl.String),
-        org_label=pl.Series([identities[code]["label"] for code in codes], dtype=pl.String),
-        named=pl.Series([identities[code]["named"] for code in codes], dtype=pl.Boolean),
-        own=pl.Series([identities[code]["own"] for code in codes], dtype=pl.Boolean),
-        # Own first, then named, then peers by their pseudonym of this export: a random order.
-        sort_rank=pl.Series([2 if identities[code]["own"] else 3 if identities[code]["named"] else 4
-                             for code in codes]),
-        treatment=pl.Series([treatments[code] for code in codes], dtype=pl.String),
-        position=pl.Series([j[0] for j in judged], dtype=pl.String),
-        verdict=pl.Series([j[1] for j in judged], dtype=pl.String),
-        is_peer=pl.Series(is_peer, dtype=pl.Boolean),
-        withheld=pl.Series([level == "vsv" and presentation.withheld(code) for code in codes], dtype=pl.Boolean),
-        band_low=pl.Series(band_low), band_high=pl.Series(band_high),
-    )
+    units = units.with_columns(band_low=pl.Series(band_low), band_high=pl.Series(band_high))
     # A cell with between one and PEER_GROUP_SIZE − 1 peers: their band, and the comparator minus the viewer's own
     # figures, would point at them.
     few = (units.group_by(keys).agg(pl.col("is_peer").sum().alias("peers"))
@@ -263,7 +263,7 @@ def _level_rows(units: pl.DataFrame, keys: list[str], noise: np.ndarray,
 
 
 def _peer_bands(cell: np.ndarray, sizes: np.ndarray, is_peer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each peer's size band among the peers of its cell (queries.disclosure.size_bands, in the order of the
+    """Each peer's size band among the peers of its cell (queries.disclosure.band_edges, in the order of the
     organisations' codes as `IndicatorEngine._scoped_rows` hands them); NaN for the rest."""
     low = np.full(len(cell), np.nan)
     high = np.full(len(cell), np.nan)
@@ -272,8 +272,7 @@ def _peer_bands(cell: np.ndarray, sizes: np.ndarray, is_peer: np.ndarray) -> tup
         return low, high
     boundaries = np.flatnonzero(np.diff(cell[peers])) + 1
     for group in np.split(peers, boundaries):
-        for index, band in zip(group, size_bands(sizes[group].tolist()), strict=True):
-            low[index], high[index] = band["low"], band["high"]
+        low[group], high[group] = band_edges(sizes[group])
     return low, high
 
 
@@ -284,11 +283,16 @@ def _with_labels(rows: pl.DataFrame, definition: Indicator, breakdown: Breakdown
         "data_version": pl.lit(data_version, pl.Int64), "indicator_id": pl.lit(definition.id),
         "indicator_name": pl.lit(definition.name(language)), "unit_scale": pl.lit(definition.unit_scale, pl.Int64)}
     if breakdown.grain:
-        period_keys = rows[PERIOD_KEY].to_list()
-        starts = [period_months(key, breakdown.grain) for key in period_keys]
-        columns["period"] = pl.Series([period_label(key, breakdown.grain) for key in period_keys], dtype=pl.String)
-        columns["period_start"] = pl.Series([_first_day(first) for first, _ in starts], dtype=pl.Date)
-        columns["period_end"] = pl.Series([_last_day(last) for _, last in starts], dtype=pl.Date)
+        grain = breakdown.grain
+        # Each period once (a few hundred at most), joined to the rows.
+        periods = rows[PERIOD_KEY].unique().to_list()
+        months = [period_months(key, grain) for key in periods]
+        labels = pl.DataFrame({PERIOD_KEY: periods, "period": [period_label(key, grain) for key in periods],
+                               "period_start": [_first_day(first) for first, _ in months],
+                               "period_end": [_last_day(last) for _, last in months]},
+                              schema={PERIOD_KEY: rows.schema[PERIOD_KEY], "period": pl.String,
+                                      "period_start": pl.Date, "period_end": pl.Date})
+        rows = rows.join(labels, on=PERIOD_KEY, how="left", maintain_order="left")
     else:
         columns["period"] = pl.lit(None, pl.String)
         columns["period_start"] = pl.lit(_first_day(month_index(breakdown.period_from)) if breakdown.period_from
@@ -298,11 +302,12 @@ def _with_labels(rows: pl.DataFrame, definition: Indicator, breakdown: Breakdown
     for i in range(2):
         if i < len(breakdown.dimensions):
             spec = DIMENSIONS[breakdown.dimensions[i]]
-            values = rows[VALUE_KEYS[i]]
-            labels = {value: spec.label_of(value, language) for value in values.unique().to_list()}
+            values = rows[VALUE_KEYS[i]].unique().to_list()
+            named = pl.DataFrame({VALUE_KEYS[i]: values,
+                                  f"value_{i + 1}_label": [spec.label_of(value, language) for value in values]},
+                                 schema={VALUE_KEYS[i]: pl.String, f"value_{i + 1}_label": pl.String})
+            rows = rows.join(named, on=VALUE_KEYS[i], how="left", maintain_order="left", nulls_equal=True)
             columns[f"dimension_{i + 1}"] = pl.lit(spec.name)
-            columns[f"value_{i + 1}_label"] = pl.Series([labels[value] for value in values.to_list()],
-                                                         dtype=pl.String)
         else:
             columns[f"dimension_{i + 1}"] = pl.lit(None, pl.String)
             columns[f"value_{i + 1}"] = pl.lit(None, pl.String)
