@@ -157,8 +157,12 @@ def _file(file_format: exports.Format, **question: object) -> flask.Response:
     table = _engine().export(viewer, _filters(), language=language,
                              data_version=int(version) if version else None, **question)  # type: ignore[arg-type]
     user = auth.current_user()
+    # The request that makes this very file again (while its version is kept): with the data version pinned.
+    reproducing = request.full_path.rstrip("?")
+    if version is None:
+        reproducing += f"{'&' if '?' in reproducing else '?'}data_version={table.about['data_version']['number']}"
     context = exports.ExportContext(exported_at=datetime.now(UTC), exported_by=user.username if user else "",
-                                    request=request.full_path.rstrip("?"), language=language)
+                                    request=reproducing, language=language)
     counted, rows = _counting(table)
     log = auth.audit_later("export", target=request.full_path.rstrip("?"))
 

@@ -423,3 +423,16 @@ def radio_group(control_id: str, legend: str, options: list[tuple[str, str]], va
                         value=value, inline=inline)],
         className="page-control",
     )
+
+
+def checklist_group(control_id: str, legend: str, options: list[tuple[str, str]], value: list[str],
+                    help_text: str | None = None, columns: bool = False) -> html.Fieldset:
+    """A page's own choice of several: checkboxes under a visible legend (as `radio_group`); `columns` lays a long
+    list out in columns."""
+    return html.Fieldset(
+        [html.Legend(legend, className="form-label"),
+         *([html.P(help_text, className="control-help")] if help_text else []),
+         dbc.Checklist(id=control_id, options=[{"label": label, "value": key} for key, label in options],
+                       value=value, className="checklist-columns" if columns else None)],
+        className="page-control",
+    )

@@ -68,7 +68,7 @@ class ExportColumn:
 class ExportQuestion(TypedDict):
     """What an export asks: the parameters that reproduce it (the API's `GET /api/v1/export` takes them)."""
 
-    indicators: list[str]
+    indicators: list[str]  # as asked; empty: all indicators
     level: str  # national, vsv, hospital or practice
     org: str | None  # the one organisation the rows are limited to (its level is its type); None: all
     dimensions: list[str]  # up to two target-group dimensions to break down by

@@ -819,9 +819,10 @@ class IndicatorEngine:
         breakdown = export_table.Breakdown(grain, tuple(dimensions), filters.period_from or snapshot.period_from,
                                            filters.period_to or snapshot.period_to)
         question: ExportQuestion = {
-            "indicators": ids, "level": level, "org": org_code, "dimensions": list(dimensions), "grain": grain,
-            "overdispersion": choice, "filters": filters.as_params(), "language": language,
-            "data_version": snapshot.data_version}
+            # As asked: an empty list is all indicators (the definitions in `about` list them).
+            "indicators": ids if indicators else [], "level": level, "org": org_code,
+            "dimensions": list(dimensions), "grain": grain, "overdispersion": choice,
+            "filters": filters.as_params(), "language": language, "data_version": snapshot.data_version}
         rules = self.rules
         about: ExportAbout = {
             "question": question, "data_version": snapshot.version_info(), "viewer": viewer.as_dict(),

@@ -9,13 +9,23 @@ the export can be repeated (or scripted) and cited.
 
 import dash
 import polars as pl
-from dash import Input, Output, dcc, html
+from dash import Input, Output, html
 
 from dashboards.charts import empty_state
 from dashboards.downloads import download_links, export_address
 from dashboards.filters import filter_panel
 from dashboards.indicator_access import indicator_request
-from dashboards.layout import VIEW_SEARCH, PageContext, data_table, loading, radio_group, render_page, section
+from dashboards.layout import (
+    VIEW_SEARCH,
+    PageContext,
+    checklist_group,
+    data_table,
+    loading,
+    radio_group,
+    render_page,
+    section,
+)
+from dashboards.tiles import size_text
 from dashboards.view_state import ViewState
 from queries.catalogue import INDICATORS
 from queries.engine import GRAINS, LEVELS, NoDataError
@@ -24,6 +34,8 @@ from texts import code_label, text
 from texts.formatting import format_number, format_rate
 
 PREVIEW_ROWS = 10
+# Above this many rows an Excel file takes more than about ten seconds to write (docs/benchmarks.md, "Exports").
+XLSX_QUICK_ROWS = 50_000
 WHOLE_PERIOD = "whole"
 MAX_DIMENSIONS = 2
 
@@ -44,26 +56,16 @@ def content(view: ViewState, context: PageContext) -> list:
         filter_panel(view, context.status),
         section(
             text("export_choices", language),
-            html.Div([
-                html.Label(text("export_indicators", language), htmlFor="export-indicators", className="form-label"),
-                html.P(text("export_indicators_help", language), className="control-help"),
-                dcc.Dropdown(id="export-indicators", multi=True, value=[],
-                             options=[{"label": definition.name(language), "value": definition.id}
-                                      for definition in INDICATORS],
-                             placeholder=text("export_all_indicators", language)),
-            ], className="page-control"),
+            checklist_group("export-indicators", text("export_indicators", language),
+                            [(definition.id, definition.name(language)) for definition in INDICATORS], [],
+                            help_text=text("export_indicators_help", language), columns=True),
             radio_group("export-level", text("export_level", language),
                         [("national", text("export_level_national", language)),
                          *((name, code_label("org_type_plural", name, language)) for name in LEVELS)],
                         level, help_text=text("export_level_help", language)),
-            html.Div([
-                html.Label(text("export_dimensions", language), htmlFor="export-dimensions", className="form-label"),
-                html.P(text("export_dimensions_help", language), className="control-help"),
-                dcc.Dropdown(id="export-dimensions", multi=True, value=[],
-                             options=[{"label": spec.label(language), "value": name}
-                                      for name, spec in DIMENSIONS.items()],
-                             placeholder=text("export_no_dimension", language)),
-            ], className="page-control"),
+            checklist_group("export-dimensions", text("export_dimensions", language),
+                            [(name, spec.label(language)) for name, spec in DIMENSIONS.items()], [],
+                            help_text=text("export_dimensions_help", language), columns=True),
             radio_group("export-grain", text("export_grain", language),
                         [(WHOLE_PERIOD, text("export_whole_period", language)),
                          *((grain, code_label("grain", grain, language)) for grain in GRAINS)], WHOLE_PERIOD),
@@ -106,8 +108,11 @@ def preview(search: str | None, indicators: list[str] | None, level: str, dimens
                     columns=format_number(len(table.columns), language), version=version["label"]),
                id="export-row-count"),
         download_links(view, "export-download", **question),
-        html.P([text("export_address", language), " ", html.Code(export_address(view, "csv", **question),
-                                                                 id="export-address")], className="control-help"),
+        *([html.P(text("export_xlsx_slow", language, rows=format_number(XLSX_QUICK_ROWS, language)),
+                  className="control-help", id="export-xlsx-note")] if rows > XLSX_QUICK_ROWS else []),
+        html.P([text("export_address", language), " ",
+                html.Code(export_address(view, "csv", **question, data_version=str(version["number"])),
+                          id="export-address")], className="control-help"),
         _preview_table(shown, language) if shown.height else html.P(text("export_no_rows", language)),
         html.P(text("export_disclosure_note", language), className="chart-note"),
     ]
@@ -120,20 +125,32 @@ def _reason(reason: str | None, language: str) -> str:
         code_label("suppression", reason, language)
 
 
+def _unit(row: dict, language: str) -> str:
+    """The row's unit in words: national, the comparator, an organisation's name or pseudonym."""
+    if row["row_kind"] == "national":
+        return text("national", language)
+    if row["row_kind"] == "comparator":
+        return code_label("reference", row["level"], language)
+    return row["org_label"]
+
+
 def _preview_table(rows: pl.DataFrame, language: str) -> html.Div:
     """The first rows as the file holds them, in a few readable columns."""
     headers = [code_label("export_header", name, language)
                for name in ("indicator_name", "org_label", "period", "value_1_label", "value_2_label", "numerator",
-                            "denominator", "rate", "suppression_reason")]
+                            "denominator", "rate")]
+    headers += [text("export_preview_size", language), code_label("export_header", "suppression_reason", language)]
     body = []
     for row in rows.iter_rows(named=True):
         unit = "%" if row["unit_scale"] == 100 else "‰"
+        band = {"low": row["size_band_low"], "high": row["size_band_high"]} if row["size_band_low"] is not None \
+            else None
         body.append([
-            row["indicator_name"], row["org_label"], row["period"] or "", row["value_1_label"] or "",
+            row["indicator_name"], _unit(row, language), row["period"] or "", row["value_1_label"] or "",
             row["value_2_label"] or "", format_number(row["numerator"], language) if row["numerator"] is not None
             else "", format_number(row["denominator"], language) if row["denominator"] is not None else "",
             format_rate(row["rate"], unit, language) if row["rate"] is not None else "",
-            _reason(row["suppression_reason"], language),
+            size_text(band, language) if band else "", _reason(row["suppression_reason"], language),
         ])
     return data_table(text("export_preview", language), headers, body, numeric_columns=(5, 6, 7),
                       table_id="export-preview-table")
