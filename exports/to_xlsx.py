@@ -42,7 +42,7 @@ from texts import text
 #: The rows of data an Excel sheet holds under its header (1,048,576 rows in all).
 MAX_DATA_ROWS = 1_048_575
 #: Number columns that hold proportions of the row's unit scale (shown as a percentage).
-PROPORTIONS = frozenset({"rate", "ci_low", "ci_high"})
+PROPORTIONS = frozenset({"rate", "ci_low", "ci_high", "adjusted_rate"})
 #: Integer columns that are codes rather than counts: no thousands separator.
 PLAIN_INTEGERS = frozenset({"data_version", "unit_scale"})
 UNIT_SCALE_COLUMN = "unit_scale"

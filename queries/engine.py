@@ -222,7 +222,7 @@ class IndicatorEngine:
                          strict=True))
         rows, withheld = [], False
         for i, cell in enumerate(cells):
-            row = self._present({k: v for k, v in cell.items() if k != "code"}, treatments[i],
+            row = self._present(_without_code(cell), treatments[i],
                                 scope.identity(cell["code"], level, answer), export, definition, bands.get(i))
             if level == "vsv" and scope.vsv_withheld(cell["code"]):
                 disclosure.withhold(row)
@@ -388,7 +388,7 @@ class IndicatorEngine:
         for cell in answer["cells"]:
             if cell["code"] == scope.own_vsv_code:
                 presented = self._present_organisation(
-                    scope, {k: v for k, v in cell.items() if k != "code"}, cell["code"], "vsv", export, definition,
+                    scope, _without_code(cell), cell["code"], "vsv", export, definition,
                     self._answer(snapshot, "units", filters, indicator=definition.id, level="vsv"))
                 presented["judgement"] = _published_judgement(answer["judgement"], scope.vsv_withheld(cell["code"]))
                 return presented
@@ -856,11 +856,25 @@ class IndicatorEngine:
         presentation = export_table.Presentation(
             level=level, treatment=lambda code: scope.treatment(code, level),
             identity=lambda code: scope.identity(code, level or "", about),
-            withheld=scope.vsv_withheld, judged=judged, only=org_code)
+            withheld=scope.vsv_withheld, judged=judged, only=org_code,
+            adjusted=self._export_case_mix(snapshot, scope, definition, level, filters, choice) if whole else {})
         # Not cached: an export is asked for rarely, and its counts can be larger than every page's together.
         counted = _export_counts(snapshot.frame, definition.id, level, breakdown, filters)
         return export_table.indicator_rows(definition, counted, presentation, breakdown, self.noise, self.rules,
                                            snapshot.data_version, language)
+
+    def _export_case_mix(self, snapshot: Snapshot, scope: Scope, definition: Indicator, level: str | None,
+                         filters: Filters, choice: OverdispersionChoice) -> dict[str, dict[str, float | None]]:
+        """Each organisation's case-mix figures (`adjusted`, the same cached counts), presented for the viewer as
+        `adjusted` presents them (a peer's ratio rounded, no expected count or interval): code → fields."""
+        if level is None or not definition.case_mix_adjusted:
+            return {}
+        answer = self._adjusted_cells(snapshot, definition, level, filters, choice)
+        presented = {}
+        for cell in answer["cells"]:
+            shown = self._present(_without_code(cell), scope.treatment(cell["code"], level), None, True, definition)
+            presented[cell["code"]] = {name: shown.get(name) for name in export_table.CASE_MIX_FIELDS.values()}
+        return presented
 
     def adjusted(self, indicator_id: str, level: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
                  overdispersion: str = DEFAULT_OVERDISPERSION, export: bool = False) -> dict:
@@ -877,9 +891,7 @@ class IndicatorEngine:
             return self._envelope(snapshot, "adjusted", viewer, filters, indicator=definition.as_dict(), level=level,
                                   case_mix=[], not_adjusted="outcome_is_case_mix", judgement=None, national=None,
                                   reference=None, rows=[])
-        answer = self._cached(snapshot, "adjusted", {"indicator": indicator_id, "level": level,
-                                                     "filters": filters.as_params(), "overdispersion": choice},
-                              lambda: self._compute_adjusted(snapshot, definition, level, filters, choice))
+        answer = self._adjusted_cells(snapshot, definition, level, filters, choice)
         scope = self._scope(snapshot, viewer)
         rows, withheld, few = self._scoped_rows(scope, level, answer["cells"], export, definition,
                                                 self._answer(snapshot, "adjusted", filters, indicator=indicator_id,
@@ -892,6 +904,12 @@ class IndicatorEngine:
                               reference=self._present_reference(scope, answer["reference"], level, export, definition,
                                                                 few),
                               rows=rows)
+
+    def _adjusted_cells(self, snapshot: Snapshot, definition: Indicator, level: str, filters: Filters,
+                        choice: OverdispersionChoice) -> dict:
+        return self._cached(snapshot, "adjusted", {"indicator": definition.id, "level": level,
+                                                   "filters": filters.as_params(), "overdispersion": choice},
+                            lambda: self._compute_adjusted(snapshot, definition, level, filters, choice))
 
     def _compute_adjusted(self, snapshot: Snapshot, definition: Indicator, level: str, filters: Filters,
                           choice: OverdispersionChoice) -> dict:
@@ -1135,6 +1153,10 @@ def _keyed_cells(labels: Sequence[str | None], columns: Sequence[np.ndarray], no
     published = _variant_cells(disclosure.perturbed(numerators, numerator_keys, noise).astype(float),
                                disclosure.perturbed(denominators, denominator_keys, noise).astype(float))
     return [{"key": labels[i], "exact": exact[i], "published": published[i]} for i in range(len(labels))]
+
+
+def _without_code(cell: dict) -> dict:
+    return {name: value for name, value in cell.items() if name != "code"}
 
 
 def _without_key(cell: dict) -> dict:

@@ -9,7 +9,7 @@ is empty, never a word, with its `suppression_reason`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -58,6 +58,12 @@ EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
     ExportColumn("unit_scale", "integer"),
     ExportColumn("size_band_low", "integer"),
     ExportColumn("size_band_high", "integer"),
+    # Case mix (indirect standardisation), without a breakdown, for organisations of a case-mix adjusted indicator.
+    ExportColumn("expected", "number"),
+    ExportColumn("oe_ratio", "number"),
+    ExportColumn("oe_low", "number"),
+    ExportColumn("oe_high", "number"),
+    ExportColumn("adjusted_rate", "number"),
     ExportColumn("position", "string"),  # funnel position without breakdown: within, above_95, ...
     ExportColumn("verdict", "string"),
     ExportColumn("disclosure", "string"),  # exact, perturbed or peer
@@ -68,6 +74,9 @@ EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
 
 # ---- building one indicator's rows ---------------------------------------------------------------------------
 
+#: The case-mix columns, and the fields of a presented `adjusted` cell they come from.
+CASE_MIX_FIELDS = {"expected": "expected", "oe_ratio": "ratio", "oe_low": "ratio_low", "oe_high": "ratio_high",
+                   "adjusted_rate": "adjusted_rate"}
 #: The order of the kinds of rows within one period and target-group cell.
 ROW_KINDS = ("national", "comparator", "organisation")
 #: The columns of the counted tables that hold a breakdown's keys, in EXPORT_COLUMNS' order.
@@ -114,8 +123,9 @@ class Counted:
 @dataclass(frozen=True)
 class Presentation:
     """What the engine decides about the organisations of one indicator's export: each code's treatment and
-    identity (scope), the judged fields without breakdown (position, verdict by code), the VSV withheld, and the
-    one organisation the rows are limited to (None: all)."""
+    identity (scope), the judged fields without breakdown (position, verdict by code), the VSV withheld, the one
+    organisation the rows are limited to (None: all), and without breakdown each organisation's case-mix figures
+    as the `adjusted` answer presents them (CASE_MIX_FIELDS by code)."""
 
     level: str | None
     treatment: Callable[[str | None], Treatment]
@@ -123,6 +133,7 @@ class Presentation:
     withheld: Callable[[str], bool]
     judged: Mapping[str, tuple[str | None, str | None]]
     only: str | None
+    adjusted: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
 
 
 def indicator_rows(definition: Indicator, counted: Counted, presentation: Presentation, breakdown: Breakdown,
@@ -159,7 +170,10 @@ def indicator_rows(definition: Indicator, counted: Counted, presentation: Presen
     banded = is_peer & ~few
     band_low, band_high = ((np.where(banded, table[name].to_numpy(), np.nan) if name in table.columns
                             else np.full(table.height, np.nan)) for name in ("band_low", "band_high"))
-    rows = table.select(*keys, "row_kind", "level", "org_code", "org_label", "named", "own", "sort_rank").with_columns(
+    case_mix = [(pl.when(pl.Series(hide)).then(None).otherwise(pl.col(column)) if column in table.columns
+                 else pl.lit(None, pl.Float64)).alias(column) for column in CASE_MIX_FIELDS]
+    rows = table.select(*keys, "row_kind", "level", "org_code", "org_label", "named", "own", "sort_rank",
+                        *case_mix).with_columns(
         pl.Series("numerator", shown["numerator"]).fill_nan(None).cast(pl.Int64),
         pl.Series("denominator", shown["denominator"]).fill_nan(None).cast(pl.Int64),
         *(pl.Series(name, shown[name]).fill_nan(None) for name in ("rate", "ci_low", "ci_high")),
@@ -236,7 +250,10 @@ def _level_rows(units: pl.DataFrame, keys: list[str], noise: np.ndarray,
         "position": [presentation.judged.get(code, (None, None))[0] for code in distinct],
         "verdict": [presentation.judged.get(code, (None, None))[1] for code in distinct],
         "withheld": [level == "vsv" and presentation.withheld(code) for code in distinct],
-    }, schema={"code": pl.String, "org_code": pl.String, "org_label": pl.String, "named": pl.Boolean,
+        **{column: [presentation.adjusted.get(code, {}).get(name) for code in distinct]
+           for column, name in CASE_MIX_FIELDS.items()},
+    }, schema={**{column: pl.Float64 for column in CASE_MIX_FIELDS}, "code": pl.String, "org_code": pl.String,
+               "org_label": pl.String, "named": pl.Boolean,
                "own": pl.Boolean, "sort_rank": pl.Int32, "treatment": pl.String, "position": pl.String,
                "verdict": pl.String, "withheld": pl.Boolean})
     units = units.join(about, on="code", how="left", maintain_order="left").with_columns(

@@ -42,6 +42,9 @@ CONTEXT = ExportContext(exported_at=datetime(2026, 11, 22, 13, 5, 7, tzinfo=UTC)
                                 "&dimension=parity&grain=year&period=2024-01..2024-12&parity=nulliparous"
                                 "&data_version=12&format=csv", language="nl")
 
+# The spreadsheet letter of the last export column (the autofilter spans every column).
+LAST_COLUMN = openpyxl.utils.get_column_letter(len(EXPORT_COLUMNS))
+
 
 def make_about(**question: object) -> ExportAbout:
     asked = {"indicators": ["caesarean", "perinatal_mortality"], "level": "hospital", "dimensions": ["parity"],
@@ -77,13 +80,15 @@ ROWS = [
         rate=12001 / 44321, ci_low=0.2666, ci_high=0.2749),
     row(row_kind="organisation", org_code="H0001", org_label='Ziekenhuis "Sint-Jansdal", Harderwijk–Lelystad',
         own=True, numerator=40, denominator=150, rate=40 / 150, ci_low=0.2, ci_high=0.3447, position="within",
-        verdict="within", disclosure="exact"),
+        verdict="within", disclosure="exact", expected=36.4, oe_ratio=40 / 36.4, oe_low=0.785, oe_high=1.497,
+        adjusted_rate=0.295),
     # the viewer's own figure with a count of 3: masked in an export, reason given
     row(row_kind="organisation", org_code="H0001", org_label="Ziekenhuis Één", own=True, value_1="multiparous",
         value_1_label="Multipara", disclosure="exact", suppressed=True, suppression_reason="count_masked"),
     # a peer: no name, no counts, a rounded rate and a size band
     row(row_kind="organisation", org_label="H-3F9C1A07", named=False, rate=0.284, size_band_low=140,
-        size_band_high=210, position="above_95", verdict="higher", disclosure="peer"),
+        size_band_high=210, position="above_95", verdict="higher", disclosure="peer", oe_ratio=1.21,
+        adjusted_rate=0.301),
     row(row_kind="organisation", org_label="=HYPERLINK(\"x\")", named=False, numerator=5, denominator=8,
         size_band_low=1, size_band_high=20, disclosure="peer", suppressed=True,
         suppression_reason="denominator_below_minimum"),
@@ -174,7 +179,7 @@ def test_xlsx_cells_are_typed_and_labelled() -> None:
     assert book.sheetnames == ["Gegevens", "Toelichting"]
     sheet = book["Gegevens"]
     assert sheet.freeze_panes == "A2"  # the header row stays in view
-    assert sheet.auto_filter.ref == f"A1:AE{len(ROWS) + 1}"
+    assert sheet.auto_filter.ref == f"A1:{LAST_COLUMN}{len(ROWS) + 1}"
     assert [cell.value for cell in sheet[1]] == [code_label("export_header", name, "nl") for name in NAMES]
     assert sheet.cell(1, NAMES.index("denominator") + 1).value == "Noemer"
     for line, expected in enumerate(ROWS, start=2):
@@ -272,7 +277,7 @@ def test_xlsx_continues_on_a_next_sheet_when_a_sheet_is_full() -> None:
     assert [sheet.max_row - 1 for sheet in data_sheets] == [3, 3, 1]
     for sheet in data_sheets:
         assert sheet.freeze_panes == "A2" and sheet.cell(1, 1).value == "Dataversie"
-        assert sheet.auto_filter.ref == f"A1:AE{sheet.max_row}"
+        assert sheet.auto_filter.ref == f"A1:{LAST_COLUMN}{sheet.max_row}"
     assert "Tabbladen met de rijen | Gegevens, Gegevens 2, Gegevens 3" in about_sheet_text(target.getvalue())
     back = [line for sheet in data_sheets for line in sheet.iter_rows(min_row=2, values_only=True)]
     assert [line[NAMES.index("org_label")] for line in back] == [expected["org_label"] for expected in ROWS]
@@ -432,7 +437,9 @@ def big_chunk(start: int, size: int) -> pl.DataFrame:
         numerator=pl.col("index") % 97 + 5, denominator=pl.col("index") % 997 + 200,
         rate=(pl.col("index") % 97 + 5) / (pl.col("index") % 997 + 200), ci_low=pl.lit(0.01), ci_high=pl.lit(0.5),
         unit_scale=pl.lit(100, pl.Int64), size_band_low=pl.lit(None, pl.Int64), size_band_high=pl.lit(None, pl.Int64),
-        position=pl.lit("within"), verdict=pl.lit("within"), disclosure=pl.lit("perturbed"), suppressed=pl.lit(False),
+        expected=pl.lit(None, pl.Float64), oe_ratio=pl.lit(None, pl.Float64), oe_low=pl.lit(None, pl.Float64),
+        oe_high=pl.lit(None, pl.Float64), adjusted_rate=pl.lit(None, pl.Float64), position=pl.lit("within"),
+        verdict=pl.lit("within"), disclosure=pl.lit("perturbed"), suppressed=pl.lit(False),
         suppression_reason=pl.lit(None, pl.String),
     ).cast(SCHEMA)
 

@@ -577,4 +577,6 @@ def adjusted_body(request: IndicatorRequest, definition: dict, overdispersion: s
         (text("limits", language), code_label("limits_method", answer["judgement"]["method"], language)),
     ]
     return [html.Dl([part for term, value in facts for part in (html.Dt(term), html.Dd(value))], className="facts",
-                    id="detail-adjusted-facts")]
+                    id="detail-adjusted-facts"),
+            download_links(request.view, "detail-adjusted-download", indicator=definition["id"], level=level,
+                           overdispersion=overdispersion)]
