@@ -12,9 +12,11 @@ the same file for `format=csv|xlsx|parquet` or an `Accept` header asking for one
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import flask
 import polars as pl
@@ -125,6 +127,10 @@ def _filters() -> dict[str, str]:
 
 
 def _answer(question: Callable[..., dict], *args: object, **kwargs: str | None) -> flask.Response:
+    for name in ("data_version", "lang"):
+        if name in request.args:
+            raise InvalidParameterError(name, request.args[name], f"only with {FORMAT_PARAMETER}=csv|xlsx|parquet",
+                                        f"'{name}' applies to a file: add {FORMAT_PARAMETER}=csv, xlsx or parquet")
     return jsonify(question(*args, _viewer(kwargs.get("org_code")), _filters(), export=True, **kwargs))
 
 
@@ -150,7 +156,7 @@ def _file(file_format: exports.Format, **question: object) -> flask.Response:
     if language not in LANGUAGES:
         raise InvalidParameterError("lang", language, LANGUAGES)
     version = request.args.get("data_version")
-    if version is not None and not version.isdigit():
+    if version is not None and not re.fullmatch(r"[0-9]{1,9}", version):
         raise InvalidParameterError("data_version", version, "the number of a kept data version")
     org_code = question.get("org_code")
     viewer = _viewer(org_code if isinstance(org_code, str) else None)
@@ -158,9 +164,9 @@ def _file(file_format: exports.Format, **question: object) -> flask.Response:
                              data_version=int(version) if version else None, **question)  # type: ignore[arg-type]
     user = auth.current_user()
     # The request that makes this very file again (while its version is kept): with the data version pinned.
-    reproducing = request.full_path.rstrip("?")
-    if version is None:
-        reproducing += f"{'&' if '?' in reproducing else '?'}data_version={table.about['data_version']['number']}"
+    pinned = {"data_version": str(table.about["data_version"]["number"]), FORMAT_PARAMETER: file_format}
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name not in pinned]
+    reproducing = f"{request.path}?{urlencode([*kept, *pinned.items()], safe='.,')}"
     context = exports.ExportContext(exported_at=datetime.now(UTC), exported_by=user.username if user else "",
                                     request=reproducing, language=language)
     counted, rows = _counting(table)
@@ -284,8 +290,11 @@ def export() -> flask.Response:
     (comma-separated; default all), a level or one organisation, up to two breakdown dimensions, a grain, the target
     group, the language of the labels and a kept data version."""
     args = _arguments((), ("indicator", "level", "org", "dimension", "grain", "overdispersion", *EXPORT_OPTIONS))
+    if request.args.get(FORMAT_PARAMETER) == "json":
+        raise InvalidParameterError(FORMAT_PARAMETER, "json", exports.FORMATS, "the export is a file: format must be "
+                                    "csv, xlsx or parquet (the other routes answer JSON)")
     file_format = _requested_format() or "csv"
-    return _file(file_format, indicators=_listed("indicator") or None, level=args.get("level", "national"),
+    return _file(file_format, indicators=_listed("indicator") or None, level=args.get("level"),
                  org_code=args.get("org"), dimensions=_listed("dimension"), grain=args.get("grain"),
                  overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
 

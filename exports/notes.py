@@ -224,7 +224,8 @@ def _rules(about: ExportAbout, language: str) -> Section:
     return Section(text("export_section_rules", language), (
         (text("export_rule_masked", language, mask_from=rules["mask_from"], mask_to=rules["mask_to"]),),
         (text("export_rule_min_denominator", language, min_denominator=rules["min_denominator"]),),
-        (text("export_rule_perturbed", language, noise_bound=rules["noise_bound"]),),
+        (text("export_rule_perturbed", language, noise_bound=rules["noise_bound"],
+              peer_group_size=rules["peer_group_size"]),),
         (text("export_rule_peers", language, peer_group_size=rules["peer_group_size"]),),
         (text("export_rule_complementary", language),),
         (text("export_rule_empty", language),),

@@ -313,6 +313,25 @@ def present_columns(exact: Mapping[str, np.ndarray], published: Mapping[str, np.
     return shown
 
 
+def few_peers(peers: int, withheld: bool) -> bool:
+    """Whether the comparator of an answer (or of one cell of an export) is withheld with its peers: fewer than
+    PEER_GROUP_SIZE peers and at least one, or a withheld VSV beside them (then, with no peer at all, the comparator
+    would be that VSV's figure)."""
+    return peers < PEER_GROUP_SIZE and (peers > 0 or withheld)
+
+
+def national_withheld(organisations: int, vsvs: int, exact_organisations: int, exact_vsvs: int) -> bool:
+    """Whether a national figure is withheld (`few_peers`): its births come from `organisations` organisations (each
+    birth counted at its hospital, else its practice) in `vsvs` VSVs, of which the viewer sees up to
+    `exact_organisations` and `exact_vsvs` exactly. If fewer than PEER_GROUP_SIZE other organisations, or other
+    VSVs, remain, the national figure minus the viewer's own would be their total — in a narrow target group one
+    peer's (k-anonymity, as for the comparator; every birth has a VSV, so the VSVs cover all of it). An empty
+    figure hides nothing."""
+    if organisations == 0 and vsvs == 0:
+        return False
+    return organisations - exact_organisations < PEER_GROUP_SIZE or vsvs - exact_vsvs < PEER_GROUP_SIZE
+
+
 def withhold(presented: dict) -> dict:
     """A provider's VSV figure withheld by the structural rule (queries.scope.Scope.vsv_withheld)."""
     return suppress(presented, "complementary", hide_counts=True)

@@ -47,6 +47,7 @@ from queries.scope import Scope, Viewer
 from queries.store import (
     CASE_MIX_COLUMNS,
     LEVEL_COLUMNS,
+    RESPONSIBLE_COLUMN,
     STRATUM_COLUMN,
     BirthStore,
     Snapshot,
@@ -76,6 +77,9 @@ def _number(value: float) -> float | None:
 
 
 COUNT_KINDS = ("n", "d", "k")
+#: A national cell's counts, and how many organisations (o) and VSVs (w) have births in its denominator: the rule on
+#: the national figure (`IndicatorEngine._present_national`).
+NATIONAL_KINDS = (*COUNT_KINDS, "o", "w")
 
 
 def _sum_expressions(indicator_ids: Sequence[str]) -> list[pl.Expr]:
@@ -88,6 +92,23 @@ def _sum_expressions(indicator_ids: Sequence[str]) -> list[pl.Expr]:
                         pl.col(population).sum().cast(pl.Int64).alias(f"d:{indicator_id}"),
                         pl.col(key_column(indicator_id)).sum().cast(pl.Int64).alias(f"k:{indicator_id}")]
     return expressions
+
+
+NATIONAL_IDENTITY = {"org_code": None, "label": "national", "named": True, "own": False}
+
+
+def _national(births: pl.LazyFrame, keys: Sequence[pl.Expr], ids: Sequence[str]) -> pl.LazyFrame:
+    """National counts of `births` per `keys` (aliased expressions; one row without keys), with per indicator the
+    number of organisations (`o:<id>`) and of VSVs (`w:<id>`) with births in its denominator (NATIONAL_KINDS):
+    counted per organisation (RESPONSIBLE_COLUMN) and VSV first, a small table, then summed."""
+    names = [key.meta.output_name() for key in keys]
+    per_organisation = births.group_by([*keys, RESPONSIBLE_COLUMN, "vsv_code"]).agg(_sum_expressions(ids))
+    sums = [pl.col(f"{kind}:{i}").sum() for i in ids for kind in COUNT_KINDS]
+    for i in ids:
+        present = pl.col(f"d:{i}") > 0
+        sums += [pl.col(RESPONSIBLE_COLUMN).filter(present).drop_nulls().n_unique().cast(pl.Int64).alias(f"o:{i}"),
+                 pl.col("vsv_code").filter(present).drop_nulls().n_unique().cast(pl.Int64).alias(f"w:{i}")]
+    return per_organisation.group_by(names).agg(sums) if names else per_organisation.select(sums)
 
 
 class IndicatorEngine:
@@ -179,6 +200,19 @@ class IndicatorEngine:
                            definition: Indicator) -> dict:
         """National or the comparator (all organisations of a type): exact for admin, perturbed for the rest."""
         return self._present(cell, scope.treatment(None, None), identity, export, definition)
+
+    def _present_national(self, scope: Scope, cell: dict, export: bool, definition: Indicator,
+                          identity: dict | None = NATIONAL_IDENTITY) -> dict:
+        """The national figure: perturbed (exact for admin), and withheld (`few_peers`) where fewer than five
+        organisations besides those the viewer sees exactly have births in it (queries.disclosure.national_withheld,
+        docs/privacy.md): minus the viewer's own figures it would be their total."""
+        presented = self._present(_without_organisations(cell), scope.treatment(None, None), identity, export,
+                                  definition)
+        if presented["disclosure"] != "exact" and "organisations" in cell and \
+                disclosure.national_withheld(cell["organisations"], cell["vsvs"], scope.exact_organisations,
+                                             scope.exact_vsvs):
+            disclosure.suppress(presented, "few_peers", hide_counts=True)
+        return presented
 
     def _present_reference(self, scope: Scope, cell: dict, level: str, export: bool, definition: Indicator,
                            few_peers: bool) -> dict:
@@ -365,7 +399,7 @@ class IndicatorEngine:
             snapshot, question, viewer, filters, indicator=definition.as_dict(), level=level,
             target=None if few else answer["target"],
             judgement=_published_judgement(answer["judgement"], withheld, few),
-            national=self._present_aggregate(scope, answer["national"], NATIONAL_IDENTITY, export, definition),
+            national=self._present_national(scope, answer["national"], export, definition),
             reference=self._present_reference(scope, answer["reference"], level, export, definition, few),
             own_vsv=own_vsv, rows=rows)
         if with_curve:
@@ -432,7 +466,7 @@ class IndicatorEngine:
             computed = answer[definition.id]
             row: dict[str, dict | None] = {
                 "indicator": definition.as_dict(),
-                "national": self._present_aggregate(scope, computed["national"], NATIONAL_IDENTITY, export, definition)}
+                "national": self._present_national(scope, computed["national"], export, definition)}
             for part, code, level in (("organisation", *(subject or (None, None))),
                                       ("vsv", computed.get("vsv_code"), "vsv")):
                 # A researcher granted an organisation does not see its VSV: only what the viewer may name.
@@ -464,8 +498,8 @@ class IndicatorEngine:
                           choice: OverdispersionChoice) -> dict:
         ids = [definition.id for definition in INDICATORS]
         if not subject:
-            national = snapshot.frame.lazy().filter(filters.expression()).select(_sum_expressions(ids)).collect()
-            return {i: {"national": _counted([national[f"{kind}:{i}"][0] or 0 for kind in COUNT_KINDS], self.noise)}
+            national = _national(snapshot.frame.lazy().filter(filters.expression()), [], ids).collect()
+            return {i: {"national": _counted([national[f"{kind}:{i}"][0] or 0 for kind in NATIONAL_KINDS], self.noise)}
                     for i in ids}
         code, level = subject
         # The subject's level with expected counts (the sensitivity table judges O/E too), and the VSVs.
@@ -627,16 +661,18 @@ class IndicatorEngine:
         perturbed (exact for admin), the organisation's exact or perturbed by the scope, a provider's VSV withheld
         by the structural rule (queries.scope.Scope.vsv_withheld). `field` names a point's key (period, value),
         `describe` adds fields from it (a dimension value's labels)."""
-        def points(cells: list[dict], treatment: disclosure.Treatment, withheld: bool) -> list[dict]:
+        def points(cells: list[dict], treatment: disclosure.Treatment, withheld: bool,
+                   national: bool = False) -> list[dict]:
             shown = []
             for cell in cells:
-                point = self._present(_without_key(cell), treatment, None, export, definition)
+                point = (self._present_national(scope, _without_key(cell), export, definition, identity=None)
+                         if national else self._present(_without_key(cell), treatment, None, export, definition))
                 shown.append({field: cell["key"], **(describe(cell["key"]) if describe else {}),
                               **(disclosure.withhold(point) if withheld else point)})
             return shown
 
         series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
-                   name: points(answer["national"], scope.treatment(None, None), False)}]
+                   name: points(answer["national"], scope.treatment(None, None), False, national=True)}]
         if subject:
             code, level = subject
             series.append({"kind": "organisation", **scope.identity(code, level, about),
@@ -703,7 +739,7 @@ class IndicatorEngine:
                               label: KeyLabel) -> dict:
         """`_compute_grouped` for several indicators with one group-by per series: {indicator_id: answer}."""
         lazy = snapshot.frame.lazy().filter(filters.expression())
-        queries = [lazy.group_by(key.alias("key")).agg(_sum_expressions(indicator_ids))]
+        queries = [_national(lazy, [key.alias("key")], indicator_ids)]
         if subject:
             queries.append(lazy.filter(pl.col(LEVEL_COLUMNS[subject[1]]) == subject[0])
                            .group_by(key.alias("key")).agg(_sum_expressions(indicator_ids)))
@@ -713,7 +749,8 @@ class IndicatorEngine:
         aligned = [keys.join(table, on="key", how="left").fill_null(0) for table in tables]
 
         def cells(table: pl.DataFrame, indicator_id: str) -> list[dict]:
-            columns = [table[f"{kind}:{indicator_id}"].to_numpy() for kind in COUNT_KINDS]
+            columns = [table[f"{kind}:{indicator_id}"].to_numpy() for kind in NATIONAL_KINDS
+                       if f"{kind}:{indicator_id}" in table.columns]
             return _keyed_cells(labels, columns, self.noise)
 
         answers = {}
@@ -761,7 +798,7 @@ class IndicatorEngine:
         """Counts per key (a period or a dimension value), national and for the subject organisation."""
         frame = snapshot.frame
         lazy = frame.lazy().filter(filters.expression())
-        queries = [lazy.group_by(key.alias("key")).agg(_sum_expressions([indicator_id]))]
+        queries = [_national(lazy, [key.alias("key")], [indicator_id])]
         if subject:
             queries.append(lazy.filter(pl.col(LEVEL_COLUMNS[subject[1]]) == subject[0])
                            .group_by(key.alias("key")).agg(_sum_expressions([indicator_id])))
@@ -772,9 +809,10 @@ class IndicatorEngine:
             keys.append(None)
 
         def cells(table: pl.DataFrame) -> list[dict]:
-            counts = {row["key"]: tuple(row[f"{kind}:{indicator_id}"] for kind in COUNT_KINDS)
+            kinds = [kind for kind in NATIONAL_KINDS if f"{kind}:{indicator_id}" in table.columns]
+            counts = {row["key"]: tuple(row[f"{kind}:{indicator_id}"] for kind in kinds)
                       for row in table.iter_rows(named=True)}
-            columns = [np.array([counts.get(k, (0, 0, 0))[j] for k in keys]) for j in range(len(COUNT_KINDS))]
+            columns = [np.array([counts.get(k, (0,) * len(kinds))[j] for k in keys]) for j in range(len(kinds))]
             return _keyed_cells([label(k) if k is not None else None for k in keys], columns, self.noise)
 
         answer = {"national": cells(national)}
@@ -783,7 +821,7 @@ class IndicatorEngine:
         return answer
 
     def export(self, viewer: Viewer, filters: Filters | Mapping | None = None, *,
-               indicators: Sequence[str] | None = None, level: str = "national", org_code: str | None = None,
+               indicators: Sequence[str] | None = None, level: str | None = None, org_code: str | None = None,
                dimensions: Sequence[str] = (), grain: str | None = None,
                overdispersion: str = DEFAULT_OVERDISPERSION, language: str = "nl",
                data_version: int | None = None) -> ExportTable:
@@ -791,12 +829,24 @@ class IndicatorEngine:
         and, at a `level` (vsv, hospital, practice), the comparator and every organisation, per period of `grain`
         and per value of up to two target-group `dimensions`, as the viewer may see them — the same scope and
         disclosure rules as every other answer, as an export (own counts of 1–4 masked too). `org_code` limits the
-        organisations to one the viewer may name (its level is its type). Without a breakdown each organisation
+        organisations to one the viewer may name (its level is its type; its indicators by default those of its type,
+        as its overview shows them). A restriction of the target group on a breakdown dimension is lifted, as in
+        `breakdown` (every value is shown). Without a breakdown each organisation
         carries its funnel position and verdict (`results`), and peers the same pseudonyms as `results`; with one,
         a peer keeps one pseudonym across the periods and values of an indicator. `data_version` names a kept
         version (queries.store.BirthStore.snapshot). The rows are computed one indicator at a time, when the table's
         `chunks` are read."""
-        ids = list(dict.fromkeys(indicators)) if indicators else [definition.id for definition in INDICATORS]
+        snapshot = self._snapshot(data_version)
+        scope = self._scope(snapshot, viewer)
+        subject = self._subject(snapshot, scope, org_code) if org_code is not None else None
+        if subject is not None:
+            if level is not None and level != subject[1]:
+                raise InvalidParameterError("level", level, [subject[1]],
+                                            f"organisation {org_code!r} is a {subject[1]}: level must be {subject[1]}")
+            level = subject[1]
+        level = self._choice("level", level or "national", ("national", *LEVELS))
+        default = indicators_for(level) if subject is not None else INDICATORS
+        ids = list(dict.fromkeys(indicators)) if indicators else [definition.id for definition in default]
         definitions = [self._indicator(indicator_id) for indicator_id in ids]
         choice = self._overdispersion(overdispersion)
         if grain is not None:
@@ -808,14 +858,8 @@ class IndicatorEngine:
             raise InvalidParameterError("dimension", ",".join(dimensions), list(DIMENSIONS),
                                         "up to two different dimensions to break down by")
         filters = self._filters(filters)
-        snapshot = self._snapshot(data_version)
-        scope = self._scope(snapshot, viewer)
-        if org_code is not None:
-            subject = self._subject(snapshot, scope, org_code)
-            assert subject is not None
-            level = subject[1]
-        else:
-            self._choice("level", level, ("national", *LEVELS))
+        for name in dimensions:
+            filters = filters.without(name)
         breakdown = export_table.Breakdown(grain, tuple(dimensions), filters.period_from or snapshot.period_from,
                                            filters.period_to or snapshot.period_to)
         question: ExportQuestion = {
@@ -856,7 +900,8 @@ class IndicatorEngine:
         presentation = export_table.Presentation(
             level=level, treatment=lambda code: scope.treatment(code, level),
             identity=lambda code: scope.identity(code, level or "", about),
-            withheld=scope.vsv_withheld, judged=judged, only=org_code,
+            withheld=scope.vsv_withheld, judged=judged, only=org_code, exact_organisations=scope.exact_organisations,
+            exact_vsvs=scope.exact_vsvs,
             adjusted=self._export_case_mix(snapshot, scope, definition, level, filters, choice) if whole else {})
         # Not cached: an export is asked for rarely, and its counts can be larger than every page's together.
         counted = _export_counts(snapshot.frame, definition.id, level, breakdown, filters)
@@ -899,8 +944,7 @@ class IndicatorEngine:
         return self._envelope(snapshot, "adjusted", viewer, filters, indicator=definition.as_dict(), level=level,
                               case_mix=list(CASE_MIX_COLUMNS),
                               judgement=_published_judgement(answer["judgement"], withheld, few),
-                              national=self._present_aggregate(scope, answer["national"], NATIONAL_IDENTITY, export,
-                                                               definition),
+                              national=self._present_national(scope, answer["national"], export, definition),
                               reference=self._present_reference(scope, answer["reference"], level, export, definition,
                                                                 few),
                               rows=rows)
@@ -947,9 +991,6 @@ class IndicatorEngine:
                 "cells": cells}
 
 
-NATIONAL_IDENTITY = {"org_code": None, "label": "national", "named": True, "own": False}
-
-
 def _reference_identity(level: str) -> dict:
     """The comparator of a level's organisations: all of them together (label `all_<level>`)."""
     return {"org_code": None, "label": f"all_{level}", "named": True, "own": False}
@@ -964,11 +1005,15 @@ def _counts_cell(numerator: float, denominator: float) -> CountsCell:
 
 def _counted(counts: Sequence[float], noise: np.ndarray) -> dict:
     """One figure's two variants (queries.disclosure.present) from its numerator, denominator and packed key sum:
-    `exact` and `published` (cell-key perturbed with the perturbation table `noise`)."""
-    numerator, denominator, packed = counts
+    `exact` and `published` (cell-key perturbed with the perturbation table `noise`); a national figure's counts
+    (NATIONAL_KINDS) also give `organisations` and `vsvs`, how many of each have births in it."""
+    numerator, denominator, packed = counts[:3]
     numerator_key, denominator_key = disclosure.cell_keys([packed])
     published = disclosure.perturbed([numerator, denominator], [numerator_key[0], denominator_key[0]], noise)
-    return {"exact": _counts_cell(numerator, denominator), "published": _counts_cell(*published)}
+    cell: dict[str, Any] = {"exact": _counts_cell(numerator, denominator), "published": _counts_cell(*published)}
+    if len(counts) > 3:
+        cell["organisations"], cell["vsvs"] = int(counts[3]), int(counts[4])
+    return cell
 
 
 def _variant_cells(numerators: np.ndarray, denominators: np.ndarray) -> list[CountsCell]:
@@ -1034,10 +1079,12 @@ def _without_standardised(cells: list[dict]) -> None:
 
 
 def _few_peers(scope: Scope, codes: Sequence[str], level: str) -> bool:
-    """Whether the viewer sees between one and PEER_GROUP_SIZE − 1 of these organisations only as peers: then
-    their band, and the comparator minus the viewer's own figures, would point at them."""
+    """Whether these organisations (those with births in the answer) hold fewer than PEER_GROUP_SIZE peers of the
+    viewer and at least one peer or a withheld VSV (queries.disclosure.few_peers): then the peers' bands, and the
+    comparator minus the viewer's own figures, would point at them or at the withheld VSV."""
     peers = sum(scope.treatment(code, level) == "peer" for code in codes)
-    return 0 < peers < disclosure.PEER_GROUP_SIZE
+    withheld = level == "vsv" and any(scope.vsv_withheld(code) for code in codes)
+    return disclosure.few_peers(peers, withheld)
 
 
 def _with_expected(per_stratum: pl.LazyFrame, column: str, ids: Sequence[str], noise: np.ndarray) -> pl.LazyFrame:
@@ -1091,7 +1138,7 @@ def _level_data(level: str, per_unit: pl.DataFrame, national: pl.DataFrame, ids:
         indicators[i] = arrays
     return {
         "level": level, "codes": codes, "index": {code: i for i, code in enumerate(codes)},
-        "national": {i: tuple(int(national[f"{kind}:{i}"][0] or 0) for kind in COUNT_KINDS) for i in ids},
+        "national": {i: tuple(int(national[f"{kind}:{i}"][0] or 0) for kind in NATIONAL_KINDS) for i in ids},
         "indicators": indicators,
     }
 
@@ -1106,7 +1153,7 @@ def _compute_level(frame: pl.DataFrame, level: str, filters: Filters, ids: Seque
     per_unit = (_with_expected(of_level.group_by([column, STRATUM_COLUMN]).agg(_sum_expressions(ids)), column, ids,
                                noise)
                 if expected else of_level.group_by(column).agg(_sum_expressions(ids)))
-    per_unit_table, national = pl.collect_all([per_unit, lazy.select(_sum_expressions(ids))])
+    per_unit_table, national = pl.collect_all([per_unit, _national(lazy, [], ids)])
     return _level_data(level, per_unit_table, national, ids, noise)
 
 
@@ -1120,7 +1167,7 @@ def _compute_overview_levels(frame: pl.DataFrame, level: str, filters: Filters, 
     cells = frame.lazy().filter(filters.expression()).group_by(keys).agg(_sum_expressions(ids)).collect().lazy()
     queries = [_with_expected(_resummed(cells.filter(pl.col(column).is_not_null()), [column, STRATUM_COLUMN], ids),
                               column, ids, noise),
-               _resummed(cells, [], ids)]
+               _national(frame.lazy().filter(filters.expression()), [], ids)]
     if level != "vsv":
         queries.append(_resummed(cells.filter(pl.col("vsv_code").is_not_null()), ["vsv_code"], ids))
     tables = pl.collect_all(queries)
@@ -1135,7 +1182,8 @@ def _export_counts(frame: pl.DataFrame, indicator_id: str, level: str | None, br
     keys = breakdown.key_expressions()
     sums = [expression.alias(kind) for kind, expression in zip(COUNT_KINDS, _sum_expressions([indicator_id]),
                                                                  strict=True)]
-    queries = [lazy.group_by(keys).agg(sums)]
+    national = _national(lazy, keys, [indicator_id]).rename({f"{kind}:{indicator_id}": kind for kind in NATIONAL_KINDS})
+    queries = [national]
     if level is not None:
         column = LEVEL_COLUMNS[level]
         queries.append(lazy.filter(pl.col(column).is_not_null()).group_by([pl.col(column), *keys]).agg(sums))
@@ -1146,17 +1194,26 @@ def _export_counts(frame: pl.DataFrame, indicator_id: str, level: str | None, br
 def _keyed_cells(labels: Sequence[str | None], columns: Sequence[np.ndarray], noise: np.ndarray) -> list[dict]:
     """Cells of a series (periods, dimension values): key and both variants of each cell's counts, from the
     columns numerators, denominators and their packed key sums (COUNT_KINDS)."""
-    numerators, denominators, packed = columns
+    numerators, denominators, packed = columns[:3]
     numerator_keys, denominator_keys = disclosure.cell_keys(packed)
     numerators, denominators = numerators.astype(float), denominators.astype(float)
     exact = _variant_cells(numerators, denominators)
     published = _variant_cells(disclosure.perturbed(numerators, numerator_keys, noise).astype(float),
                                disclosure.perturbed(denominators, denominator_keys, noise).astype(float))
-    return [{"key": labels[i], "exact": exact[i], "published": published[i]} for i in range(len(labels))]
+    cells: list[dict[str, Any]] = [{"key": labels[i], "exact": exact[i], "published": published[i]}
+                                   for i in range(len(labels))]
+    if len(columns) > 3:  # a national series (NATIONAL_KINDS): how many organisations and VSVs have births in it
+        for cell, organisations, vsvs in zip(cells, columns[3], columns[4], strict=True):
+            cell["organisations"], cell["vsvs"] = int(organisations), int(vsvs)
+    return cells
 
 
 def _without_code(cell: dict) -> dict:
     return {name: value for name, value in cell.items() if name != "code"}
+
+
+def _without_organisations(cell: dict) -> dict:
+    return {name: value for name, value in cell.items() if name not in ("organisations", "vsvs")}
 
 
 def _without_key(cell: dict) -> dict:

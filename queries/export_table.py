@@ -24,6 +24,7 @@ from queries.disclosure import (
     Treatment,
     band_edges,
     cell_keys,
+    national_withheld,
     perturbed,
     present_columns,
 )
@@ -133,6 +134,8 @@ class Presentation:
     withheld: Callable[[str], bool]
     judged: Mapping[str, tuple[str | None, str | None]]
     only: str | None
+    exact_organisations: int = 0
+    exact_vsvs: int = 0
     adjusted: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
 
 
@@ -145,7 +148,7 @@ def indicator_rows(definition: Indicator, counted: Counted, presentation: Presen
     (queries.disclosure.band_edges); a cell with fewer peers shows them only as `few_peers`, and withholds the
     comparator with them."""
     keys = breakdown.keys
-    parts = [_national_rows(counted.national, keys, noise, presentation.treatment(None))]
+    parts = [_national_rows(counted.national, keys, noise, presentation)]
     if counted.units is not None and presentation.level is not None:
         parts += _level_rows(counted.units, keys, noise, presentation)
     table = pl.concat([part for part in parts if part.height], how="diagonal_relaxed") if parts else pl.DataFrame()
@@ -211,14 +214,21 @@ def _both(n: np.ndarray, d: np.ndarray, published_n: np.ndarray, published_d: np
     return columns
 
 
-def _national_rows(national: pl.DataFrame, keys: list[str], noise: np.ndarray, treatment: Treatment) -> pl.DataFrame:
+def _national_rows(national: pl.DataFrame, keys: list[str], noise: np.ndarray,
+                   presentation: Presentation) -> pl.DataFrame:
+    """The national figure of every cell; withheld (`few_peers`) where fewer than five organisations besides the
+    viewer's exact ones have births in it (queries.disclosure.national_withheld)."""
+    treatment = presentation.treatment(None)
     variants = _variants(national["n"].to_numpy(), national["d"].to_numpy(), national["k"].to_numpy(), noise)
+    withheld = [treatment != "exact" and national_withheld(organisations, vsvs, presentation.exact_organisations,
+                                                           presentation.exact_vsvs)
+                for organisations, vsvs in zip(national["o"].to_list(), national["w"].to_list(), strict=True)]
     return national.select(keys).with_columns(
         **{name: pl.Series(values) for name, values in variants.items()},
         row_kind=pl.lit("national"), level=pl.lit(None, pl.String), org_code=pl.lit(None, pl.String),
         org_label=pl.lit("national"), named=pl.lit(True), own=pl.lit(False), sort_rank=pl.lit(0),
         treatment=pl.lit(treatment), position=pl.lit(None, pl.String), verdict=pl.lit(None, pl.String),
-        few_peers=pl.lit(False), withheld=pl.lit(False))
+        few_peers=pl.Series(withheld, dtype=pl.Boolean), withheld=pl.lit(False))
 
 
 def _level_rows(units: pl.DataFrame, keys: list[str], noise: np.ndarray,
@@ -264,8 +274,10 @@ def _level_rows(units: pl.DataFrame, keys: list[str], noise: np.ndarray,
     units = units.with_columns(band_low=pl.Series(band_low), band_high=pl.Series(band_high))
     # A cell with between one and PEER_GROUP_SIZE − 1 peers: their band, and the comparator minus the viewer's own
     # figures, would point at them.
-    few = (units.group_by(keys).agg(pl.col("is_peer").sum().alias("peers"))
-           .select(*keys, ((pl.col("peers") > 0) & (pl.col("peers") < PEER_GROUP_SIZE)).alias("few_peers")))
+    # queries.disclosure.few_peers, per cell.
+    few = (units.group_by(keys).agg(pl.col("is_peer").sum().alias("peers"), pl.col("withheld").any())
+           .select(*keys, ((pl.col("peers") < PEER_GROUP_SIZE) & ((pl.col("peers") > 0) | pl.col("withheld")))
+                   .alias("few_peers")))
     organisations = (units.join(few, on=keys, how="left", nulls_equal=True)
                      .with_columns(pl.col("few_peers") & pl.col("is_peer"))
                      .drop("code", code_column, "n", "d", "k", "is_peer"))
@@ -303,7 +315,11 @@ def _with_labels(rows: pl.DataFrame, definition: Indicator, breakdown: Breakdown
         grain = breakdown.grain
         # Each period once (a few hundred at most), joined to the rows.
         periods = rows[PERIOD_KEY].unique().to_list()
-        months = [period_months(key, grain) for key in periods]
+        # A period's first and last day within the months asked for (a year of which only March is asked: March).
+        low = month_index(breakdown.period_from) if breakdown.period_from else None
+        high = month_index(breakdown.period_to) if breakdown.period_to else None
+        months = [(max(first, low) if low is not None else first, min(last, high) if high is not None else last)
+                  for first, last in (period_months(key, grain) for key in periods)]
         labels = pl.DataFrame({PERIOD_KEY: periods, "period": [period_label(key, grain) for key in periods],
                                "period_start": [_first_day(first) for first, _ in months],
                                "period_end": [_last_day(last) for _, last in months]},

@@ -148,3 +148,35 @@ def test_an_export_of_an_organisation_the_user_may_not_name_is_refused(published
     response = api_client(published, "researcher").get("/api/v1/export?org=H001&format=csv")
     assert response.status_code == 403
     assert "H001" in response.get_json()["error"]
+
+
+def test_a_file_cites_the_request_that_makes_it_again(published):
+    client = api_client(published, "admin")
+    by_header = client.get("/api/v1/results?indicator=caesarean&level=hospital",
+                           headers={"Accept": "application/vnd.apache.parquet"})
+    metadata = {key.decode(): value.decode() for key, value in pq.read_table(io.BytesIO(by_header.data))
+                .schema.metadata.items()}
+    assert metadata["request"] == "/api/v1/results?indicator=caesarean&level=hospital&data_version=1&format=parquet"
+    again = client.get(metadata["request"])
+    assert again.status_code == 200 and again.mimetype == "application/vnd.apache.parquet"
+    same_rows(pl.read_parquet(io.BytesIO(again.data)), pl.read_parquet(io.BytesIO(by_header.data)))
+
+
+@pytest.mark.parametrize(("path", "parameter"), [
+    ("/api/v1/export?format=json", "format"),
+    ("/api/v1/export?data_version=%C2%B2", "data_version"),  # a superscript two is no version number
+    ("/api/v1/export?org=H001&level=vsv", "level"),
+    ("/api/v1/results?indicator=caesarean&level=hospital&data_version=1", "data_version"),
+    ("/api/v1/results?indicator=caesarean&level=hospital&lang=en", "lang"),
+])
+def test_parameters_that_would_be_ignored_are_refused(published, path, parameter):
+    response = api_client(published, "admin").get(path)
+    assert response.status_code == 400 and response.get_json()["parameter"] == parameter
+
+
+def test_an_organisations_file_holds_its_overviews_indicators(published):
+    from queries.catalogue import indicators_for
+
+    response = api_client(published, "admin").get("/api/v1/overview?org=H001&format=csv")
+    rows = pl.read_csv(io.BytesIO(response.data), infer_schema_length=0)
+    assert list(dict.fromkeys(rows["indicator_id"])) == [definition.id for definition in indicators_for("hospital")]

@@ -94,7 +94,9 @@ def test_vsv_sees_its_members_by_name_researcher_nobody_admin_everybody(national
     assert sorted(row["label"] for row in vsv["rows"] if row["named"]) == ["Ziekenhuis Zuid", "Ziekenhuis Zuid-Oost"]
     assert "H001" not in json.dumps(vsv) and "Ziekenhuis Noord" not in json.dumps(vsv)
     researcher = indicators.results("caesarean", "vsv", Viewer("researcher"))
-    assert not any(row["named"] for row in researcher["rows"]) and researcher["national"]["denominator"] == 600
+    assert not any(row["named"] for row in researcher["rows"])
+    # Three hospitals: the national figure would be the total of fewer than five organisations (docs/privacy.md).
+    assert researcher["national"]["suppression_reason"] == "few_peers" and researcher["national"]["denominator"] is None
     admin = indicators.results("caesarean", "vsv", ADMIN)
     assert sorted(row["org_code"] for row in admin["rows"]) == ["V01", "V02"]
 
@@ -189,10 +191,11 @@ def test_trend_per_month_quarter_and_year(sqlite_engine):
         ("2022-11", 3, 10), ("2023-01", 1, 1), ("2023-02", 0, 11)]
     assert own["label"] == "Ziekenhuis Noord" and own["points"][0]["rate"] == pytest.approx(0.3)
     assert national["points"][1]["suppressed"]  # a denominator of 1
-    # A provider sees its own counts of 1–4, and the national ones masked (others' small counts, every channel).
+    # A provider sees its own counts of 1–4; the national figure, all births of its own hospital here, is withheld
+    # (fewer than five other organisations behind it), as others' small counts are masked, in every channel.
     national, own = indicators.trend("caesarean", Viewer("provider", org_code="H001"), grain="month")["series"]
     assert (own["points"][0]["numerator"], own["points"][0]["disclosure"]) == (3, "exact")
-    assert national["points"][0]["suppression_reason"] == "count_masked" and national["points"][0]["rate"] is None
+    assert national["points"][0]["suppression_reason"] == "few_peers" and national["points"][0]["rate"] is None
     quarterly = indicators.trend("caesarean", ADMIN, grain="quarter")["series"][0]["points"]
     assert [(p["period"], p["numerator"], p["denominator"]) for p in quarterly] == [("2022-Q4", 3, 10),
                                                                                        ("2023-Q1", 1, 12)]
@@ -203,7 +206,8 @@ def test_trend_per_month_quarter_and_year(sqlite_engine):
 
 def test_breakdown_by_a_dimension(national):
     births = random_births(600, seed=4, caesarean_rates=(0.12, 0.40, 0.12))
-    answer = fresh_engine(national).breakdown("caesarean", "maternal_age_band", Viewer("provider", org_code="H001"))
+    indicators = fresh_engine(national)
+    answer = indicators.breakdown("caesarean", "maternal_age_band", ADMIN, org_code="H001")
     national_values, own_values = answer["series"]
     assert [v["value"] for v in national_values["values"]] == ["<25", "25-29", "30-34", "35-39", ">=40"]
     assert national_values["values"][4]["label_nl"] == "≥40 jaar"
@@ -212,6 +216,11 @@ def test_breakdown_by_a_dimension(national):
         assert (value["numerator"], value["denominator"]) == (sum(b["caesarean"] for b in group), len(group))
     own_total = sum(v["denominator"] for v in own_values["values"])
     assert own_total == sum(1 for b in births if b["hospital_code"] == "H001")
+    # A provider among three hospitals: the national values are withheld (fewer than five others behind them).
+    provider = indicators.breakdown("caesarean", "maternal_age_band", Viewer("provider", org_code="H001"))
+    national_values, own_values = provider["series"]
+    assert {v["suppression_reason"] for v in national_values["values"]} == {"few_peers"}
+    assert [v["denominator"] for v in own_values["values"]] == [v["denominator"] for v in answer["series"][1]["values"]]
 
 
 def test_breakdown_lifts_a_restriction_on_its_own_dimension_and_keeps_the_rest(national):

@@ -289,3 +289,80 @@ def test_without_breakdown_the_case_mix_columns_are_the_adjusted_answer(engine: 
     assert rows.filter(indicator_id="preterm")["oe_ratio"].null_count() == rows.filter(indicator_id="preterm").height
     by_month = rows_of(engine, VIEWERS[viewer], indicators=["caesarean"], level="hospital", grain="month")
     assert by_month["oe_ratio"].null_count() == by_month.height
+
+
+# ---- the national figure and the comparator in a narrow cell (a review's attack) ----------------------------------
+
+NARROW_REGISTER = [
+    {"org_code": "V01", "name": "VSV Een", "org_type": "vsv", "vsv_code": "V01"},
+    {"org_code": "H001", "name": "Ziekenhuis Een", "org_type": "hospital", "vsv_code": "V01"},
+    {"org_code": "H002", "name": "Ziekenhuis Twee", "org_type": "hospital", "vsv_code": "V01"},
+    *({"org_code": f"V0{n}", "name": f"VSV {n}", "org_type": "vsv", "vsv_code": f"V0{n}"} for n in range(2, 7)),
+    *({"org_code": f"H00{n + 1}", "name": f"Ziekenhuis {n + 1}", "org_type": "hospital", "vsv_code": f"V0{n}"}
+      for n in range(2, 7)),
+]
+
+
+@pytest.fixture(scope="module")
+def narrow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndicatorEngine]:
+    """Seven hospitals in six VSVs (H001 and H002 share VSV V01, which is withheld for H001's provider) with births in
+    January; in April only H002 has births: then the national figure, the comparator and the VSV are all H002's."""
+    from births_factory import birth, publish
+
+    rows = []
+    for index, hospital in enumerate(h["org_code"] for h in NARROW_REGISTER if h["org_type"] == "hospital"):
+        vsv = next(h["vsv_code"] for h in NARROW_REGISTER if h["org_code"] == hospital)
+        for i in range(60 + 10 * index):
+            rows.append(birth(birth_month="2023-01", hospital_code=hospital, vsv_code=vsv, practice_code=None,
+                              caesarean=i % 4 == 0, vaginal_birth=i % 4 != 0))
+    rows += [birth(birth_month="2023-04", hospital_code="H002", vsv_code="V01", practice_code=None,
+                   caesarean=i % 3 == 0, vaginal_birth=i % 3 != 0) for i in range(30)]
+    db = make_engine(f"sqlite:///{tmp_path_factory.mktemp('narrow') / 'narrow.db'}")
+    publish(db, rows, register=NARROW_REGISTER)
+    yield IndicatorEngine(db, EngineConfig(pseudonym_key="narrow"))
+    db.dispose()
+
+
+PROVIDER = Viewer("provider", org_code="H001")
+
+
+def test_in_a_cell_of_one_peer_national_and_comparator_are_withheld_in_every_answer(narrow: IndicatorEngine) -> None:
+    april = {"period": "2023-04"}
+    for level in ("hospital", "vsv"):
+        answer = narrow.results("caesarean", level, PROVIDER, april, export=True)
+        for cell in (answer["national"], answer["reference"]):
+            assert (cell["suppression_reason"], cell["numerator"], cell["denominator"]) == ("few_peers", None, None)
+        rows = rows_of(narrow, PROVIDER, indicators=["caesarean"], level=level, grain="month")
+        shown = rows.filter((pl.col("period") == "2023-04") & pl.col("row_kind").is_in(["national", "comparator"]))
+        assert set(shown["suppression_reason"]) == {"few_peers"} and shown["denominator"].null_count() == 2
+    overview = narrow.overview(PROVIDER, april, export=True)
+    caesarean = next(row for row in overview["rows"] if row["indicator"]["id"] == "caesarean")
+    assert caesarean["national"]["suppression_reason"] == "few_peers"
+    assert caesarean["vsv"]["suppression_reason"] == "complementary"
+    national = narrow.trend("caesarean", PROVIDER, {}, grain="month")["series"][0]["points"]
+    assert {point["period"]: point["suppression_reason"] for point in national}["2023-04"] == "few_peers"
+    # January: seven hospitals in six VSVs — the national figure is shown (perturbed), so is the comparator.
+    january = narrow.results("caesarean", "hospital", PROVIDER, {"period": "2023-01"}, export=True)
+    assert january["national"]["disclosure"] == "perturbed" and january["national"]["denominator"] > 0
+    assert january["reference"]["denominator"] > 0
+
+
+def test_the_national_figure_needs_five_organisations_and_five_vsvs_besides_the_viewers_own() -> None:
+    assert not disclosure.national_withheld(0, 0, 1, 0)  # empty: nothing to hide
+    assert disclosure.national_withheld(5, 6, 1, 0)  # a provider's own and four others
+    assert not disclosure.national_withheld(6, 5, 1, 0)
+    assert disclosure.national_withheld(6, 4, 0, 0)  # four VSVs: minus one, a VSV user would have three's total
+    assert disclosure.national_withheld(12, 5, 3, 1)  # a VSV user: its own VSV and members do not count
+    assert not disclosure.national_withheld(12, 6, 3, 1)
+
+
+def test_a_period_and_a_breakdown_dimension_are_as_the_breakdown_shows_them(engine: IndicatorEngine) -> None:
+    table = engine.export(VIEWERS["admin"], {"period": "2023-02..2023-03", "parity": "nulliparous"},
+                          indicators=["caesarean"], grain="year", dimensions=["parity"])
+    rows = pl.concat(list(table.chunks()))
+    # The year 2023 of which February and March were asked: those months.
+    assert set(zip(rows["period_start"].cast(pl.String), rows["period_end"].cast(pl.String), strict=True)) == {
+        ("2023-02-01", "2023-03-31")}
+    # A restriction on the breakdown's own dimension is lifted (as `breakdown` does): every value is shown.
+    assert set(rows["value_1"].drop_nulls()) == {"nulliparous", "multiparous"}
+    assert table.about["question"]["filters"] == {"period": "2023-02..2023-03"}

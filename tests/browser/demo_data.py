@@ -1,10 +1,13 @@
 """A small synthetic database for the browser tests: a few organisations, one published data version, deliveries
 with a planted rejected record, hints, linkage figures and a few hundred births.
 
-With `other_hospitals`, also that many hospitals of another VSV (OTHER_VSV) with births in the first months only
+With `other_hospitals`, also that many hospitals, each in a VSV of its own (`other_vsv_code`), with births in the
+first months only
 (OTHER_MONTHS): enough hospitals for a provider's peers to be shown by size band (the engine shows no peer beside
 fewer than five, queries/disclosure.py PEER_GROUP_SIZE), while the last months leave the planted hospital beside one
-peer. The planted organisations and their births are the same either way.
+peer. Their own VSVs make enough VSVs and organisations behind the national figure for it to be shown (beside
+fewer than five other organisations or VSVs it is withheld, queries.disclosure.national_withheld) — except in the
+last months. The planted organisations and their births are the same either way.
 
 Rows are inserted directly into the tables of `tables/schema.py`, so the browser tests do not depend on the
 generator and loader being finished. Everything here is invented; the planted values are what the tests look for.
@@ -57,7 +60,6 @@ class Planted:
 PLANTED = Planted()
 MONTHS = [f"2024-{month:02d}" for month in range(1, 7)]
 #: The VSV of the other hospitals, and the months of their births (none in the last two months).
-OTHER_VSV = "V03"
 OTHER_MONTHS = MONTHS[:4]
 #: Births per other hospital.
 OTHER_HOSPITAL_BIRTHS = 90
@@ -68,15 +70,23 @@ def other_hospital_codes(count: int) -> list[str]:
     return [f"H{number:04d}" for number in range(3, 3 + count)]
 
 
+def other_vsv_code(hospital: str) -> str:
+    """The VSV of another hospital: one each (H0003 → V13)."""
+    return f"V1{hospital[-1]}"
+
+
 def fill_demo_database(engine: Engine, births_count: int = 400, seed: int = 11, other_hospitals: int = 0) -> Planted:
     """Fill an empty database (schema created) with the demo rows, and `other_hospitals` hospitals of another VSV
     (see the module docstring); returns what was planted."""
     random = np.random.default_rng(seed)
     p = PLANTED
     others = other_hospital_codes(other_hospitals)
-    other_births = demo_births(np.random.default_rng(seed + 1), OTHER_HOSPITAL_BIRTHS * len(others),
-                               first_id=births_count + 1, months=OTHER_MONTHS, hospitals=others, practices=(),
-                               vsv_code=OTHER_VSV) if others else []
+    other_random = np.random.default_rng(seed + 1)
+    other_births = [row for index, code in enumerate(others)
+                    for row in demo_births(other_random, OTHER_HOSPITAL_BIRTHS,
+                                           first_id=births_count + 1 + index * OTHER_HOSPITAL_BIRTHS,
+                                           months=OTHER_MONTHS, hospitals=(code,), practices=(),
+                                           vsv_code=other_vsv_code(code))]
     with engine.begin() as connection:
         connection.execute(insert(organisations), [
             {"org_code": "V01", "name": "VSV Rivierenland", "org_type": "vsv", "vsv_code": "V01"},
@@ -90,9 +100,10 @@ def fill_demo_database(engine: Engine, births_count: int = 400, seed: int = 11, 
         ])
         if others:
             connection.execute(insert(organisations), [
-                {"org_code": OTHER_VSV, "name": "VSV Elders", "org_type": "vsv", "vsv_code": OTHER_VSV},
+                *({"org_code": other_vsv_code(code), "name": f"VSV Elders {code[-1]}", "org_type": "vsv",
+                   "vsv_code": other_vsv_code(code)} for code in others),
                 *({"org_code": code, "name": f"Ziekenhuis Elders {code[-1]}", "org_type": "hospital",
-                   "vsv_code": OTHER_VSV} for code in others)])
+                   "vsv_code": other_vsv_code(code)} for code in others)])
         connection.execute(insert(refreshes), [{
             "refresh_id": 1, "started_at": datetime(2026, 11, 1, 3, 0, tzinfo=UTC), "finished_at": p.published_at,
             "status": "published", "source_dir": "/demo/deliveries", "data_version": 1,
