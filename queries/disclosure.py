@@ -320,16 +320,14 @@ def few_peers(peers: int, withheld: bool) -> bool:
     return peers < PEER_GROUP_SIZE and (peers > 0 or withheld)
 
 
-def national_withheld(organisations: int, vsvs: int, exact_organisations: int, exact_vsvs: int) -> bool:
-    """Whether a national figure is withheld (`few_peers`): its births come from `organisations` organisations (each
-    birth counted at its hospital, else its practice) in `vsvs` VSVs, of which the viewer sees up to
-    `exact_organisations` and `exact_vsvs` exactly. If fewer than PEER_GROUP_SIZE other organisations, or other
-    VSVs, remain, the national figure minus the viewer's own would be their total — in a narrow target group one
-    peer's (k-anonymity, as for the comparator; every birth has a VSV, so the VSVs cover all of it). An empty
-    figure hides nothing."""
-    if organisations == 0 and vsvs == 0:
-        return False
-    return organisations - exact_organisations < PEER_GROUP_SIZE or vsvs - exact_vsvs < PEER_GROUP_SIZE
+def national_withheld(vsvs: int, exact_vsvs: int) -> bool:
+    """Whether a national figure is withheld (`few_peers`): its births come from `vsvs` VSVs, of which the viewer
+    may know `exact_vsvs` (its own organisation's or its own VSV). With fewer than PEER_GROUP_SIZE others, the national
+    figure minus the viewer's own would be the total of fewer than five VSVs — in a narrow target group one
+    organisation's, which a peer's figure may never give. Every birth has a VSV and every organisation is in one, so
+    five other VSVs also mean five other organisations (k-anonymity, as for the comparator). An empty figure hides
+    nothing."""
+    return vsvs > 0 and vsvs - exact_vsvs < PEER_GROUP_SIZE
 
 
 def withhold(presented: dict) -> dict:

@@ -47,7 +47,6 @@ from queries.scope import Scope, Viewer
 from queries.store import (
     CASE_MIX_COLUMNS,
     LEVEL_COLUMNS,
-    RESPONSIBLE_COLUMN,
     STRATUM_COLUMN,
     BirthStore,
     Snapshot,
@@ -77,9 +76,9 @@ def _number(value: float) -> float | None:
 
 
 COUNT_KINDS = ("n", "d", "k")
-#: A national cell's counts, and how many organisations (o) and VSVs (w) have births in its denominator: the rule on
-#: the national figure (`IndicatorEngine._present_national`).
-NATIONAL_KINDS = (*COUNT_KINDS, "o", "w")
+#: A national cell's counts, and how many VSVs (w) have births in its denominator: the rule on the national figure
+#: (`IndicatorEngine._present_national`).
+NATIONAL_KINDS = (*COUNT_KINDS, "w")
 
 
 def _sum_expressions(indicator_ids: Sequence[str]) -> list[pl.Expr]:
@@ -98,17 +97,19 @@ NATIONAL_IDENTITY = {"org_code": None, "label": "national", "named": True, "own"
 
 
 def _national(births: pl.LazyFrame, keys: Sequence[pl.Expr], ids: Sequence[str]) -> pl.LazyFrame:
-    """National counts of `births` per `keys` (aliased expressions; one row without keys), with per indicator the
-    number of organisations (`o:<id>`) and of VSVs (`w:<id>`) with births in its denominator (NATIONAL_KINDS):
-    counted per organisation (RESPONSIBLE_COLUMN) and VSV first, a small table, then summed."""
-    names = [key.meta.output_name() for key in keys]
-    per_organisation = births.group_by([*keys, RESPONSIBLE_COLUMN, "vsv_code"]).agg(_sum_expressions(ids))
+    """National counts of `births` per `keys` (aliased expressions; one row without keys) with the number of VSVs
+    behind each (NATIONAL_KINDS): counted per VSV first, a small table (`_national_of_cells`)."""
+    per_vsv = births.group_by([*keys, "vsv_code"]).agg(_sum_expressions(ids))
+    return _national_of_cells(per_vsv, [key.meta.output_name() for key in keys], ids)
+
+
+def _national_of_cells(cells: pl.LazyFrame, keys: Sequence[str], ids: Sequence[str]) -> pl.LazyFrame:
+    """National counts per `keys` from counted cells that carry `vsv_code` (per VSV or finer, all births), with per
+    indicator the number of VSVs with births in its denominator (`w:<id>`)."""
+    per_vsv = _resummed(cells, [*keys, "vsv_code"], ids)
     sums = [pl.col(f"{kind}:{i}").sum() for i in ids for kind in COUNT_KINDS]
-    for i in ids:
-        present = pl.col(f"d:{i}") > 0
-        sums += [pl.col(RESPONSIBLE_COLUMN).filter(present).drop_nulls().n_unique().cast(pl.Int64).alias(f"o:{i}"),
-                 pl.col("vsv_code").filter(present).drop_nulls().n_unique().cast(pl.Int64).alias(f"w:{i}")]
-    return per_organisation.group_by(names).agg(sums) if names else per_organisation.select(sums)
+    sums += [(pl.col(f"d:{i}") > 0).sum().cast(pl.Int64).alias(f"w:{i}") for i in ids]
+    return per_vsv.group_by(list(keys)).agg(sums) if keys else per_vsv.select(sums)
 
 
 class IndicatorEngine:
@@ -203,14 +204,12 @@ class IndicatorEngine:
 
     def _present_national(self, scope: Scope, cell: dict, export: bool, definition: Indicator,
                           identity: dict | None = NATIONAL_IDENTITY) -> dict:
-        """The national figure: perturbed (exact for admin), and withheld (`few_peers`) where fewer than five
-        organisations besides those the viewer sees exactly have births in it (queries.disclosure.national_withheld,
-        docs/privacy.md): minus the viewer's own figures it would be their total."""
-        presented = self._present(_without_organisations(cell), scope.treatment(None, None), identity, export,
-                                  definition)
-        if presented["disclosure"] != "exact" and "organisations" in cell and \
-                disclosure.national_withheld(cell["organisations"], cell["vsvs"], scope.exact_organisations,
-                                             scope.exact_vsvs):
+        """The national figure: perturbed (exact for admin), and withheld (`few_peers`) where fewer than five VSVs
+        besides the viewer's own have births in it (queries.disclosure.national_withheld, docs/privacy.md): minus the
+        viewer's own figures it would be the total of fewer than five others."""
+        presented = self._present(_without_vsvs(cell), scope.treatment(None, None), identity, export, definition)
+        if presented["disclosure"] != "exact" and "vsvs" in cell and \
+                disclosure.national_withheld(cell["vsvs"], scope.exact_vsvs):
             disclosure.suppress(presented, "few_peers", hide_counts=True)
         return presented
 
@@ -900,8 +899,7 @@ class IndicatorEngine:
         presentation = export_table.Presentation(
             level=level, treatment=lambda code: scope.treatment(code, level),
             identity=lambda code: scope.identity(code, level or "", about),
-            withheld=scope.vsv_withheld, judged=judged, only=org_code, exact_organisations=scope.exact_organisations,
-            exact_vsvs=scope.exact_vsvs,
+            withheld=scope.vsv_withheld, judged=judged, only=org_code, exact_vsvs=scope.exact_vsvs,
             adjusted=self._export_case_mix(snapshot, scope, definition, level, filters, choice) if whole else {})
         # Not cached: an export is asked for rarely, and its counts can be larger than every page's together.
         counted = _export_counts(snapshot.frame, definition.id, level, breakdown, filters)
@@ -1006,13 +1004,13 @@ def _counts_cell(numerator: float, denominator: float) -> CountsCell:
 def _counted(counts: Sequence[float], noise: np.ndarray) -> dict:
     """One figure's two variants (queries.disclosure.present) from its numerator, denominator and packed key sum:
     `exact` and `published` (cell-key perturbed with the perturbation table `noise`); a national figure's counts
-    (NATIONAL_KINDS) also give `organisations` and `vsvs`, how many of each have births in it."""
+    (NATIONAL_KINDS) also give `vsvs`, how many VSVs have births in it."""
     numerator, denominator, packed = counts[:3]
     numerator_key, denominator_key = disclosure.cell_keys([packed])
     published = disclosure.perturbed([numerator, denominator], [numerator_key[0], denominator_key[0]], noise)
     cell: dict[str, Any] = {"exact": _counts_cell(numerator, denominator), "published": _counts_cell(*published)}
     if len(counts) > 3:
-        cell["organisations"], cell["vsvs"] = int(counts[3]), int(counts[4])
+        cell["vsvs"] = int(counts[3])
     return cell
 
 
@@ -1149,11 +1147,17 @@ def _compute_level(frame: pl.DataFrame, level: str, filters: Filters, ids: Seque
     their case-mix strata, `_with_expected`); `noise` is the perturbation table."""
     column = LEVEL_COLUMNS[level]
     lazy = frame.lazy().filter(filters.expression())
-    of_level = lazy.filter(pl.col(column).is_not_null())
-    per_unit = (_with_expected(of_level.group_by([column, STRATUM_COLUMN]).agg(_sum_expressions(ids)), column, ids,
-                               noise)
-                if expected else of_level.group_by(column).agg(_sum_expressions(ids)))
-    per_unit_table, national = pl.collect_all([per_unit, _national(lazy, [], ids)])
+    if expected:
+        of_level = lazy.filter(pl.col(column).is_not_null())
+        per_unit = _with_expected(of_level.group_by([column, STRATUM_COLUMN]).agg(_sum_expressions(ids)), column,
+                                  ids, noise)
+        per_unit_table, national = pl.collect_all([per_unit, _national(lazy, [], ids)])
+    else:
+        # One pass: every birth counted per organisation of the level (none: missing) and VSV — the organisations
+        # are within VSVs, so this is hardly more cells — and summed again per organisation and nationally.
+        cells = lazy.group_by(list(dict.fromkeys([column, "vsv_code"]))).agg(_sum_expressions(ids)).collect().lazy()
+        per_unit_table, national = pl.collect_all([_resummed(cells.filter(pl.col(column).is_not_null()), [column], ids),
+                                                   _national_of_cells(cells, [], ids)])
     return _level_data(level, per_unit_table, national, ids, noise)
 
 
@@ -1167,7 +1171,7 @@ def _compute_overview_levels(frame: pl.DataFrame, level: str, filters: Filters, 
     cells = frame.lazy().filter(filters.expression()).group_by(keys).agg(_sum_expressions(ids)).collect().lazy()
     queries = [_with_expected(_resummed(cells.filter(pl.col(column).is_not_null()), [column, STRATUM_COLUMN], ids),
                               column, ids, noise),
-               _national(frame.lazy().filter(filters.expression()), [], ids)]
+               _national_of_cells(cells, [], ids)]
     if level != "vsv":
         queries.append(_resummed(cells.filter(pl.col("vsv_code").is_not_null()), ["vsv_code"], ids))
     tables = pl.collect_all(queries)
@@ -1202,9 +1206,9 @@ def _keyed_cells(labels: Sequence[str | None], columns: Sequence[np.ndarray], no
                                disclosure.perturbed(denominators, denominator_keys, noise).astype(float))
     cells: list[dict[str, Any]] = [{"key": labels[i], "exact": exact[i], "published": published[i]}
                                    for i in range(len(labels))]
-    if len(columns) > 3:  # a national series (NATIONAL_KINDS): how many organisations and VSVs have births in it
-        for cell, organisations, vsvs in zip(cells, columns[3], columns[4], strict=True):
-            cell["organisations"], cell["vsvs"] = int(organisations), int(vsvs)
+    if len(columns) > 3:  # a national series (NATIONAL_KINDS): how many VSVs have births in each cell
+        for cell, vsvs in zip(cells, columns[3], strict=True):
+            cell["vsvs"] = int(vsvs)
     return cells
 
 
@@ -1212,8 +1216,8 @@ def _without_code(cell: dict) -> dict:
     return {name: value for name, value in cell.items() if name != "code"}
 
 
-def _without_organisations(cell: dict) -> dict:
-    return {name: value for name, value in cell.items() if name not in ("organisations", "vsvs")}
+def _without_vsvs(cell: dict) -> dict:
+    return {name: value for name, value in cell.items() if name != "vsvs"}
 
 
 def _without_key(cell: dict) -> dict:

@@ -134,7 +134,6 @@ class Presentation:
     withheld: Callable[[str], bool]
     judged: Mapping[str, tuple[str | None, str | None]]
     only: str | None
-    exact_organisations: int = 0
     exact_vsvs: int = 0
     adjusted: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
 
@@ -216,13 +215,12 @@ def _both(n: np.ndarray, d: np.ndarray, published_n: np.ndarray, published_d: np
 
 def _national_rows(national: pl.DataFrame, keys: list[str], noise: np.ndarray,
                    presentation: Presentation) -> pl.DataFrame:
-    """The national figure of every cell; withheld (`few_peers`) where fewer than five organisations besides the
-    viewer's exact ones have births in it (queries.disclosure.national_withheld)."""
+    """The national figure of every cell; withheld (`few_peers`) where fewer than five VSVs besides the viewer's own
+    have births in it (queries.disclosure.national_withheld)."""
     treatment = presentation.treatment(None)
     variants = _variants(national["n"].to_numpy(), national["d"].to_numpy(), national["k"].to_numpy(), noise)
-    withheld = [treatment != "exact" and national_withheld(organisations, vsvs, presentation.exact_organisations,
-                                                           presentation.exact_vsvs)
-                for organisations, vsvs in zip(national["o"].to_list(), national["w"].to_list(), strict=True)]
+    withheld = [treatment != "exact" and national_withheld(vsvs, presentation.exact_vsvs)
+                for vsvs in national["w"].to_list()]
     return national.select(keys).with_columns(
         **{name: pl.Series(values) for name, values in variants.items()},
         row_kind=pl.lit("national"), level=pl.lit(None, pl.String), org_code=pl.lit(None, pl.String),

@@ -103,24 +103,14 @@ class Scope:
                          and info.get("org_type") != "vsv")
         return any(0 < count < COMPLEMENTARY_MIN_OTHERS for count in others.values())
 
-    @cached_property
-    def exact_organisations(self) -> int:
-        """How many hospitals and practices the viewer sees exactly (queries.disclosure.national_withheld): its own
-        organisation, a VSV user's members; none for a researcher without a grant; every one for admin."""
-        role = self.viewer.role
-        if role == "admin":
-            return len(self.organisations)
-        if role == "vsv":
-            return sum(info.get("vsv_code") == self.viewer.vsv_code and info.get("org_type") != "vsv"
-                       for info in self.organisations.values())
-        return 1 if self.viewer.org_code else 0
-
-    @cached_property
+    @property
     def exact_vsvs(self) -> int:
-        """How many VSVs the viewer sees exactly (a VSV user its own; admin all)."""
+        """How many VSVs' births the viewer may know (queries.disclosure.national_withheld): one, its own VSV or
+        the VSV of its own organisation, whose births it partly sees exactly; none for a researcher without a grant;
+        every one for admin."""
         if self.viewer.role == "admin":
             return len(self.organisations)
-        return 1 if self.viewer.role == "vsv" else 0
+        return 1 if self.viewer.org_code or self.viewer.vsv_code else 0
 
     def may_name(self, org_code: str, level: str) -> bool:
         """Whether `org_code` (an organisation of `level`) may be shown with its code and name."""

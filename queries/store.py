@@ -39,9 +39,6 @@ LEVEL_COLUMNS = {"practice": "practice_code", "hospital": "hospital_code", "vsv"
 CASE_MIX_COLUMNS = ("parity_group", "maternal_age_band", "ga_band", "plurality_group")
 STRATUM_COLUMN = "case_mix_stratum"
 ORGANISATION_COLUMNS = tuple(LEVEL_COLUMNS.values())
-#: The organisation a birth is counted at for the rule on the national figure (queries.disclosure.national_withheld):
-#: its hospital, else its practice.
-RESPONSIBLE_COLUMN = "responsible_organisation"
 PERIOD_COLUMNS = ("birth_month", "birth_year")
 
 
@@ -156,10 +153,10 @@ def compact_frame(raw: pl.DataFrame, secret: str) -> pl.DataFrame:
     """Evaluate every indicator once and keep only compact columns for aggregation.
 
     Output: `month_index` (year×12+month−1, Int32), `birth_year` (Int16), the organisation codes as
-    Categorical (and `RESPONSIBLE_COLUMN`, the hospital else the practice), each filter dimension as Enum of its
-    allowed values (anything else → missing), the case-mix stratum (`STRATUM_COLUMN`), each birth's record key for
-    cell-key perturbation (queries.disclosure, seeded with `secret`), and per indicator a numerator and a population
-    flag (Boolean, never missing) with their record keys (`key_column`, Int64).
+    Categorical, each filter dimension as Enum of its allowed values (anything else → missing), the case-mix
+    stratum (`STRATUM_COLUMN`), each birth's record key for cell-key perturbation (queries.disclosure, seeded with
+    `secret`), and per indicator a numerator and a population flag (Boolean, never missing) with their record keys
+    (`key_column`, Int64).
     """
     flags = [definition.numerator_expression().alias(numerator_column(definition.id)) for definition in INDICATORS]
     flags += [definition.population_expression().alias(population_column(definition.id)) for definition in INDICATORS]
@@ -181,8 +178,7 @@ def compact_frame(raw: pl.DataFrame, secret: str) -> pl.DataFrame:
         (month.str.slice(0, 4).cast(pl.Int32) * 12 + month.str.slice(5, 2).cast(pl.Int32) - 1).alias("month_index"),
         pl.col("birth_year").cast(pl.Int16),
     ]
-    responsible = pl.coalesce("hospital_code", "practice_code").cast(pl.Categorical).alias(RESPONSIBLE_COLUMN)
-    compact = raw.select(*period, *organisation_codes, responsible, *dimensions, stratum.alias(STRATUM_COLUMN),
+    compact = raw.select(*period, *organisation_codes, *dimensions, stratum.alias(STRATUM_COLUMN),
                          record_key_expression(secret), *flags)
     keys = [packed_key(pl.col(RECORD_KEY_COLUMN), pl.col(numerator_column(definition.id)),
                        pl.col(population_column(definition.id))).alias(key_column(definition.id))
