@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import flask
-import polars as pl
 from flask import Blueprint, current_app, jsonify, request
 
 import auth
 import exports
-from queries.answers import ExportTable
 from queries.catalogue import CATALOGUE
 from queries.engine import LEVELS, IndicatorEngine, NoDataError, get_engine
 from queries.filters import DIMENSIONS, FILTER_PARAMETERS, GRAINS, InvalidParameterError
@@ -169,34 +166,21 @@ def _file(file_format: exports.Format, **question: object) -> flask.Response:
     reproducing = f"{request.path}?{urlencode([*kept, *pinned.items()], safe='.,')}"
     context = exports.ExportContext(exported_at=datetime.now(UTC), exported_by=user.username if user else "",
                                     request=reproducing, language=language)
-    counted, rows = _counting(table)
+    streamed = exports.stream(table, file_format, context)
     log = auth.audit_later("export", target=request.full_path.rstrip("?"))
 
     def body() -> Iterator[bytes]:
         # Written while the response is sent, after the request's context has gone: everything it needs is here.
-        complete = False
         try:
-            yield from exports.stream(counted, file_format, context)
-            complete = True
+            yield from streamed
         finally:
-            log(f"{file_format}, {rows[0]} rows{'' if complete else ', not completed'}")
+            log(f"{file_format}, {streamed.rows} rows" if streamed.rows is not None
+                else f"{file_format}, not completed")
 
     name = exports.file_name(table.about, file_format)
     return flask.Response(body(), content_type=exports.MEDIA_TYPES[file_format],
                           headers={"Content-Disposition": f'attachment; filename="{name}"',
                                    "X-Perispiegel-Data-Version": str(table.about["data_version"]["number"])})
-
-
-def _counting(table: ExportTable) -> tuple[ExportTable, list[int]]:
-    """The table, counting its rows as a writer reads them (for the audit log)."""
-    rows = [0]
-
-    def chunks() -> Iterator[pl.DataFrame]:
-        for chunk in table.chunks():
-            rows[0] += chunk.height
-            yield chunk
-
-    return replace(table, chunks=chunks), rows
 
 
 def _listed(name: str) -> list[str]:

@@ -197,11 +197,6 @@ class IndicatorEngine:
         return disclosure.present(cell, treatment, identity, self.rules, export=export,
                                   unit_scale=definition.unit_scale, band=band)
 
-    def _present_aggregate(self, scope: Scope, cell: dict, identity: dict, export: bool,
-                           definition: Indicator) -> dict:
-        """National or the comparator (all organisations of a type): exact for admin, perturbed for the rest."""
-        return self._present(cell, scope.treatment(None, None), identity, export, definition)
-
     def _present_national(self, scope: Scope, cell: dict, export: bool, definition: Indicator,
                           identity: dict | None = NATIONAL_IDENTITY) -> dict:
         """The national figure: perturbed (exact for admin), and withheld (`few_peers`) where fewer than five VSVs
@@ -215,9 +210,9 @@ class IndicatorEngine:
 
     def _present_reference(self, scope: Scope, cell: dict, level: str, export: bool, definition: Indicator,
                            few_peers: bool) -> dict:
-        """The comparator (all organisations of `level`): perturbed, or withheld beside fewer than
+        """The comparator (all organisations of `level`): perturbed (exact for admin), or withheld beside fewer than
         PEER_GROUP_SIZE peers (minus the viewer's own figures it would be theirs)."""
-        presented = self._present_aggregate(scope, cell, _reference_identity(level), export, definition)
+        presented = self._present(cell, scope.treatment(None, None), _reference_identity(level), export, definition)
         return disclosure.suppress(presented, "few_peers", hide_counts=True) if few_peers else presented
 
     def _present_organisation(self, scope: Scope, cell: dict, code: str, level: str, export: bool,
@@ -253,6 +248,7 @@ class IndicatorEngine:
         peers = [i for i, treatment in enumerate(treatments) if treatment == "peer"]
         bands = dict(zip(peers, disclosure.size_bands([cells[i]["published"]["denominator"] for i in peers]),
                          strict=True))
+        few = _few_peers(scope, [cell["code"] for cell in cells], level)
         rows, withheld = [], False
         for i, cell in enumerate(cells):
             row = self._present(_without_code(cell), treatments[i],
@@ -260,11 +256,10 @@ class IndicatorEngine:
             if level == "vsv" and scope.vsv_withheld(cell["code"]):
                 disclosure.withhold(row)
                 withheld = True
-            elif treatments[i] == "peer" and len(peers) < disclosure.PEER_GROUP_SIZE:
+            elif treatments[i] == "peer" and few:
                 disclosure.suppress(row, "few_peers", hide_counts=True)  # a band of fewer would point at them
                 row["size_band"] = None
             rows.append(row)
-        few = _few_peers(scope, [cell["code"] for cell in cells], level)
         if few:
             _without_standardised(rows)
         # Own first, then named, then peers by their pseudonym of this answer: a random order.
@@ -853,7 +848,7 @@ class IndicatorEngine:
         self._choice("language", language, LANGUAGES)
         for name in dimensions:
             self._choice("dimension", name, list(DIMENSIONS))
-        if len(set(dimensions)) != len(dimensions) or len(dimensions) > 2:
+        if len(set(dimensions)) != len(dimensions) or len(dimensions) > export_table.MAX_DIMENSIONS:
             raise InvalidParameterError("dimension", ",".join(dimensions), list(DIMENSIONS),
                                         "up to two different dimensions to break down by")
         filters = self._filters(filters)

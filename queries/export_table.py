@@ -18,12 +18,12 @@ import polars as pl
 from queries.answers import COLUMN_TYPES, ExportColumn
 from queries.catalogue import Indicator
 from queries.disclosure import (
-    PEER_GROUP_SIZE,
     VARIANT_FIELDS,
     SmallNumbers,
     Treatment,
     band_edges,
     cell_keys,
+    few_peers,
     national_withheld,
     perturbed,
     present_columns,
@@ -78,6 +78,8 @@ EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
 #: The case-mix columns, and the fields of a presented `adjusted` cell they come from.
 CASE_MIX_FIELDS = {"expected": "expected", "oe_ratio": "ratio", "oe_low": "ratio_low", "oe_high": "ratio_high",
                    "adjusted_rate": "adjusted_rate"}
+#: An export breaks down by at most this many target-group dimensions.
+MAX_DIMENSIONS = 2
 #: The order of the kinds of rows within one period and target-group cell.
 ROW_KINDS = ("national", "comparator", "organisation")
 #: The columns of the counted tables that hold a breakdown's keys, in EXPORT_COLUMNS' order.
@@ -150,9 +152,10 @@ def indicator_rows(definition: Indicator, counted: Counted, presentation: Presen
     parts = [_national_rows(counted.national, keys, noise, presentation)]
     if counted.units is not None and presentation.level is not None:
         parts += _level_rows(counted.units, keys, noise, presentation)
-    table = pl.concat([part for part in parts if part.height], how="diagonal_relaxed") if parts else pl.DataFrame()
-    if table.height == 0:
+    parts = [part for part in parts if part.height]
+    if not parts:
         return empty_rows()
+    table = pl.concat(parts, how="diagonal_relaxed")
     exact = {name: table[f"exact_{name}"].to_numpy() for name in VARIANT_FIELDS}
     published = {name: table[f"published_{name}"].to_numpy() for name in VARIANT_FIELDS}
     judged = {name: table[name].to_numpy() for name in ("position", "verdict")}
@@ -270,12 +273,11 @@ def _level_rows(units: pl.DataFrame, keys: list[str], noise: np.ndarray,
     cell = units.select(pl.struct(keys).rle_id())[:, 0].to_numpy()
     band_low, band_high = _peer_bands(cell, units["published_denominator"].to_numpy(), is_peer)
     units = units.with_columns(band_low=pl.Series(band_low), band_high=pl.Series(band_high))
-    # A cell with between one and PEER_GROUP_SIZE − 1 peers: their band, and the comparator minus the viewer's own
-    # figures, would point at them.
-    # queries.disclosure.few_peers, per cell.
-    few = (units.group_by(keys).agg(pl.col("is_peer").sum().alias("peers"), pl.col("withheld").any())
-           .select(*keys, ((pl.col("peers") < PEER_GROUP_SIZE) & ((pl.col("peers") > 0) | pl.col("withheld")))
-                   .alias("few_peers")))
+    # Per cell, whether its peers and the comparator are withheld (queries.disclosure.few_peers): a small table.
+    per_cell = units.group_by(keys).agg(pl.col("is_peer").sum().alias("peers"), pl.col("withheld").any())
+    few = per_cell.select(*keys).with_columns(pl.Series("few_peers", [
+        few_peers(peers, withheld) for peers, withheld in zip(per_cell["peers"], per_cell["withheld"], strict=True)],
+        dtype=pl.Boolean))
     organisations = (units.join(few, on=keys, how="left", nulls_equal=True)
                      .with_columns(pl.col("few_peers") & pl.col("is_peer"))
                      .drop("code", code_column, "n", "d", "k", "is_peer"))

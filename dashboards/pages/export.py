@@ -29,6 +29,7 @@ from dashboards.tiles import size_text
 from dashboards.view_state import ViewState
 from queries.catalogue import INDICATORS
 from queries.engine import GRAINS, LEVELS, NoDataError
+from queries.export_table import MAX_DIMENSIONS
 from queries.filters import DIMENSIONS
 from texts import code_label, text
 from texts.formatting import format_number, format_rate
@@ -37,7 +38,6 @@ PREVIEW_ROWS = 10
 # Above this many rows an Excel file takes more than about ten seconds to write (docs/benchmarks.md, "Exports").
 XLSX_QUICK_ROWS = 50_000
 WHOLE_PERIOD = "whole"
-MAX_DIMENSIONS = 2
 
 
 def layout(**query: object) -> dash.html.Div:
