@@ -15,9 +15,11 @@ HTML page (`format=html`), made from the engine's answers for the logged-in user
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import flask
@@ -293,6 +295,13 @@ def export() -> flask.Response:
                  overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
 
 
+def _report_folder(engine: IndicatorEngine) -> Path:
+    """The installation's folder of made reports for the engine's database (one per database: two installations on
+    one machine, or a test's database, never share a data version's reports)."""
+    database = engine.store.engine.url.render_as_string(hide_password=True)
+    return DATA_FOLDER / "reports" / hashlib.sha256(database.encode()).hexdigest()[:12]
+
+
 @blueprint.get("/report")
 def report() -> flask.Response:
     """The meeting report of one organisation (default: the user's own, or its VSV) for the target group, as an A4 PDF
@@ -325,7 +334,7 @@ def report() -> flask.Response:
     user = auth.current_user()
     generated_by = f"{user.display_name} ({user.username})" if user and user.display_name else (
         user.username if user else "")
-    folder = current_app.config.get(REPORT_FOLDER_CONFIG_KEY) or DATA_FOLDER / "reports"
+    folder = current_app.config.get(REPORT_FOLDER_CONFIG_KEY) or _report_folder(engine)
     made = reports.meeting_report_file(
         lambda: meeting_report(engine, viewer, parsed, org_code, overdispersion),
         cache=reports.ReportCache(folder),

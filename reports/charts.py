@@ -12,19 +12,16 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
+import matplotlib.ticker
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # no display on a server
-
-from matplotlib import pyplot  # noqa: E402 - after choosing the backend
-from matplotlib.figure import Figure  # noqa: E402
-
-from queries.catalogue import UNIT_SCALE  # noqa: E402
-from queries.judgement import Z_95, Z_998  # noqa: E402
-from reports.wording import VERDICT_COLOURS  # noqa: E402
-from texts import code_label, text  # noqa: E402
-from texts.formatting import format_number, format_period  # noqa: E402
+from queries.judgement import Z_95, Z_998
+from reports.wording import VERDICT_COLOURS
+from texts import code_label, text
+from texts.formatting import UNIT_SCALE, format_number, format_period
 
 OWN_COLOUR = "#0072B2"
 HIGHLIGHT_COLOUR = "#D55E00"
@@ -33,10 +30,11 @@ PEER_COLOUR = "#5f6b76"
 LIMIT_COLOUR = "#4a4a4a"
 BAND_COLOUR = "#0072B2"
 SPINE_MARKERS = {"worse": "s", "better": "D", "higher": ">", "lower": "<", "within": "o"}
-STYLE = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8, "axes.spines.top": False,
+STYLE: Any = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8, "axes.spines.top": False,
          "axes.spines.right": False, "axes.edgecolor": "#6b6b6b", "axes.grid": True, "grid.color": "#e3e7eb",
          "svg.hashsalt": "perispiegel"}  # the same chart is the same SVG (a cached report is byte-stable)
-# matplotlib's pyplot state and rcParams are process-wide: one chart at a time.
+# Figures without pyplot (no backend, no global figure list); the style is applied through matplotlib's rcParams,
+# which are process-wide: one chart at a time.
 _LOCK = threading.Lock()
 WIDTH_INCHES = 6.6  # the A4 text width of the report's stylesheet (170 mm)
 
@@ -44,7 +42,6 @@ WIDTH_INCHES = 6.6  # the A4 text width of the report's stylesheet (170 mm)
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    pyplot.close(figure)
     svg = buffer.getvalue()
     return svg[svg.index("<svg"):]  # inline in HTML: without the XML declaration and doctype
 
@@ -66,7 +63,8 @@ def spine_svg(rows: Sequence[dict], title: str, language: str) -> str:
     99.8% limits as dashed and dotted lines. `rows`: {"label", "standardised", "verdict"}, top first."""
     with _LOCK, matplotlib.rc_context(STYLE):
         height = 0.9 + 0.24 * len(rows)
-        figure, axes = pyplot.subplots(figsize=(WIDTH_INCHES, height))
+        figure = Figure(figsize=(WIDTH_INCHES, height))
+        axes = figure.subplots()
         labels = [row["label"] for row in rows]
         positions = list(range(len(rows)))[::-1]
         axes.axvspan(-Z_998, Z_998, color=BAND_COLOUR, alpha=0.04, lw=0)
@@ -100,10 +98,12 @@ def spine_svg(rows: Sequence[dict], title: str, language: str) -> str:
 def trend_svg(answer: dict, unit: str, own_label: str, language: str) -> str:
     """The organisation's rate per period with its 95% interval (filled), and the national rate (dashed)."""
     national = next(series for series in answer["series"] if series["kind"] == "national")["points"]
-    own = next((series["points"] for series in answer["series"] if series["kind"] == "organisation"), [])
+    own: list[dict] = next((series["points"] for series in answer["series"] if series["kind"] == "organisation"),
+                           [])
     periods = [format_period(point["period"], language) for point in national]
     with _LOCK, matplotlib.rc_context(STYLE):
-        figure, axes = pyplot.subplots(figsize=(WIDTH_INCHES / 2 - 0.1, 2.3))
+        figure = Figure(figsize=(WIDTH_INCHES / 2 - 0.1, 2.3))
+        axes = figure.subplots()
         x = list(range(len(periods)))
         if own:
             low = [_scaled(point["ci_low"], unit) for point in own]
@@ -111,8 +111,10 @@ def trend_svg(answer: dict, unit: str, own_label: str, language: str) -> str:
             axes.fill_between(x, low, high, color=BAND_COLOUR, alpha=0.18, lw=0, label=text("band", language))
             axes.plot(x, [_scaled(point["rate"] if not point.get("suppressed") else None, unit) for point in own],
                       color=OWN_COLOUR, lw=1.8, marker="o", ms=3, label=own_label)
-        axes.plot(x, [_scaled(point["rate"] if not point.get("suppressed") else None, unit) for point in national],
-                  color=NATIONAL_COLOUR, lw=1.1, ls="--", marker="s", ms=2.5, label=text("national", language))
+        national_rates = [_scaled(point["rate"] if not point.get("suppressed") else None, unit) for point in national]
+        if any(rate == rate for rate in national_rates):  # withheld in every period (few VSVs): not drawn
+            axes.plot(x, national_rates, color=NATIONAL_COLOUR, lw=1.1, ls="--", marker="s", ms=2.5,
+                      label=text("national", language))
         step = max(1, len(periods) // 6)
         axes.set_xticks(x[::step], periods[::step], rotation=30, ha="right", fontsize=6.5)
         axes.set_ylim(bottom=0)
@@ -127,8 +129,14 @@ def funnel_position(row: dict) -> float | None:
     """A row's place on the funnel's x axis: its denominator, or for a peer the middle of its size band."""
     if row.get("disclosure") == "peer":
         band = row.get("size_band")
-        return band["middle"] if band else None
-    return row.get("denominator")
+        return float(band["middle"]) if band else None
+    denominator = row.get("denominator")
+    return None if denominator is None else float(denominator)
+
+
+def _placed(rows: list[dict]) -> list[float]:
+    """The x positions of rows that have one (`funnel_position`)."""
+    return [position for row in rows if (position := funnel_position(row)) is not None]
 
 
 def funnel_svg(answer: dict, unit: str, subject_code: str, subject_label: str, language: str) -> str:
@@ -139,7 +147,8 @@ def funnel_svg(answer: dict, unit: str, subject_code: str, subject_label: str, l
                (row.get("own") and subject_code == answer["viewer"].get("org_code"))]
     others = [row for row in rows if row not in subject]
     with _LOCK, matplotlib.rc_context(STYLE):
-        figure, axes = pyplot.subplots(figsize=(WIDTH_INCHES / 2 - 0.1, 2.3))
+        figure = Figure(figsize=(WIDTH_INCHES / 2 - 0.1, 2.3))
+        axes = figure.subplots()
         smallest = min([funnel_position(row) or 1 for row in rows] or [1])
         limits = [point for point in answer.get("limits", []) if point["denominator"] >= smallest / 2]
         x = [point["denominator"] for point in limits]
@@ -152,14 +161,16 @@ def funnel_svg(answer: dict, unit: str, subject_code: str, subject_label: str, l
             axes.plot([min(x), max(x)], [_scaled(answer["target"], unit)] * 2, color=NATIONAL_COLOUR, lw=1.1,
                       label=code_label("reference", answer.get("level", "vsv"), language))
         if others:
-            axes.scatter([funnel_position(row) for row in others], [_scaled(row["rate"], unit) for row in others],
+            axes.scatter(_placed(others), [_scaled(row["rate"], unit) for row in others],
                          s=12, color=PEER_COLOUR, alpha=0.8, label=text("other_organisations", language))
         if subject:
-            axes.scatter([funnel_position(row) for row in subject], [_scaled(row["rate"], unit) for row in subject],
+            axes.scatter(_placed(subject), [_scaled(row["rate"], unit) for row in subject],
                          s=60, marker="D", color=HIGHLIGHT_COLOUR, edgecolors="#000000", linewidths=0.8, zorder=4,
                          label=subject_label)
+        axes.margins(x=0.12, y=0.12)
         axes.set_ylim(bottom=0)
         axes.yaxis.set_major_formatter(_number_formatter(language, 1))
+        axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, integer=True))
         axes.xaxis.set_major_formatter(_number_formatter(language, 0))
         axes.tick_params(labelsize=6.5)
         axes.set_xlabel(text("funnel_x", language), fontsize=7)

@@ -151,6 +151,9 @@ def _flagged(report: MeetingReport, language: str) -> list[dict]:
                               rate=format_rate(cell.get("rate"), unit, language),
                               counts=counts_text(cell, language, bool(indicator.get("woman_level"))),
                               organisations=code_label("comparator_group", item.org_type, language))
+        if not item.funnel.get("limits"):  # beside fewer than five peers the engine gives no limits
+            funnel_caption += " " + text("funnel_few_peers", language,
+                                         comparator=code_label("comparator_group", item.org_type, language))
         items.append({
             "heading": text("report.flagged_item", language, indicator=name, organisation=item.label),
             "verdict": verdict, "comparator": judged_against(cell, unit, language),
