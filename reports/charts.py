@@ -62,7 +62,7 @@ def spine_svg(rows: Sequence[dict], title: str, language: str) -> str:
     """Every judged indicator of one organisation on one axis of standardised position (the engine's), the 95% and
     99.8% limits as dashed and dotted lines. `rows`: {"label", "standardised", "verdict"}, top first."""
     with _LOCK, matplotlib.rc_context(STYLE):
-        height = 0.9 + 0.24 * len(rows)
+        height = 0.9 + 0.17 * len(rows)
         figure = Figure(figsize=(WIDTH_INCHES, height))
         axes = figure.subplots()
         labels = [row["label"] for row in rows]
