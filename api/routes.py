@@ -8,13 +8,18 @@ show that user. Every answer is written to the audit log as an export.
 `GET /api/v1/export` answers the engine's export question as a file (CSV, Excel or Parquet, exports/), streamed
 chunk by chunk; the questions with rows (`overview`, `results`, `funnel`, `adjusted`, `trend`, `breakdown`) answer
 the same file for `format=csv|xlsx|parquet` or an `Accept` header asking for one of those types.
+
+`GET /api/v1/report` answers the meeting report of one organisation (reports/): an A4 PDF, or the same report as an
+HTML page (`format=html`), made from the engine's answers for the logged-in user and kept per data version.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import flask
@@ -22,17 +27,24 @@ from flask import Blueprint, current_app, jsonify, request
 
 import auth
 import exports
+import reports
 from queries.catalogue import CATALOGUE
 from queries.engine import LEVELS, IndicatorEngine, NoDataError, get_engine
-from queries.filters import DIMENSIONS, FILTER_PARAMETERS, GRAINS, InvalidParameterError
+from queries.filters import DIMENSIONS, FILTER_PARAMETERS, GRAINS, InvalidParameterError, parse_filters
 from queries.judgement import DEFAULT_OVERDISPERSION, OVERDISPERSION_CHOICES
+from queries.meeting_report import meeting_report
 from queries.scope import NotPermittedError, Viewer
 from queries.store import VersionNotKeptError
+from settings import DATA_FOLDER
 from texts import DEFAULT_LANGUAGE, LANGUAGES
 
 API_PREFIX = "/api/v1"
 ENGINE_CONFIG_KEY = "PERISPIEGEL_INDICATOR_ENGINE"
 DATABASE_URL_CONFIG_KEY = "PERISPIEGEL_DATABASE_URL"
+#: Where the made meeting reports are kept (reports.ReportCache): the installation's data folder unless the server
+#: names another (tests do).
+REPORT_FOLDER_CONFIG_KEY = "PERISPIEGEL_REPORT_FOLDER"
+REPORT_CACHE_HEADER = "X-Perispiegel-Report-Cache"
 
 REQUIRED_CHOICES = {"indicator": list(CATALOGUE), "level": list(LEVELS), "dimension": list(DIMENSIONS)}
 FORMAT_PARAMETER = "format"
@@ -281,6 +293,60 @@ def export() -> flask.Response:
     return _file(file_format, indicators=_listed("indicator") or None, level=args.get("level"),
                  org_code=args.get("org"), dimensions=_listed("dimension"), grain=args.get("grain"),
                  overdispersion=args.get("overdispersion", DEFAULT_OVERDISPERSION))
+
+
+def _report_folder(engine: IndicatorEngine) -> Path:
+    """The installation's folder of made reports for the engine's database (one per database: two installations on
+    one machine, or a test's database, never share a data version's reports)."""
+    database = engine.store.engine.url.render_as_string(hide_password=True)
+    return DATA_FOLDER / "reports" / hashlib.sha256(database.encode()).hexdigest()[:12]
+
+
+@blueprint.get("/report")
+def report() -> flask.Response:
+    """The meeting report of one organisation (default: the user's own, or its VSV) for the target group, as an A4 PDF
+    (`format=pdf`, the default) or an HTML page (`format=html`), in `lang`, judged by `overdispersion`: refused (403)
+    for an organisation the user may not see. Served from the report files of the current data version when the same
+    user asked the same before (`X-Perispiegel-Report-Cache: hit`); logged as an export."""
+    args = _arguments((), ("org", "overdispersion", "lang", FORMAT_PARAMETER))
+    file_format = args.get(FORMAT_PARAMETER, "pdf")
+    if file_format not in reports.FORMATS:
+        raise InvalidParameterError(FORMAT_PARAMETER, file_format, reports.FORMATS)
+    language = args.get("lang", DEFAULT_LANGUAGE)
+    if language not in LANGUAGES:
+        raise InvalidParameterError("lang", language, LANGUAGES)
+    overdispersion = args.get("overdispersion", DEFAULT_OVERDISPERSION)
+    if overdispersion not in OVERDISPERSION_CHOICES:
+        raise InvalidParameterError("overdispersion", overdispersion, OVERDISPERSION_CHOICES)
+    org_code = args.get("org") or _own_code()
+    if not org_code:
+        raise InvalidParameterError("org", None, "the code of an organisation you may see",
+                                    "a meeting report is about one organisation: add org=")
+    permitted = auth.permitted_organisations()
+    if permitted is not None and org_code not in permitted:
+        return _error(403, f"you may not see organisation '{org_code}': a meeting report only of your own "
+                           "organisation or one you were given access to", parameter="org")
+    engine, viewer, filters = _engine(), _viewer(org_code), _filters()
+    parsed = parse_filters(filters)  # a bad value: the same 400 as every question's
+    version = engine.data_version()
+    if version is None:
+        raise NoDataError("no data version has been published yet")
+    user = auth.current_user()
+    generated_by = f"{user.display_name} ({user.username})" if user and user.display_name else (
+        user.username if user else "")
+    folder = current_app.config.get(REPORT_FOLDER_CONFIG_KEY) or _report_folder(engine)
+    made = reports.meeting_report_file(
+        lambda: meeting_report(engine, viewer, parsed, org_code, overdispersion),
+        cache=reports.ReportCache(folder),
+        question={"org_code": org_code, "filters": parsed.as_params(), "overdispersion": overdispersion,
+                  "viewer": viewer.as_dict()},
+        data_version=version, file_format=file_format, language=language, generated_by=generated_by,
+        generated_at=datetime.now(UTC))
+    disposition = "attachment" if file_format == "pdf" else "inline"
+    return flask.Response(made.content, content_type=made.media_type, headers={
+        "Content-Disposition": f'{disposition}; filename="{made.name}"',
+        "X-Perispiegel-Data-Version": str(made.data_version),
+        REPORT_CACHE_HEADER: "hit" if made.cached else "miss"})
 
 
 def register_api(server: flask.Flask, engine: IndicatorEngine | None = None) -> None:

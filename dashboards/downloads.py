@@ -1,5 +1,6 @@
 """"Download these figures": links to the export question's files (CSV, Excel, Parquet) for what a table or chart
-shows, on every page that shows figures, and the export page's own links.
+shows, on every page that shows figures, and the export page's own links; the overview's link to the meeting report
+(`GET /api/v1/report`, reports/).
 
 A link is a plain address of the API's `GET /api/v1/export` (the same question, the same rules, the same audit log
 as any API client's): the server decides what the user may see, never the page. The browser's script
@@ -19,6 +20,7 @@ from exports import FORMATS
 from texts import code_label, text
 
 EXPORT_ADDRESS = f"{API_PREFIX}export"
+REPORT_ADDRESS = f"{API_PREFIX}report"
 
 
 def export_address(view: ViewState, file_format: str, **question: str | list[str] | None) -> str:
@@ -52,3 +54,25 @@ def download_links(view: ViewState, element_id: str, **question: str | list[str]
     return html.Div([html.Span(text("download_figures", language) + ": "), *links,
                      html.Span(className="export-progress", role="status", **{"aria-live": "polite"})],
                     className="download-links", id=element_id)
+
+
+def report_address(view: ViewState, org_code: str, overdispersion: str, file_format: str = "pdf") -> str:
+    """The API address of the meeting report (`GET /api/v1/report`) of `org_code` for the view's language and target
+    group, judged as the page judges (`overdispersion`)."""
+    pairs = [("org", org_code), *view.filters.as_params().items(), ("overdispersion", overdispersion),
+             ("lang", view.language), ("format", file_format)]
+    return f"{REPORT_ADDRESS}?{urlencode(pairs, safe='.,')}"
+
+
+def report_links(view: ViewState, org_code: str, overdispersion: str) -> html.Div:
+    """"Vergaderrapport (PDF) · als webpagina": the meeting report of what the overview shows, one click away. Plain
+    links: the server refuses an organisation the user may not see, whatever the address says."""
+    language = view.language
+    return html.Div([
+        html.A(text("report.link", language), href=report_address(view, org_code, overdispersion),
+               id="overview-report-link", className="btn btn-outline-primary btn-sm report-link", download=""),
+        " · ",
+        html.A(text("report.link_html", language), href=report_address(view, org_code, overdispersion, "html"),
+               id="overview-report-html-link", target="_blank", rel="noopener"),
+        html.P(text("report.link_help", language), className="chart-note"),
+    ], className="report-links", id="overview-report")

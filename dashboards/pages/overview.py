@@ -23,7 +23,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from dashboards.charts import accessible_chart, empty_state, sparkline, spine_figure
 from dashboards.clientside import FRAME_CONSTANTS, clientside
-from dashboards.downloads import download_links
+from dashboards.downloads import download_links, report_links
 from dashboards.filters import filter_panel
 from dashboards.indicator_access import IndicatorRequest, default_grain, has_rate, indicator_request
 from dashboards.layout import (
@@ -140,7 +140,10 @@ def show_overview(search: str | None, overdispersion: str | None, sort: str | No
     if ctx.triggered_id in ("overview-spine-sort", "overview-spine-show"):
         return [no_update, spine, no_update]
     downloads = download_links(request.view, "overview-download", org=request.org_code, overdispersion=choice)
-    return [judgement_lines(answer, request), spine, [*indicator_rows(answer, request, choice), downloads]]
+    # The meeting report of what this page shows (its organisation, target group and judging method).
+    report = [report_links(request.view, request.org_code, choice)] if request.org_code else []
+    return [[*report, *judgement_lines(answer, request)], spine,
+            [*indicator_rows(answer, request, choice), downloads]]
 
 
 # The judging method in the address without a page reload (the detail page's `keepPageChoices`, which also keeps
