@@ -153,7 +153,8 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
             html.A(text("skip_to_content", view.language), href="#main-content", className="skip-link"),
             header(page, view, context, path),
             html.Main(
-                dbc.Container([html.H1(title, className="page-title"), *build_content(view, context)]),
+                # The heading takes focus after navigation to another page (assets/perispiegel.js, showDocumentLanguage).
+                dbc.Container([html.H1(title, className="page-title", tabIndex="-1"), *build_content(view, context)]),
                 id="main-content",
                 tabIndex="-1",
             ),
