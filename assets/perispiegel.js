@@ -1,4 +1,4 @@
-/* perispiegel in the browser: the clientside callbacks, and what happens when the session ends.
+/* perispiegel in the browser: the clientside callbacks, what happens when the session ends, and printing.
 
    The callbacks are the functions of `window.dash_clientside.perispiegel`, named in Python with
    `dashboards.clientside.clientside(name)`. The names and values they share with the server — parameter names,
