@@ -1,4 +1,4 @@
-/* perispiegel in the browser: the clientside callbacks, and what happens when the session ends.
+/* perispiegel in the browser: the clientside callbacks, what happens when the session ends, and printing.
 
    The callbacks are the functions of `window.dash_clientside.perispiegel`, named in Python with
    `dashboards.clientside.clientside(name)`. The names and values they share with the server — parameter names,
@@ -40,6 +40,8 @@
         return [url.search, languageLink(constants.default_language)];
     }
 
+    let pagesDrawn = 0;  // pages Dash Pages has drawn since this document was loaded (showDocumentLanguage)
+
     const callbacks = {
         /* The frame (dashboards/layout.py) ------------------------------------------------------------------ */
 
@@ -68,11 +70,19 @@
         },
 
         /* Dash Pages sets document.title from its own store in the same round; defer so the translated title
-           wins. */
+           wins. Every page drawn after the first (a navigation link, the language switch, the header's organisation
+           choice, Back) moves focus to its heading, as a page load would put a screen reader at the top (WCAG
+           2.4.3); the first page, opened from the address bar, leaves focus where the browser put it. */
         showDocumentLanguage: function (meta) {
             if (!meta) { return window.dash_clientside.no_update; }
             document.documentElement.lang = meta.lang;
-            setTimeout(function () { document.title = meta.title; }, 0);
+            const navigated = pagesDrawn > 0;
+            pagesDrawn += 1;
+            setTimeout(function () {
+                document.title = meta.title;
+                const heading = navigated && document.querySelector('main h1');
+                if (heading) { heading.focus({preventScroll: true}); }
+            }, 0);
             return meta.lang;
         },
 
@@ -139,6 +149,20 @@
             return [url.search, ...controls];
         },
 
+        /* "Wijzig" opens or closes the fields; Toepassen and Wissen close them, and focus goes back to "Wijzig"
+           (the button pressed is hidden with the fields), where the panel can be opened again. */
+        togglePanel: function (toggleClicks, applyClicks, resetClicks, hidden) {
+            const toggled = window.dash_clientside.callback_context.triggered_id === 'filter-toggle';
+            const open = toggled && hidden !== false;
+            if (!toggled) {
+                setTimeout(function () {
+                    const toggle = document.getElementById('filter-toggle');
+                    if (toggle) { toggle.focus(); }
+                }, 0);
+            }
+            return [!open, open ? 'true' : 'false'];
+        },
+
         /* The indicator detail page (dashboards/pages/indicator.py) ------------------------------------------- */
 
         /* A link that follows the view: its own target, with the view's parameters of `search`. */
@@ -161,6 +185,72 @@
 
     window.dash_clientside = window.dash_clientside || {};
     window.dash_clientside.perispiegel = callbacks;
+
+    /* Printing (the rules: assets/print.css). CSS alone cannot shrink a plotly chart (its SVG has a fixed size), and
+       a chart's table is drawn by a callback only when first opened, which would come too late for the printout. So
+       before printing every chart is drawn at the printable width, and every chart table is opened, drawn here at
+       once from its data (the markup of `drawChartTable`) if it was never opened; after printing all is undone.
+       PRINT_CHART_WIDTH: A4 portrait less the 12 mm margins of print.css is 186 mm ≈ 703 CSS pixels (US Letter:
+       725); a little less leaves room for rounding. */
+    const PRINT_CHART_WIDTH = 680;
+    let undoPrint = [];
+
+    function toElement(node) {
+        if (node === null || node === undefined) { return document.createTextNode(''); }
+        if (typeof node !== 'object') { return document.createTextNode(String(node)); }
+        const element = document.createElement(node.type.toLowerCase());
+        const props = node.props || {};
+        if (props.className) { element.className = props.className; }
+        if (props.scope) { element.setAttribute('scope', props.scope); }
+        if (props.id) { element.id = props.id; }
+        [].concat(props.children === undefined ? [] : props.children)
+            .forEach(child => element.appendChild(toElement(child)));
+        return element;
+    }
+
+    function chartTableData(summary) {
+        const layout = window.dash_component_api && window.dash_component_api.getLayout;
+        let id;
+        try { id = JSON.parse(summary.id); } catch (error) { return null; }
+        const store = layout && layout(Object.assign({}, id, {type: id.type.replace(/-summary$/, '-data')}));
+        return store ? (store.props || store).data : null;
+    }
+
+    window.addEventListener('beforeprint', function () {
+        undoPrint.forEach(undo => undo());
+        undoPrint = [];
+        document.querySelectorAll('details.chart-table').forEach(function (details) {
+            if (!details.open) {
+                details.open = true;
+                undoPrint.push(() => { details.open = false; });
+            }
+            const summary = details.querySelector('summary');
+            const data = summary && !details.querySelector('table') && chartTableData(summary);
+            if (data) {
+                const copy = document.createElement('div');
+                copy.className = 'print-copy';
+                [].concat(callbacks.drawChartTable(1, data)).forEach(part => copy.appendChild(toElement(part)));
+                details.appendChild(copy);
+                undoPrint.push(() => copy.remove());
+            }
+        });
+        if (!window.Plotly) { return; }
+        document.querySelectorAll('.js-plotly-plot').forEach(function (chart) {
+            if (!chart._fullLayout || chart._fullLayout.width <= PRINT_CHART_WIDTH) { return; }
+            const drawn = {width: chart.layout.width, autosize: chart.layout.autosize};
+            window.Plotly.relayout(chart, {width: PRINT_CHART_WIDTH});
+            undoPrint.push(function () {
+                const restore = {};
+                for (const [name, value] of Object.entries(drawn)) { restore[name] = value === undefined ? null : value; }
+                window.Plotly.relayout(chart, restore).then(() => window.Plotly.Plots.resize(chart));
+            });
+        });
+    });
+
+    window.addEventListener('afterprint', function () {
+        undoPrint.forEach(undo => undo());
+        undoPrint = [];
+    });
 
     /* A chart or table update answered 401: the session ended (idle timeout, logged out elsewhere). Go to the
        login page, which brings the user back to this very view, rather than leave a page that silently stopped

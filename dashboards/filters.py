@@ -1,6 +1,11 @@
 """The target-group and period panel. Its state lives in the URL: "Toepassen" writes the choice into the
 query string, and every chart and table of the page follows it — so a copied link reproduces the view.
 
+On every screen size the panel is one line while collapsed (the default): the chosen target group in words
+(`active_filter_summary`) and a "Wijzig" button (`aria-expanded`, `aria-controls`) that opens the fields with
+Toepassen and Wissen; so the results start within the first screen. Printed, only that line is shown
+(assets/print.css).
+
 Choices take effect on the button, not on every change, so that keyboard and screen-reader users are not
 moved around while they choose (WCAG 3.2.2, on input). The button's callback runs in the browser
 (assets/perispiegel.js, `applyFilters`) with the panel's names and values from `filter_constants`; the panel's
@@ -23,6 +28,8 @@ from texts.formatting import format_month
 NO_RESTRICTION = "all"  # the select value meaning "no restriction" (an empty value would show a blank select)
 PERIOD_CONTROLS = ("period_from", "period_to")
 CONTROL_KEYS = (*PERIOD_CONTROLS, *DIMENSIONS)
+FILTER_TOGGLE = "filter-toggle"  # "Wijzig": opens and closes the panel's fields
+FILTER_FIELDS = "filter-fields"  # the fields with Toepassen and Wissen, hidden while the panel is collapsed
 
 
 def months_between(first: str, last: str) -> list[str]:
@@ -72,17 +79,35 @@ def filter_panel(view: ViewState, status: DataStatus | None) -> html.Section:
                                       ",".join(selected) or NO_RESTRICTION))
     return html.Section(
         [
-            html.H2(text("filters", language), id="filters-heading"),
-            html.Div(fields, className="filter-grid"),
+            # Collapsed: one line, the chosen target group in words and "Wijzig" (a disclosure button, WCAG 4.1.2).
             html.Div(
                 [
-                    dbc.Button(text("apply_filters", language), id="filter-apply", color="primary", className="me-2"),
-                    dbc.Button(text("reset_filters", language), id="filter-reset", color="dark", outline=True),
+                    html.H2(text("filters", language), id="filters-heading"),
+                    html.P(active_filter_summary(view), id="active-filters", className="active-filters",
+                           role="status"),
+                    html.Button(text("filter_panel.change", language), id=FILTER_TOGGLE, type="button",
+                                className="btn btn-outline-primary btn-sm filter-toggle",
+                                **{"aria-expanded": "false", "aria-controls": FILTER_FIELDS}),
                 ],
-                className="filter-actions",
+                className="filter-summary",
             ),
-            html.P(active_filter_summary(view), id="active-filters", className="active-filters",
-                   role="status"),
+            html.Div(
+                [
+                    html.Div(fields, className="filter-grid"),
+                    html.Div(
+                        [
+                            dbc.Button(text("apply_filters", language), id="filter-apply", color="primary",
+                                       className="me-2"),
+                            dbc.Button(text("reset_filters", language), id="filter-reset", color="dark",
+                                       outline=True),
+                        ],
+                        className="filter-actions",
+                    ),
+                ],
+                id=FILTER_FIELDS,
+                className="filter-fields",
+                hidden=True,
+            ),
         ],
         className="filter-panel page-section",
         id="filters",
@@ -126,6 +151,20 @@ hooks.clientside_callback(
     State("filter-period_from", "options"),
     State(FRAME_CONSTANTS, "data"),
     *(State(f"filter-{key}", "value") for key in CONTROL_KEYS),
+    prevent_initial_call=True,
+)
+
+
+# "Wijzig" opens and closes the fields; Toepassen and Wissen close them again, and focus goes back to "Wijzig"
+# (assets/perispiegel.js, `togglePanel`), so a keyboard user is where the panel can be opened again.
+hooks.clientside_callback(
+    clientside("togglePanel"),
+    Output(FILTER_FIELDS, "hidden"),
+    Output(FILTER_TOGGLE, "aria-expanded"),
+    Input(FILTER_TOGGLE, "n_clicks"),
+    Input("filter-apply", "n_clicks"),
+    Input("filter-reset", "n_clicks"),
+    State(FILTER_FIELDS, "hidden"),
     prevent_initial_call=True,
 )
 

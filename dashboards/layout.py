@@ -13,7 +13,8 @@ follow the `view-search` store that the filter panel updates in place (links). T
 are declared here as Dash hooks, which Dash adds to every app it creates in the process (`dash.callback` would
 reach only the first app to serve a request).
 Text from the data (organisation names, messages) is passed to components as plain strings, which React
-renders as text, never as HTML.
+renders as text, never as HTML. The page heading (`h1.page-title`) takes focus after navigation within the app
+(assets/perispiegel.js); how the frame prints: assets/print.css.
 """
 
 from __future__ import annotations
@@ -153,7 +154,8 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
             html.A(text("skip_to_content", view.language), href="#main-content", className="skip-link"),
             header(page, view, context, path),
             html.Main(
-                dbc.Container([html.H1(title, className="page-title"), *build_content(view, context)]),
+                # The heading takes focus after navigation (assets/perispiegel.js, showDocumentLanguage).
+                dbc.Container([html.H1(title, className="page-title", tabIndex="-1"), *build_content(view, context)]),
                 id="main-content",
                 tabIndex="-1",
             ),

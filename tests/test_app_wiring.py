@@ -22,7 +22,8 @@ from queries.filters import FILTER_PARAMETERS
 # One output of each kind of callback: a page's (overview, compare, detail page), the filter panel's and the frame's.
 EXPECTED_OUTPUTS = ("overview-indicators-body.children", "compare-download.data", "detail-back.href",
                     "export-preview.children",
-                    "active-filters.children", "document-language.children", "language-switch.href",
+                    "active-filters.children", "filter-fields.hidden", "document-language.children",
+                    "language-switch.href",
                     '{"chart":["MATCH"],"type":"chart-table-body"}.children', "_pages_location.search")
 SCRIPT = Path(__file__).resolve().parent.parent / "assets" / "perispiegel.js"
 PAGES = {"home": "/", "overview": "/mijn-organisatie", "indicator": "/indicator/<indicator_id>",

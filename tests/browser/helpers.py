@@ -71,5 +71,14 @@ def full_page_screenshot(driver, path: Path) -> None:
         driver.set_window_size(original["width"], original["height"])
 
 
+def open_filter_panel(driver) -> None:
+    """Press "Wijzig" when the filter panel is collapsed (as it is on every page load), and wait for its fields."""
+    toggle = driver.find_element(By.ID, "filter-toggle")
+    if toggle.get_attribute("aria-expanded") != "true":
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", toggle)
+        toggle.click()
+    until_redrawn(driver).until(lambda d: d.find_element(By.ID, "filter-fields").is_displayed())
+
+
 def text_of(driver, element_id: str) -> str:
     return driver.find_element(By.ID, element_id).text

@@ -18,6 +18,7 @@ from .helpers import (
     axe_violations,
     console_errors,
     full_page_screenshot,
+    open_filter_panel,
     open_page,
     text_of,
     until_redrawn,
@@ -121,6 +122,7 @@ def test_choosing_an_organisation_in_the_header_changes_the_page_and_the_link(br
 
 def test_filter_state_lives_in_the_url_and_the_link_reproduces_the_view(browser, app_url) -> None:
     open_page(browser, f"{app_url}/mijn-organisatie?org=H0002", expected_language="nl")
+    open_filter_panel(browser)
     Select(browser.find_element(By.ID, "filter-period_from")).select_by_value("2024-02")
     Select(browser.find_element(By.ID, "filter-period_to")).select_by_value("2024-04")
     Select(browser.find_element(By.ID, "filter-parity")).select_by_visible_text("Nullipara")
@@ -138,6 +140,7 @@ def test_filter_state_lives_in_the_url_and_the_link_reproduces_the_view(browser,
     open_page(browser, app_url + "/", expected_language="nl")  # go elsewhere, then paste the link
     open_page(browser, link, expected_language="nl")
     assert text_of(browser, "active-filters") == summary
+    open_filter_panel(browser)
     assert Select(browser.find_element(By.ID, "filter-parity")).first_selected_option.text == "Nullipara"
     assert Select(browser.find_element(By.ID, "filter-period_to")).first_selected_option.text == "april 2024"
     assert "Ziekenhuis Kustzorg" in text_of(browser, "overview-organisation")

@@ -29,6 +29,7 @@ from .helpers import (
     axe_violations,
     console_errors,
     full_page_screenshot,
+    open_filter_panel,
     open_page,
     text_of,
     until_redrawn,
@@ -94,6 +95,7 @@ def chart_table_rows(driver, part: str) -> list[list[str]]:
 def apply_filters(driver, choices: dict[str, str]) -> None:
     """Choose values in the filter panel and press Toepassen, then wait for the page to follow the URL."""
     before = driver.current_url
+    open_filter_panel(driver)
     for key, value in choices.items():
         Select(driver.find_element(By.ID, f"filter-{key}")).select_by_value(value)
     click(driver, driver.find_element(By.ID, "filter-apply"))
@@ -236,8 +238,10 @@ def test_applying_a_filter_keeps_the_page_and_its_choices_and_links_carry_the_fi
 
     apply_filters(browser, {"parity": "nulliparous"})
     wait_for_parts(browser, PAGES["indicator"][1])
-    # The page was not rebuilt: a keyboard user is still on the button they pressed.
-    assert browser.switch_to.active_element.get_attribute("id") == "filter-apply"
+    # The page was not rebuilt: the panel closed again and a keyboard user is on its "Wijzig" button.
+    WebDriverWait(browser, RENDER_TIMEOUT).until(
+        lambda d: d.switch_to.active_element.get_attribute("id") == "filter-toggle")
+    assert not browser.find_element(By.ID, "filter-fields").is_displayed()
     WebDriverWait(browser, RENDER_TIMEOUT).until(lambda d: chart_table_rows(d, "trend") not in ([], trend_before))
     # The page's own choices survive Apply, in the controls and in the address.
     assert browser.find_element(By.CSS_SELECTOR, "#detail-grain input[value='quarter']").is_selected()
@@ -270,6 +274,7 @@ def test_applying_a_filter_keeps_the_page_and_its_choices_and_links_carry_the_fi
     wait_for_parts(browser, PAGES["compare"][1])
     assert parse_qs(urlparse(browser.current_url).query) == {"org": [planted.hospital], "parity": ["nulliparous"]}
     assert "Nullipara" in text_of(browser, "active-filters")
+    open_filter_panel(browser)
     assert Select(browser.find_element(By.ID, "filter-parity")).first_selected_option.text == "Nullipara"
     assert console_errors(browser) == []
 
