@@ -20,6 +20,7 @@ import pytest
 from jinja2 import nodes
 
 import texts
+from auth.audit import ACTIONS as AUDIT_ACTIONS
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
 from dashboards.tiles import MASKED_REASONS
 from exports import FORMATS as EXPORT_FORMATS
@@ -94,6 +95,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "export_header": tuple(column.name for column in EXPORT_COLUMNS),  # a column's label (exports/)
     "export_column": tuple(column.name for column in EXPORT_COLUMNS),  # what the column holds
     "export_kind": get_args(ColumnKind),
+    "audit_action": AUDIT_ACTIONS,
 }
 
 
