@@ -29,7 +29,7 @@ from queries.config import EngineConfig
 from queries.disclosure import RECORD_KEY_COLUMN, packed_key, record_key_expression
 from queries.filters import DIMENSIONS
 from queries.status import kept_versions
-from tables.database import current_data_version, psycopg_driver
+from tables.database import as_utc, current_data_version, psycopg_driver
 from tables.register import read_register, register_by_code
 from tables.schema import births, data_version_current, data_versions
 
@@ -62,7 +62,7 @@ class Snapshot:
 
     data_version: int
     label: str
-    published_at: datetime | None
+    published_at: datetime | None  # UTC (the API writes it ISO 8601 with +00:00)
     period_from: str | None
     period_to: str | None
     frame: pl.DataFrame
@@ -327,7 +327,7 @@ class BirthStore:
                   for year in birth_years(self.engine, version)]
         frame = pl.concat(chunks, rechunk=True) if chunks else compact_frame(empty_births(), secret)
         return Snapshot(
-            data_version=info["data_version"], label=info["label"], published_at=info["published_at"],
+            data_version=info["data_version"], label=info["label"], published_at=as_utc(info["published_at"]),
             period_from=info.get("period_from"), period_to=info.get("period_to"), frame=frame,
             organisations=register_by_code(read_register(self.engine)), loaded_seconds=time.perf_counter() - started,
         )

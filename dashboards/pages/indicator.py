@@ -105,8 +105,9 @@ def layout(indicator_id: str | None = None, **query: object) -> html.Div:
                        path=path, title=title)
 
 
+# `known`: an address with an id the catalogue does not have is answered with status 404 (layout.page_found).
 dash.register_page(__name__, path_template="/indicator/<indicator_id>", name="indicator", order=2, in_navigation=False,
-                   layout=layout)
+                   layout=layout, known=lambda indicator_id: indicator_id in CATALOGUE)
 app = dash.get_app()  # the app Dash Pages runs this module for (dashboards/pages/__init__.py)
 
 
