@@ -53,8 +53,12 @@ INDEX_STRING = """<!DOCTYPE html>
 </html>"""
 
 
-def create_app(database_url: str | None = None) -> Dash:
-    """The Dash app reading the database at `database_url` (default: PERISPIEGEL_DATABASE_URL or SQLite)."""
+def create_app(database_url: str | None = None, warm_start: bool = False) -> Dash:
+    """The Dash app reading the database at `database_url` (default: PERISPIEGEL_DATABASE_URL or SQLite).
+
+    `warm_start`: load the published data version now, in the background, and each newly published one when it
+    appears (queries.store.BirthStore.warm), rather than on the first question — for a server that is going to serve
+    (`perispiegel serve`, `gunicorn app:server`, `python app.py`); tests that build apps by the dozen leave it off."""
     server = flask.Flask(__name__)
     database = make_engine(database_url)
     attach_engine(server, database)
@@ -79,7 +83,10 @@ def create_app(database_url: str | None = None) -> Dash:
     server.after_request(_not_found_status)
 
     # The API shares the dashboards' indicator engine: one in-memory copy of the published data per process.
-    register_api(app.server, indicator_engine(database))
+    engine = indicator_engine(database)
+    register_api(app.server, engine)
+    if warm_start:
+        engine.warm()
     return app
 
 
@@ -95,7 +102,9 @@ def _not_found_status(response: flask.Response) -> flask.Response:
 
 @cache
 def default_app() -> Dash:
-    return create_app()
+    """The app a server serves (gunicorn, `python app.py`): the default database, warm started. Under gunicorn each
+    worker process builds its own (without `--preload`), so each loads the data in its own background thread."""
+    return create_app(warm_start=True)
 
 
 def __getattr__(name: str) -> object:
