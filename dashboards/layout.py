@@ -356,6 +356,20 @@ def data_version_notice(status: DataStatus | None, language: str) -> html.Div:
     )
 
 
+def counted_terms(definition: dict, language: str, none: str | None = None) -> list[tuple[str, str]]:
+    """What an indicator (`Indicator.as_dict()`) counts, in words: its numerator, denominator and exclusions
+    (`code.indicator_numerator` etc.; the conditions on the columns are for docs/indicators.md and the API). Without
+    exclusions, none are listed, or `none` is given as their value."""
+    indicator_id = definition["id"]
+    terms = [(text("numerator", language), code_label("indicator_numerator", indicator_id, language)),
+             (text("denominator", language), code_label("indicator_denominator", indicator_id, language))]
+    if definition["exclusions"]:
+        terms.append((text("exclusions", language), code_label("indicator_exclusions", indicator_id, language)))
+    elif none is not None:
+        terms.append((text("exclusions", language), none))
+    return terms
+
+
 def with_code(message: str) -> list:
     """Text with `backticked` parts shown as code."""
     parts = message.split("`")

@@ -28,6 +28,7 @@ from loader.refresh import REFRESH_STATUSES
 from loader.validate import DELIVERY_STATUSES, FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
 from queries.answers import ColumnKind
 from queries.catalogue import CATALOGUE, Direction
+from queries.dictionary import births_dictionary
 from queries.disclosure import TREATMENTS
 from queries.engine import GRAINS, LEVELS
 from queries.export_table import EXPORT_COLUMNS
@@ -96,6 +97,10 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "export_column": tuple(column.name for column in EXPORT_COLUMNS),  # what the column holds
     "export_kind": get_args(ColumnKind),
     "audit_action": AUDIT_ACTIONS,
+    "indicator_numerator": tuple(CATALOGUE),
+    "indicator_denominator": tuple(CATALOGUE),
+    "indicator_exclusions": tuple(id for id, definition in CATALOGUE.items() if definition.exclusions),
+    "births_column": tuple(entry.column for entry in births_dictionary()),
 }
 
 
