@@ -25,10 +25,12 @@ import auth
 from api import register_api
 from dashboards.context import attach_engine
 from dashboards.indicator_access import indicator_engine
-from dashboards.layout import app_frame
+from dashboards.layout import app_frame, page_found
 from tables.database import make_engine
 
 ASSETS_FOLDER = Path(__file__).resolve().parent / "assets"
+# The routes Dash answers with its page for the browser to render (dash.backends: the index and the catch-all).
+DASH_PAGE_ENDPOINTS = frozenset({"/", "/<path:path>"})
 PAGES_FOLDER = "dashboards/pages"  # relative to this file; Dash Pages runs every page module in it for each app
 
 # Dash's default page has a bare <html> (no language) and an empty <footer> landmark; this one has neither.
@@ -51,8 +53,12 @@ INDEX_STRING = """<!DOCTYPE html>
 </html>"""
 
 
-def create_app(database_url: str | None = None) -> Dash:
-    """The Dash app reading the database at `database_url` (default: PERISPIEGEL_DATABASE_URL or SQLite)."""
+def create_app(database_url: str | None = None, warm_start: bool = False) -> Dash:
+    """The Dash app reading the database at `database_url` (default: PERISPIEGEL_DATABASE_URL or SQLite).
+
+    `warm_start`: load the published data version now, in the background, and each newly published one when it
+    appears (queries.store.BirthStore.warm), rather than on the first question — for a server that is going to serve
+    (`perispiegel serve`, `gunicorn app:server`, `python app.py`); tests that build apps by the dozen leave it off."""
     server = flask.Flask(__name__)
     database = make_engine(database_url)
     attach_engine(server, database)
@@ -74,15 +80,31 @@ def create_app(database_url: str | None = None) -> Dash:
     # Login in front of everything the server answers: pages, callbacks, assets and the API.
     auth.install(server, database)
     app.layout = app_frame()
+    server.after_request(_not_found_status)
 
     # The API shares the dashboards' indicator engine: one in-memory copy of the published data per process.
-    register_api(app.server, indicator_engine(database))
+    engine = indicator_engine(database)
+    register_api(app.server, engine)
+    if warm_start:
+        engine.warm()
     return app
+
+
+def _not_found_status(response: flask.Response) -> flask.Response:
+    """Dash serves the same page for every path (the browser then asks for the page's layout); a path that is no
+    page gets status 404 with it, so the "page not found" page (dashboards/pages/not_found_404.py) is a 404 to a
+    link checker or a script as well as in words."""
+    if (flask.request.endpoint in DASH_PAGE_ENDPOINTS and response.status_code == 200
+            and not page_found(flask.request.path)):
+        response.status_code = 404
+    return response
 
 
 @cache
 def default_app() -> Dash:
-    return create_app()
+    """The app a server serves (gunicorn, `python app.py`): the default database, warm started. Under gunicorn each
+    worker process builds its own (without `--preload`), so each loads the data in its own background thread."""
+    return create_app(warm_start=True)
 
 
 def __getattr__(name: str) -> object:

@@ -209,7 +209,7 @@ def run_command(arguments: argparse.Namespace, console: Console) -> int:
             console.print("Log in with an account of `perispiegel users list` (the demo accounts' passwords were "
                           "printed by `perispiegel demo-data`; `perispiegel users reset-password NAME` sets a new "
                           "one).")
-        create_app().run(host=arguments.host, port=arguments.port, debug=arguments.debug)
+        create_app(warm_start=True).run(host=arguments.host, port=arguments.port, debug=arguments.debug)
         return 0
     return 2
 

@@ -24,6 +24,8 @@ from urllib.parse import urlencode
 
 import flask
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import MapAdapter
 
 import auth
 import exports
@@ -349,9 +351,51 @@ def report() -> flask.Response:
         REPORT_CACHE_HEADER: "hit" if made.cached else "miss"})
 
 
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+UNKNOWN_ROUTE_ENDPOINTS = ("api_v1._unknown_route", "_unknown_api")
+
+
+def _unknown_route_answer() -> flask.Response:
+    """404 for a path under /api/ that no route has; 405 (with `Allow`) for one a route has for other methods."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = sorted({method for method in ANY_METHOD if method != request.method
+                      and _endpoint(adapter, method) not in (None, *UNKNOWN_ROUTE_ENDPOINTS)})
+    if allowed:
+        response = _error(405, f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return _error(404, f"no such API route: {request.path}; the routes are under {API_PREFIX}/ (docs/api.md)")
+
+
+def _endpoint(adapter: MapAdapter, method: str) -> str | None:
+    try:
+        endpoint, _ = adapter.match(request.path, method=method)
+    except HTTPException:
+        return None
+    return str(endpoint)
+
+
+# Without these, Dash's catch-all page route would answer an unknown API path with the dashboard's HTML.
+@blueprint.route("/<path:unknown>", methods=ANY_METHOD)
+def _unknown_route(unknown: str) -> flask.Response:
+    return _unknown_route_answer()
+
+
+def _unknown_api(unknown: str = "") -> flask.Response:
+    return _unknown_route_answer()
+
+
+def _api_errors(server: flask.Flask) -> None:
+    """Every answer under /api/ is JSON, also for a path the API does not have (`/api/v2/...`, `/api/x`: 404) and a
+    method a route does not take (405, with the methods it does take in `Allow`)."""
+    for rule in ("/api", "/api/", "/api/<path:unknown>"):
+        server.add_url_rule(rule, endpoint="_unknown_api", view_func=_unknown_api, methods=ANY_METHOD)
+
+
 def register_api(server: flask.Flask, engine: IndicatorEngine | None = None) -> None:
     """Mount the API on `server`. The engine defaults to `get_engine(server.config["PERISPIEGEL_DATABASE_URL"])`
     (or the default database); tests and embedders may pass their own."""
     if engine is not None:
         server.config[ENGINE_CONFIG_KEY] = engine
     server.register_blueprint(blueprint)
+    _api_errors(server)

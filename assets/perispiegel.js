@@ -86,6 +86,34 @@
             return meta.lang;
         },
 
+        /* The address as the page shows it, when it asked for something else (an organisation the user may not
+           see, a value a parameter does not take, a period outside the data: `layout.address_notices`): the view's
+           own parameters replaced by the corrected ones, a detail page's grain or breakdown kept, with
+           `history.replaceState` (no new history entry, no new rendering of the page). */
+        correctAddress: function (meta, constants) {
+            if (!meta || meta.corrected === null || meta.corrected === undefined) {
+                return window.dash_clientside.no_update;
+            }
+            const asked = window.location.href;
+            const correct = function () {
+                const url = new URL(window.location.href);
+                constants.view_parameters.forEach(name => url.searchParams.delete(name));
+                for (const [name, value] of new URLSearchParams(meta.corrected)) { url.searchParams.set(name, value); }
+                if (url.href !== window.location.href) { window.history.replaceState(window.history.state, '', url); }
+                return url.search;
+            };
+            /* Dash's router location (dcc.Location) may take up the address the page was opened with only after
+               this has run, and then write that address back (announced with `_dashprivate_pushstate`): correct it
+               once more then — only while the address is still the one asked for, never after a navigation. */
+            const again = function () {
+                window.removeEventListener('_dashprivate_pushstate', again);
+                if (window.location.href === asked) { correct(); }
+            };
+            window.addEventListener('_dashprivate_pushstate', again);
+            setTimeout(function () { window.removeEventListener('_dashprivate_pushstate', again); }, 5000);
+            return correct();
+        },
+
         /* A chart's table (charts.accessible_chart), drawn from its data when its summary is first opened, with
            the markup of `layout.data_table`. */
         drawChartTable: function (clicks, table) {

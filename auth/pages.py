@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 
 import flask
 from flask import Blueprint, render_template, request, session
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response as BaseResponse
 
 from auth import audit
@@ -31,6 +32,7 @@ from auth.throttle import begin_login
 from auth.tokens import create_token, revoke_token, tokens_of
 from auth.users import authenticate, normalise_username
 from texts import language_of, template_functions, text
+from texts.formatting import format_datetime
 
 blueprint = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/auth/static")
@@ -44,12 +46,22 @@ def page_language() -> str:
     return language_of(session.get("lang"))
 
 
+def with_code(message: str) -> Markup:
+    """A text with `backticked` parts (a command, a header) shown as code, the rest escaped as text."""
+    parts = message.split("`")
+    return Markup("").join(Markup("<code>{}</code>").format(part) if index % 2 else escape(part)
+                           for index, part in enumerate(parts) if part)
+
+
 def render(template: str, status: int = 200, **context: object) -> flask.Response:
+    """`template` in the page's language: its texts (`text`, `code_label`), moments in Dutch local time with the
+    zone (`moment(value)`, texts.formatting.format_datetime) and texts with code in them (`with_code`)."""
     language = page_language()
     other = "en" if language == "nl" else "nl"
     switch_query = {"lang": other, **({"next": request.args["next"]} if request.args.get("next") else {})}
     switch_url = f"{request.path}?{urlencode(switch_query)}"
     html = render_template(f"auth/{template}", **template_functions(language), language=language,
+                           moment=lambda value: format_datetime(value, language), with_code=with_code,
                            other_language=other, switch_url=switch_url, csrf_field=CSRF_FIELD, csrf_token=csrf_token(),
                            user=logged_in_user(), **context)
     return flask.make_response(html, status)

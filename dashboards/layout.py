@@ -19,6 +19,7 @@ renders as text, never as HTML. The page heading (`h1.page-title`) takes focus a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -34,12 +35,12 @@ from dashboards.charts import CHART_TABLE
 from dashboards.clientside import FRAME_CONSTANTS, VIEW_SEARCH, clientside
 from dashboards.context import database_engine
 from dashboards.filters import filter_constants
-from dashboards.view_state import ViewState, view_from_query
-from queries.filters import FILTER_PARAMETERS
+from dashboards.view_state import PeriodOutsideData, ViewState, view_from_query, within_data
+from queries.filters import DIMENSIONS, FILTER_PARAMETERS, PERIOD_PARAMETER
 from queries.scope import Viewer
 from queries.status import DataStatus, data_status, organisation_register
 from texts import DEFAULT_LANGUAGE, code_label, text
-from texts.formatting import format_date
+from texts.formatting import format_date, format_month
 
 ROUTER_LOCATION = "_pages_location"  # the dcc.Location Dash Pages routes on; writing its search navigates
 NATIONAL_CHOICE = "*"  # the dropdown's "national view" (a researcher's own view): no organisation in the URL
@@ -60,6 +61,35 @@ def page_path(name: str, **variables: str) -> str:
     for variable, value in variables.items():
         path = path.replace(f"<{variable}>", value)
     return path
+
+
+NOT_FOUND_PAGE = "not_found"  # the page Dash Pages shows for a path no page has (dashboards/pages/not_found_404.py)
+
+
+def page_found(path: str) -> bool:
+    """Whether `path` shows one of perispiegel's pages (not the "page not found" page): a page's path, or its path
+    template with variables the page knows (a page may register `known=callable(**variables) -> bool`, as the
+    indicator page does for its indicator id). The server answers any other path with status 404 (app.py).
+
+    The same match as Dash Pages' router (`dash._pages._path_to_page`): slashes at either end do not count.
+    """
+    wanted = path.strip("/")
+    for page in dash.page_registry.values():
+        if page["name"] == NOT_FOUND_PAGE:
+            continue
+        template = page.get("path_template")
+        if template:
+            names = re.findall(r"<(\w+)>", template)
+            pattern = re.escape(template.strip("/"))
+            for name in names:
+                pattern = pattern.replace(re.escape(f"<{name}>"), "([^/]+)")
+            match = re.fullmatch(pattern, wanted)
+            if match:
+                known = page.get("known")
+                return known is None or bool(known(**dict(zip(names, match.groups(), strict=True))))
+        if wanted == page["path"].strip("/"):
+            return True
+    return False
 
 
 def navigation_pages() -> list[dict]:
@@ -139,23 +169,31 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
     """
     engine = database_engine()
     register = organisation_register(engine)
-    view = view_from_query(query)
-    view = view.with_changes(org_code=shown_organisation(view.org_code, register))
-    context = PageContext(engine=engine, status=data_status(engine), register=register, user=auth.current_user(),
+    status = data_status(engine)
+    asked = view_from_query(query)
+    view = asked.with_changes(org_code=shown_organisation(asked.org_code, register), ignored=())
+    view, period_outside = within_data(view, status.period_from if status else None,
+                                       status.period_to if status else None)
+    context = PageContext(engine=engine, status=status, register=register, user=auth.current_user(),
                           permitted=auth.permitted_organisations(), viewer=auth.current_viewer(view.org_code))
+    notices = address_notices(asked, view, period_outside, context)
     page = registered_page(page_key)
     title = title or code_label("page", page["name"], view.language)
     return html.Div(
         [
-            # `org` is the organisation shown (`shown_organisation`), which the header's choice compares with.
+            # `org` is the organisation shown (`shown_organisation`), which the header's choice compares with;
+            # `corrected` the view's own parameters as they should read when the address said something else
+            # (the browser writes them into the address: `correctAddress` in assets/perispiegel.js).
             dcc.Store(id="view-meta", data={"lang": view.language, "title": f"{title} · perispiegel",
-                                            "org": view.org_code}),
+                                            "org": view.org_code,
+                                            "corrected": view.query_string() if notices else None}),
             dcc.Store(id=VIEW_SEARCH, data=view.query_string()),
             html.A(text("skip_to_content", view.language), href="#main-content", className="skip-link"),
             header(page, view, context, path),
             html.Main(
                 # The heading takes focus after navigation (assets/perispiegel.js, showDocumentLanguage).
-                dbc.Container([html.H1(title, className="page-title", tabIndex="-1"), *build_content(view, context)]),
+                dbc.Container([html.H1(title, className="page-title", tabIndex="-1"), *address_notice(notices),
+                               *build_content(view, context)]),
                 id="main-content",
                 tabIndex="-1",
             ),
@@ -163,6 +201,51 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
         ],
         lang=view.language,
     )
+
+
+def _written_period(first: str, last: str, language: str) -> str:
+    return f"{format_month(first, language)} – {format_month(last, language)}"
+
+
+def address_notices(asked: ViewState, view: ViewState, period_outside: PeriodOutsideData | None,
+                    context: PageContext) -> list[str]:
+    """What the address asked that the page does not show, in words: an organisation the user may not see (or that
+    does not exist), a value a parameter does not take, a period outside the data — each with what is shown instead.
+    `asked` is the view as the address wrote it, `view` as shown. Empty when the page shows what the address says.
+    """
+    language = view.language
+    notices = []
+    requested_org = asked.org_code or next((item.value for item in asked.ignored if item.parameter == "org"), None)
+    if requested_org is not None and requested_org != view.org_code:
+        shown = (f"{context.organisation_name(view.org_code)} ({view.org_code})" if view.org_code
+                 else text("addresses.national_view", language))
+        notices.append(text("addresses.organisation_refused", language, requested=requested_org, shown=shown))
+    for item in asked.ignored:
+        if item.parameter == "org":
+            continue
+        if item.parameter == PERIOD_PARAMETER:
+            notices.append(text("addresses.period_ignored", language, value=item.value))
+        else:
+            notices.append(text("addresses.value_ignored", language, value=item.value,
+                                parameter=DIMENSIONS[item.parameter].label(language)))
+    if period_outside is not None:
+        data = {"first": format_month(period_outside.data_from, language),
+                "last": format_month(period_outside.data_to, language),
+                "period": _written_period(*period_outside.requested, language)}
+        if period_outside.kept is None:
+            notices.append(text("addresses.no_data_in_period", language, **data))
+        else:
+            notices.append(text("addresses.period_cut", language, kept=_written_period(*period_outside.kept, language),
+                                **data))
+    return notices
+
+
+def address_notice(notices: list[str]) -> list:
+    """The notices of `address_notices` at the top of the page (a status message: read out, not interrupting)."""
+    if not notices:
+        return []
+    return [html.Div([html.P(notice) for notice in notices], id="address-notices", role="status",
+                     className="address-notices")]
 
 
 def header(page: dict, view: ViewState, context: PageContext, path: str | None = None) -> html.Header:
@@ -275,6 +358,20 @@ def data_version_notice(status: DataStatus | None, language: str) -> html.Div:
     )
 
 
+def counted_terms(definition: dict, language: str, none: str | None = None) -> list[tuple[str, str]]:
+    """What an indicator (`Indicator.as_dict()`) counts, in words: its numerator, denominator and exclusions
+    (`code.indicator_numerator` etc.; the conditions on the columns are for docs/indicators.md and the API). Without
+    exclusions, none are listed, or `none` is given as their value."""
+    indicator_id = definition["id"]
+    terms = [(text("numerator", language), code_label("indicator_numerator", indicator_id, language)),
+             (text("denominator", language), code_label("indicator_denominator", indicator_id, language))]
+    if definition["exclusions"]:
+        terms.append((text("exclusions", language), code_label("indicator_exclusions", indicator_id, language)))
+    elif none is not None:
+        terms.append((text("exclusions", language), none))
+    return terms
+
+
 def with_code(message: str) -> list:
     """Text with `backticked` parts shown as code."""
     parts = message.split("`")
@@ -371,6 +468,7 @@ def app_frame() -> html.Div:
     """What every page is drawn into: Dash Pages' container, the document's language (a frame callback sets it)
     and the constants store."""
     return html.Div([dash.page_container, html.Div(id="document-language", hidden=True),
+                     html.Div(id="address-correction", hidden=True),
                      dcc.Store(id=FRAME_CONSTANTS, data=frame_constants())])
 
 
@@ -403,6 +501,15 @@ hooks.clientside_callback(
     clientside("showDocumentLanguage"),
     Output("document-language", "children"),
     Input("view-meta", "data"),
+)
+
+# An address that asked for something the page does not show (`address_notices`) is replaced by the one it shows,
+# so that a copied link or a reload gives the same page and message-free view.
+hooks.clientside_callback(
+    clientside("correctAddress"),
+    Output("address-correction", "children"),
+    Input("view-meta", "data"),
+    State(FRAME_CONSTANTS, "data"),
 )
 
 # Whichever page shows a chart (charts.accessible_chart): its table, drawn when its summary is first opened.

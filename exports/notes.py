@@ -19,7 +19,7 @@ from babel import Locale
 from exports.context import ExportContext
 from queries.answers import ExportAbout, ExportColumn
 from texts import LANGUAGES, NO_VALUE, code_label, text
-from texts.formatting import DISPLAY_TIMEZONE, format_date, format_datetime, format_month
+from texts.formatting import format_date, format_datetime, format_month
 
 PERIOD_FILTER = "period"  # the question's period filter (queries.filters.PERIOD_PARAMETER): `YYYY-MM..YYYY-MM`
 
@@ -74,11 +74,6 @@ def _moment(value: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def local_time(moment: datetime, language: str) -> str:
-    """A moment in Dutch local time with its zone, e.g. "22-11-2026 14:05 CET" / "2026-11-22 14:05 CET"."""
-    return f"{format_datetime(moment, language)} {moment.astimezone(DISPLAY_TIMEZONE).tzname()}"
 
 
 def _month(month: str, language: str) -> str:
@@ -157,7 +152,7 @@ def _data_version(about: ExportAbout, language: str) -> Section:
     return Section(text("export_section_data_version", language), (
         (text("export_version_number", language), str(version.get("number", NO_VALUE))),
         (text("export_version_label", language), str(version.get("label") or NO_VALUE)),
-        (text("export_published_at", language), local_time(published, language) if published else NO_VALUE),
+        (text("export_published_at", language), format_datetime(published, language) if published else NO_VALUE),
         (text("export_version_period", language),
          _months(version.get("period_from"), version.get("period_to"), language)),
         (text("export_version_asked", language),
@@ -176,7 +171,7 @@ def _export(about: ExportAbout, context: ExportContext, file: str, rows: int | N
             sheets: Sequence[str]) -> Section:
     language = context.language
     lines = [
-        (text("export_exported_at", language), local_time(context.exported_at, language)),
+        (text("export_exported_at", language), format_datetime(context.exported_at, language)),
         (text("export_exported_by", language), context.exported_by),
         (text("export_made_for", language), _viewer(about, language)),
         (text("export_request", language), context.request),
@@ -240,7 +235,7 @@ def citation(about: ExportAbout, context: ExportContext) -> str:
     published = _published(about)
     return text("export_citation", language, label=version.get("label") or NO_VALUE,
                 number=version.get("number", NO_VALUE), published=format_date(published, language),
-                exported=local_time(context.exported_at, language), request=context.request)
+                exported=format_datetime(context.exported_at, language), request=context.request)
 
 
 def export_notes(about: ExportAbout, columns: Sequence[ExportColumn], context: ExportContext, file: str,

@@ -48,6 +48,7 @@ from queries.store import (
     CASE_MIX_COLUMNS,
     LEVEL_COLUMNS,
     STRATUM_COLUMN,
+    WATCH_SECONDS,
     BirthStore,
     Snapshot,
     key_column,
@@ -131,6 +132,16 @@ class IndicatorEngine:
         self.fingerprint = answers_fingerprint(INDICATORS, settings, computing)
 
     # ---- plumbing -------------------------------------------------------------------------------
+
+    def warm(self, watch_seconds: float = WATCH_SECONDS) -> None:
+        """Load the published version in the background now and after each refresh (`BirthStore.warm`), and
+        prepare what every first page asks: each level's counts without a target group (`_overview_levels`, cached
+        before disclosure, so they serve every viewer)."""
+        self.store.warm(watch_seconds, after_load=self._prepare_first_answers)
+
+    def _prepare_first_answers(self, snapshot: Snapshot) -> None:
+        for level in LEVELS:
+            self._overview_levels(snapshot, level, Filters())
 
     def _snapshot(self, version: int | None = None) -> Snapshot:
         """The current data version's snapshot, or a kept `version`'s (queries.store.BirthStore.snapshot)."""

@@ -7,6 +7,10 @@ published (a one-row read, throttled by `version_check_seconds`); when the point
 version is loaded and swapped in — no restart needed. A version is immutable, so a loaded snapshot never
 goes stale.
 
+The server does not wait for the first question to load it: `BirthStore.warm` loads the current version in a
+background thread when the server starts, and then every `WATCH_SECONDS` looks for a newly published one, which it
+loads while the version in memory keeps answering (questions get the new one once it is in).
+
 An older version that the installation still keeps (`queries.status.kept_versions`) can be named, so that an
 export can be made again from the version an earlier one says it came from: it is loaded the same way, and at most
 one such version is held besides the current one (a ten-year snapshot is some 350 MB).
@@ -15,8 +19,10 @@ one such version is held besides the current one (a ten-year snapshot is some 35
 from __future__ import annotations
 
 import io
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,7 +35,7 @@ from queries.config import EngineConfig
 from queries.disclosure import RECORD_KEY_COLUMN, packed_key, record_key_expression
 from queries.filters import DIMENSIONS
 from queries.status import kept_versions
-from tables.database import current_data_version, psycopg_driver
+from tables.database import as_utc, current_data_version, psycopg_driver
 from tables.register import read_register, register_by_code
 from tables.schema import births, data_version_current, data_versions
 
@@ -62,7 +68,7 @@ class Snapshot:
 
     data_version: int
     label: str
-    published_at: datetime | None
+    published_at: datetime | None  # UTC (the API writes it ISO 8601 with +00:00)
     period_from: str | None
     period_to: str | None
     frame: pl.DataFrame
@@ -218,6 +224,10 @@ class _KeptSnapshot:
     checked_under: int | None
 
 
+#: How often the warm start's thread looks whether a new version was published (`BirthStore.warm`).
+WATCH_SECONDS = 30.0
+
+
 class BirthStore:
     """Holds the snapshot of the published data version for one database, and at most one other kept version."""
 
@@ -231,6 +241,58 @@ class BirthStore:
         self._kept: _KeptSnapshot | None = None
         # Its own lock: loading an older version (seconds) never holds up loading a newly published one.
         self._kept_lock = threading.Lock()
+        # Set while `warm`'s thread loads a newly published version: questions meanwhile get the loaded one.
+        self._loading_in_background = threading.Event()
+        self._warmer: threading.Thread | None = None
+        self._stop_warming = threading.Event()
+
+    def warm(self, watch_seconds: float = WATCH_SECONDS,
+             after_load: Callable[[Snapshot], None] | None = None) -> threading.Thread:
+        """Load the current version now, in a background thread, rather than on the first question; then look at
+        the pointer every `watch_seconds` and load a newly published version the same way, while the loaded one
+        keeps answering. A question that comes while nothing is loaded yet waits for that same load (the store's
+        lock): the version is never read twice. One thread per store, however often this is called (`stop_warming`
+        ends it); the server starts it (app.create_app(warm_start=True): `perispiegel serve`, gunicorn).
+        `after_load(snapshot)` runs in the same thread after each load (the engine prepares its first answers)."""
+        with self._lock:
+            if self._warmer is None or not self._warmer.is_alive():
+                self._stop_warming.clear()
+                self._warmer = threading.Thread(target=self._keep_warm, args=(watch_seconds, after_load),
+                                                name="perispiegel-warm-start", daemon=True)
+                self._warmer.start()
+            return self._warmer
+
+    def stop_warming(self) -> None:
+        self._stop_warming.set()
+
+    def loaded_version(self) -> int | None:
+        """The number of the current version held in memory (None before the first load): what a question gets
+        without reading the births again."""
+        return self._snapshot.data_version if self._snapshot is not None else None
+
+    def _keep_warm(self, watch_seconds: float, after_load: Callable[[Snapshot], None] | None) -> None:
+        while not self._stop_warming.is_set():
+            try:
+                loaded = self._load_published_in_background()
+                if loaded is not None and after_load is not None:
+                    after_load(loaded)
+            except Exception:  # a database that is briefly away: the next look, or the next question, tries again
+                logging.getLogger(__name__).exception("warm start: loading the published data version failed")
+            self._stop_warming.wait(watch_seconds)
+
+    def _load_published_in_background(self) -> Snapshot | None:
+        """The newly published version, loaded; None when the one in memory is still the published one."""
+        published = self._read_published()
+        if published is None or self.loaded_version() == published:
+            return None
+        self._loading_in_background.set()
+        try:
+            with self._lock:
+                if self._snapshot is None or self._snapshot.data_version != published:
+                    self._snapshot = self._load()
+                return self._snapshot
+        finally:
+            self._loading_in_background.clear()
 
     def published_version(self) -> int | None:
         """The version number `data_version_current` points at (re-read at most every
@@ -274,6 +336,8 @@ class BirthStore:
         current = self._snapshot
         if current is not None and current.data_version == published:
             return current
+        if current is not None and self._loading_in_background.is_set():
+            return current  # the newly published version is being loaded (`warm`): until then, the one loaded
         with self._lock:
             if self._snapshot is None or self._snapshot.data_version != published:
                 self._snapshot = self._load()
@@ -327,7 +391,7 @@ class BirthStore:
                   for year in birth_years(self.engine, version)]
         frame = pl.concat(chunks, rechunk=True) if chunks else compact_frame(empty_births(), secret)
         return Snapshot(
-            data_version=info["data_version"], label=info["label"], published_at=info["published_at"],
+            data_version=info["data_version"], label=info["label"], published_at=as_utc(info["published_at"]),
             period_from=info.get("period_from"), period_to=info.get("period_to"), frame=frame,
             organisations=register_by_code(read_register(self.engine)), loaded_seconds=time.perf_counter() - started,
         )

@@ -23,12 +23,12 @@ from queries.filters import FILTER_PARAMETERS
 EXPECTED_OUTPUTS = ("overview-indicators-body.children", "compare-download.data", "detail-back.href",
                     "export-preview.children",
                     "active-filters.children", "filter-fields.hidden", "document-language.children",
-                    "language-switch.href",
+                    "language-switch.href", "address-correction.children",
                     '{"chart":["MATCH"],"type":"chart-table-body"}.children', "_pages_location.search")
 SCRIPT = Path(__file__).resolve().parent.parent / "assets" / "perispiegel.js"
 PAGES = {"home": "/", "overview": "/mijn-organisatie", "indicator": "/indicator/<indicator_id>",
          "compare": "/vergelijken", "data_quality": "/datakwaliteit", "definitions": "/definities",
-         "export": "/exporteren"}
+         "export": "/exporteren", "not_found": "/404"}
 
 
 def outputs(app) -> set[str]:

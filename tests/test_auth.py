@@ -388,7 +388,11 @@ def test_api_token_create_use_and_revoke(server, database):
     with database.connect() as connection:
         row = connection.execute(select(api_tokens)).mappings().one()
     assert token not in str(dict(row)) and len(row["token_hash"]) == 64  # only a hash is kept
-    assert token not in browser.get("/account").get_data(as_text=True)  # shown once
+    listed = browser.get("/account").get_data(as_text=True)
+    assert token not in listed  # shown once
+    # The header a client sends is shown as code, not between literal backticks; the token's time with its zone.
+    assert "`" not in listed and "<code>Authorization: Bearer &lt;token&gt;</code>" in listed
+    assert re.search(r"<td>\d\d-\d\d-\d{4} \d\d:\d\d CES?T</td>", listed)
 
     api = server.test_client()
     api.environ_base.update({**OTHER_HOST, "HTTP_AUTHORIZATION": f"Bearer {token}"})
@@ -442,9 +446,16 @@ def test_admin_page_is_for_admins_and_its_forms_need_csrf(server, database):
     assert not get_user(database, username="bert").active
 
     audit = admin.get("/admin/audit").get_data(as_text=True)
-    for action in ("login_success", "user_add", "user_grant", "user_disable", "access_denied"):
+    # The actions in words, not the log's codes; the times in Dutch local time with the zone.
+    for action in ("Ingelogd", "Gebruiker toegevoegd", "Toegang tot organisatie gegeven", "Gebruiker uitgeschakeld",
+                   "Toegang geweigerd"):
         assert f"<td>{action}</td>" in audit
-    assert admin.get("/admin/audit?action=user_grant").get_data(as_text=True).count("<td>user_grant</td>") == 1
+    assert "login_success" not in audit.replace('value="login_success"', "")
+    assert re.search(r"<tr><td>\d\d-\d\d-\d{4} \d\d:\d\d CES?T</td>", audit)
+    english = admin.get("/admin/audit?lang=en").get_data(as_text=True)
+    assert "<td>Logged in</td>" in english and re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d CES?T</td>", english)
+    filtered = admin.get("/admin/audit?action=user_grant&lang=nl").get_data(as_text=True)
+    assert filtered.count("<td>Toegang tot organisatie gegeven</td>") == 1
 
 
 def test_audit_log_records_logins_and_exports_with_who_and_where(server, database):

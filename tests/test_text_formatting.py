@@ -278,13 +278,14 @@ DATES = [
 # (moment, Dutch, English): naive moments are taken as Dutch local time
 DATETIMES = [
     (None, '—', '—'),
-    (datetime.datetime(2026, 11, 22, 14, 5), '22-11-2026 14:05', '2026-11-22 14:05'),
-    (datetime.datetime(2026, 11, 22, 13, 5, tzinfo=datetime.UTC), '22-11-2026 14:05', '2026-11-22 14:05'),
-    (datetime.datetime(2024, 7, 1, 12, 30, 59, tzinfo=datetime.UTC), '01-07-2024 14:30', '2024-07-01 14:30'),
-    (datetime.datetime(2024, 3, 31, 23, 30, tzinfo=datetime.UTC), '01-04-2024 01:30', '2024-04-01 01:30'),
-    (datetime.datetime(2024, 12, 31, 23, 59, tzinfo=datetime.UTC), '01-01-2025 00:59', '2025-01-01 00:59'),
-    (datetime.datetime(2024, 6, 30, 22, 0, tzinfo=datetime.UTC), '01-07-2024 00:00', '2024-07-01 00:00'),
-    (datetime.datetime(2025, 1, 1, 0, 0, tzinfo=FIVE_HOURS_WEST), '01-01-2025 06:00', '2025-01-01 06:00'),
+    # A moment without a zone is UTC, as the tables store it.
+    (datetime.datetime(2026, 11, 22, 13, 5), '22-11-2026 14:05 CET', '2026-11-22 14:05 CET'),
+    (datetime.datetime(2026, 11, 22, 13, 5, tzinfo=datetime.UTC), '22-11-2026 14:05 CET', '2026-11-22 14:05 CET'),
+    (datetime.datetime(2024, 7, 1, 12, 30, 59, tzinfo=datetime.UTC), '01-07-2024 14:30 CEST', '2024-07-01 14:30 CEST'),
+    (datetime.datetime(2024, 3, 31, 23, 30, tzinfo=datetime.UTC), '01-04-2024 01:30 CEST', '2024-04-01 01:30 CEST'),
+    (datetime.datetime(2024, 12, 31, 23, 59, tzinfo=datetime.UTC), '01-01-2025 00:59 CET', '2025-01-01 00:59 CET'),
+    (datetime.datetime(2024, 6, 30, 22, 0, tzinfo=datetime.UTC), '01-07-2024 00:00 CEST', '2024-07-01 00:00 CEST'),
+    (datetime.datetime(2025, 1, 1, 0, 0, tzinfo=FIVE_HOURS_WEST), '01-01-2025 06:00 CET', '2025-01-01 06:00 CET'),
 ]
 
 

@@ -20,6 +20,7 @@ import pytest
 from jinja2 import nodes
 
 import texts
+from auth.audit import ACTIONS as AUDIT_ACTIONS
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
 from dashboards.tiles import MASKED_REASONS
 from exports import FORMATS as EXPORT_FORMATS
@@ -27,6 +28,7 @@ from loader.refresh import REFRESH_STATUSES
 from loader.validate import DELIVERY_STATUSES, FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
 from queries.answers import ColumnKind
 from queries.catalogue import CATALOGUE, Direction
+from queries.dictionary import births_dictionary
 from queries.disclosure import TREATMENTS
 from queries.engine import GRAINS, LEVELS
 from queries.export_table import EXPORT_COLUMNS
@@ -94,6 +96,11 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "export_header": tuple(column.name for column in EXPORT_COLUMNS),  # a column's label (exports/)
     "export_column": tuple(column.name for column in EXPORT_COLUMNS),  # what the column holds
     "export_kind": get_args(ColumnKind),
+    "audit_action": AUDIT_ACTIONS,
+    "indicator_numerator": tuple(CATALOGUE),
+    "indicator_denominator": tuple(CATALOGUE),
+    "indicator_exclusions": tuple(id for id, definition in CATALOGUE.items() if definition.exclusions),
+    "births_column": tuple(entry.column for entry in births_dictionary()),
 }
 
 

@@ -4,7 +4,8 @@ The language code is the Babel locale: it gives the decimal and group symbols ("
 minus sign, month names ("maart 2024" / "March 2024") and quarter names ("K1" / "Q1"). Where the product shows
 something else than the locale's default, the language's file says so in its `[format]` table: `date` and
 `datetime` (Dutch "22-11-2026 14:05", English ISO "2026-11-22 14:05") and `quarter` ("2024 K1"). Times are shown
-in Dutch local time (Europe/Amsterdam); a moment without a time zone is taken to be in it already.
+in Dutch local time (Europe/Amsterdam) with the zone ("CET"/"CEST", `format_datetime`); the tables store UTC, and a
+moment without a time zone is UTC.
 
 Numbers are rounded half to even on the exact binary value, as Python's `format()` does. "—" stands for no
 value in every language. tests/test_text_formatting.py pins what a user reads.
@@ -13,7 +14,7 @@ value in every language. tests/test_text_formatting.py pins what a user reads.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -102,13 +103,19 @@ def format_date(day: date | datetime | None, language: str | None) -> str:
 
 
 def format_datetime(moment: datetime | None, language: str | None) -> str:
-    """22-11-2026 14:05 in Dutch, 2026-11-22 14:05 in English, in Dutch local time (Europe/Amsterdam)."""
+    """A moment in Dutch local time (Europe/Amsterdam) with its zone: "22-11-2026 14:05 CET" in Dutch,
+    "2026-11-22 14:05 CET" in English ("CEST" in summer). A moment without a time zone is UTC, as the tables store
+    every moment (SQLite hands them back naive, tables/database.py `as_utc`).
+
+    The zone is the abbreviation of the zone database (the same in both languages; Babel's English would write
+    "+0100"), so a reader never has to guess whether a time is UTC or local."""
     if moment is None:
         return NO_VALUE
-    local = moment if moment.tzinfo else moment.replace(tzinfo=DISPLAY_TIMEZONE)
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(DISPLAY_TIMEZONE)
     language = language_of(language)
-    return babel_format_datetime(local, FORMATS[language]["datetime"], tzinfo=DISPLAY_TIMEZONE,
-                                 locale=_locale(language))
+    written = babel_format_datetime(local, FORMATS[language]["datetime"], tzinfo=DISPLAY_TIMEZONE,
+                                    locale=_locale(language))
+    return f"{written} {local.tzname()}"
 
 
 def format_month(month: str | None, language: str | None) -> str:

@@ -40,11 +40,11 @@ dash.register_page(__name__, path="/datakwaliteit", name="data_quality", order=4
 
 
 def field_label(name: str, language: str) -> str:
-    """The Dutch registry concept of a delivery field in Dutch; its column name in English."""
-    field = FIELD_BY_NAME.get(name)
-    if field is None:
+    """A delivery field's label in the page's language (`code.field`, as the loader's messages name it: the Kernset
+    concept in Dutch); a name that is no delivery field as it is."""
+    if name not in FIELD_BY_NAME:
         return name
-    return field.concept if language == "nl" else name.replace("_", " ").capitalize()
+    return code_label("field", name, language)
 
 
 def content(view: ViewState, context: PageContext) -> list:

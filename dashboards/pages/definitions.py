@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from dashboards.layout import PageContext, data_table, nowrap, render_page, section
+from dashboards.layout import PageContext, counted_terms, data_table, nowrap, render_page, section
 from dashboards.view_state import ViewState
 from queries.catalogue import INDICATORS
 from queries.dictionary import births_dictionary
@@ -37,15 +37,12 @@ def indicator_definitions_section(language: str) -> html.Section:
     rows = []
     for indicator in INDICATORS:
         definition = indicator.as_dict()
-        terms = [(text("numerator", language), definition["numerator"]),
-                 (text("denominator", language), definition["denominator"])]
-        if definition["exclusions"]:
-            terms.append((text("exclusions", language), "; ".join(definition["exclusions"])))
+        terms = counted_terms(definition, language)
         rows.append([
             html.Span([html.Strong(indicator.name(language)), html.Br(), html.Code(definition["id"])],
                       id=f"indicator-{definition['id']}"),
             html.Div([html.P(indicator.definition(language), className="mb-1"),
-                      html.Ul([html.Li([f"{term}: ", html.Code(value)]) for term, value in terms],
+                      html.Ul([html.Li(f"{term}: {value}") for term, value in terms],
                               className="definition-terms")]),
             definition["unit"],
             code_label("direction", definition["direction"], language),
@@ -60,8 +57,10 @@ def indicator_definitions_section(language: str) -> html.Section:
 
 
 def data_dictionary_section(language: str) -> html.Section:
-    # The Dutch registry term and the English meaning both come from the column definitions (queries/dictionary.py).
-    rows = [[entry.term, html.Code(entry.column), entry.meaning] for entry in births_dictionary()]
+    # The Dutch registry term comes from the column definitions (queries/dictionary.py), the meaning in the page's
+    # language from the texts (`code.births_column`).
+    rows = [[entry.term, html.Code(entry.column), code_label("births_column", entry.column, language)]
+            for entry in births_dictionary()]
     headers = [text("term", language), text("column", language), text("meaning", language)]
     return section(text("data_dictionary", language), html.P(text("meaning_language_note", language)),
                    data_table(text("data_dictionary", language), headers, rows, table_id="data-dictionary"),

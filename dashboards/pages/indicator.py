@@ -40,6 +40,7 @@ from dashboards.indicator_access import IndicatorRequest, default_grain, has_rat
 from dashboards.layout import (
     VIEW_SEARCH,
     PageContext,
+    counted_terms,
     data_table,
     loading,
     organisation_heading,
@@ -105,8 +106,9 @@ def layout(indicator_id: str | None = None, **query: object) -> html.Div:
                        path=path, title=title)
 
 
+# `known`: an address with an id the catalogue does not have is answered with status 404 (layout.page_found).
 dash.register_page(__name__, path_template="/indicator/<indicator_id>", name="indicator", order=2, in_navigation=False,
-                   layout=layout)
+                   layout=layout, known=lambda indicator_id: indicator_id in CATALOGUE)
 app = dash.get_app()  # the app Dash Pages runs this module for (dashboards/pages/__init__.py)
 
 
@@ -159,10 +161,7 @@ def definition_section(definition: dict, view: ViewState) -> html.Section:
     language = view.language
     facts = [
         (text("definition", language), code_label("indicator_definition", definition["id"], language)),
-        (text("numerator", language), html.Code(definition["numerator"])),
-        (text("denominator", language), html.Code(definition["denominator"])),
-        (text("exclusions", language), html.Code("; ".join(definition["exclusions"])) if definition["exclusions"]
-         else "—"),
+        *counted_terms(definition, language, none="—"),
         (text("unit", language), definition["unit"]),
         (text("direction", language), code_label("direction", definition["direction"], language)),
         (text("counted_per", language),
