@@ -260,7 +260,9 @@ def summary_body(request: IndicatorRequest, definition: dict, overdispersion: st
     own, vsv = row["organisation"], row["vsv"]
     # Each verdict names what it is judged against (the organisation: all organisations of its type; the VSV: all
     # VSVs); the comparators and national are context.
-    parts = [(own_label(request), own, True), (text("vsv", language) + (f": {vsv['label']}" if vsv else ""), vsv, True)]
+    parts = [(own_label(request), own, True)]
+    if request.org_type != "vsv":  # a VSV's own figures are its VSV's: a row "VSV" would only repeat them
+        parts.append((text("vsv", language) + (f": {vsv['label']}" if vsv else ""), vsv, True))
     if row.get("reference") and level:
         parts.append((code_label("reference", level, language), row["reference"], False))
     parts.append((text("national", language), row["national"], False))
