@@ -89,6 +89,9 @@ def accessible_chart(chart_id: str, figure: dict, title: str, summary: str, tabl
     CHART_TABLE), with the markup of `layout.data_table`."""
     return html.Figure(
         [
+            # The title as text, shown instead of the chart's own on a phone, where it wraps (assets/responsive.css);
+            # screen readers have it as the figure's name.
+            html.P(title, className="chart-title-narrow", **{"aria-hidden": "true"}),
             dcc.Graph(id=chart_id, figure=figure, config=GRAPH_CONFIG, className="chart"),
             html.Figcaption(summary, className="visually-hidden", id=f"{chart_id}-summary"),
             html.Details([html.Summary(text("show_table", language), id={"type": f"{CHART_TABLE}-summary",

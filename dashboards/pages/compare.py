@@ -133,7 +133,7 @@ def content(view: ViewState, context: PageContext, query: dict) -> list:
                         [("rate", text("compare.measure_rate", language)),
                          ("oe", text("compare.measure_oe", language)),
                          ("full", text("compare.measure_full", language))], measure),
-            html.Div([dbc.Button(text("download_csv", language), id="compare-download-button", color="primary",
+            html.Div([dbc.Button(text("compare.download_full", language), id="compare-download-button", color="primary",
                                  outline=True),
                       dcc.Download(id="compare-download")], className="compare-actions"),
             download_links(view, "compare-export", org=view.org_code),
@@ -308,10 +308,11 @@ def short_verdict(key: str, language: str) -> str:
             "lower": text("compare.short_lower", language), "none": text("compare.short_none", language)}[key]
 
 
-def matrix_cell(figure: str, spoken: str, verdict: dict | None, language: str) -> html.Td:
-    """One matrix cell: the figure, and when judged the verdict as symbol + short word (+ "!" / "!!" for an alert
-    or alarm), hidden from screen readers, which read `spoken` — the verdict in full — instead."""
-    children: list = [html.Span(figure, className="matrix-figure")]
+def matrix_cell(figure: str, spoken: str, verdict: dict | None, language: str, shown: bool = True) -> html.Td:
+    """One matrix cell: the figure (`shown`: a figure, not why there is none), and when judged the verdict as symbol
+    + short word (+ "!" / "!!" for an alert or alarm), hidden from screen readers, which read `spoken` — the verdict
+    in full — instead."""
+    children: list = [html.Span(figure, className="matrix-figure" if shown else "matrix-figure suppressed")]
     if verdict is not None:
         key = verdict_key(verdict)
         mark = FLAG_MARKS.get(verdict.get("flag") or "", "")
@@ -327,15 +328,16 @@ def rate_matrix_cell(unit: Unit, indicator: dict, request: IndicatorRequest) -> 
     language = request.view.language
     if indicator["id"] not in unit.cells:  # not an indicator of this type of organisation (applies_to)
         return matrix_cell(text("compare.not_applicable", language), text("compare.not_applicable_full", language),
-                           None, language)
+                           None, language, shown=False)
     cell = unit.cells[indicator["id"]]
     figure = rate_text(cell, indicator["unit"], language, request.minimum)
+    shown = bool(cell) and not cell.get("suppressed")
     if not cell or not unit.has_verdict:
-        return matrix_cell(figure, "", None, language)
+        return matrix_cell(figure, "", None, language, shown)
     spoken = verdict_text(cell, language)
     if cell.get("verdict"):
         spoken = f"{spoken}, {judged_against(cell, indicator['unit'], language)}"
-    return matrix_cell(figure, spoken, cell, language)
+    return matrix_cell(figure, spoken, cell, language, shown)
 
 
 def oe_matrix_cell(unit: Unit, indicator: dict, row: dict | None, request: IndicatorRequest) -> html.Td:
@@ -343,17 +345,17 @@ def oe_matrix_cell(unit: Unit, indicator: dict, row: dict | None, request: Indic
     language = request.view.language
     if indicator["id"] not in unit.cells:
         return matrix_cell(text("compare.not_applicable", language), text("compare.not_applicable_full", language),
-                           None, language)
+                           None, language, shown=False)
     if not indicator["case_mix_adjusted"]:
         return matrix_cell(text("compare.not_applicable", language), text("compare.oe_not_adjusted", language),
-                           None, language)
+                           None, language, shown=False)
     if unit.level is None:  # national: the expected counts are the level's own, there is no national O/E
         return matrix_cell(NO_VALUE, text("compare.oe_national", language), None, language)
     if row is None:
         return matrix_cell(NO_VALUE, "", None, language)
     if row.get("suppressed") or row.get("ratio") is None:
         reason = rate_text(row, indicator["unit"], language, request.minimum) if row.get("suppressed") else NO_VALUE
-        return matrix_cell(reason, verdict_text(row, language), row, language)
+        return matrix_cell(reason, verdict_text(row, language), row, language, shown=False)
     ratio = format_number(row["ratio"], language, 2)
     spoken = text("compare.oe_spoken", language, ratio=ratio, low=format_number(row.get("ratio_low"), language, 2),
                   high=format_number(row.get("ratio_high"), language, 2), verdict=verdict_text(row, language))
@@ -391,9 +393,13 @@ def matrix_header(unit: Unit) -> html.Th:
 
 def matrix_legend(measure: str, language: str) -> html.Div:
     """What the symbols, short words and marks of the matrix mean, and what the figures are."""
-    verdicts = [html.Li([html.Span(short_verdict(key, language), className=f"matrix-verdict verdict-{key}",
-                                   **{"aria-hidden": "true"}), " ", code_label("verdict", key, language)])
-                for key in ("better", "worse", "within", "higher", "lower", "none")]
+    verdicts = []
+    for key in ("better", "worse", "within", "higher", "lower", "none"):
+        short, full = short_verdict(key, language), code_label("verdict", key, language)
+        # The short word once where it is the whole word ("Beter"), else with the whole word beside it.
+        verdicts.append(html.Li([html.Span(short, className=f"matrix-verdict verdict-{key}",
+                                           **({"aria-hidden": "true"} if short != full else {})),
+                                 *([" ", full] if short != full else [])]))
     flags = [html.Li([html.Span(mark, className="matrix-flag", **{"aria-hidden": "true"}), " ",
                       code_label("flag", flag, language)]) for flag, mark in FLAG_MARKS.items()]
     about = text("compare.legend_oe", language) if measure == "oe" else text("compare.legend_rate", language)

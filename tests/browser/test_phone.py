@@ -38,7 +38,7 @@ PAGES = {
     "overview": ("/mijn-organisatie", "#overview-table"),
     "indicator": ("/indicator/caesarean", "#detail-summary-body > *"),
     "compare": ("/vergelijken", "#compare-matrix tbody tr"),
-    "data_quality": ("/datakwaliteit", "#main-content h2"),
+    "data_quality": ("/datakwaliteit", "#main-content h1 ~ *"),
     "definitions": ("/definities", "#main-content table"),
     "export": ("/exporteren", "#main-content h2"),
 }
@@ -68,17 +68,24 @@ def widths(driver) -> tuple[int, int]:
 
 
 def widest_elements(driver) -> list[str]:
-    """What sticks out on the right of the window (for the failure message)."""
+    """What sticks out on the right of the phone's screen, outside any box that scrolls or clips it (for the
+    failure message)."""
     return driver.execute_script("""
+        const clipped = element => {
+            for (let parent = element.parentElement; parent; parent = parent.parentElement) {
+                if (getComputedStyle(parent).overflowX !== 'visible') { return true; }
+            }
+            return false;
+        };
         const out = [];
         for (const element of document.querySelectorAll('body *')) {
             const box = element.getBoundingClientRect();
-            if (box.right > window.innerWidth + 1 && box.width > 0) {
+            if (box.right > arguments[0] + 1 && box.width > 0 && !clipped(element)) {
                 out.push(element.tagName + '#' + element.id + '.' + element.className + ' ' + Math.round(box.right));
             }
         }
-        return out.slice(0, 8);
-    """)
+        return out.slice(0, 6);
+    """, PHONE["width"])
 
 
 @pytest.mark.login(None)
@@ -93,10 +100,11 @@ def test_every_page_fits_a_phone_and_stays_accessible(browser, browser_login, ap
         open_page(browser, app_url + path + ("?lang=en" if language == "en" else ""), expected_language=language)
         wait_for_parts(browser, [drawn])
         wait_until_rendered(browser)
-        assert browser.execute_script("return window.innerWidth") == PHONE["width"]
         page_screenshot(browser, artifacts / f"phone-{page}-{role}-{language}.png")
+        # A phone's browser widens its layout viewport to a page wider than the screen (and shrinks the page to
+        # fit): the window must stay 390 px, and the document no wider.
         document, window = widths(browser)
-        if document > window:
+        if max(document, window) > PHONE["width"]:
             problems[page] = f"{document} px wide in a {window} px window: {widest_elements(browser)}"
         violations = axe_violations(browser, axe_source)
         if violations:
@@ -104,7 +112,7 @@ def test_every_page_fits_a_phone_and_stays_accessible(browser, browser_login, ap
         errors = console_errors(browser)
         if errors:
             problems[f"{page} (console)"] = errors
-    assert problems == {}
+    assert not problems, "\n".join(f"{page}: {problem}" for page, problem in problems.items())
 
 
 @pytest.mark.login("vsv")
@@ -169,8 +177,9 @@ def test_the_vsv_compare_matrix_fits_1440_and_switches_its_measure(browser, app_
     member = {row["indicator"]["id"]: row["organisation"]
               for row in engine.overview(viewer, {}, org_code="H0001")["rows"]}["caesarean"]
     column = 1 + headers[1:].index(VSV_MEMBERS["H0001"] + "Ziekenhuis")
-    assert matrix_cell(browser, "caesarean", column) == f"{dutch_rate(member['rate'])} {VERDICT_SHORT[member['verdict']]}" \
-        + {"alert": " !", "alarm": " !!", None: ""}[member["flag"]]
+    mark = {"alert": " !", "alarm": " !!", None: ""}[member["flag"]]
+    shown = f"{dutch_rate(member['rate'])} {VERDICT_SHORT[member['verdict']]}{mark}"
+    assert matrix_cell(browser, "caesarean", column) == shown
     assert spoken(browser, "caesarean", column).endswith(
         f"t.o.v. alle ziekenhuizen: {dutch_rate(member['judgement']['centre'])}")
     vsv = own["caesarean"]["organisation"]
@@ -188,7 +197,7 @@ def test_the_vsv_compare_matrix_fits_1440_and_switches_its_measure(browser, app_
     browser.execute_script("document.querySelector('#compare-matrix').scrollIntoView({block: 'start', "
                            "behavior: 'instant'}); window.scrollBy({top: 500, behavior: 'instant'});")
     header_top, table_top = browser.execute_script(
-        "return [document.querySelector('#compare-matrix thead tr').getBoundingClientRect().top, "
+        "return [document.querySelector('#compare-matrix thead th:nth-child(2)').getBoundingClientRect().top, "
         "document.querySelector('#compare-matrix').getBoundingClientRect().top]")
     assert table_top < -100 and -1 <= header_top <= 1
 
