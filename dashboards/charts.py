@@ -5,7 +5,9 @@ They are plain plotly.js figure dictionaries, not `plotly.graph_objects`: the ob
 Python, which cost about 30 ms per chart on each filter change, and plotly.js checks the same figure anyway.
 Colours are the Okabe–Ito palette (safe for colour-blind readers) and every series also differs in shape or line
 style, so colour is never the only cue. Every chart has a title, axis titles with units, a text summary for screen
-readers and a table of its figures (`accessible_chart`).
+readers and a table of its figures (`accessible_chart`). The toolbar shows while the pointer is over a chart, in a
+strip of its own above the title (`TOOLBAR_STRIP`); on a phone it is hidden and the title is text above the chart,
+where it wraps (assets/responsive.css).
 
 Hover texts write counts as the tables do (dashboards.tiles.counts_text): exact for the viewer's own, "≈" for
 perturbed figures of others, and no counts at all for a peer (an organisation under a pseudonym), whose size band is

@@ -7,7 +7,9 @@ Every figure is shown as the engine discloses it (queries/disclosure.py): the vi
 figures (national, the comparator, the VSV) with their counts marked "≈", peers without counts — the funnel draws
 them at the middle of their size band and its table gives the band — each with a note in words saying why. With
 fewer than five peers (`few_peers`) the engine withholds them, the comparator's rate and the funnel's limits: the
-funnel says so in place of the chart, and the summary's verdict says its comparator's rate is not shown.
+funnel says so in place of the chart, and the summary's verdict says its comparator's rate is not shown. The
+summary names each row by what it is: the organisation shown by its name (whoever looks at it), its VSV, the
+comparator and national; a VSV's own figures are its VSV's, so it has no second "VSV" row.
 
 The page's own choices (trend grain, overdispersion, breakdown dimension) are kept in the URL too (`grain=`,
 `overdispersion=`, `by=`): a change redraws only its chart and rewrites the address with `history.replaceState`,

@@ -1,6 +1,11 @@
 """Overview ("Mijn organisatie"): every indicator of the viewer's organisation for the chosen target group and
 period — own rate with 95% interval and counts, VSV and national rate, the funnel verdict and a small trend.
 
+The own column is headed by the organisation's name, not "own organisation": an administrator, a VSV looking at a
+member or a researcher granted an organisation looks at another's. A VSV's own figures are the VSV's (all its
+births): its overview has no second VSV column, and its introduction says so. On a narrow screen the table scrolls
+inside its own box, the indicator names pinned (assets/responsive.css).
+
 Every verdict names what it was judged against (the comparator: all organisations of the same type, with its
 rate), says an alert or alarm in words (outside the 95% or the 99.8% limits), and says when its limits were
 widened for overdispersion; a verdict that another method would give differently is marked so, with a link to the
