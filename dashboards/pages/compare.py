@@ -171,14 +171,15 @@ def show_table(search: str | None, measure: str | None) -> tuple[list, list[dict
 
 
 # The measure in the address without a page reload (as the overview keeps its judging method), and the language
-# switch's link keeping it.
+# switch's link keeping it — once the user chooses one: an address without `measure=` shows the default and stays
+# as it was (the server drew the page, and the language switch, from it).
 app.clientside_callback(
     clientside("keepCompareChoices"),
     Output("compare-url-sync", "data"),
     Output("language-switch", "href", allow_duplicate=True),
     Input("compare-measure", "value"),
     State(FRAME_CONSTANTS, "data"),
-    prevent_initial_call="initial_duplicate",
+    prevent_initial_call=True,
 )
 
 

@@ -212,6 +212,8 @@ def test_the_vsv_compare_matrix_fits_1440_and_switches_its_measure(browser, app_
     assert spoken(browser, "caesarean", column).startswith(
         f"O/E {adjusted['ratio']:.2f} (95%-BI {adjusted['ratio_low']:.2f}–".replace(".", ","))
     assert matrix_cell(browser, "preterm", column) == "n.v.t."  # not adjusted for case mix
+    browser.execute_script("window.scrollTo(0, 0)")
+    page_screenshot(browser, artifacts / "compare-matrix-oe-1440.png")
     assert matrix_headers(browser) == headers
 
     # The full table, one click away; a copied link opens the same choice.
