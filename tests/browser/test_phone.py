@@ -16,17 +16,24 @@ overview names the VSV for its own figures. Expected figures come from the indic
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import pytest
+from app_server import serving
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import insert
 
 from queries.engine import get_engine
 from queries.scope import Viewer
+from tables.database import make_engine
+from tables.schema import births, organisations
 
-from .conftest import ACCOUNTS
+from .conftest import ACCOUNTS, add_accounts
+from .demo_data import MONTHS, demo_births, fill_demo_database
 from .helpers import RENDER_TIMEOUT, axe_violations, console_errors, open_page, text_of, wait_until_rendered
 from .test_indicator_pages import dutch_rate, table_rows, wait_for_parts
 
@@ -268,3 +275,51 @@ def test_an_administrator_reads_the_organisation_name_not_own(browser, app_url, 
     headers = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#overview-table thead th")]
     assert headers[1] == planted.hospital_name and "Own organisation" not in headers
     assert ACCOUNTS["admin"].org_code is None  # the administrator has no organisation of its own
+
+
+# The issue's bar: a VSV of twelve members fits 1440 px. The demo VSV has four; this database gives it eight more
+# practices with long names and births of their own.
+EXTRA_PRACTICES = 8
+
+
+@pytest.fixture(scope="module")
+def twelve_members_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('twelve-members') / 'demo.db'}"
+    engine = make_engine(url)
+    fill_demo_database(engine)
+    codes = [f"P01{number:02d}" for number in range(EXTRA_PRACTICES)]
+    random = np.random.default_rng(5)
+    with engine.begin() as connection:
+        connection.execute(insert(organisations), [
+            {"org_code": code, "name": f"Verloskundigenpraktijk De Lange Naam {number + 1}", "org_type": "practice",
+             "vsv_code": "V01", "hospital_codes": "H0001"} for number, code in enumerate(codes)])
+        connection.execute(insert(births), [row for number, code in enumerate(codes)
+                                            for row in demo_births(random, 60, first_id=10_000 + number * 100,
+                                                                   months=MONTHS, practices=(code,))])
+    add_accounts(engine, {"vsv": ACCOUNTS["vsv"]})
+    engine.dispose()
+    with serving(url) as base:
+        yield base
+
+
+@pytest.mark.login(None)
+def test_twelve_members_fit_1440(browser, browser_login, twelve_members_url, artifacts, screen) -> None:
+    browser_login(twelve_members_url, "vsv")
+    screen(DESKTOP)
+    for measure in ("rate", "oe"):
+        open_page(browser, f"{twelve_members_url}/vergelijken?measure={measure}", expected_language="nl")
+        wait_for_parts(browser, [f".compare-matrix-{measure} tbody tr"])
+        headers = matrix_headers(browser)
+        assert len(headers) == 1 + 2 + 4 + EXTRA_PRACTICES  # indicator, VSV, national, every member
+        assert sum("De Lange Naam" in header for header in headers) == EXTRA_PRACTICES
+        matrix, box = (browser.execute_script(f"return document.querySelector('{selector}')"
+                                              ".getBoundingClientRect().width")
+                       for selector in ("#compare-matrix", "#compare .matrix-scroll"))
+        assert matrix <= box + 0.5 and widths(browser)[0] <= DESKTOP["width"]
+        # No cell's content runs out of its cell (a cut-off name or figure).
+        overflowing = browser.execute_script("""
+            return [...document.querySelectorAll('#compare-matrix th, #compare-matrix td')]
+                .filter(cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.textContent).slice(0, 5);
+        """)
+        assert overflowing == []
+        page_screenshot(browser, artifacts / f"compare-matrix-twelve-members-{measure}-1440.png")
