@@ -104,6 +104,13 @@ class Unit:
     level: str | None = None
 
 
+def kind_label(level: str, language: str) -> str:
+    """A member's type in a word short enough for a narrow column ("Praktijk"; the column's `title` and the CSV
+    say "Verloskundigenpraktijk")."""
+    return {"hospital": text("compare.kind_hospital", language), "practice": text("compare.kind_practice", language),
+            "vsv": text("vsv", language)}[level]
+
+
 def measure_option(query: dict) -> str:
     """The page's measure from the query string (`measure=`); anything unknown is the default."""
     value = query.get("measure")
@@ -207,7 +214,7 @@ def compare_units(request: IndicatorRequest, export: bool) -> list[Unit]:
     if answer["organisation"]:
         name = answer["organisation"]["label"]
         units.append(Unit("org", name, {key: row["organisation"] for key, row in rows.items()}, has_verdict=True,
-                          name=name, kind=code_label("org_type", request.level, language),
+                          name=name, kind=kind_label(request.level, language),
                           org_code=request.org_code, level=request.level))
     vsv_cells = {key: row["vsv"] for key, row in rows.items()}
     # A VSV's own figures are its VSV's: the column "VSV" would only repeat them.
@@ -227,8 +234,8 @@ def compare_units(request: IndicatorRequest, export: bool) -> list[Unit]:
                 kind = code_label("org_type", level, language)
                 units.append(Unit(f"member_{member['org_code']}", f"{member['name']} ({kind})",
                                   {row["indicator"]["id"]: row["organisation"] for row in member_answer["rows"]},
-                                  has_verdict=True, name=member["name"], kind=kind, org_code=member["org_code"],
-                                  level=level))
+                                  has_verdict=True, name=member["name"], kind=kind_label(level, language),
+                                  org_code=member["org_code"], level=level))
     return units
 
 
@@ -332,13 +339,16 @@ def rate_matrix_cell(unit: Unit, indicator: dict, request: IndicatorRequest) -> 
                            None, language, shown=False)
     cell = unit.cells[indicator["id"]]
     figure = rate_text(cell, indicator["unit"], language, request.minimum)
+    reason = ""
     shown = bool(cell) and not cell.get("suppressed")
+    if cell and cell.get("suppressed"):
+        figure, reason = shown_reason(cell, indicator["unit"], request)
     if not cell or not unit.has_verdict:
-        return matrix_cell(figure, "", None, language, shown)
+        return matrix_cell(figure, reason, None, language, shown)
     spoken = verdict_text(cell, language)
     if cell.get("verdict"):
         spoken = f"{spoken}, {judged_against(cell, indicator['unit'], language)}"
-    return matrix_cell(figure, spoken, cell, language, shown)
+    return matrix_cell(figure, f"{reason}. {spoken}" if reason else spoken, cell, language, shown)
 
 
 def oe_matrix_cell(unit: Unit, indicator: dict, row: dict | None, request: IndicatorRequest) -> html.Td:
@@ -355,8 +365,9 @@ def oe_matrix_cell(unit: Unit, indicator: dict, row: dict | None, request: Indic
     if row is None:
         return matrix_cell(NO_VALUE, "", None, language)
     if row.get("suppressed") or row.get("ratio") is None:
-        reason = rate_text(row, indicator["unit"], language, request.minimum) if row.get("suppressed") else NO_VALUE
-        return matrix_cell(reason, verdict_text(row, language), row, language, shown=False)
+        figure, reason = shown_reason(row, indicator["unit"], request) if row.get("suppressed") else (NO_VALUE, "")
+        spoken = f"{reason}. {verdict_text(row, language)}" if reason else verdict_text(row, language)
+        return matrix_cell(figure, spoken, row, language, shown=False)
     ratio = format_number(row["ratio"], language, 2)
     spoken = text("compare.oe_spoken", language, ratio=ratio, low=format_number(row.get("ratio_low"), language, 2),
                   high=format_number(row.get("ratio_high"), language, 2), verdict=verdict_text(row, language))
@@ -383,13 +394,38 @@ def adjusted_rows(units: list[Unit], indicators: list[dict], request: IndicatorR
     return found
 
 
+def short_name(unit: Unit) -> str:
+    """The name a narrow column shows: without a leading word that only repeats the type shown under it
+    ("Verloskundigenpraktijk De Linde" → "De Linde", "VSV Rivierenland" → "Rivierenland"), so that members of one
+    type stay apart in a few short lines."""
+    name = unit.name or unit.label
+    if not unit.level:
+        return name
+    for language in ("nl", "en"):  # names are as registered, in either language
+        prefix = code_label("org_type", unit.level, language)
+        if name.lower().startswith(prefix.lower() + " ") and name[len(prefix):].strip():
+            return name[len(prefix):].strip()
+    return name
+
+
 def matrix_header(unit: Unit) -> html.Th:
-    """A column's head: the unit's name (wrapped, at most three lines; the full name is the header's text and its
-    `title`) and its type."""
-    parts: list = [html.Span(unit.name or unit.label, className="matrix-name")]
+    """A column's head: the unit's short name (wrapped, at most four lines) over its type, as seen; the full name
+    with its type is the header's accessible text and its `title`."""
+    parts: list = [html.Span(short_name(unit), className="matrix-name", **{"aria-hidden": "true"})]
     if unit.kind:
-        parts.append(html.Span(unit.kind, className="matrix-kind"))
+        parts.append(html.Span(unit.kind, className="matrix-kind", **{"aria-hidden": "true"}))
+    parts.append(html.Span(unit.label, className="visually-hidden"))
     return html.Th(parts, scope="col", title=unit.label, className="matrix-head")
+
+
+def shown_reason(cell: dict, unit_of_measure: str, request: IndicatorRequest) -> tuple[str, str]:
+    """Why a cell has no figure, as (shown, spoken): a short word in the narrow cell ("niet getoond"), the reason
+    in full for a screen reader and in the full table; "noemer < 10" is short enough as it is."""
+    language = request.view.language
+    reason = rate_text(cell, unit_of_measure, language, request.minimum)
+    if cell.get("suppression_reason") == "denominator_below_minimum":
+        return reason, ""
+    return text("compare.not_shown", language), reason
 
 
 def matrix_legend(measure: str, language: str) -> html.Div:

@@ -139,8 +139,16 @@ def test_the_phone_keeps_the_first_column_of_a_wide_table_in_view(browser, app_u
 
 
 def matrix_headers(driver) -> list[str]:
-    return [cell.get_attribute("textContent") for cell in
-            driver.find_elements(By.CSS_SELECTOR, "#compare-matrix thead th")]
+    """The column heads as a screen reader reads them (the full name and type; the columns show a short name)."""
+    return [cell.get_attribute("textContent") if not cell.find_elements(By.CSS_SELECTOR, ".visually-hidden")
+            else cell.find_element(By.CSS_SELECTOR, ".visually-hidden").get_attribute("textContent")
+            for cell in driver.find_elements(By.CSS_SELECTOR, "#compare-matrix thead th")]
+
+
+def shown_headers(driver) -> list[str]:
+    """The column heads as seen: a short name over its type."""
+    return [" / ".join(part.text for part in cell.find_elements(By.CSS_SELECTOR, ".matrix-name, .matrix-kind"))
+            for cell in driver.find_elements(By.CSS_SELECTOR, "#compare-matrix thead th:not(.matrix-corner)")]
 
 
 def matrix_cell(driver, indicator: str, column: int) -> str:
@@ -172,9 +180,10 @@ def test_the_vsv_compare_matrix_fits_1440_and_switches_its_measure(browser, app_
 
     # The VSV's own column and national first, then every member; every indicator of the VSV's overview.
     headers = matrix_headers(browser)
-    assert headers[:3] == ["Indicator", "VSV RivierenlandVSV", "Landelijk"]
-    assert sorted(headers[3:]) == sorted(name + kind for code, name in VSV_MEMBERS.items()
-                                         for kind in ["Ziekenhuis" if code[0] == "H" else "Verloskundigenpraktijk"])
+    assert headers[:3] == ["Indicator", "VSV Rivierenland", "Landelijk"]
+    assert sorted(headers[3:]) == sorted(f"{name} ({'Ziekenhuis' if code[0] == 'H' else 'Verloskundigenpraktijk'})"
+                                         for code, name in VSV_MEMBERS.items())
+    assert shown_headers(browser)[0] == "Rivierenland / VSV"  # the name without its type, over its type
     own = {row["indicator"]["id"]: row for row in engine.overview(viewer, {}, org_code="V01")["rows"]}
     rows = browser.find_elements(By.CSS_SELECTOR, "#compare-matrix tbody tr")
     assert [row.find_element(By.TAG_NAME, "th").text for row in rows] == [
@@ -183,7 +192,7 @@ def test_the_vsv_compare_matrix_fits_1440_and_switches_its_measure(browser, app_
     # Each cell: the engine's rate with its verdict in a short word, the verdict in full for a screen reader.
     member = {row["indicator"]["id"]: row["organisation"]
               for row in engine.overview(viewer, {}, org_code="H0001")["rows"]}["caesarean"]
-    column = 1 + headers[1:].index(VSV_MEMBERS["H0001"] + "Ziekenhuis")
+    column = 1 + headers[1:].index(VSV_MEMBERS["H0001"] + " (Ziekenhuis)")
     mark = {"alert": " !", "alarm": " !!", None: ""}[member["flag"]]
     shown = f"{dutch_rate(member['rate'])} {VERDICT_SHORT[member['verdict']]}{mark}"
     assert matrix_cell(browser, "caesarean", column) == shown
@@ -312,6 +321,8 @@ def test_twelve_members_fit_1440(browser, browser_login, twelve_members_url, art
         headers = matrix_headers(browser)
         assert len(headers) == 1 + 2 + 4 + EXTRA_PRACTICES  # indicator, VSV, national, every member
         assert sum("De Lange Naam" in header for header in headers) == EXTRA_PRACTICES
+        shown = shown_headers(browser)
+        assert len(set(shown)) == len(shown)  # members stay apart in what their columns show
         matrix, box = (browser.execute_script(f"return document.querySelector('{selector}')"
                                               ".getBoundingClientRect().width")
                        for selector in ("#compare-matrix", "#compare .matrix-scroll"))
@@ -321,5 +332,5 @@ def test_twelve_members_fit_1440(browser, browser_login, twelve_members_url, art
             return [...document.querySelectorAll('#compare-matrix th, #compare-matrix td')]
                 .filter(cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.textContent).slice(0, 5);
         """)
-        assert overflowing == []
         page_screenshot(browser, artifacts / f"compare-matrix-twelve-members-{measure}-1440.png")
+        assert overflowing == []
