@@ -5,9 +5,10 @@ page, as a provider, a VSV and a researcher, in Dutch and English: the page is n
 data are drawn (a wide table scrolls inside its own box), and axe-core finds nothing serious or critical. A
 screenshot of each page at 390 px goes to tests/artifacts/.
 
-At 1440 × 900 the VSV's compare matrix — every member and every indicator, one measure per cell — is no wider than
-its box, and its header stays in view when the page scrolls down; the measure switches between the rate with its
-verdict and O/E, the full table is one click away, and each choice is kept in the address.
+At 820 × 1180 (a tablet) no page is wider than the window either. At 1440 × 900 the VSV's compare matrix — every
+member and every indicator, one measure per cell — is no wider than its box, also with twelve members, and its
+header stays in view when the page scrolls down; the measure switches between the rate with its verdict and O/E,
+the full table is one click away, and each choice is kept in the address.
 
 The column names say what a column is: a VSV looking at a member never reads "Eigen organisatie", and the VSV's own
 overview names the VSV for its own figures. Expected figures come from the indicator engine in the test.
@@ -38,6 +39,7 @@ from .helpers import RENDER_TIMEOUT, axe_violations, console_errors, open_page, 
 from .test_indicator_pages import dutch_rate, table_rows, wait_for_parts
 
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+TABLET = {"width": 820, "height": 1180, "deviceScaleFactor": 1, "mobile": True}
 DESKTOP = {"width": 1440, "height": 900, "deviceScaleFactor": 1, "mobile": False}
 # Every page of the navigation and an indicator's detail page, with what shows that its data are drawn.
 PAGES = {
@@ -120,6 +122,21 @@ def test_every_page_fits_a_phone_and_stays_accessible(browser, browser_login, ap
         if errors:
             problems[f"{page} (console)"] = errors
     assert not problems, "\n".join(f"{page}: {problem}" for page, problem in problems.items())
+
+
+@pytest.mark.login("vsv")
+def test_every_page_fits_a_tablet(browser, app_url, artifacts, screen) -> None:
+    screen(TABLET)
+    too_wide = {}
+    for page, (path, drawn) in PAGES.items():
+        open_page(browser, app_url + path, expected_language="nl")
+        wait_for_parts(browser, [drawn])
+        wait_until_rendered(browser)
+        page_screenshot(browser, artifacts / f"tablet-{page}-vsv-nl.png")
+        document, window = widths(browser)
+        if max(document, window) > TABLET["width"]:
+            too_wide[page] = (document, window)
+    assert too_wide == {}
 
 
 @pytest.mark.login("vsv")
