@@ -209,6 +209,11 @@
         keepOverviewChoices: function (overdispersion, constants) {
             return keepChoices({overdispersion: overdispersion}, constants);
         },
+
+        /* The compare page's measure (dashboards/pages/compare.py) in the address, as the overview keeps its own. */
+        keepCompareChoices: function (measure, constants) {
+            return keepChoices({measure: measure}, constants);
+        },
     };
 
     window.dash_clientside = window.dash_clientside || {};

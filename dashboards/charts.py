@@ -5,7 +5,9 @@ They are plain plotly.js figure dictionaries, not `plotly.graph_objects`: the ob
 Python, which cost about 30 ms per chart on each filter change, and plotly.js checks the same figure anyway.
 Colours are the Okabe–Ito palette (safe for colour-blind readers) and every series also differs in shape or line
 style, so colour is never the only cue. Every chart has a title, axis titles with units, a text summary for screen
-readers and a table of its figures (`accessible_chart`).
+readers and a table of its figures (`accessible_chart`). The toolbar shows while the pointer is over a chart, in a
+strip of its own above the title (`TOOLBAR_STRIP`); on a phone it is hidden and the title is text above the chart,
+where it wraps (assets/responsive.css).
 
 Hover texts write counts as the tables do (dashboards.tiles.counts_text): exact for the viewer's own, "≈" for
 perturbed figures of others, and no counts at all for a peer (an organisation under a pseudonym), whose size band is
@@ -36,8 +38,11 @@ NATIONAL_COLOUR = OKABE_ITO["black"]
 PEER_COLOUR = "#5f6b76"  # a neutral grey-blue with 5.6:1 contrast on white, so peers recede behind the own dot
 BAND_FILL = "rgba(0, 114, 178, 0.18)"
 GRID_COLOUR = "#e3e7eb"
+# The toolbar shows while the pointer is over a chart, in a strip of its own above the title (`TOOLBAR_STRIP`), so it
+# never covers the title; on a phone the stylesheet hides it (assets/responsive.css).
 GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
-                "responsive": True}
+                "responsive": True, "displayModeBar": "hover"}
+TOOLBAR_STRIP = 28  # px above the title: the toolbar's height
 
 
 def rate_axis_title(unit: str, language: str) -> str:
@@ -53,13 +58,14 @@ def base_layout(title: str, x_title: str, y_title: str, language: str, height: i
     axis = {"showgrid": True, "gridcolor": GRID_COLOUR, "zeroline": False, "linecolor": "#6b6b6b",
             "ticks": "outside", "automargin": True}
     return {
-        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}, "yref": "container", "y": 1,
+                  "yanchor": "top", "pad": {"t": TOOLBAR_STRIP}},
         "xaxis": {**axis, "title": {"text": x_title}},
         "yaxis": {**axis, "title": {"text": y_title}, "rangemode": "tozero"},
         "separators": separators(language),
         "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13,
                  "color": "#1a1a1a"},
-        "margin": {"l": 70, "r": 20, "t": 50, "b": 20},
+        "margin": {"l": 70, "r": 20, "t": 50 + TOOLBAR_STRIP, "b": 20},
         "height": height,
         # Anchored to the figure's bottom edge: long or rotated tick labels push the plot up, not into the legend.
         "legend": {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
@@ -85,6 +91,9 @@ def accessible_chart(chart_id: str, figure: dict, title: str, summary: str, tabl
     CHART_TABLE), with the markup of `layout.data_table`."""
     return html.Figure(
         [
+            # The title as text, shown instead of the chart's own on a phone, where it wraps (assets/responsive.css);
+            # screen readers have it as the figure's name.
+            html.P(title, className="chart-title-narrow", **{"aria-hidden": "true"}),
             dcc.Graph(id=chart_id, figure=figure, config=GRAPH_CONFIG, className="chart"),
             html.Figcaption(summary, className="visually-hidden", id=f"{chart_id}-summary"),
             html.Details([html.Summary(text("show_table", language), id={"type": f"{CHART_TABLE}-summary",
@@ -460,5 +469,5 @@ def spine_figure(rows: list[dict], title: str, x_title: str, language: str) -> d
                            rangemode="normal", showgrid=True, title={"text": ""})
     # The legend is the key to the markers' shapes, also when every indicator has the same verdict.
     layout.update(shapes=shapes, annotations=annotations, hovermode="closest", showlegend=True)
-    layout["margin"] = {**layout["margin"], "t": 70}
+    layout["margin"] = {**layout["margin"], "t": 70 + TOOLBAR_STRIP}
     return {"data": traces, "layout": layout}

@@ -84,7 +84,7 @@ def _value(component: dict, search: str, path: str, indicator: str = INDICATOR) 
         "view-search.data": search, "overview-request.data": search, "compare-request.data": search,
         "detail-request.data": {"search": search, "indicator": indicator}, "detail-indicator.data": indicator,
         "detail-grain.value": "month", "detail-overdispersion.value": "none", "detail-dimension.value": "parity",
-        "compare-download-button.n_clicks": 1, "compare-grid.virtualRowData": None,
+        "compare-download-button.n_clicks": 1, "compare-grid.virtualRowData": None, "compare-measure.value": "full",
         "_pages_location.pathname": path, "_pages_location.search": search,
     }
     return values.get(f"{component['id']}.{component['property']}")

@@ -153,8 +153,9 @@ def completeness_section(view: ViewState, context: PageContext) -> html.Section:
          format_percent(row["national_completeness"], language)]
         for row in frame.iter_rows(named=True)
     ]
-    headers = [text("discipline", language), text("field", language), text("own", language),
-               text("national", language)]
+    # The organisation's column by its name (an administrator or a VSV looks at another's, not its own).
+    own = context.organisation_name(view.org_code) if view.org_code else text("compare.organisation", language)
+    headers = [text("discipline", language), text("field", language), own, text("national", language)]
     return section(text("completeness", language),
                    data_table(text("completeness", language), headers, rows, numeric_columns=[2, 3],
                               table_id="completeness-table"),

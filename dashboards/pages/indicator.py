@@ -7,7 +7,9 @@ Every figure is shown as the engine discloses it (queries/disclosure.py): the vi
 figures (national, the comparator, the VSV) with their counts marked "≈", peers without counts — the funnel draws
 them at the middle of their size band and its table gives the band — each with a note in words saying why. With
 fewer than five peers (`few_peers`) the engine withholds them, the comparator's rate and the funnel's limits: the
-funnel says so in place of the chart, and the summary's verdict says its comparator's rate is not shown.
+funnel says so in place of the chart, and the summary's verdict says its comparator's rate is not shown. The
+summary names each row by what it is: the organisation shown by its name (whoever looks at it), its VSV, the
+comparator and national; a VSV's own figures are its VSV's, so it has no second "VSV" row.
 
 The page's own choices (trend grain, overdispersion, breakdown dimension) are kept in the URL too (`grain=`,
 `overdispersion=`, `by=`): a change redraws only its chart and rewrites the address with `history.replaceState`,
@@ -259,7 +261,9 @@ def summary_body(request: IndicatorRequest, definition: dict, overdispersion: st
     own, vsv = row["organisation"], row["vsv"]
     # Each verdict names what it is judged against (the organisation: all organisations of its type; the VSV: all
     # VSVs); the comparators and national are context.
-    parts = [(own_label(request), own, True), (text("vsv", language) + (f": {vsv['label']}" if vsv else ""), vsv, True)]
+    parts = [(own_label(request), own, True)]
+    if request.org_type != "vsv":  # a VSV's own figures are its VSV's: a row "VSV" would only repeat them
+        parts.append((text("vsv", language) + (f": {vsv['label']}" if vsv else ""), vsv, True))
     if row.get("reference") and level:
         parts.append((code_label("reference", level, language), row["reference"], False))
     parts.append((text("national", language), row["national"], False))

@@ -1,6 +1,11 @@
 """Overview ("Mijn organisatie"): every indicator of the viewer's organisation for the chosen target group and
 period — own rate with 95% interval and counts, VSV and national rate, the funnel verdict and a small trend.
 
+The own column is headed by the organisation's name, not "own organisation": an administrator, a VSV looking at a
+member or a researcher granted an organisation looks at another's. A VSV's own figures are the VSV's (all its
+births): its overview has no second VSV column, and its introduction says so. On a narrow screen the table scrolls
+inside its own box, the indicator names pinned (assets/responsive.css).
+
 Every verdict names what it was judged against (the comparator: all organisations of the same type, with its
 rate), says an alert or alarm in words (outside the 95% or the 99.8% limits), and says when its limits were
 widened for overdispersion; a verdict that another method would give differently is marked so, with a link to the
@@ -110,12 +115,22 @@ def content(view: ViewState, context: PageContext, query: dict) -> list:
         html.Div(judgement, hidden=not judged),
         section(
             text("indicators", language),
-            html.P(text("overview_intro", language) if view.org_code else text("overview_intro_national", language)),
+            html.P(overview_intro(view, context), id="overview-intro"),
             loading(html.Div(id="overview-indicators-body")),
             section_id="overview-indicators",
         ),
         dcc.Store(id="overview-url-sync"),
     ]
+
+
+def overview_intro(view: ViewState, context: PageContext) -> str:
+    """What the table shows: a VSV's own figures are the VSV's (all its births), beside national; an organisation's
+    are beside its VSV and national; a national view has only national."""
+    if not view.org_code:
+        return text("overview_intro_national", view.language)
+    if context.organisation_type(view.org_code) == "vsv":
+        return text("compare.overview_intro_vsv", view.language)
+    return text("overview_intro", view.language)
 
 
 # One callback for the page, as on the detail page: the view (the filter panel's Apply) and the judging method
@@ -254,8 +269,12 @@ def indicator_rows(answer: dict, request: IndicatorRequest, overdispersion: str)
     series_of = {entry["indicator"]["id"]: entry["series"] for entry in trends["indicators"]}
     own_type = request.org_type
     show_own = request.org_code is not None  # a researcher's national view has no organisation of its own
-    show_vsv = own_type in {"practice", "hospital"}
-    headers = [text("indicator", language)] + ([text("own", language)] if show_own else [])
+    show_vsv = own_type in {"practice", "hospital"}  # a VSV's own figures are its VSV's: no second VSV column
+    # The own column is named by what it is: the organisation (or the VSV) shown, never "own organisation" — an
+    # administrator, a VSV looking at a member or a researcher granted one does not look at its own.
+    own_name = (answer.get("organisation") or {}).get("label") or request.org_name or text("compare.organisation",
+                                                                                          language)
+    headers = [text("indicator", language)] + ([own_name] if show_own else [])
     headers += [text("vsv", language)] if show_vsv else []
     headers += [text("national", language)] + ([text("verdict", language)] if show_own else [])
     headers += [text("trend", language)]
@@ -307,14 +326,17 @@ def verdict_cell(row: dict, request: IndicatorRequest, href: str) -> html.Td:
     return html.Td(children, id=f"overview-{row['indicator']['id']}-verdict", className=f"verdict-cell verdict-{key}")
 
 
-def overview_table(caption: str, headers: list[str], rows: list[html.Tr], figure_columns: int) -> html.Table:
+def overview_table(caption: str, headers: list[str], rows: list[html.Tr], figure_columns: int) -> html.Div:
     """The markup of `layout.data_table`, built here because the cells are the figures themselves: a national
     dataset re-renders this table on every filter change, and each component less is quicker to draw."""
     numeric = range(1, 1 + figure_columns)
     head = html.Tr([html.Th(header, scope="col", className="text-end" if index in numeric else "")
                     for index, header in enumerate(headers)])
-    return html.Table([html.Caption(caption, className="visually-hidden"), html.Thead(head), html.Tbody(rows)],
-                      className="table table-sm table-striped data-table overview-table", id="overview-table")
+    table = html.Table([html.Caption(caption, className="visually-hidden"), html.Thead(head), html.Tbody(rows)],
+                       className="table table-sm table-striped data-table overview-table", id="overview-table")
+    # As `layout.data_table`: on a narrow screen the table scrolls inside its own box (first column pinned,
+    # assets/responsive.css), never the page; a box that can scroll is a named region reachable from the keyboard.
+    return html.Div(table, className="table-scroll", role="region", tabIndex="0", **{"aria-label": caption})
 
 
 def trend_sparkline(series: list[dict], indicator: dict, grain: str, request: IndicatorRequest) -> html.Img | html.Span:

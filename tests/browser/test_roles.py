@@ -242,7 +242,7 @@ def test_a_vsv_sees_its_members_by_name(browser, app_url, planted_database):
     wait_for_parts(browser, INDICATOR_PAGES["compare"][1])
     assert text_of(browser, "compare-organisation") == "VSV Rivierenland (V01)"
     for member in (planted.hospital_name, NAMES["H0002"], planted.practice_name):
-        assert member in text_of(browser, "compare-grid")
+        assert member in text_of(browser, "compare-matrix")
     assert select_values(browser) == ["V01", "H0001", "H0002", "P0001", "P0002"]  # not the other VSV
 
     open_page(browser, f"{app_url}/indicator/caesarean?org={planted.hospital}", expected_language="nl")
