@@ -21,12 +21,12 @@ from urllib.parse import quote
 
 from dash import dcc, html
 
-from dashboards.tiles import approximately, counts_text, is_peer
 from queries.catalogue import UNIT_SCALE
 from queries.judgement import Z_95, Z_998
 from queries.spc import SHIFT_POINTS, TREND_POINTS, ControlChartAnswer, ControlChartPoint
 from texts import code_label, text
 from texts.formatting import format_interval, format_number, format_period, format_rate, separators
+from wording.figures import approximately, counts_text, is_peer
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",

@@ -24,6 +24,7 @@ from queries.filters import DIMENSIONS, FILTER_PARAMETERS, PERIOD_PARAMETER
 from queries.status import DataStatus
 from texts import text
 from texts.formatting import format_month
+from wording.target_group import selection_texts
 
 NO_RESTRICTION = "all"  # the select value meaning "no restriction" (an empty value would show a blank select)
 PERIOD_CONTROLS = ("period_from", "period_to")
@@ -123,10 +124,7 @@ def active_filter_summary(view: ViewState) -> str:
     if filters.period_from and filters.period_to:
         parts.append(f"{text('period', language)}: {format_month(filters.period_from, language)} – "
                      f"{format_month(filters.period_to, language)}")
-    for name, values in filters.selections:
-        dimension = DIMENSIONS[name]
-        labels = dimension.value_labels(language)
-        parts.append(f"{dimension.label(language)}: {' + '.join(labels[value] for value in values)}")
+    parts += selection_texts(filters.selections, language)
     if not parts:
         return text("no_filters", language)
     return f"{text('active_filters', language)}: " + "; ".join(parts)

@@ -23,7 +23,7 @@ from dashboards.context import database_engine
 from dashboards.layout import shown_organisation
 from dashboards.view_state import ViewState, view_from_search
 from queries.engine import LEVELS, IndicatorEngine, get_engine
-from queries.filters import Filters, month_index
+from queries.filters import Filters, readable_grain
 from queries.scope import Viewer
 from queries.status import organisation_register
 
@@ -78,11 +78,5 @@ def indicator_request(search: str | None) -> IndicatorRequest:
 
 
 def default_grain(filters: Filters, version_from: str | None, version_to: str | None) -> str:
-    """The trend grain that gives a readable number of points for the chosen period (the filter's, else the
-    published version's): months up to two years, quarters up to five, years beyond."""
-    first = filters.period_from or version_from
-    last = filters.period_to or version_to
-    if not first or not last:
-        return "year"
-    months = month_index(last) - month_index(first) + 1
-    return "month" if months <= 24 else "quarter" if months <= 60 else "year"
+    """The trend grain for the chosen period (the filter's, else the published version's): `readable_grain`."""
+    return readable_grain(filters.period_from or version_from, filters.period_to or version_to)

@@ -81,6 +81,15 @@ def month_index(month: str) -> int:
     return int(month[:4]) * 12 + int(month[5:7]) - 1
 
 
+def readable_grain(first: str | None, last: str | None) -> str:
+    """The trend grain that gives a readable number of points from month `first` to `last`: months up to two
+    years, quarters up to five, years beyond (and without a period)."""
+    if not first or not last:
+        return "year"
+    months = month_index(last) - month_index(first) + 1
+    return "month" if months <= 24 else "quarter" if months <= 60 else "year"
+
+
 def month_label(index: int) -> str:
     """The inverse of `month_index`."""
     return f"{index // 12:04d}-{index % 12 + 1:02d}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from queries.engine import IndicatorEngine
-from queries.filters import Filters, month_index
+from queries.filters import Filters, readable_grain
 from queries.scope import Viewer
 
 #: The member types of a VSV, in the order the report lists them.
@@ -71,15 +71,6 @@ class MeetingReport:
         return [row["indicator"] for row in self.overview["rows"]]
 
 
-def report_grain(period_from: str | None, period_to: str | None) -> str:
-    """The trend grain of a report: months up to two years, quarters up to five, years beyond (as the overview's
-    sparklines choose, `dashboards.indicator_access.default_grain`)."""
-    if not period_from or not period_to:
-        return "year"
-    months = month_index(period_to) - month_index(period_from) + 1
-    return "month" if months <= 24 else "quarter" if months <= 60 else "year"
-
-
 def meeting_report(engine: IndicatorEngine, viewer: Viewer, filters: Filters, org_code: str,
                    overdispersion: str) -> MeetingReport:
     """The report on `org_code` for `viewer` (who must be allowed to see it by name: the engine raises
@@ -92,7 +83,7 @@ def meeting_report(engine: IndicatorEngine, viewer: Viewer, filters: Filters, or
     version = overview["data_version"]
     period_from = filters.period_from or version["period_from"]
     period_to = filters.period_to or version["period_to"]
-    grain = report_grain(period_from, period_to)
+    grain = readable_grain(period_from, period_to)
     members: list[Member] = []
     if level == "vsv":
         for member_level in MEMBER_LEVELS:

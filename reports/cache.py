@@ -18,10 +18,11 @@ import tempfile
 from pathlib import Path
 
 from reports import charts, document, wording
+from wording import figures, target_group
 
 #: What changes when the code that makes a report changes: its modules and the template.
 _CODE_FINGERPRINT = hashlib.sha256(b"".join(
-    Path(str(module.__file__)).read_bytes() for module in (charts, document, wording)
+    Path(str(module.__file__)).read_bytes() for module in (charts, document, wording, figures, target_group)
 ) + (document.TEMPLATES / "report" / "meeting.html").read_bytes()).hexdigest()[:16]
 
 

@@ -2,7 +2,7 @@
 document as an A4 PDF (WeasyPrint: CSS paged media gives the page breaks, the landscape page of the wide table and
 "pagina 3 van 12"; docs/architecture.md says why this route).
 
-Every figure is a cell of the engine's answers, written as the pages write it (reports/wording.py); every text is a
+Every figure is a cell of the engine's answers, written as the pages write it (wording/); every text is a
 key of texts/ (the template's too, `texts.template_functions`).
 """
 
@@ -15,23 +15,23 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from queries.filters import parse_filters
 from queries.meeting_report import MeetingReport
 from reports import charts
-from reports.wording import (
-    VERDICT_COLOURS,
-    VERDICT_SYMBOLS,
-    VERDICTS,
-    counts_text,
-    disclosure_notes,
-    indicator_name,
-    judged_against,
-    rate_text,
-    target_group_text,
-    verdict_key,
-    verdict_words,
-)
+from reports.wording import VERDICT_COLOURS, VERDICT_SYMBOLS, VERDICTS, disclosure_notes
 from texts import code_label, template_functions, text
 from texts.formatting import DISPLAY_TIMEZONE, format_datetime, format_month, format_number, format_rate
+from wording.figures import (
+    alerts_line,
+    counts_text,
+    indicator_name,
+    judged_against,
+    method_line,
+    rate_text,
+    verdict_key,
+    verdict_text,
+)
+from wording.target_group import selection_texts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
@@ -105,16 +105,7 @@ def _judgement_lines(report: MeetingReport, language: str) -> list[str]:
     alerts = report.overview.get("alerts")
     if not alerts:
         return []
-    judged = format_number(alerts["judged"], language)
-    return [
-        text("method_line", language, organisations=code_label("comparator_group", report.org_type, language),
-             method=code_label("overdispersion", report.overdispersion, language),
-             widened=format_number(alerts["widened"], language), judged=judged),
-        text("alerts_line", language, alerts=format_number(alerts["alerts"], language), judged=judged,
-             alarms=format_number(alerts["alarms"], language),
-             expected_alerts=format_number(alerts["expected_alerts"], language, 1),
-             expected_alarms=format_number(alerts["expected_alarms"], language, 2)),
-    ]
+    return [method_line(alerts, report.org_type, report.overdispersion, language), alerts_line(alerts, language)]
 
 
 def _spine(report: MeetingReport, language: str) -> dict | None:
@@ -128,7 +119,7 @@ def _spine(report: MeetingReport, language: str) -> dict | None:
         name = indicator_name(row["indicator"], language)
         rows.append({"label": name, "standardised": cell["standardised"], "verdict": verdict_key(cell)})
         if cell.get("flag"):
-            outside.append(f"{name} ({verdict_words(cell, language)})")
+            outside.append(f"{name} ({verdict_text(cell, language)})")
     if not rows:
         return None
     title = text("spine_title", language, organisation=report.org_name, organisations=organisations)
@@ -144,7 +135,7 @@ def _flagged(report: MeetingReport, language: str) -> list[dict]:
         indicator, cell = item.indicator, item.cell
         unit = indicator["unit"]
         name = indicator_name(indicator, language)
-        verdict = verdict_words(cell, language)
+        verdict = verdict_text(cell, language)
         trend_caption = text("report.trend_caption", language, indicator=name, organisation=item.label,
                              grain=code_label("grain", report.grain, language))
         funnel_caption = text("report.funnel_caption", language, indicator=name, organisation=item.label,
@@ -189,7 +180,8 @@ def report_html(report: MeetingReport, language: str, generated_by: str, generat
         **template_functions(language), language=language, report=report, generated_by=generated_by,
         generated_at=generated_at_text(generated_at, language),
         period=f"{format_month(report.period_from, language)} – {format_month(report.period_to, language)}",
-        target_group=target_group_text(report.filters, report.period_from, report.period_to, language),
+        target_group="; ".join(selection_texts(parse_filters(report.filters).selections, language))
+        or text("report.all_births", language),
         data_version=data_version, judgement_lines=_judgement_lines(report, language),
         spine=_spine(report, language), alert_rows=alert_rows, columns=columns, table_rows=table_rows,
         legend=[{"symbol": VERDICT_SYMBOLS[key], "colour": VERDICT_COLOURS[key],

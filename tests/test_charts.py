@@ -187,7 +187,7 @@ def test_beside_fewer_than_five_peers_no_peer_limit_or_comparator_is_drawn_and_t
     centre. Nothing of the peers is drawn, no limit is in the legend, and the comparator is named without a rate,
     saying why."""
     from dashboards.charts import funnel_drawn, funnel_figure
-    from dashboards.tiles import counts_text, few_peers, judged_against, rate_text
+    from wording.figures import counts_text, few_peers, judged_against, rate_text
 
     own = funnel_row("Eigen ziekenhuis", 0.19895, "exact", numerator=38, denominator=191, own=True)
     peer = funnel_row("H-3F9C1A07", None, "peer", reason="few_peers")

@@ -22,7 +22,6 @@ from jinja2 import nodes
 import texts
 from auth.audit import ACTIONS as AUDIT_ACTIONS
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
-from dashboards.tiles import MASKED_REASONS
 from exports import FORMATS as EXPORT_FORMATS
 from loader.refresh import REFRESH_STATUSES
 from loader.validate import DELIVERY_STATUSES, FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
@@ -38,6 +37,7 @@ from queries.scope import ROLES
 from queries.spc import METHODS, RULES, VARIATIONS
 from queries.statistics import FUNNEL_POSITIONS
 from texts import CATALOGUES, DEFAULT_LANGUAGE, FORMATS, LANGUAGES, placeholders
+from wording.figures import MASKED_REASONS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOT_PRODUCT = {"tests", "benchmarks", "data", "docs", "texts"}  # texts/ is the one place that builds keys

@@ -55,9 +55,14 @@ from dashboards.layout import (
     section,
     viewing_as_note,
 )
-from dashboards.tiles import (
+from dashboards.tiles import disclosure_notes
+from dashboards.view_state import ViewState
+from queries.catalogue import UNIT_SCALE
+from queries.engine import NoDataError
+from texts import NO_VALUE, code_label, text
+from texts.formatting import format_number, separators
+from wording.figures import (
     count_text,
-    disclosure_notes,
     disclosure_text,
     indicator_name,
     interval_text,
@@ -66,11 +71,6 @@ from dashboards.tiles import (
     verdict_key,
     verdict_text,
 )
-from dashboards.view_state import ViewState
-from queries.catalogue import UNIT_SCALE
-from queries.engine import NoDataError
-from texts import NO_VALUE, code_label, text
-from texts.formatting import format_number, separators
 
 MEMBER_LEVELS = ("hospital", "practice")
 FIGURE_COLUMNS = ("rate", "interval", "numerator", "denominator", "disclosure", "verdict", "comparator")

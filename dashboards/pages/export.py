@@ -25,7 +25,6 @@ from dashboards.layout import (
     render_page,
     section,
 )
-from dashboards.tiles import size_text
 from dashboards.view_state import ViewState
 from queries.catalogue import INDICATORS
 from queries.engine import GRAINS, LEVELS, NoDataError
@@ -33,6 +32,7 @@ from queries.export_table import MAX_DIMENSIONS
 from queries.filters import DIMENSIONS
 from texts import code_label, text
 from texts.formatting import format_number, format_rate
+from wording.figures import size_text
 
 PREVIEW_ROWS = 10
 # Above this many rows an Excel file takes more than about ten seconds to write (docs/benchmarks.md, "Exports").

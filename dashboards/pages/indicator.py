@@ -53,22 +53,7 @@ from dashboards.layout import (
     table_data,
     viewing_as_note,
 )
-from dashboards.tiles import (
-    count_text,
-    counts_text,
-    disclosure_note_texts,
-    disclosure_notes,
-    disclosure_text,
-    few_peers,
-    figure_cell,
-    indicator_name,
-    interval_text,
-    is_peer,
-    judged_against,
-    rate_text,
-    verdict_badge,
-    verdict_text,
-)
+from dashboards.tiles import disclosure_notes, figure_cell, verdict_badge
 from dashboards.view_state import ViewState, view_from_query
 from queries.catalogue import CATALOGUE, INDICATORS
 from queries.engine import GRAINS, LEVELS, NoDataError
@@ -76,6 +61,19 @@ from queries.filters import DIMENSIONS
 from queries.judgement import DEFAULT_OVERDISPERSION, MEASURES, OVERDISPERSION_CHOICES
 from texts import code_label, text
 from texts.formatting import format_interval, format_number, format_period, format_rate
+from wording.figures import (
+    count_text,
+    counts_text,
+    disclosure_note_texts,
+    disclosure_text,
+    few_peers,
+    indicator_name,
+    interval_text,
+    is_peer,
+    judged_against,
+    rate_text,
+    verdict_text,
+)
 
 DEFAULT_DIMENSION = "parity"
 DETAIL_PARTS = ("summary", "trend", "control", "funnel", "breakdown", "adjusted")

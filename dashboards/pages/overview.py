@@ -43,21 +43,22 @@ from dashboards.layout import (
     table_data,
     viewing_as_note,
 )
-from dashboards.tiles import (
-    disclosure_notes,
-    few_peers,
-    figure_class,
-    figure_text,
-    indicator_name,
-    judged_against,
-    verdict_key,
-    verdict_text,
-)
+from dashboards.tiles import disclosure_notes, figure_class
 from dashboards.view_state import ViewState
 from queries.engine import NoDataError
 from queries.judgement import DEFAULT_OVERDISPERSION, OVERDISPERSION_CHOICES
 from texts import code_label, text
 from texts.formatting import format_number, format_period, format_rate
+from wording.figures import (
+    alerts_line,
+    few_peers,
+    figure_text,
+    indicator_name,
+    judged_against,
+    method_line,
+    verdict_key,
+    verdict_text,
+)
 
 SPINE_SORTS = ("order", "distance")  # as in the table / largest distance from the comparator first
 SPINE_SHOWS = ("all", "outside")  # every judged indicator / only those outside the 95% limits
@@ -185,20 +186,12 @@ def judgement_lines(answer: dict, request: IndicatorRequest) -> list:
     if not alerts:
         return []
     language = request.view.language
-    judged = format_number(alerts["judged"], language)
     return [
-        html.P(text("method_line", language, organisations=code_label("comparator_group", request.level,
-                                                                      language),
-                    method=code_label("overdispersion", answer["overdispersion"], language),
-                    widened=format_number(alerts["widened"], language), judged=judged), id="overview-method"),
-        html.P(text("alerts_line", language, alerts=format_number(alerts["alerts"], language), judged=judged,
-                    alarms=format_number(alerts["alarms"], language),
-                    expected_alerts=format_number(alerts["expected_alerts"], language, 1),
-                    expected_alarms=format_number(alerts["expected_alarms"], language, 2)),
-               id="overview-alerts", className="overview-alerts"),
+        html.P(method_line(alerts, request.level, answer["overdispersion"], language), id="overview-method"),
+        html.P(alerts_line(alerts, language), id="overview-alerts", className="overview-alerts"),
         html.P(text("alerts_overlap", language), id="overview-alerts-overlap", className="chart-note"),
         html.P(text("method_dependence_line", language, count=format_number(alerts["depends_on_method"], language),
-                    judged=judged), id="overview-method-dependence"),
+                    judged=format_number(alerts["judged"], language)), id="overview-method-dependence"),
     ]
 
 
