@@ -42,9 +42,6 @@ PRINTABLE_WIDTH_PX = (A4_MM[0] - 2 * MARGIN_MM) / MM_PER_INCH * 96  # CSS pixels
 PAGE_TITLE_PT = 16  # the h1's size on paper (assets/print.css)
 KEPT_PNG = {("provider", "/mijn-organisatie"), ("vsv", "/indicator/caesarean"), ("vsv", "/vergelijken")}
 OTHER_PAGES = ["/indicator/caesarean", "/vergelijken"]  # beside the navigation's
-# Compare's full grid scrolls sideways on screen and is shrunk, then cut at the right, on paper: a known limit, left
-# to the compare matrix that fits (issue 13's compare part). Its charts-and-controls checks still hold.
-WIDE_GRID_PAGES = {"/vergelijken"}
 
 
 def navigation_paths(driver) -> list[str]:
@@ -142,13 +139,11 @@ def test_every_page_prints_on_a4_with_charts_that_fit_and_without_the_controls(b
         words = pdf_words(pdf)
         first_word = title.split()[0]
         heading = next(word for word in words if word[5] == first_word)
-        if layout["charts"]:
-            # Printed at full size: Chromium shrinks a whole page whose content is wider than the paper, and still
-            # cuts a wider chart off. (Compare has no chart: its sideways-scrolling grid is printed shrunk.)
-            assert heading[4] - heading[2] >= PAGE_TITLE_PT, (path, heading)
+        # Printed at full size: Chromium shrinks a whole page whose content is wider than the paper (a chart, the
+        # compare page's matrix), and still cuts a wider chart off.
+        assert heading[4] - heading[2] >= PAGE_TITLE_PT, (path, heading)
         beyond = [word for word in words if word[3] > page_width_pt - margin_pt + 3]  # 3pt: a glyph's bearing
-        if path not in WIDE_GRID_PAGES:
-            assert beyond == [], (path, beyond[:5])
+        assert beyond == [], (path, beyond[:5])
         # The page as printed after printing: charts back at the window's width.
         assert browser.execute_script(
             "return [...document.querySelectorAll('details.chart-table .print-copy')].length") == 0
