@@ -95,6 +95,12 @@ def spine_svg(rows: Sequence[dict], title: str, language: str) -> str:
         return _svg(figure)
 
 
+def national_shown(trend: dict) -> bool:
+    """Whether a trend answer has a national rate in any period (beside fewer than five other VSVs it has none)."""
+    national = next(series for series in trend["series"] if series["kind"] == "national")["points"]
+    return any(point.get("rate") is not None and not point.get("suppressed") for point in national)
+
+
 def trend_svg(answer: dict, unit: str, own_label: str, language: str) -> str:
     """The organisation's rate per period with its 95% interval (filled), and the national rate (dashed)."""
     national = next(series for series in answer["series"] if series["kind"] == "national")["points"]
@@ -112,7 +118,7 @@ def trend_svg(answer: dict, unit: str, own_label: str, language: str) -> str:
             axes.plot(x, [_scaled(point["rate"] if not point.get("suppressed") else None, unit) for point in own],
                       color=OWN_COLOUR, lw=1.8, marker="o", ms=3, label=own_label)
         national_rates = [_scaled(point["rate"] if not point.get("suppressed") else None, unit) for point in national]
-        if any(rate == rate for rate in national_rates):  # withheld in every period (few VSVs): not drawn
+        if national_shown(answer):  # withheld in every period (few VSVs): not drawn
             axes.plot(x, national_rates, color=NATIONAL_COLOUR, lw=1.1, ls="--", marker="s", ms=2.5,
                       label=text("national", language))
         step = max(1, len(periods) // 6)

@@ -20,7 +20,7 @@ from queries.meeting_report import MeetingReport
 from reports import charts
 from reports.wording import VERDICT_COLOURS, VERDICT_SYMBOLS, VERDICTS, disclosure_notes
 from texts import code_label, template_functions, text
-from texts.formatting import DISPLAY_TIMEZONE, format_datetime, format_month, format_number, format_rate
+from texts.formatting import format_datetime, format_month, format_number, format_rate
 from wording.figures import (
     alerts_line,
     counts_text,
@@ -57,13 +57,6 @@ def _svg_labelled(svg: str, label: str) -> Markup:
     return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{escaped}" ', 1))
 
 
-def generated_at_text(moment: datetime, language: str) -> str:
-    """"22-11-2026 14:05 CET (Europe/Amsterdam)": the time in the Netherlands, with its zone."""
-    local = moment.astimezone(DISPLAY_TIMEZONE)
-    return text("report.generated_at_value", language, time=format_datetime(local, language),
-                zone=local.tzname() or "", place=str(DISPLAY_TIMEZONE))
-
-
 def columns_of(report: MeetingReport, language: str) -> list[Column]:
     """The organisations side by side: the subject, its VSV (for a hospital or practice), every member (for a
     VSV), national."""
@@ -83,8 +76,10 @@ def columns_of(report: MeetingReport, language: str) -> list[Column]:
 def _table_cell(cell: dict | None, indicator: dict, report: MeetingReport, language: str) -> dict:
     judged = bool(cell and cell.get("verdict"))
     key = verdict_key(cell)
-    return {"rate": rate_text(cell, indicator["unit"], language, report.minimum),
-            "counts": counts_text(cell, language, bool(indicator.get("woman_level"))) if cell else "",
+    rate = rate_text(cell, indicator["unit"], language, report.minimum)
+    counts = counts_text(cell, language, bool(indicator.get("woman_level"))) if cell else ""
+    return {"rate": rate,
+            "counts": "" if counts == rate else counts,  # a withheld figure's reason once, not under itself again
             "verdict": code_label("verdict", key, language) if judged else "",
             "flag": code_label("flag", cell["flag"], language) if judged and cell and cell.get("flag") else "",
             "symbol": VERDICT_SYMBOLS[key], "colour": VERDICT_COLOURS[key]}
@@ -136,8 +131,11 @@ def _flagged(report: MeetingReport, language: str) -> list[dict]:
         unit = indicator["unit"]
         name = indicator_name(indicator, language)
         verdict = verdict_text(cell, language)
-        trend_caption = text("report.trend_caption", language, indicator=name, organisation=item.label,
-                             grain=code_label("grain", report.grain, language))
+        grain = code_label("grain", report.grain, language)
+        trend_caption = (text("report.trend_caption", language, indicator=name, organisation=item.label, grain=grain)
+                         if charts.national_shown(item.trend) else
+                         text("report.trend_caption_without_national", language, indicator=name,
+                              organisation=item.label, grain=grain))
         funnel_caption = text("report.funnel_caption", language, indicator=name, organisation=item.label,
                               rate=format_rate(cell.get("rate"), unit, language),
                               counts=counts_text(cell, language, bool(indicator.get("woman_level"))),
@@ -178,7 +176,7 @@ def report_html(report: MeetingReport, language: str, generated_by: str, generat
     template = _ENVIRONMENT.get_template("report/meeting.html")
     return template.render(
         **template_functions(language), language=language, report=report, generated_by=generated_by,
-        generated_at=generated_at_text(generated_at, language),
+        generated_at=format_datetime(generated_at, language),  # in the Netherlands, with its zone
         period=f"{format_month(report.period_from, language)} – {format_month(report.period_to, language)}",
         target_group="; ".join(selection_texts(parse_filters(report.filters).selections, language))
         or text("report.all_births", language),

@@ -29,6 +29,7 @@ from texts import code_label, text
 
 NAMES = {org["org_code"]: org["name"] for org in ORGANISATIONS}
 MEMBERS_OF_V02 = ("H002", "H003", "P002")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 PARITY = "parity=nulliparous"
 
 
@@ -94,6 +95,22 @@ def test_a_vsv_report_names_every_member_every_indicator_the_target_group_and_th
     assert code_label("verdict", "within", "nl") in shown and " within " not in shown
     assert "Sectio caesarea — Ziekenhuis Zuid " in shown and "Hoger · alarm (buiten 99,8%)" in shown
     assert text("report.trend_title", "nl") in shown and text("report.funnel_title", "nl") in shown
+    keep_page_with(response.data, text("report.funnel_title", "nl"), tmp_path,
+                   SCREENSHOTS / "meeting-report-flagged.png")
+
+
+def keep_page_with(content: bytes, heading: str, tmp_path: Path, target: Path) -> None:
+    """The first page of the PDF that shows `heading`, as a PNG at `target` (docs/screenshots: the browser test's
+    demo VSV has no indicator in alert, this one has), to look at."""
+    if shutil.which("pdftoppm") is None:
+        return
+    path = tmp_path / "flagged.pdf"
+    path.write_bytes(content)
+    pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True,
+                           text=True).stdout.split("\f")
+    page = next(number for number, page_text in enumerate(pages, start=1) if heading in page_text)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", "-f", str(page), "-l", str(page), str(path),
+                    str(target.with_suffix(""))], check=True)
 
 
 def test_the_same_report_in_english_as_an_html_page(database, tmp_path):
