@@ -301,9 +301,9 @@
         });
     };
 
-    /* "Download these figures" (dashboards/downloads.py): the file is fetched here rather than by the browser, so
-       that an export that takes longer than a second shows its progress (bytes received) next to the link, and a
-       refused export shows the server's message instead of a broken download. */
+    /* "Download these figures" and the meeting report (dashboards/downloads.py): the file is fetched here rather
+       than by the browser, so that one that takes longer than a second shows its progress (seconds, bytes received)
+       next to the link, and a refused one shows the server's message instead of a broken download. */
     function fileName(response, fallback) {
         const disposition = response.headers.get('Content-Disposition') || '';
         const match = /filename="([^"]+)"/.exec(disposition);
@@ -320,7 +320,7 @@
             return;
         }
         event.preventDefault();
-        const box = link.closest('.download-links');
+        const box = link.closest('.download-links, .report-links');
         const progress = box && box.querySelector('.export-progress');
         const started = Date.now();
         let received = 0;

@@ -68,11 +68,17 @@ def report_links(view: ViewState, org_code: str, overdispersion: str) -> html.Di
     """"Vergaderrapport (PDF) · als webpagina": the meeting report of what the overview shows, one click away. Plain
     links: the server refuses an organisation the user may not see, whatever the address says."""
     language = view.language
+    # Fetched by the browser's script as an export is (`a.export-link`): a report with many charts takes seconds to
+    # make the first time, and the page says it is being made.
+    busy = text("report.busy", language, seconds="{seconds}")
+    failed = text("report.failed", language, message="{message}")
     return html.Div([
         html.A(text("report.link", language), href=report_address(view, org_code, overdispersion),
-               id="overview-report-link", className="btn btn-outline-primary btn-sm report-link", download=""),
+               id="overview-report-link", className="btn btn-outline-primary btn-sm report-link export-link",
+               download="", **{"data-busy": busy, "data-failed": failed}),
         " · ",
         html.A(text("report.link_html", language), href=report_address(view, org_code, overdispersion, "html"),
                id="overview-report-html-link", target="_blank", rel="noopener"),
+        html.Span(className="export-progress", role="status", **{"aria-live": "polite"}),
         html.P(text("report.link_help", language), className="chart-note"),
     ], className="report-links", id="overview-report")

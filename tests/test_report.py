@@ -7,6 +7,7 @@ Real SQLite databases with hand-made births (tests/births_factory.py); the PDF i
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import subprocess
@@ -120,7 +121,10 @@ def test_the_same_report_in_english_as_an_html_page(database, tmp_path):
     assert response.headers["Content-Disposition"].startswith('inline; filename="perispiegel_meeting-report_V02_')
     page = response.get_data(as_text=True)
     assert '<html lang="en">' in page and "Quality of care meeting report" in page
-    assert "<svg" in page and 'role="img"' in page  # the charts, inline vector graphics
+    # The charts: vector graphics (SVG) as images named by their caption.
+    charts = re.findall(r'<img class="chart-svg" alt="([^"]+)" src="data:image/svg\+xml;base64,([^"]+)"', page)
+    assert charts and all(alt.strip() for alt, _ in charts)
+    assert all(base64.b64decode(data).lstrip().startswith(b"<svg") for _, data in charts)
     assert "all births (no further restriction)" in page and "Within expected range" in page
 
 

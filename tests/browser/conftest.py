@@ -146,6 +146,13 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+@pytest.fixture
+def downloads(browser, tmp_path: Path) -> Path:
+    """Where the browser saves a downloaded file (the page's script saves exports and reports)."""
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    return tmp_path
+
+
 def log_in_through_the_form(driver, base_url: str, account: Account, password: str = PASSWORD,
                             open_login_page: bool = True) -> None:
     """Open the login page (unless the browser is on it), type name and password, press the button; wait for the

@@ -34,12 +34,6 @@ def indicators(planted_database):
     return get_engine(planted_database[0])
 
 
-@pytest.fixture
-def downloads(browser, tmp_path: Path) -> Path:
-    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
-    return tmp_path
-
-
 def saved_file(browser, link_id: str, folder: Path) -> Path:
     """Click a download link and wait for the file the page's script saves (its name comes from the server)."""
     link = browser.find_element(By.ID, link_id)
