@@ -58,10 +58,10 @@ def _svg_labelled(svg: str, label: str) -> Markup:
 
 
 def generated_at_text(moment: datetime, language: str) -> str:
-    """"22-11-2026 14:05 CET (Europe/Amsterdam)": the time in the Netherlands, with its zone."""
-    local = moment.astimezone(DISPLAY_TIMEZONE)
-    return text("report.generated_at_value", language, time=format_datetime(local, language),
-                zone=local.tzname() or "", place=str(DISPLAY_TIMEZONE))
+    """"22-11-2026 14:05 CET (tijd in Nederland, Europe/Amsterdam)": the time in the Netherlands, with its zone
+    (`format_datetime` writes the zone; the text adds where it is)."""
+    return text("report.generated_at_value", language, time=format_datetime(moment, language),
+                place=str(DISPLAY_TIMEZONE))
 
 
 def columns_of(report: MeetingReport, language: str) -> list[Column]:
