@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -32,7 +33,15 @@ import exports
 import reports
 from queries.catalogue import CATALOGUE
 from queries.engine import LEVELS, IndicatorEngine, NoDataError, get_engine
-from queries.filters import DIMENSIONS, FILTER_PARAMETERS, GRAINS, InvalidParameterError, parse_filters
+from queries.filters import (
+    DIMENSIONS,
+    FILTER_PARAMETERS,
+    GRAINS,
+    PERIOD_PARAMETER,
+    Filters,
+    InvalidParameterError,
+    parse_filters,
+)
 from queries.judgement import DEFAULT_OVERDISPERSION, OVERDISPERSION_CHOICES
 from queries.meeting_report import meeting_report
 from queries.scope import NotPermittedError, Viewer
@@ -333,6 +342,7 @@ def report() -> flask.Response:
     version = engine.data_version()
     if version is None:
         raise NoDataError("no data version has been published yet")
+    parsed = _within_data(parsed, version)
     user = auth.current_user()
     generated_by = f"{user.display_name} ({user.username})" if user and user.display_name else (
         user.username if user else "")
@@ -340,8 +350,10 @@ def report() -> flask.Response:
     made = reports.meeting_report_file(
         lambda: meeting_report(engine, viewer, parsed, org_code, overdispersion),
         cache=reports.ReportCache(folder),
+        # The engine's fingerprint (definitions, settings, computing code): a release or setting that changes an
+        # answer makes new reports, as it makes new answers.
         question={"org_code": org_code, "filters": parsed.as_params(), "overdispersion": overdispersion,
-                  "viewer": viewer.as_dict()},
+                  "viewer": viewer.as_dict(), "answers": engine.fingerprint},
         data_version=version, file_format=file_format, language=language, generated_by=generated_by,
         generated_at=datetime.now(UTC))
     disposition = "attachment" if file_format == "pdf" else "inline"
@@ -349,6 +361,21 @@ def report() -> flask.Response:
         "Content-Disposition": f'{disposition}; filename="{made.name}"',
         "X-Perispiegel-Data-Version": str(made.data_version),
         REPORT_CACHE_HEADER: "hit" if made.cached else "miss"})
+
+
+def _within_data(filters: Filters, version: dict) -> Filters:
+    """The report's period within the published data, as the pages put it (dashboards.view_state.within_data): cut
+    to the months with data; a period with no month in the data is a 400 — a report of it would be all "fewer than
+    ten births" — that says where the data are."""
+    first, last = filters.period_from, filters.period_to
+    data_from, data_to = version.get("period_from"), version.get("period_to")
+    if not (first and last and data_from and data_to) or (data_from <= first and last <= data_to):
+        return filters
+    if last < data_from or first > data_to:
+        raise InvalidParameterError(PERIOD_PARAMETER, request.args.get(PERIOD_PARAMETER), f"{data_from}..{data_to}",
+                                    f"no data in this period ({first}..{last}): the data run from {data_from} to "
+                                    f"{data_to}")
+    return replace(filters, period_from=max(first, data_from), period_to=min(last, data_to))
 
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]

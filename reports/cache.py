@@ -17,13 +17,23 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import texts
+from queries import meeting_report
 from reports import charts, document, wording
+from texts import LANGUAGES
 from wording import figures, target_group
 
-#: What changes when the code that makes a report changes: its modules and the template.
-_CODE_FINGERPRINT = hashlib.sha256(b"".join(
-    Path(str(module.__file__)).read_bytes() for module in (charts, document, wording, figures, target_group)
-) + (document.TEMPLATES / "report" / "meeting.html").read_bytes()).hexdigest()[:16]
+TEXTS_FOLDER = Path(str(texts.__file__)).parent
+
+#: What a report is made of besides the data: the modules that ask the engine and write the report, its template,
+#: and the texts its words come from — a release that changes any of them makes new reports (a kept one would show
+#: the old words or layout until the next refresh).
+FINGERPRINTED_FILES: tuple[Path, ...] = (
+    *(Path(str(module.__file__)) for module in (meeting_report, charts, document, wording, figures, target_group)),
+    document.TEMPLATES / "report" / "meeting.html",
+    *(TEXTS_FOLDER / f"{language}.toml" for language in LANGUAGES),
+)
+_CODE_FINGERPRINT = hashlib.sha256(b"".join(path.read_bytes() for path in FINGERPRINTED_FILES)).hexdigest()[:16]
 
 
 class ReportCache:

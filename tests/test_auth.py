@@ -452,6 +452,8 @@ def test_admin_page_is_for_admins_and_its_forms_need_csrf(server, database):
         assert f"<td>{action}</td>" in audit
     assert "login_success" not in audit.replace('value="login_success"', "")
     assert re.search(r"<tr><td>\d\d-\d\d-\d{4} \d\d:\d\d CES?T</td>", audit)
+    # The column's head does not contradict its times: they are local, with their zone, not UTC.
+    assert '<th scope="col">Wanneer</th>' in audit and "(UTC)" not in audit
     english = admin.get("/admin/audit?lang=en").get_data(as_text=True)
     assert "<td>Logged in</td>" in english and re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d CES?T</td>", english)
     filtered = admin.get("/admin/audit?action=user_grant&lang=nl").get_data(as_text=True)

@@ -199,3 +199,39 @@ def test_every_indicator_of_the_report_has_its_definition(database, tmp_path):
     page = client.get("/api/v1/report?org=V02&format=html").get_data(as_text=True)
     for definition in indicators_for("vsv"):
         assert code_label("indicator_definition", definition.id, "nl").replace("'", "&#39;") in page, definition.id
+
+
+def test_the_cover_says_when_it_was_made_with_its_zone_once(database, tmp_path):
+    client = client_as(database, "vsv", "V02", tmp_path / "reports")
+    page = client.get("/api/v1/report?org=V02&format=html").get_data(as_text=True)
+    made = re.search(r'id="report-generated-at">\s*(\d\d-\d\d-\d{4} \d\d:\d\d (CES?T)( CES?T)?)\s*<', page)
+    assert made and made.group(3) is None, made and made.group(0)  # "14:05 CET", not "CET CET"
+    english = client.get("/api/v1/report?org=V02&format=html&lang=en").get_data(as_text=True)
+    assert re.search(r'id="report-generated-at">\s*\d{4}-\d\d-\d\d \d\d:\d\d CES?T\s*<', english)
+
+
+def test_a_report_of_a_period_outside_the_data_is_refused_and_one_reaching_beyond_is_cut(database, tmp_path):
+    client = client_as(database, "vsv", "V02", tmp_path / "reports")
+    # The data run from January to March 2023 (births_factory): a report of 2099 would be all "noemer < 10".
+    outside = client.get("/api/v1/report?org=V02&period=2099")
+    assert outside.status_code == 400 and outside.is_json
+    answer = outside.get_json()
+    assert answer["parameter"] == "period" and "no data in this period" in answer["error"]
+    assert "2023-01" in answer["error"] and "2023-03" in answer["error"]
+    assert not (tmp_path / "reports").exists()  # nothing was made
+    # A period reaching beyond the data is the data's part of it, as on the pages: the cover says which months.
+    beyond = client.get("/api/v1/report?org=V02&period=2022-06..2030-12&format=html")
+    assert beyond.status_code == 200
+    assert "januari 2023 – maart 2023" in beyond.get_data(as_text=True)
+    assert "2030" not in beyond.headers["Content-Disposition"]
+
+
+def test_the_cached_reports_follow_the_words_and_the_code_they_are_made_of():
+    # A release that changes a text, or what the report asks the engine, makes new reports (the cache key holds a
+    # fingerprint of the sources); a report kept from before would show the old words until the next refresh.
+    from reports import cache
+
+    root = Path(cache.__file__).resolve().parents[1]
+    fingerprinted = {path.resolve().relative_to(root).as_posix() for path in cache.FINGERPRINTED_FILES}
+    assert {"texts/nl.toml", "texts/en.toml", "queries/meeting_report.py", "reports/wording.py",
+            "reports/templates/report/meeting.html"} <= fingerprinted

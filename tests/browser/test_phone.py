@@ -139,6 +139,29 @@ def test_every_page_fits_a_tablet(browser, app_url, artifacts, screen) -> None:
     assert too_wide == {}
 
 
+# The account and administration pages (server-rendered, auth/templates): pages too, with wide tables of users and
+# of the audit log.
+ACCOUNT_PAGES = {"account": "/account", "admin": "/admin", "audit": "/admin/audit"}
+
+
+@pytest.mark.login("admin")
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_account_and_admin_pages_fit_a_phone(browser, app_url, axe_source, artifacts, screen, language) -> None:
+    screen(PHONE)
+    problems = {}
+    for page, path in ACCOUNT_PAGES.items():
+        browser.get(f"{app_url}{path}?lang={language}")
+        WebDriverWait(browser, RENDER_TIMEOUT).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "main h1"))
+        page_screenshot(browser, artifacts / f"phone-{page}-admin-{language}.png")
+        document, window = widths(browser)
+        if max(document, window) > PHONE["width"]:
+            problems[page] = f"{document} px wide in a {window} px window: {widest_elements(browser)}"
+        violations = axe_violations(browser, axe_source)
+        if violations:
+            problems[f"{page} (axe)"] = violations
+    assert not problems, "\n".join(f"{page}: {problem}" for page, problem in problems.items())
+
+
 @pytest.mark.login("vsv")
 def test_the_phone_keeps_the_first_column_of_a_wide_table_in_view(browser, app_url, screen) -> None:
     screen(PHONE)
