@@ -192,8 +192,8 @@ def render_page(page_key: str, query: dict, build_content: Callable[[ViewState, 
             header(page, view, context, path),
             html.Main(
                 # The heading takes focus after navigation (assets/perispiegel.js, showDocumentLanguage).
-                dbc.Container([html.H1(title, className="page-title", tabIndex="-1"), *address_notice(notices),
-                               *build_content(view, context)]),
+                dbc.Container([html.H1(title, className="page-title", tabIndex="-1"),
+                               *address_notice(notices, view.language), *build_content(view, context)]),
                 id="main-content",
                 tabIndex="-1",
             ),
@@ -240,12 +240,13 @@ def address_notices(asked: ViewState, view: ViewState, period_outside: PeriodOut
     return notices
 
 
-def address_notice(notices: list[str]) -> list:
-    """The notices of `address_notices` at the top of the page (a status message: read out, not interrupting)."""
+def address_notice(notices: list[str], language: str) -> list:
+    """The notices of `address_notices` at the top of the page (a status message: read out, not interrupting), and
+    once that the address now says what the page shows."""
     if not notices:
         return []
-    return [html.Div([html.P(notice) for notice in notices], id="address-notices", role="status",
-                     className="address-notices")]
+    return [html.Div([*(html.P(notice) for notice in notices), html.P(text("addresses.corrected", language))],
+                     id="address-notices", role="status", className="address-notices")]
 
 
 def header(page: dict, view: ViewState, context: PageContext, path: str | None = None) -> html.Header:

@@ -62,7 +62,8 @@ def test_unknown_filter_values_and_a_malformed_period_are_named_and_left_out(bro
     open_page(browser, f"{app_url}/mijn-organisatie?org=H0001&parity=bogus&period=2023-13&ses=3",
               expected_language="nl")
     said = notices(browser)
-    assert "‘bogus’ voor Pariteit" in said and "is genegeerd" in said
+    assert "Pariteit: de waarde ‘bogus’" in said and "is genegeerd" in said
+    assert said.count("Het adres is aangepast") == 1
     assert "de periode ‘2023-13’" in said
     query = search_of(browser)
     assert "parity" not in query and "period" not in query and query["ses"] == ["3"]
