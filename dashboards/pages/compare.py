@@ -436,7 +436,7 @@ def matrix_legend(measure: str, language: str) -> html.Div:
         # The short word once where it is the whole word ("Beter"), else with the whole word beside it.
         verdicts.append(html.Li([html.Span(short, className=f"matrix-verdict verdict-{key}",
                                            **({"aria-hidden": "true"} if short != full else {})),
-                                 *([" ", full] if short != full else [])]))
+                                 *([" = ", full] if short != full else [])]))
     flags = [html.Li([html.Span(mark, className="matrix-flag", **{"aria-hidden": "true"}), " ",
                       code_label("flag", flag, language)]) for flag, mark in FLAG_MARKS.items()]
     about = text("compare.legend_oe", language) if measure == "oe" else text("compare.legend_rate", language)
