@@ -213,8 +213,8 @@ def test_beside_fewer_than_five_peers_the_pages_say_why_they_compare_with_no_one
     wait_for_parts(browser, ["#detail-summary-table", "#detail-funnel-few-peers", "#detail-verdict-method"])
     assert text_of(browser, "detail-funnel-few-peers") == (
         "Te weinig andere organisaties (minder dan vijf) in deze selectie om mee te vergelijken zonder dat ze "
-        "herkenbaar worden. Daarom toont de trechter geen andere organisaties, geen grenzen en geen percentage van "
-        "alle ziekenhuizen.")
+        "herkenbaar worden. Daarom toont de trechter geen grenzen, geen percentage van alle ziekenhuizen en van de "
+        "andere organisaties alleen die u met naam ziet.")
     funnel_text = browser.find_element(By.ID, "detail-funnel-body").text
     assert "geboorten" not in funnel_text and not browser.find_elements(By.ID, "detail-funnel-chart")
     method = text_of(browser, "detail-verdict-method")
