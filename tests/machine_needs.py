@@ -8,12 +8,22 @@ skipped its PostgreSQL, Redis or browser tests must not pass there.
 from __future__ import annotations
 
 import os
+import shutil
 from typing import NoReturn
 
 import pytest
 
 REQUIRE_SERVICES = "PERISPIEGEL_REQUIRE_SERVICES"  # PostgreSQL and Redis
-REQUIRE_BROWSER = "PERISPIEGEL_REQUIRE_BROWSER"  # Chromium, ChromeDriver and axe-core
+REQUIRE_BROWSER = "PERISPIEGEL_REQUIRE_BROWSER"  # Chromium, ChromeDriver, axe-core, poppler-utils (PDFs read back)
+PDF_TOOLS = ("pdftotext", "pdftoppm", "pdfinfo")  # poppler-utils: what the tests read a printed page or report with
+
+
+def require_pdf_tools() -> None:
+    """Skip (or, in CI, fail) a test that reads a PDF back when poppler-utils is not installed."""
+    missing = [tool for tool in PDF_TOOLS if shutil.which(tool) is None]
+    if missing:
+        unavailable(f"reading PDFs back needs poppler-utils (apt-get install poppler-utils); missing: "
+                    f"{', '.join(missing)}", REQUIRE_BROWSER)
 
 
 def unavailable(reason: str, required_by: str) -> NoReturn:

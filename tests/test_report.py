@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import flask
 import pytest
 from births_factory import ORGANISATIONS, publish, random_births
+from machine_needs import require_pdf_tools
 
 import auth
 from api import register_api
@@ -36,8 +36,7 @@ PARITY = "parity=nulliparous"
 
 def pdf_text(content: bytes, tmp_path: Path) -> str:
     """The PDF's text as pdftotext reads it, whitespace collapsed (a long name may wrap in a table cell)."""
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    require_pdf_tools()
     path = tmp_path / "report.pdf"
     path.write_bytes(content)
     result = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True)
@@ -103,8 +102,7 @@ def test_a_vsv_report_names_every_member_every_indicator_the_target_group_and_th
 def keep_page_with(content: bytes, heading: str, tmp_path: Path, target: Path) -> None:
     """The first page of the PDF that shows `heading`, as a PNG at `target` (docs/screenshots: the browser test's
     demo VSV has no indicator in alert, this one has), to look at."""
-    if shutil.which("pdftoppm") is None:
-        return
+    require_pdf_tools()
     path = tmp_path / "flagged.pdf"
     path.write_bytes(content)
     pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True,

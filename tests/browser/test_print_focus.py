@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from machine_needs import require_pdf_tools
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.print_page_options import PrintOptions
@@ -115,6 +116,7 @@ def pdf_words(pdf: Path) -> list[tuple[int, float, float, float, float, str]]:
 @pytest.mark.parametrize("role", ["provider", "vsv"])
 def test_every_page_prints_on_a4_with_charts_that_fit_and_without_the_controls(browser, app_url, artifacts, sign_in,
                                                                                 role, tmp_path) -> None:
+    require_pdf_tools()
     sign_in(role)
     open_page(browser, app_url + "/", expected_language="nl")
     paths = navigation_paths(browser) + OTHER_PAGES

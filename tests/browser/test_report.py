@@ -9,11 +9,11 @@ is being made when that takes more than a second); the test reads the saved file
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from machine_needs import require_pdf_tools
 from selenium.webdriver.common.by import By
 
 from queries.catalogue import indicators_for
@@ -29,9 +29,7 @@ TARGET_GROUP = "parity=nulliparous"
 
 @pytest.mark.login("vsv")
 def test_the_vsv_user_takes_the_meeting_report_from_the_overview(browser, app_url, planted_database, downloads):
-    for tool in ("pdftotext", "pdftoppm"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} (poppler-utils) is not installed")
+    require_pdf_tools()
     _, planted = planted_database
     open_page(browser, f"{app_url}/mijn-organisatie?org=V01&{TARGET_GROUP}")
     link = until_redrawn(browser).until(lambda d: d.find_element(By.ID, "overview-report-link"))
