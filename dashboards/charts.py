@@ -458,8 +458,11 @@ def spine_figure(rows: list[dict], title: str, x_title: str, language: str) -> d
             shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": side * SPINE_LIMITS[level],
                            "x1": side * SPINE_LIMITS[level], "y0": 0, "y1": 1, "layer": "below",
                            "line": {"color": LIMIT_COLOUR, "width": 1.2, "dash": dash}})
-        annotations.append({"xref": "x", "yref": "paper", "x": SPINE_LIMITS[level], "y": 1, "yanchor": "bottom",
-                            "text": name, "showarrow": False, "font": {"size": 11, "color": LIMIT_COLOUR}})
+        # The 95% lines' name over the left one, the 99.8% lines' over the right one: over neighbouring lines the
+        # two names would overlap on a narrow page (a phone, A4).
+        annotations.append({"xref": "x", "yref": "paper", "x": (-1 if level == "95" else 1) * SPINE_LIMITS[level],
+                            "y": 1, "yanchor": "bottom", "text": name, "showarrow": False,
+                            "font": {"size": 11, "color": LIMIT_COLOUR}})
     ticks = [-SPINE_LIMITS["998"], -SPINE_LIMITS["95"], 0, SPINE_LIMITS["95"], SPINE_LIMITS["998"]]
     layout = base_layout(_escape(title), x_title, "", language, height=max(260, 120 + 28 * len(shown)))
     layout["xaxis"].update(range=[-reach, reach], zeroline=False, tickvals=ticks,
