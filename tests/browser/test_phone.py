@@ -97,6 +97,20 @@ def widest_elements(driver) -> list[str]:
     """, PHONE["width"])
 
 
+def phone_problems(browser, page: str, axe_source: str) -> dict[str, object]:
+    """What is wrong with the page shown on the phone: wider than the phone (a phone's browser widens its layout
+    viewport to a page wider than the screen and shrinks the page to fit, so the window must stay 390 px and the
+    document no wider), and axe-core's serious or critical violations."""
+    problems: dict[str, object] = {}
+    document, window = widths(browser)
+    if max(document, window) > PHONE["width"]:
+        problems[page] = f"{document} px wide in a {window} px window: {widest_elements(browser)}"
+    violations = axe_violations(browser, axe_source)
+    if violations:
+        problems[f"{page} (axe)"] = violations
+    return problems
+
+
 @pytest.mark.login(None)
 @pytest.mark.parametrize("language", ["nl", "en"])
 @pytest.mark.parametrize("role", ["provider", "vsv", "researcher"])
@@ -110,14 +124,7 @@ def test_every_page_fits_a_phone_and_stays_accessible(browser, browser_login, ap
         wait_for_parts(browser, [drawn])
         wait_until_rendered(browser)
         page_screenshot(browser, artifacts / f"phone-{page}-{role}-{language}.png")
-        # A phone's browser widens its layout viewport to a page wider than the screen (and shrinks the page to
-        # fit): the window must stay 390 px, and the document no wider.
-        document, window = widths(browser)
-        if max(document, window) > PHONE["width"]:
-            problems[page] = f"{document} px wide in a {window} px window: {widest_elements(browser)}"
-        violations = axe_violations(browser, axe_source)
-        if violations:
-            problems[f"{page} (axe)"] = violations
+        problems.update(phone_problems(browser, page, axe_source))
         errors = console_errors(browser)
         if errors:
             problems[f"{page} (console)"] = errors
@@ -153,12 +160,7 @@ def test_the_account_and_admin_pages_fit_a_phone(browser, app_url, axe_source, a
         browser.get(f"{app_url}{path}?lang={language}")
         WebDriverWait(browser, RENDER_TIMEOUT).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "main h1"))
         page_screenshot(browser, artifacts / f"phone-{page}-admin-{language}.png")
-        document, window = widths(browser)
-        if max(document, window) > PHONE["width"]:
-            problems[page] = f"{document} px wide in a {window} px window: {widest_elements(browser)}"
-        violations = axe_violations(browser, axe_source)
-        if violations:
-            problems[f"{page} (axe)"] = violations
+        problems.update(phone_problems(browser, page, axe_source))
     assert not problems, "\n".join(f"{page}: {problem}" for page, problem in problems.items())
 
 
