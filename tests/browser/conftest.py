@@ -162,7 +162,11 @@ def log_in_through_the_form(driver, base_url: str, account: Account, password: s
     if open_login_page:
         driver.get(f"{base_url}/login")
     wait = WebDriverWait(driver, RENDER_TIMEOUT)
-    wait.until(expected_conditions.element_to_be_clickable((By.ID, "username"))).send_keys(account.username)
+    try:
+        field = wait.until(expected_conditions.element_to_be_clickable((By.ID, "username")))
+    except TimeoutException as timeout:
+        raise AssertionError(f"no login form at {driver.current_url} (still logged in?)") from timeout
+    field.send_keys(account.username)
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "login-submit").click()
     try:
@@ -196,7 +200,11 @@ class BrowserLogin:
         return account
 
     def forget(self) -> None:
-        """Start over without any session (also after a test logged out)."""
+        """Start over without any session (also after a test logged out). The page is left first: a request of the
+        last test's page still on its way would otherwise bring back the session cookie it answers with (every
+        answer renews the session), and the login page then finds the browser logged in — or its form's CSRF token
+        no longer matching the session."""
+        self.driver.get("about:blank")
         self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
         self.current = None
 
