@@ -170,8 +170,7 @@ def log_in_through_the_form(driver, base_url: str, account: Account, password: s
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "login-submit").click()
     try:
-        # A patient wait: a full suite on two busy CPUs has twice seen a login take more than RENDER_TIMEOUT to
-        # leave the page (the server busy with another test's work; the cause is not pinned down).
+        # A patient wait: a full suite keeps two CPUs busy.
         WebDriverWait(driver, LOGIN_TIMEOUT).until(lambda d: urlparse(d.current_url).path != "/login")
     except TimeoutException as timeout:
         # Say what the login page says (a refusal, a throttle) rather than only that it did not move on.
