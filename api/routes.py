@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -41,6 +40,7 @@ from queries.filters import (
     Filters,
     InvalidParameterError,
     parse_filters,
+    period_within_data,
 )
 from queries.judgement import DEFAULT_OVERDISPERSION, OVERDISPERSION_CHOICES
 from queries.meeting_report import meeting_report
@@ -364,18 +364,17 @@ def report() -> flask.Response:
 
 
 def _within_data(filters: Filters, version: dict) -> Filters:
-    """The report's period within the published data, as the pages put it (dashboards.view_state.within_data): cut
-    to the months with data; a period with no month in the data is a 400 — a report of it would be all "fewer than
-    ten births" — that says where the data are."""
-    first, last = filters.period_from, filters.period_to
-    data_from, data_to = version.get("period_from"), version.get("period_to")
-    if not (first and last and data_from and data_to) or (data_from <= first and last <= data_to):
-        return filters
-    if last < data_from or first > data_to:
-        raise InvalidParameterError(PERIOD_PARAMETER, request.args.get(PERIOD_PARAMETER), f"{data_from}..{data_to}",
-                                    f"no data in this period ({first}..{last}): the data run from {data_from} to "
-                                    f"{data_to}")
-    return replace(filters, period_from=max(first, data_from), period_to=min(last, data_to))
+    """The report's period within the published data, as the pages put it (`queries.filters.period_within_data`):
+    cut to the months with data; a period with no month in the data is a 400 — a report of it would be all "fewer
+    than ten births" — that says where the data are."""
+    within, outside = period_within_data(filters, version.get("period_from"), version.get("period_to"))
+    if outside is not None and outside.kept is None:
+        first, last = outside.requested
+        raise InvalidParameterError(PERIOD_PARAMETER, request.args.get(PERIOD_PARAMETER),
+                                    f"{outside.data_from}..{outside.data_to}",
+                                    f"no data in this period ({first}..{last}): the data run from {outside.data_from} "
+                                    f"to {outside.data_to}")
+    return within
 
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]

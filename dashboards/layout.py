@@ -35,8 +35,8 @@ from dashboards.charts import CHART_TABLE
 from dashboards.clientside import FRAME_CONSTANTS, VIEW_SEARCH, clientside
 from dashboards.context import database_engine
 from dashboards.filters import filter_constants
-from dashboards.view_state import PeriodOutsideData, ViewState, view_from_query, within_data
-from queries.filters import DIMENSIONS, FILTER_PARAMETERS, PERIOD_PARAMETER
+from dashboards.view_state import ViewState, view_from_query, within_data
+from queries.filters import DIMENSIONS, FILTER_PARAMETERS, PERIOD_PARAMETER, PeriodOutsideData
 from queries.scope import Viewer
 from queries.status import DataStatus, data_status, organisation_register
 from texts import DEFAULT_LANGUAGE, code_label, text

@@ -15,7 +15,14 @@ import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urlencode
 
-from queries.filters import FILTER_PARAMETERS, Filters, InvalidParameterError, parse_filters
+from queries.filters import (
+    FILTER_PARAMETERS,
+    Filters,
+    InvalidParameterError,
+    PeriodOutsideData,
+    parse_filters,
+    period_within_data,
+)
 from texts import DEFAULT_LANGUAGE, language_of
 
 _ORG_CODE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
@@ -29,18 +36,6 @@ class IgnoredParameter:
 
     parameter: str
     value: str
-
-
-@dataclass(frozen=True)
-class PeriodOutsideData:
-    """The period of the address (`requested`, first and last month) reaches beyond the published data, which runs
-    from `data_from` to `data_to`: with no month in the data the period is left out (`kept` None: all data are shown),
-    else it is cut to the months with data (`kept`)."""
-
-    requested: tuple[str, str]
-    data_from: str
-    data_to: str
-    kept: tuple[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -108,19 +103,11 @@ def view_from_query(parameters: dict[str, object]) -> ViewState:
 
 def within_data(view: ViewState, data_from: str | None,
                 data_to: str | None) -> tuple[ViewState, PeriodOutsideData | None]:
-    """The view with its period inside the published data (months `data_from`..`data_to`): a period with no month
-    in the data is left out (the whole data are shown), one reaching beyond them is cut to the months with data;
-    and what was put right, None when nothing was (or nothing is published). Months compare as "YYYY-MM" text."""
-    first, last = view.filters.period_from, view.filters.period_to
-    if not (first and last and data_from and data_to) or (data_from <= first and last <= data_to):
-        return view, None
-    if last < data_from or first > data_to:
-        kept = None
-        filters = replace(view.filters, period_from=None, period_to=None)
-    else:
-        kept = (max(first, data_from), min(last, data_to))
-        filters = replace(view.filters, period_from=kept[0], period_to=kept[1])
-    return view.with_changes(filters=filters), PeriodOutsideData((first, last), data_from, data_to, kept)
+    """The view with its period inside the published data (`queries.filters.period_within_data`): a period with no
+    month in the data is left out (the whole data are shown), one reaching beyond them is cut to the months with
+    data; and what was put right, None when nothing was."""
+    filters, outside = period_within_data(view.filters, data_from, data_to)
+    return view.with_changes(filters=filters), outside
 
 
 def view_from_search(search: str | None) -> ViewState:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -215,3 +215,28 @@ def parse_filters(params: Mapping[str, str | Sequence[str] | None] | None) -> Fi
                 raise InvalidParameterError(name, value, dimension.values)
         selections.append((name, tuple(sorted(set(values), key=dimension.values.index))))
     return Filters(period_from, period_to, tuple(sorted(selections)))
+
+
+@dataclass(frozen=True)
+class PeriodOutsideData:
+    """The period asked (`requested`, first and last month) reaches beyond the published data, which run from
+    `data_from` to `data_to`: `kept` is the part with data, None when no month of it has data."""
+
+    requested: tuple[str, str]
+    data_from: str
+    data_to: str
+    kept: tuple[str, str] | None
+
+
+def period_within_data(filters: Filters, data_from: str | None,
+                       data_to: str | None) -> tuple[Filters, PeriodOutsideData | None]:
+    """The target group with its period inside the published data (months `data_from`..`data_to`): cut to the
+    months with data, or without a period when none of its months has data; and what was put right, None when
+    nothing was (or nothing is published). The pages show the result and say so; the meeting report refuses a
+    period without data. Months compare as "YYYY-MM" text."""
+    first, last = filters.period_from, filters.period_to
+    if not (first and last and data_from and data_to) or (data_from <= first and last <= data_to):
+        return filters, None
+    kept = None if last < data_from or first > data_to else (max(first, data_from), min(last, data_to))
+    within = replace(filters, period_from=kept[0] if kept else None, period_to=kept[1] if kept else None)
+    return within, PeriodOutsideData((first, last), data_from, data_to, kept)

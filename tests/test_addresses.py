@@ -12,7 +12,8 @@ import pytest
 from births_factory import publish, random_births
 
 from auth.users import add_user
-from dashboards.view_state import IgnoredParameter, PeriodOutsideData, view_from_search, within_data
+from dashboards.view_state import IgnoredParameter, view_from_search, within_data
+from queries.filters import PeriodOutsideData
 
 PASSWORD = "correct horse battery"
 
