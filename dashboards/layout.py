@@ -445,9 +445,15 @@ def data_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[obj
                                          if i == 0 else html.Td(value, className=cell_class(i))
                                          for i, value in enumerate(footer)])))
     props = {"id": table_id} if table_id else {}
-    # A box that can scroll is a named region reachable from the keyboard (WCAG 2.1.1; axe scrollable-region-focusable).
-    return html.Div(html.Table(parts, className="table table-sm table-striped data-table", **props),
-                    className="table-scroll", role="region", tabIndex="0", **{"aria-label": caption})
+    return scroll_box(html.Table(parts, className="table table-sm table-striped data-table", **props), caption)
+
+
+def scroll_box(table: html.Table, caption: str, class_name: str = "table-scroll") -> html.Div:
+    """`table` in a box of its own that scrolls sideways when the table is wider than the page (on a narrow screen
+    with the first column pinned, assets/responsive.css), rather than widening the page; `class_name` is the box's
+    style (the compare matrix's also keeps its header in view). A box that can scroll is a named region reachable
+    from the keyboard (WCAG 2.1.1; axe scrollable-region-focusable)."""
+    return html.Div(table, className=class_name, role="region", tabIndex="0", **{"aria-label": caption})
 
 
 def frame_constants() -> dict:

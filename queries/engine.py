@@ -59,6 +59,8 @@ from tables.database import database_url, make_engine
 from texts import LANGUAGES
 
 LEVELS = tuple(LEVEL_COLUMNS)
+#: The types of organisation that are members of a VSV, in the order they are listed.
+MEMBER_LEVELS = ("hospital", "practice")
 FUNNEL_CURVE_POINTS = 120
 
 # Turns a group-by key into the key of a cell (a period label, a dimension value). The key is whatever Python
@@ -295,6 +297,12 @@ class IndicatorEngine:
         return sorted(({"org_code": code, "name": info["name"], "vsv_code": info["vsv_code"]}
                        for code, info in snapshot.organisations.items()
                        if info["org_type"] == level and scope.may_name(code, level)), key=lambda row: row["name"])
+
+    def members(self, viewer: Viewer, vsv_code: str) -> list[dict]:
+        """The member organisations of VSV `vsv_code` that the viewer may see by name (`organisations`), hospitals
+        then practices, each by name, with their `level`."""
+        return [{**row, "level": level} for level in MEMBER_LEVELS for row in self.organisations(viewer, level)
+                if row["vsv_code"] == vsv_code]
 
     # ---- computations (unscoped, cached) ----------------------------------------------------------
 

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from queries.engine import IndicatorEngine
+from queries.engine import MEMBER_LEVELS, IndicatorEngine
 from queries.filters import Filters, readable_grain
 from queries.scope import Viewer
 
-#: The member types of a VSV, in the order the report lists them.
-MEMBER_LEVELS = ("hospital", "practice")
 #: A report's subject: any organisation with a verdict (a VSV, a hospital or a practice).
 SUBJECT_LEVELS = ("vsv", *MEMBER_LEVELS)
 
@@ -86,12 +84,9 @@ def meeting_report(engine: IndicatorEngine, viewer: Viewer, filters: Filters, or
     grain = readable_grain(period_from, period_to)
     members: list[Member] = []
     if level == "vsv":
-        for member_level in MEMBER_LEVELS:
-            for member in engine.organisations(viewer, member_level):
-                if member["vsv_code"] == org_code:
-                    members.append(Member(member["org_code"], member["name"], member_level,
-                                          engine.overview(viewer, filters, org_code=member["org_code"],
-                                                          overdispersion=overdispersion)))
+        members = [Member(member["org_code"], member["name"], member["level"],
+                          engine.overview(viewer, filters, org_code=member["org_code"], overdispersion=overdispersion))
+                   for member in engine.members(viewer, org_code)]
     subjects = [(org_code, organisation["label"], level, overview)]
     subjects += [(member.org_code, member.name, member.org_type, member.overview) for member in members]
     flagged = []

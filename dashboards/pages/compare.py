@@ -52,6 +52,7 @@ from dashboards.layout import (
     page_path,
     radio_group,
     render_page,
+    scroll_box,
     section,
     viewing_as_note,
 )
@@ -72,7 +73,6 @@ from wording.figures import (
     verdict_text,
 )
 
-MEMBER_LEVELS = ("hospital", "practice")
 FIGURE_COLUMNS = ("rate", "interval", "numerator", "denominator", "disclosure", "verdict", "comparator")
 COLUMN_WIDTHS = {"rate": 120, "interval": 130, "numerator": 100, "denominator": 100, "disclosure": 170,
                  "verdict": 190, "comparator": 250}
@@ -225,17 +225,15 @@ def compare_units(request: IndicatorRequest, export: bool) -> list[Unit]:
                           kind=text("vsv", language), org_code=vsv_code, level="vsv"))
     units.append(Unit("national", text("national", language), {key: row["national"] for key, row in rows.items()},
                       has_verdict=False, name=text("national", language)))
-    if request.org_type == "vsv":
-        for level in MEMBER_LEVELS:
-            members = [member for member in engine.organisations(viewer, level)
-                       if member["vsv_code"] == request.org_code]
-            for member in members:
-                member_answer = engine.overview(viewer, filters, org_code=member["org_code"], export=export)
-                kind = code_label("org_type", level, language)
-                units.append(Unit(f"member_{member['org_code']}", f"{member['name']} ({kind})",
-                                  {row["indicator"]["id"]: row["organisation"] for row in member_answer["rows"]},
-                                  has_verdict=True, name=member["name"], kind=kind_label(level, language),
-                                  org_code=member["org_code"], level=level))
+    if request.org_type == "vsv" and request.org_code:
+        for member in engine.members(viewer, request.org_code):
+            member_answer = engine.overview(viewer, filters, org_code=member["org_code"], export=export)
+            level = member["level"]
+            kind = code_label("org_type", level, language)
+            units.append(Unit(f"member_{member['org_code']}", f"{member['name']} ({kind})",
+                              {row["indicator"]["id"]: row["organisation"] for row in member_answer["rows"]},
+                              has_verdict=True, name=member["name"], kind=kind_label(level, language),
+                              org_code=member["org_code"], level=level))
     return units
 
 
@@ -474,8 +472,7 @@ def matrix(units: list[Unit], request: IndicatorRequest, measure: str) -> list:
                         html.Tbody(body)],
                        className=f"table table-sm compare-matrix compare-matrix-{measure}", id="compare-matrix",
                        style={"--matrix-columns": str(len(units))})
-    box = html.Div(table, className="matrix-scroll", role="region", tabIndex="0", **{"aria-label": caption})
-    return [box, matrix_legend(measure, language)]
+    return [scroll_box(table, caption, "matrix-scroll"), matrix_legend(measure, language)]
 
 
 def csv_text(units: list[Unit], request: IndicatorRequest, order: list[str]) -> str:

@@ -39,6 +39,7 @@ from dashboards.layout import (
     page_path,
     radio_group,
     render_page,
+    scroll_box,
     section,
     table_data,
     viewing_as_note,
@@ -327,9 +328,7 @@ def overview_table(caption: str, headers: list[str], rows: list[html.Tr], figure
                     for index, header in enumerate(headers)])
     table = html.Table([html.Caption(caption, className="visually-hidden"), html.Thead(head), html.Tbody(rows)],
                        className="table table-sm table-striped data-table overview-table", id="overview-table")
-    # As `layout.data_table`: on a narrow screen the table scrolls inside its own box (first column pinned,
-    # assets/responsive.css), never the page; a box that can scroll is a named region reachable from the keyboard.
-    return html.Div(table, className="table-scroll", role="region", tabIndex="0", **{"aria-label": caption})
+    return scroll_box(table, caption)
 
 
 def trend_sparkline(series: list[dict], indicator: dict, grain: str, request: IndicatorRequest) -> html.Img | html.Span:
