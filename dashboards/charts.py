@@ -9,7 +9,7 @@ readers and a table of its figures (`accessible_chart`). The toolbar shows while
 strip of its own above the title (`TOOLBAR_STRIP`); on a phone it is hidden and the title is text above the chart,
 where it wraps (assets/responsive.css).
 
-Hover texts write counts as the tables do (dashboards.tiles.counts_text): exact for the viewer's own, "≈" for
+Hover texts write counts as the tables do (wording.figures.counts_text): exact for the viewer's own, "≈" for
 perturbed figures of others, and no counts at all for a peer (an organisation under a pseudonym), whose size band is
 shown instead and which the funnel draws at the middle of that band (the engine's `size_band.middle`).
 """
@@ -26,7 +26,7 @@ from queries.judgement import Z_95, Z_998
 from queries.spc import SHIFT_POINTS, TREND_POINTS, ControlChartAnswer, ControlChartPoint
 from texts import code_label, text
 from texts.formatting import format_interval, format_number, format_period, format_rate, separators
-from wording.figures import approximately, counts_text, is_peer
+from wording.figures import approximately, counts_text, funnel_drawn, funnel_position
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -212,21 +212,6 @@ def _escape(label: str) -> str:
 
 
 # ---- funnel ------------------------------------------------------------------------------------------------
-
-def funnel_position(row: dict) -> float | None:
-    """Where an organisation stands on the funnel's x axis: its denominator, or for a peer (no counts) the middle
-    of its size band (the engine's `size_band.middle`); None when it has neither."""
-    if is_peer(row):
-        band = row.get("size_band")
-        return band["middle"] if band else None
-    return row.get("denominator")
-
-
-def funnel_drawn(rows: list[dict]) -> list[dict]:
-    """The rows a funnel draws: those with a rate and a place on the x axis (a masked peer has neither rate nor
-    counts, only its band: it is listed in the chart's table, not drawn)."""
-    return [row for row in rows if row.get("rate") is not None and funnel_position(row) is not None]
-
 
 def funnel_figure(answer: dict, unit: str, title: str, own_code: str | None, language: str,
                   smallest_denominator: float) -> dict:

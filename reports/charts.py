@@ -22,6 +22,7 @@ from queries.judgement import Z_95, Z_998
 from reports.wording import VERDICT_COLOURS
 from texts import code_label, text
 from texts.formatting import UNIT_SCALE, format_number, format_period
+from wording.figures import funnel_drawn, funnel_position
 
 OWN_COLOUR = "#0072B2"
 HIGHLIGHT_COLOUR = "#D55E00"
@@ -131,15 +132,6 @@ def trend_svg(answer: dict, unit: str, own_label: str, language: str) -> str:
         return _svg(figure)
 
 
-def funnel_position(row: dict) -> float | None:
-    """A row's place on the funnel's x axis: its denominator, or for a peer the middle of its size band."""
-    if row.get("disclosure") == "peer":
-        band = row.get("size_band")
-        return float(band["middle"]) if band else None
-    denominator = row.get("denominator")
-    return None if denominator is None else float(denominator)
-
-
 def _placed(rows: list[dict]) -> list[float]:
     """The x positions of rows that have one (`funnel_position`)."""
     return [position for row in rows if (position := funnel_position(row)) is not None]
@@ -148,7 +140,7 @@ def _placed(rows: list[dict]) -> list[float]:
 def funnel_svg(answer: dict, unit: str, subject_code: str, subject_label: str, language: str) -> str:
     """Every organisation of the level at its rate against its denominator (a peer at the middle of its size band),
     the comparator's rate and the engine's control limits (95% dashed, 99.8% dotted); the subject a large diamond."""
-    rows = [row for row in answer["rows"] if row.get("rate") is not None and funnel_position(row) is not None]
+    rows = funnel_drawn(answer["rows"])
     subject = [row for row in rows if row.get("org_code") == subject_code or
                (row.get("own") and subject_code == answer["viewer"].get("org_code"))]
     others = [row for row in rows if row not in subject]

@@ -133,7 +133,8 @@ BAND = {"low": 1000, "high": 1500, "middle": 1224.744871391589}
 
 
 def test_the_funnel_draws_a_peer_at_its_band_and_its_hover_gives_the_band_and_rounded_rate_never_counts() -> None:
-    from dashboards.charts import funnel_drawn, funnel_figure
+    from dashboards.charts import funnel_figure
+    from wording.figures import funnel_drawn
 
     rows = [funnel_row("Eigen ziekenhuis", 0.19895, "exact", numerator=38, denominator=191, own=True),
             funnel_row("H-3F9C1A07", 0.221, "peer", band=BAND),
@@ -186,8 +187,8 @@ def test_beside_fewer_than_five_peers_no_peer_limit_or_comparator_is_drawn_and_t
     """The engine's `few_peers` answer: the peer without rate or band, no limits, no target, a verdict without a
     centre. Nothing of the peers is drawn, no limit is in the legend, and the comparator is named without a rate,
     saying why."""
-    from dashboards.charts import funnel_drawn, funnel_figure
-    from wording.figures import counts_text, few_peers, judged_against, rate_text
+    from dashboards.charts import funnel_figure
+    from wording.figures import counts_text, few_peers, funnel_drawn, judged_against, rate_text
 
     own = funnel_row("Eigen ziekenhuis", 0.19895, "exact", numerator=38, denominator=191, own=True)
     peer = funnel_row("H-3F9C1A07", None, "peer", reason="few_peers")

@@ -102,6 +102,21 @@ def counts_text(cell: dict | None, language: str, per_woman: bool = False) -> st
     return approximately(counts, cell, language)
 
 
+def funnel_position(row: dict) -> float | None:
+    """Where an organisation stands on a funnel's x axis, on a page and in a report: its denominator, or for a peer
+    (no counts) the middle of its size band (the engine's `size_band.middle`); None when it has neither."""
+    if is_peer(row):
+        band = row.get("size_band")
+        return band["middle"] if band else None
+    return row.get("denominator")
+
+
+def funnel_drawn(rows: list[dict]) -> list[dict]:
+    """The rows a funnel draws: those with a rate and a place on the x axis (a masked peer has neither rate nor
+    counts, only its band: it is listed in the chart's table, not drawn)."""
+    return [row for row in rows if row.get("rate") is not None and funnel_position(row) is not None]
+
+
 def figure_text(cell: dict | None, unit: str, language: str, minimum: int) -> str:
     """Rate, its 95% interval and the counts on three lines (a suppressed rate: its reason and the counts); counts
     as `counts_text` writes them (marked "≈" when perturbed)."""

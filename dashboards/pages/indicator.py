@@ -29,9 +29,7 @@ from dashboards.charts import (
     breakdown_figure,
     control_chart_figure,
     empty_state,
-    funnel_drawn,
     funnel_figure,
-    funnel_position,
     rule_text,
     trend_figure,
 )
@@ -67,6 +65,8 @@ from wording.figures import (
     disclosure_note_texts,
     disclosure_text,
     few_peers,
+    funnel_drawn,
+    funnel_position,
     indicator_name,
     interval_text,
     is_peer,
@@ -423,7 +423,7 @@ def _own_columns(cell: dict | None, unit: str, language: str, minimum: int) -> l
 
 
 def _counts(cell: dict | None, language: str, per_woman: bool = False) -> str:
-    """Numerator / denominator as the engine discloses them (dashboards.tiles.counts_text): "≈" when perturbed, a
+    """Numerator / denominator as the engine discloses them (wording.figures.counts_text): "≈" when perturbed, a
     peer's size band instead of its counts."""
     return counts_text(cell, language, per_woman)
 
