@@ -31,7 +31,7 @@ from auth.session import (
 from auth.throttle import begin_login
 from auth.tokens import create_token, revoke_token, tokens_of
 from auth.users import authenticate, normalise_username
-from texts import language_of, template_functions, text
+from texts import code_parts, language_of, template_functions, text
 from texts.formatting import format_datetime
 
 blueprint = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
@@ -48,9 +48,8 @@ def page_language() -> str:
 
 def with_code(message: str) -> Markup:
     """A text with `backticked` parts (a command, a header) shown as code, the rest escaped as text."""
-    parts = message.split("`")
-    return Markup("").join(Markup("<code>{}</code>").format(part) if index % 2 else escape(part)
-                           for index, part in enumerate(parts) if part)
+    return Markup("").join(Markup("<code>{}</code>").format(part) if is_code else escape(part)
+                           for part, is_code in code_parts(message))
 
 
 def render(template: str, status: int = 200, **context: object) -> flask.Response:

@@ -39,7 +39,7 @@ from dashboards.view_state import ViewState, view_from_query, within_data
 from queries.filters import DIMENSIONS, FILTER_PARAMETERS, PERIOD_PARAMETER, PeriodOutsideData
 from queries.scope import Viewer
 from queries.status import DataStatus, data_status, organisation_register
-from texts import DEFAULT_LANGUAGE, code_label, text
+from texts import DEFAULT_LANGUAGE, code_label, code_parts, text
 from texts.formatting import format_date, format_month
 
 ROUTER_LOCATION = "_pages_location"  # the dcc.Location Dash Pages routes on; writing its search navigates
@@ -374,9 +374,8 @@ def counted_terms(definition: dict, language: str, none: str | None = None) -> l
 
 
 def with_code(message: str) -> list:
-    """Text with `backticked` parts shown as code."""
-    parts = message.split("`")
-    return [html.Code(part) if index % 2 else part for index, part in enumerate(parts) if part]
+    """Text with `backticked` parts shown as code (`texts.code_parts`)."""
+    return [html.Code(part) if is_code else part for part, is_code in code_parts(message)]
 
 
 def nowrap(value: str) -> html.Span:

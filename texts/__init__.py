@@ -100,6 +100,12 @@ def template_functions(language: str | None) -> dict[str, Callable[..., str]]:
     return {"text": template_text, "code_label": template_code_label}
 
 
+def code_parts(message: str) -> list[tuple[str, bool]]:
+    """A text's parts, each with whether it is code: a text marks a command or a header as `code` with backticks
+    ("draai `perispiegel load`"), which a page shows in a code font and never as backticks."""
+    return [(part, index % 2 == 1) for index, part in enumerate(message.split("`")) if part]
+
+
 def placeholders(template: str) -> set[str]:
     """The names of the `{placeholders}` in a text."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
