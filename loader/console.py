@@ -9,7 +9,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
-from loader.refresh import RefreshSummary, find_delivery_files, run_refresh
+from loader.finding import find_delivery_files
+from loader.refresh import RefreshSummary, run_refresh
 from tables.database import current_data_version
 from tables.schema import metadata, refreshes
 

@@ -20,47 +20,39 @@ that stage, inside the open transaction.
 
 from __future__ import annotations
 
-import io
 import os
 import signal
-import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import Literal, TypeVar, get_args
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, Engine, Table, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
-from contracts.delivery_format import FILE_NAME_PATTERN
+from loader.bulk import _is_postgres, bulk_insert, read_records
 from loader.derive import derive_births
 from loader.derive import linkage_summary as summarise_linkage
+from loader.finding import find_delivery_files
 from loader.linkage import link_records
+from loader.register import read_organisations_file, upsert_organisations
+from loader.storage import STAGING_TABLE, _create_staging_table, _Ids, _store_batch
 from loader.validate import (
-    RECORD_COLUMNS,
-    RECORD_SCHEMA,
-    DeliveryFile,
     ValidationResult,
     sha256_of,
     validate_deliveries,
 )
 from settings import REFERENCE_FOLDER, whole_number_from_environment
-from tables.database import psycopg_driver
 from tables.register import read_register
 from tables.schema import (
     births,
     data_version_current,
     data_versions,
     deliveries,
-    hints,
     linkage_summary,
-    objections,
-    organisations,
     refreshes,
-    rejected_records,
 )
 
 DEFAULT_ORGANISATIONS_FILE = REFERENCE_FOLDER / "organisations.csv"
@@ -73,8 +65,6 @@ KEEP_VERSIONS_VARIABLE = "PERISPIEGEL_KEEP_VERSIONS"
 DEFAULT_KEEP_VERSIONS = 3
 #: Files validated and stored together: bounds memory (a year is ~9,000 files, ten years ~90,000).
 FILES_PER_BATCH = 1500
-SQLITE_ROWS_PER_EXECUTEMANY = 20_000
-STAGING_TABLE = "records_incoming"
 
 Progress = Callable[[str, int, int], None]
 
@@ -136,261 +126,6 @@ def _checkpoint(stage: str) -> None:
     """The fault-injection hook: die at `stage` when PERISPIEGEL_KILL_AT_STAGE asks for it."""
     if os.environ.get(KILL_AT_STAGE_VARIABLE) == stage:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Finding delivery files
-# ----------------------------------------------------------------------------------------------------------
-
-def _delivery_order(path: Path) -> tuple:
-    """Month, sender, discipline, then resend number: a resend is always processed after what it corrects."""
-    match = FILE_NAME_PATTERN.match(path.name)
-    if match is None:
-        return ("~", str(path), "", "", 0)
-    return (match["month"], match["org_code"], match["discipline"], int(match["resend"] or 0), str(path))
-
-
-def find_delivery_files(source_dir: Path) -> list[Path]:
-    """Every `*.csv` below `source_dir`, except in folders whose name starts with `_` (e.g. `_truth`)."""
-    found = [
-        path for path in source_dir.rglob("*.csv")
-        if path.is_file() and not any(part.startswith("_") for part in path.relative_to(source_dir).parts[:-1])
-    ]
-    return sorted(found, key=_delivery_order)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Bulk reads and writes
-# ----------------------------------------------------------------------------------------------------------
-
-def _is_postgres(connection: Connection) -> bool:
-    return connection.dialect.name == "postgresql"
-
-
-def _sqlite_connection(connection: Connection) -> sqlite3.Connection:
-    """The driver's own connection under a SQLite connection."""
-    driver = connection.connection.driver_connection
-    if not isinstance(driver, sqlite3.Connection):
-        raise TypeError(f"bulk reads and writes on SQLite need the sqlite3 driver, not {type(driver)!r}")
-    return driver
-
-
-def bulk_insert(connection: Connection, table: Table | str, frame: pl.DataFrame) -> None:
-    """Append `frame` (columns named as the table's) inside the connection's transaction.
-
-    PostgreSQL: COPY … FROM STDIN in CSV; SQLite: executemany in chunks with dates as ISO text and booleans as
-    0/1, which is how SQLAlchemy stores them there.
-    """
-    if frame.height == 0:
-        return
-    name = table if isinstance(table, str) else table.name
-    column_list = ", ".join(frame.columns)
-    if _is_postgres(connection):
-        with psycopg_driver(connection.connection.driver_connection).cursor() as pg_cursor, pg_cursor.copy(
-            f"COPY {name} ({column_list}) FROM STDIN (FORMAT csv)"
-        ) as copy:
-            for chunk in frame.iter_slices(100_000):
-                copy.write(chunk.write_csv(include_header=False))
-        return
-    prepared = frame.with_columns(
-        *(pl.col(column).dt.strftime("%Y-%m-%d") for column, dtype in frame.schema.items() if dtype == pl.Date),
-        *(pl.col(column).cast(pl.Int8) for column, dtype in frame.schema.items() if dtype == pl.Boolean),
-    )
-    statement = f"INSERT INTO {name} ({column_list}) VALUES ({', '.join('?' * len(frame.columns))})"
-    cursor = _sqlite_connection(connection).cursor()
-    try:
-        for chunk in prepared.iter_slices(SQLITE_ROWS_PER_EXECUTEMANY):
-            cursor.executemany(statement, chunk.iter_rows())
-    finally:
-        cursor.close()
-
-
-def read_records(connection: Connection) -> pl.DataFrame:
-    """Every stored record, typed as `loader.linkage.link_records` expects (`RECORD_SCHEMA`)."""
-    columns = list(RECORD_COLUMNS)
-    query = f"SELECT {', '.join(columns)} FROM records ORDER BY org_code, discipline, dossier_id"
-    if _is_postgres(connection):
-        buffer = io.BytesIO()
-        with psycopg_driver(connection.connection.driver_connection).cursor() as pg_cursor, pg_cursor.copy(
-            f"COPY ({query}) TO STDOUT (FORMAT csv)"
-        ) as copy:
-            for data in copy:
-                buffer.write(data)
-        raw = pl.read_csv(buffer.getvalue(), has_header=False, new_columns=columns, infer_schema=False,
-                          raise_if_empty=False, schema={name: pl.Utf8 for name in columns})
-        return raw.with_columns(
-            pl.col(name).replace_strict({"t": True, "f": False}, default=None, return_dtype=pl.Boolean)
-            if dtype == pl.Boolean else pl.col(name).str.to_date("%Y-%m-%d") if dtype == pl.Date
-            else pl.col(name).cast(dtype)
-            for name, dtype in RECORD_SCHEMA.items()
-        )
-    # SQLite gives dates as text and booleans as integers.
-    stored_schema = {
-        name: pl.Utf8 if dtype == pl.Date else pl.Int64 if dtype == pl.Boolean else dtype
-        for name, dtype in RECORD_SCHEMA.items()
-    }
-    cursor = _sqlite_connection(connection).cursor()
-    frames: list[pl.DataFrame] = []
-    try:
-        cursor.execute(query)
-        while rows := cursor.fetchmany(100_000):
-            frames.append(pl.DataFrame(rows, schema=stored_schema, orient="row"))
-    finally:
-        cursor.close()
-    raw = pl.concat(frames) if frames else pl.DataFrame(schema=stored_schema)
-    return raw.with_columns(
-        pl.col(name).str.to_date("%Y-%m-%d") if dtype == pl.Date else pl.col(name).cast(dtype)
-        for name, dtype in RECORD_SCHEMA.items()
-    )
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Storing one validated batch
-# ----------------------------------------------------------------------------------------------------------
-
-@dataclass
-class _Ids:
-    """The next free row numbers; assigned here so that rows of one batch can refer to each other."""
-
-    delivery: int
-    rejection: int
-    hint: int
-
-    @classmethod
-    def from_database(cls, connection: Connection) -> _Ids:
-        def next_id(column: ColumnElement[Any]) -> int:
-            return int(connection.execute(select(func.coalesce(func.max(column), 0))).scalar_one()) + 1
-
-        return cls(next_id(deliveries.c.delivery_id), next_id(rejected_records.c.rejection_id),
-                   next_id(hints.c.hint_id))
-
-
-def _create_staging_table(connection: Connection) -> None:
-    if _is_postgres(connection):
-        connection.execute(text(f"CREATE TEMP TABLE {STAGING_TABLE} (LIKE records) ON COMMIT DROP"))
-    else:
-        connection.execute(text(f"DROP TABLE IF EXISTS temp.{STAGING_TABLE}"))
-        connection.execute(text(f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT * FROM records WHERE 0"))
-
-
-def _upsert_records(connection: Connection, incoming: pl.DataFrame) -> None:
-    """Keep the highest dossier_version per dossier (a later delivery wins a tie); never store objected ones."""
-    connection.execute(text(f"DELETE FROM {STAGING_TABLE}"))
-    bulk_insert(connection, STAGING_TABLE, incoming)
-    columns = incoming.columns
-    keys = ("org_code", "discipline", "dossier_id")
-    assignments = ", ".join(f"{name} = excluded.{name}" for name in columns if name not in keys)
-    connection.execute(text(
-        f"INSERT INTO records ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {STAGING_TABLE} s "
-        "WHERE NOT EXISTS (SELECT 1 FROM objections o WHERE o.org_code = s.org_code "
-        "AND o.discipline = s.discipline AND o.dossier_id = s.dossier_id) "
-        f"ON CONFLICT (org_code, discipline, dossier_id) DO UPDATE SET {assignments} "
-        "WHERE excluded.dossier_version >= records.dossier_version"
-    ))
-
-
-def _store_batch(connection: Connection, result: ValidationResult, refresh_id: int, ids: _Ids) -> None:
-    received_at = _now()
-    delivery_ids = pl.DataFrame({"file_index": range(len(result.files)),
-                                 "delivery_id": range(ids.delivery, ids.delivery + len(result.files))},
-                                schema={"file_index": pl.Int64, "delivery_id": pl.Int64})
-    connection.execute(insert(deliveries), [
-        _delivery_row(delivery, ids.delivery + index, refresh_id, received_at)
-        for index, delivery in enumerate(result.files)
-    ])
-    ids.delivery += len(result.files)
-
-    rejected = result.rejected.join(delivery_ids, on="file_index").sort("delivery_id", "line_number")
-    rejected = rejected.with_columns(
-        pl.int_range(ids.rejection, ids.rejection + pl.len(), dtype=pl.Int64).alias("rejection_id")
-    ).select(*(column.name for column in rejected_records.columns))
-    bulk_insert(connection, rejected_records, rejected)
-    ids.rejection += rejected.height
-
-    hint_rows = result.hints.join(delivery_ids, on="file_index").with_columns(
-        pl.int_range(ids.hint, ids.hint + pl.len(), dtype=pl.Int64).alias("hint_id")
-    ).select(*(column.name for column in hints.columns))
-    bulk_insert(connection, hints, hint_rows)
-    ids.hint += hint_rows.height
-
-    # An objection is kept once (the first delivery that reported it); its dossier's stored record goes.
-    objected = (
-        result.objections.filter(pl.col("dossier_id").is_not_null())
-        .join(delivery_ids, on="file_index")
-        .unique(["org_code", "discipline", "dossier_id"], keep="first", maintain_order=True)
-        .select(*(column.name for column in objections.columns))
-    )
-    if objected.height:
-        existing = _existing_objections(connection, objected)
-        objected = objected.join(existing, on=["org_code", "discipline", "dossier_id"], how="anti")
-        bulk_insert(connection, objections, objected)
-        connection.execute(
-            text("DELETE FROM records WHERE org_code = :org_code AND discipline = :discipline "
-                 "AND dossier_id = :dossier_id"),
-            objected.select("org_code", "discipline", "dossier_id").to_dicts(),
-        )
-
-    # One row per dossier within the batch: the highest version, the later file on a tie.
-    incoming = (
-        result.accepted.join(delivery_ids, on="file_index")
-        .sort("dossier_version", "file_index", "line_number")
-        .unique(["org_code", "discipline", "dossier_id"], keep="last")
-        .select("org_code", "discipline", "dossier_id", "dossier_version", "delivery_id",
-                *(name for name in RECORD_COLUMNS if name not in {"org_code", "discipline", "dossier_id",
-                                                                  "dossier_version"}))
-    )
-    if incoming.height:
-        _upsert_records(connection, incoming)
-
-
-def _existing_objections(connection: Connection, objected: pl.DataFrame) -> pl.DataFrame:
-    dossiers = objected["dossier_id"].unique().to_list()
-    rows = connection.execute(
-        select(objections.c.org_code, objections.c.discipline, objections.c.dossier_id)
-        .where(objections.c.dossier_id.in_(dossiers))
-    ).all()
-    return pl.DataFrame(rows, schema={"org_code": pl.Utf8, "discipline": pl.Utf8, "dossier_id": pl.Utf8},
-                        orient="row")
-
-
-def _delivery_row(delivery: DeliveryFile, delivery_id: int, refresh_id: int, received_at: datetime) -> dict:
-    return {
-        "delivery_id": delivery_id, "refresh_id": refresh_id, "file_name": delivery.file_name,
-        "sha256": delivery.sha256, "org_code": delivery.org_code, "discipline": delivery.discipline,
-        "month": delivery.month, "resend": delivery.resend, "status": delivery.status,
-        "message_nl": delivery.message_nl, "message_en": delivery.message_en,
-        "records_read": delivery.records_read, "records_accepted": delivery.records_accepted,
-        "records_rejected": delivery.records_rejected, "records_objected": delivery.records_objected,
-        "received_at": received_at,
-    }
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Register and reference files
-# ----------------------------------------------------------------------------------------------------------
-
-def read_organisations_file(path: Path) -> pl.DataFrame:
-    """The organisation register file (`org_code,name,org_type,vsv_code,region,hospital_codes`), as text."""
-    register = pl.read_csv(path, infer_schema=False)
-    return register.select(*(pl.col(column.name) if column.name in register.columns
-                             else pl.lit(None, dtype=pl.Utf8).alias(column.name)
-                             for column in organisations.columns))
-
-
-def upsert_organisations(connection: Connection, register: pl.DataFrame) -> None:
-    """Insert new organisations and update changed ones; organisations no longer listed stay (history)."""
-    rows = register.to_dicts()
-    if not rows:
-        return
-    dialect_insert = postgresql.insert if _is_postgres(connection) else sqlite.insert
-    statement = dialect_insert(organisations)
-    statement = statement.on_conflict_do_update(
-        index_elements=[organisations.c.org_code],
-        set_={column.name: statement.excluded[column.name] for column in organisations.columns
-              if column.name != "org_code"},
-    )
-    connection.execute(statement, rows)
-
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 The loader (validating a delivery's organisation, inside its refresh transaction), the engine's in-memory copy,
 the pages' organisation choice (through `queries.status.organisation_register`, one copy per refresh) and the
 permissions of an account all read the register here. Writing it is the loader's job
-(`loader.refresh.upsert_organisations`).
+(`loader.register.upsert_organisations`).
 """
 
 from __future__ import annotations
