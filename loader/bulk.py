@@ -8,7 +8,7 @@ import sqlite3
 import polars as pl
 from sqlalchemy import Connection, Table
 
-from loader.validate import RECORD_COLUMNS, RECORD_SCHEMA
+from loader.results import RECORD_COLUMNS, RECORD_SCHEMA
 from tables.database import psycopg_driver
 
 SQLITE_ROWS_PER_EXECUTEMANY = 20_000

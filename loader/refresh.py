@@ -35,15 +35,13 @@ from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from loader.bulk import _is_postgres, bulk_insert, read_records
 from loader.derive import derive_births
 from loader.derive import linkage_summary as summarise_linkage
+from loader.files import sha256_of
 from loader.finding import find_delivery_files
 from loader.linkage import link_records
 from loader.register import read_organisations_file, upsert_organisations
+from loader.results import ValidationResult
 from loader.storage import STAGING_TABLE, _create_staging_table, _Ids, _store_batch
-from loader.validate import (
-    ValidationResult,
-    sha256_of,
-    validate_deliveries,
-)
+from loader.validate import validate_deliveries
 from settings import REFERENCE_FOLDER, whole_number_from_environment
 from tables.register import read_register
 from tables.schema import (

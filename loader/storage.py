@@ -11,7 +11,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, Connection, func, insert, select, text
 
 from loader.bulk import _is_postgres, bulk_insert
-from loader.validate import RECORD_COLUMNS, DeliveryFile, ValidationResult
+from loader.results import RECORD_COLUMNS, DeliveryFile, ValidationResult
 from tables.schema import deliveries, hints, objections, rejected_records
 
 STAGING_TABLE = "records_incoming"

@@ -23,8 +23,10 @@ import texts
 from auth.audit import ACTIONS as AUDIT_ACTIONS
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
 from exports import FORMATS as EXPORT_FORMATS
+from loader.hints import RECORD_HINTS
+from loader.messages import FIELDS_WITH_UNIT, STORED_LANGUAGES
 from loader.refresh import REFRESH_STATUSES
-from loader.validate import DELIVERY_STATUSES, FIELDS_WITH_UNIT, RECORD_HINTS, STORED_LANGUAGES
+from loader.results import DELIVERY_STATUSES
 from queries.answers import ColumnKind
 from queries.catalogue import CATALOGUE, Direction
 from queries.dictionary import births_dictionary

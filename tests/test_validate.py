@@ -16,7 +16,8 @@ from fixtures.delivery_files import (
 )
 
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME
-from loader.validate import RECORD_SCHEMA, validate_deliveries, validate_file
+from loader.results import RECORD_SCHEMA
+from loader.validate import validate_deliveries, validate_file
 from texts import code_label
 
 APRIL_FILE = "lvr1_P0001_2023-04.csv"
