@@ -34,7 +34,7 @@ def load_command(source_dir: Path, engine: Engine, console: Console, **refresh_o
         console.print(f"[red]Delivery folder not found: {source_dir}[/red]")
         return 2
     if not find_delivery_files(source_dir):
-        console.print(f"[red]No delivery files (*.csv) found in {source_dir}[/red] "
+        console.print(f"[red]No delivery files found in {source_dir}[/red] "
                       "(folders whose name starts with '_' are skipped)")
         return 2
     with Progress(
@@ -64,13 +64,16 @@ def summary_table(summary: RefreshSummary) -> Table:
     table.add_column("count", justify="right")
     table.add_row("Delivery files processed", f"{summary.files:,}")
     table.add_row("  unchanged (already loaded)", f"{summary.files_unchanged:,}")
-    table.add_row("  rejected as a whole", f"{summary.files_rejected:,}")
+    table.add_row("  rejected (as a whole, or every record)", f"{summary.files_rejected:,}")
+    table.add_row("  of which unreadable (tried again next time)", f"{summary.files_unreadable:,}")
+    table.add_row("Other files (not named as a delivery, not read)", f"{summary.files_not_deliveries:,}")
     table.add_row("Records read", f"{summary.records_read:,}")
     table.add_row("Records accepted", f"{summary.records_accepted:,}")
     table.add_row("Records rejected", f"{summary.records_rejected:,}")
     for reason, count in summary.rejected_by_reason.items():
         table.add_row(f"  {reason}", f"{count:,}")
     table.add_row("Objections honoured (not stored)", f"{summary.records_objected:,}")
+    table.add_row("Accepted but not stored (higher version stored, or objected)", f"{summary.records_not_stored:,}")
     table.add_row("Improvement hints", f"{summary.hints:,}")
     table.add_row("Births linked (children in the national table)", f"{summary.births:,}")
     rate = "-" if summary.linkage_rate is None else f"{summary.linkage_rate:.1%}"

@@ -14,6 +14,16 @@ from texts import code_label
 
 MAX_TEXT_LENGTH = 64  # the width of the text columns of the `records` table
 MESSAGE_SEPARATOR = " | "
+#: A value received is echoed in a message up to this many characters, then "…" (a 1 MB value is not repeated).
+MAX_ECHOED = 60
+#: The `raw` column of a rejected record keeps each value up to this many characters (every valid value fits), and
+#: a line that could not be split into values up to `MAX_RAW_LINE`.
+MAX_RAW_VALUE = 100
+MAX_RAW_LINE = 1000
+#: Control characters (C0 and DEL, but tab and line feed) are shown as this in messages and stored lines: PostgreSQL
+#: text cannot hold a NUL, and the others are invisible.
+CONTROL_CHARACTERS = "[\x00-\x08\x0b-\x1f\x7f]"
+SHOWN_FOR_CONTROL = "\ufffd"
 
 
 Message = TypeVar("Message", str, pl.Expr)
@@ -37,8 +47,31 @@ def _unit(name: str, language: str) -> str:
     return code_label("field_unit", name, language) if name in FIELDS_WITH_UNIT else ""
 
 
+def cut(value: pl.Expr, length: int) -> pl.Expr:
+    """`value` cut to `length` characters, the last of them "…" when anything was cut."""
+    return (pl.when(value.str.len_chars() > length).then(pl.concat_str(value.str.slice(0, length - 1), pl.lit("…")))
+            .otherwise(value))
+
+
+def storable(value: pl.Expr) -> pl.Expr:
+    """`value` with its control characters made visible (and storable: no NUL)."""
+    return value.str.replace_all(CONTROL_CHARACTERS, SHOWN_FOR_CONTROL)
+
+
+def echoed(value: pl.Expr) -> pl.Expr:
+    """A received value as a message repeats it: cut to `MAX_ECHOED` characters, control characters shown."""
+    return storable(cut(value, MAX_ECHOED))
+
+
+def shown(value: str, length: int = MAX_ECHOED) -> str:
+    """A received text (a file name, a header) as a message repeats it: cut, control characters shown."""
+    value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # a file name's undecodable bytes
+    value = re.sub("[\x00-\x1f\x7f]", SHOWN_FOR_CONTROL, value)  # a line break in a name too
+    return value if len(value) <= length else value[:length - 1] + "…"
+
+
 def _value(name: str) -> pl.Expr:
-    return pl.col(name).fill_null("")
+    return echoed(pl.col(name).fill_null(""))
 
 
 def row_value(column: str) -> str:

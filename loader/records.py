@@ -1,5 +1,9 @@
 """Receive, record level: every field against its `Field` spec plus the rules between fields. A record with any
-technical error is rejected with all its error codes (`kind:field`) and one readable message per error."""
+technical error is rejected with all its error codes (`kind:field`) and one readable message per error.
+
+Every check is on the values as received (stripped of surrounding spaces), before the database sees them: a value
+that would not fit a column or could not be stored (a control character, a NUL) is a rejection here, the same on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import polars as pl
 
 from contracts.delivery_format import COLUMNS, FIELDS, Field
 from loader.messages import (
+    CONTROL_CHARACTERS,
     MAX_TEXT_LENGTH,
     VALUE,
     _both,
@@ -23,9 +28,6 @@ from loader.messages import (
 )
 from texts import text
 
-# ----------------------------------------------------------------------------------------------------------
-# Record level
-# ----------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Check:
@@ -43,10 +45,31 @@ def typed(name: str) -> str:
     return f"__{name}"
 
 
+#: A whole number as the format writes it: digits, perhaps a minus sign (no plus, no decimals, no exponent).
+WHOLE_NUMBER = r"^-?\d+$"
+#: More digits than any range of the format allows: out of range, without parsing it.
+TOO_MANY_DIGITS = r"^-?\d{10,}$"
+
+
+def _control_character_check(name: str) -> Check:
+    """A control character (a NUL, a stray CR, 0x1F, ...) in a value: where it is, which it is."""
+    value = pl.col(name)
+    code = pl.concat_str(pl.lit("0x"), value.str.extract(f"({CONTROL_CHARACTERS})", 1).str.encode("hex")
+                         .str.to_uppercase())
+    position = (value.str.extract(f"^([^{CONTROL_CHARACTERS[1:]}*)", 1).str.len_chars() + 1).cast(pl.Utf8)
+    return Check(
+        "control_character", name, value.str.contains(CONTROL_CHARACTERS),
+        *_both(lambda language: _row_message(
+            text("loader_files.control_character", language, field=label(name, language), code=row_value("code"),
+                 position=row_value("position"), line=row_value("line")),
+            code=code, position=position, line=pl.col("line_number").cast(pl.Utf8))),
+    )
+
+
 def field_checks(spec: Field) -> list[Check]:
-    """The technical checks of one field: required, format (kind/codes) and the possible range."""
+    """The technical checks of one field: no control character, required, format (kind/codes), possible range."""
     name, value = spec.name, pl.col(spec.name)
-    checks: list[Check] = []
+    checks: list[Check] = [_control_character_check(name)]
     if spec.required_for:
         checks.append(Check(
             "missing_required", name,
@@ -65,10 +88,10 @@ def field_checks(spec: Field) -> list[Check]:
                         expected=expected)
 
         checks.append(Check(
-            "invalid_integer", name, value.is_not_null() & pl.col(typed(name)).is_null(),
+            "invalid_integer", name, value.is_not_null() & ~value.str.contains(WHOLE_NUMBER),
             *_received(name, not_a_whole_number),
         ))
-        out_of_range = pl.lit(False)
+        out_of_range = value.str.contains(TOO_MANY_DIGITS)
         if spec.low is not None:
             out_of_range = out_of_range | (pl.col(typed(name)) < spec.low)
         if spec.high is not None:
@@ -171,7 +194,7 @@ def _typed_value(spec: Field) -> pl.Expr:
     """The field parsed to its type; null when empty or malformed (malformed is caught by a check)."""
     value = pl.col(spec.name)
     if spec.kind == "int":
-        parsed = pl.when(value.str.contains(r"^-?\d{1,9}$")).then(value).cast(pl.Int64, strict=False)
+        parsed = pl.when(value.str.contains(r"^-?\d{1,9}$")).then(value).cast(pl.Int64, strict=False)  # 9 digits fit
     elif spec.kind == "date":
         parsed = (pl.when(value.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(value)
                   .str.to_date("%Y-%m-%d", strict=False))

@@ -1,8 +1,9 @@
 """Process and publish: one refresh from a folder of deliveries to a new version of the national tables.
 
 Steps (each reported to `progress(stage, done, total)`):
-register → read (find new files by SHA-256) → validate (and store deliveries, rejected records, hints,
-objections, accepted records) → link → derive → publish.
+register → read (every file below the folder, once, batch by batch; files whose SHA-256 is known are skipped:
+`loader.finding.DeliveryReader`) → validate (and store deliveries, rejected records, hints, objections, accepted
+records: `loader.storage`) → link → derive → publish. Reading and validating alternate, one batch at a time.
 
 Everything from the register upsert to moving `data_version_current` happens in **one transaction**: a refresh
 that dies at any point leaves the previous version current and complete, and the next run starts clean. Only
@@ -23,11 +24,11 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypeVar, get_args
+from typing import Literal, get_args
 
 import polars as pl
 from sqlalchemy import Connection, Engine, func, insert, select, text, update
@@ -35,12 +36,11 @@ from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from loader.bulk import _is_postgres, bulk_insert, read_records
 from loader.derive import derive_births
 from loader.derive import linkage_summary as summarise_linkage
-from loader.files import sha256_of
-from loader.finding import find_delivery_files
+from loader.finding import DeliveryReader, find_files
 from loader.linkage import link_records
 from loader.register import read_organisations_file, upsert_organisations
 from loader.results import ValidationResult
-from loader.storage import STAGING_TABLE, _create_staging_table, _Ids, _store_batch
+from loader.storage import STAGING_TABLE, _create_staging_table, _Ids, _store_batch, known_hashes
 from loader.validate import validate_deliveries
 from settings import REFERENCE_FOLDER, whole_number_from_environment
 from tables.register import read_register
@@ -48,7 +48,6 @@ from tables.schema import (
     births,
     data_version_current,
     data_versions,
-    deliveries,
     linkage_summary,
     refreshes,
 )
@@ -82,7 +81,7 @@ class RefreshSummary:
     data_version: int | None
     files: int = 0  # new delivery files processed
     files_unchanged: int = 0  # files already loaded by an earlier refresh (same SHA-256)
-    files_rejected: int = 0  # new files rejected as a whole
+    files_rejected: int = 0  # new files rejected (as a whole, or every record in them)
     records_read: int = 0
     records_accepted: int = 0
     records_rejected: int = 0
@@ -92,6 +91,9 @@ class RefreshSummary:
     births: int = 0
     linkage_rate: float | None = None
     seconds: float = 0.0
+    files_unreadable: int = 0  # new files that could not be read (tried again at the next refresh)
+    records_not_stored: int = 0  # accepted, but a higher version of the dossier is stored or she objected earlier
+    files_not_deliveries: int = 0  # other files below the folder (not named as a delivery): not read
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -99,6 +101,7 @@ class RefreshSummary:
     def add(self, result: ValidationResult) -> None:
         self.files += len(result.files)
         self.files_rejected += sum(delivery.status == "rejected" for delivery in result.files)
+        self.files_unreadable += sum(delivery.error_code == "unreadable" for delivery in result.files)
         for delivery in result.files:
             self.records_read += delivery.records_read
             self.records_accepted += delivery.records_accepted
@@ -129,14 +132,6 @@ def _checkpoint(stage: str) -> None:
 # ----------------------------------------------------------------------------------------------------------
 # The refresh
 # ----------------------------------------------------------------------------------------------------------
-
-_Item = TypeVar("_Item")
-
-
-def _batches(items: Sequence[_Item], size: int) -> Iterator[Sequence[_Item]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
 
 def _start_refresh(engine: Engine, source_dir: Path, started_at: datetime) -> int:
     with engine.begin() as connection:
@@ -205,27 +200,18 @@ def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_fi
     register = read_organisations_file(organisations_file)
     report("register", 1, 1)
 
-    paths = find_delivery_files(source_dir)
+    found = find_files(source_dir)
+    paths = found.deliveries
     with engine.connect() as connection:
-        known = set(connection.execute(select(deliveries.c.sha256)).scalars())
-    new_paths: list[Path] = []
-    new_hashes: list[str] = []
-    for done, path in enumerate(paths, start=1):
-        digest = sha256_of(path)
-        if digest not in known:
-            known.add(digest)  # the same file twice in one folder counts once
-            new_paths.append(path)
-            new_hashes.append(digest)
-        if done % 500 == 0 or done == len(paths):
-            report("read", done, len(paths))
-    if not paths:
-        report("read", 0, 0)
+        known = known_hashes(connection, register)
+    # Read lazily, one batch at a time, each file once: the bytes validated are the bytes hashed.
+    new_files = DeliveryReader(paths, known, FILES_PER_BATCH, report)
 
     with engine.begin() as connection:
         _lock(connection)
         upsert_organisations(connection, register)
         _checkpoint("register")
-        if not new_paths:
+        if not new_files:
             current = _current_version(connection)
             births_now = connection.execute(select(data_versions.c.births)
                                             .where(data_versions.c.data_version == current)).scalar_one_or_none()
@@ -235,19 +221,17 @@ def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_fi
             return summary
 
         summary = RefreshSummary(refresh_id=refresh_id, status="published", data_version=None,
-                                 files_unchanged=len(paths) - len(new_paths))
+                                 files_not_deliveries=len(found.others))
         register_frame = read_register(connection)
         ids = _Ids.from_database(connection)
         _create_staging_table(connection)
-        report("validate", 0, len(new_paths))
-        done = 0
-        for batch in _batches(list(zip(new_paths, new_hashes, strict=True)), FILES_PER_BATCH):
-            result = validate_deliveries([path for path, _ in batch], register_frame,
-                                         sha256s=[digest for _, digest in batch])
-            _store_batch(connection, result, refresh_id, ids)
+        report("validate", 0, len(paths))
+        for batch in new_files.batches():
+            result = validate_deliveries(batch, register_frame)
+            summary.records_not_stored += _store_batch(connection, result, refresh_id, ids)
             summary.add(result)
-            done += len(batch)
-            report("validate", done, len(new_paths))
+            report("validate", new_files.read, len(paths))
+        summary.files_unchanged = new_files.unchanged
         if not _is_postgres(connection):
             connection.execute(text(f"DROP TABLE IF EXISTS temp.{STAGING_TABLE}"))
         _checkpoint("validate")

@@ -4,12 +4,15 @@ frames of accepted records, rejected records, objections and hints (`ValidationR
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
 import polars as pl
 
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME
+from loader.messages import shown
+from tables.schema import column_width, deliveries
 
 #: Column types of accepted records (the contract with `loader.linkage.link_records`).
 POLARS_TYPE_OF_KIND: dict[str, pl.DataType] = {
@@ -25,13 +28,12 @@ RECORD_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Results
-# ----------------------------------------------------------------------------------------------------------
-
-#: What became of a delivery file: every record accepted, some rejected, or the whole file rejected.
+#: What became of a delivery file: every record accepted, some rejected, or the file rejected (as a whole, with an
+#: `error_code`, or because every record in it was rejected).
 DeliveryStatus = Literal["accepted", "partially_accepted", "rejected"]
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
+#: The `deliveries.file_name` column's width: a longer name is stored cut, ending in "…" (and rejected).
+FILE_NAME_WIDTH = column_width(deliveries.c.file_name)
 
 
 @dataclass
@@ -39,14 +41,15 @@ class DeliveryFile:
     """One delivery file and what became of it (one row of the `deliveries` table)."""
 
     path: Path
-    sha256: str
+    sha256: str | None  # None when nothing could be read
+    received_at: datetime
     org_code: str | None = None
     discipline: str | None = None
     month: str | None = None
     resend: int = 0
     status: DeliveryStatus = "accepted"
     error_code: str | None = None  # why the whole file was rejected
-    message_nl: str | None = None
+    message_nl: str | None = None  # why, or a note about the file (e.g. records not stored)
     message_en: str | None = None
     records_read: int = 0
     records_accepted: int = 0
@@ -55,14 +58,23 @@ class DeliveryFile:
 
     @property
     def file_name(self) -> str:
-        return self.path.name
+        """The name as stored and shown: undecodable bytes and control characters made visible, cut to the column."""
+        return shown(self.path.name, FILE_NAME_WIDTH)
 
-    def reject(self, error_code: str, message_nl: str, message_en: str, data_lines: int) -> None:
-        """Reject the whole file: every data line counts as read and rejected."""
+    @property
+    def rejected_whole(self) -> bool:
+        """Rejected as a whole (nothing in it validated record by record)."""
+        return self.error_code is not None
+
+    def reject(self, error_code: str, message_nl: str, message_en: str, records_read: int,
+               records_objected: int = 0) -> None:
+        """Reject the whole file: every record in it counts as read and rejected, but for the objections that
+        could still be honoured (`loader.objections`)."""
         self.status, self.error_code = "rejected", error_code
         self.message_nl, self.message_en = message_nl, message_en
-        self.records_read = self.records_rejected = data_lines
-        self.records_accepted = self.records_objected = 0
+        self.records_read, self.records_objected = records_read, records_objected
+        self.records_rejected = records_read - records_objected
+        self.records_accepted = 0
 
 
 if TYPE_CHECKING:
@@ -101,7 +113,7 @@ class ValidationResult:
         """Rejected records per error code (`kind:field`); a whole rejected file counts as `file:<kind>`."""
         counts: dict[str, int] = {}
         for delivery in self.files:
-            if delivery.status == "rejected":
+            if delivery.rejected_whole:
                 key = f"file:{delivery.error_code}"
                 counts[key] = counts.get(key, 0) + delivery.records_rejected
         if self.rejected.height:

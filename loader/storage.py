@@ -1,24 +1,56 @@
 """Storing one validated batch of delivery files: deliveries, rejected records, hints, objections and the accepted
-records (the highest dossier_version per dossier wins), inside the refresh's transaction."""
+records (the highest dossier_version per dossier wins), inside the refresh's transaction; and which files count as
+read before (`known_hashes`).
+
+Every file gets a deliveries row, whatever became of it: the rows are history (the same bytes can have several, e.g.
+a file rejected for its organisation and read again once the register knows it). An accepted record that is not
+stored, because a higher version of its dossier is stored or its woman objected earlier, is said in a note on its
+file's row (`message_nl`, `message_en`), so that "accepted" never hides it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, func, insert, select, text
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, select, text, update
 
+from contracts.delivery_format import DISCIPLINE_ORGANISATION_TYPE
 from loader.bulk import _is_postgres, bulk_insert
+from loader.messages import MESSAGE_SEPARATOR, _both
 from loader.results import RECORD_COLUMNS, DeliveryFile, ValidationResult
-from tables.schema import deliveries, hints, objections, rejected_records
+from tables.schema import deliveries, hints, objections, organisations, rejected_records
+from texts import text as message
 
 STAGING_TABLE = "records_incoming"
+KEY = ["org_code", "discipline", "dossier_id"]
+KEY_SCHEMA = {name: pl.Utf8 for name in KEY}
+#: Rejections that end once the register knows the organisation (with the right type): such a file is read again.
+RETRIED_ONCE_REGISTERED = ("unknown_organisation", "organisation_type_not_allowed")
+#: Dossier numbers a note names, at most.
+DOSSIERS_NAMED = 5
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def known_hashes(connection: Connection, register: pl.DataFrame) -> set[str]:
+    """The SHA-256 of every file read before, which a refresh does not read again, but for a file rejected for its
+    organisation that the register now knows with the right type (`register`: the register file being loaded,
+    `org_code` and `org_type`; it overrides the stored one, as its upsert will). A file nothing could be read of
+    has no hash: it is always read again."""
+    org_types = {code: org_type for code, org_type in connection.execute(
+        select(organisations.c.org_code, organisations.c.org_type))}
+    org_types.update(zip(register["org_code"].to_list(), register["org_type"].to_list(), strict=True))
+    allowed = {discipline.value: org_type for discipline, org_type in DISCIPLINE_ORGANISATION_TYPE.items()}
+    rows = connection.execute(select(deliveries.c.sha256, deliveries.c.error_code, deliveries.c.org_code,
+                                     deliveries.c.discipline).where(deliveries.c.sha256.is_not(None)))
+    known: set[str] = set()
+    retried: set[str] = set()
+    for sha256, error_code, org_code, discipline in rows:
+        if (error_code in RETRIED_ONCE_REGISTERED and discipline in allowed
+                and org_types.get(org_code) == allowed[discipline]):
+            retried.add(sha256)
+        else:
+            known.add(sha256)
+    return known
 
 
 @dataclass
@@ -62,13 +94,13 @@ def _upsert_records(connection: Connection, incoming: pl.DataFrame) -> None:
     ))
 
 
-def _store_batch(connection: Connection, result: ValidationResult, refresh_id: int, ids: _Ids) -> None:
-    received_at = _now()
+def _store_batch(connection: Connection, result: ValidationResult, refresh_id: int, ids: _Ids) -> int:
+    """Store one validated batch; the number of accepted records that were not stored (see the module)."""
     delivery_ids = pl.DataFrame({"file_index": range(len(result.files)),
                                  "delivery_id": range(ids.delivery, ids.delivery + len(result.files))},
                                 schema={"file_index": pl.Int64, "delivery_id": pl.Int64})
     connection.execute(insert(deliveries), [
-        _delivery_row(delivery, ids.delivery + index, refresh_id, received_at)
+        _delivery_row(delivery, ids.delivery + index, refresh_id)
         for index, delivery in enumerate(result.files)
     ])
     ids.delivery += len(result.files)
@@ -112,8 +144,56 @@ def _store_batch(connection: Connection, result: ValidationResult, refresh_id: i
                 *(name for name in RECORD_COLUMNS if name not in {"org_code", "discipline", "dossier_id",
                                                                   "dossier_version"}))
     )
-    if incoming.height:
-        _upsert_records(connection, incoming)
+    if not incoming.height:
+        return 0
+    _upsert_records(connection, incoming)
+    return _note_records_not_stored(connection, result.accepted.join(delivery_ids, on="file_index"), incoming)
+
+
+def _note_records_not_stored(connection: Connection, accepted: pl.DataFrame, incoming: pl.DataFrame) -> int:
+    """Say on each file's row how many of its accepted records were not stored, and why; how many in all.
+
+    `accepted`: every accepted record of the batch (with `delivery_id`); `incoming`: the one per dossier that went
+    to the upsert (in the staging table). Not stored: a record whose dossier has a higher version, in this batch or
+    stored; a record whose dossier has an objection."""
+    stored_higher = connection.execute(text(
+        f"SELECT s.org_code, s.discipline, s.dossier_id, r.dossier_version FROM {STAGING_TABLE} s JOIN records r "
+        "ON r.org_code = s.org_code AND r.discipline = s.discipline AND r.dossier_id = s.dossier_id "
+        "WHERE r.dossier_version > s.dossier_version")).all()
+    highest = pl.concat([
+        incoming.select(*KEY, "dossier_version"),
+        pl.DataFrame(stored_higher, schema={**KEY_SCHEMA, "dossier_version": pl.Int64}, orient="row"),
+    ]).group_by(KEY).agg(pl.col("dossier_version").max().alias("highest"))
+    superseded = (accepted.join(highest, on=KEY).filter(pl.col("dossier_version") < pl.col("highest"))
+                  .sort("delivery_id", "line_number"))
+    objected_keys = pl.DataFrame(connection.execute(text(
+        f"SELECT s.org_code, s.discipline, s.dossier_id FROM {STAGING_TABLE} s WHERE EXISTS (SELECT 1 FROM "
+        "objections o WHERE o.org_code = s.org_code AND o.discipline = s.discipline AND o.dossier_id = s.dossier_id)"
+    )).all(), schema=KEY_SCHEMA, orient="row")
+    objected = accepted.join(objected_keys, on=KEY)
+    notes: dict[int, list[tuple[str, str]]] = {}
+    for (delivery_id,), rows in superseded.group_by(["delivery_id"], maintain_order=True):
+        named = rows["dossier_id"].head(DOSSIERS_NAMED).to_list()
+        dossiers = ", ".join(named) + (", …" if rows.height > len(named) else "")
+        notes.setdefault(int(delivery_id), []).append(_superseded_note(rows.height, dossiers))
+    for (delivery_id,), rows in objected.group_by(["delivery_id"], maintain_order=True):
+        notes.setdefault(int(delivery_id), []).append(_objected_note(rows.height))
+    if notes:
+        connection.execute(
+            update(deliveries).where(deliveries.c.delivery_id == bindparam("id"))
+            .values(message_nl=bindparam("nl"), message_en=bindparam("en")),
+            [{"id": delivery_id, "nl": MESSAGE_SEPARATOR.join(nl for nl, _ in parts),
+              "en": MESSAGE_SEPARATOR.join(en for _, en in parts)} for delivery_id, parts in notes.items()],
+        )
+    return superseded.height + objected.height
+
+
+def _superseded_note(count: int, dossiers: str) -> tuple[str, str]:
+    return _both(lambda language: message("loader_files.superseded", language, count=count, dossiers=dossiers))
+
+
+def _objected_note(count: int) -> tuple[str, str]:
+    return _both(lambda language: message("loader_files.objected_earlier", language, count=count))
 
 
 def _existing_objections(connection: Connection, objected: pl.DataFrame) -> pl.DataFrame:
@@ -126,13 +206,14 @@ def _existing_objections(connection: Connection, objected: pl.DataFrame) -> pl.D
                         orient="row")
 
 
-def _delivery_row(delivery: DeliveryFile, delivery_id: int, refresh_id: int, received_at: datetime) -> dict:
+def _delivery_row(delivery: DeliveryFile, delivery_id: int, refresh_id: int) -> dict:
     return {
         "delivery_id": delivery_id, "refresh_id": refresh_id, "file_name": delivery.file_name,
         "sha256": delivery.sha256, "org_code": delivery.org_code, "discipline": delivery.discipline,
         "month": delivery.month, "resend": delivery.resend, "status": delivery.status,
+        "error_code": delivery.error_code,
         "message_nl": delivery.message_nl, "message_en": delivery.message_en,
         "records_read": delivery.records_read, "records_accepted": delivery.records_accepted,
         "records_rejected": delivery.records_rejected, "records_objected": delivery.records_objected,
-        "received_at": received_at,
+        "received_at": delivery.received_at,
     }

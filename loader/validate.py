@@ -1,68 +1,83 @@
 """Receive: validate delivery files against the delivery format (`contracts/delivery_format.py`).
 
 Two levels, as in Perined's receiving process:
-- **File level** (`loader.files`): a file with a bad name, unreadable or non-UTF-8 bytes, broken CSV, wrong columns,
-  no data rows, an organisation that is not in the register or whose type may not send this discipline is rejected
-  as a whole, with one message in Dutch and English. The other files of the delivery are unaffected.
+- **File level** (`loader.files`): a file that cannot be read, with a bad name, no UTF-8 text, a wrong header, no
+  records, an organisation that is not in the register or whose type may not send this discipline is rejected as
+  a whole, with one message in Dutch and English. The other files of the delivery are unaffected.
 - **Record level** (`loader.records`): every field against its `Field` spec plus a few cross-field rules. A record
   with any technical error is rejected with all its error codes (`kind:field`) and one readable message per error;
-  records of women who objected are counted and only their key is kept. Accepted records get improvement hints
-  (`loader.hints`: `missing_important`, `implausible`) that never reject.
+  a line that cannot be split into fields (`loader.parsing`) is rejected with that reason alone. Records of women
+  who objected are counted and only their key is kept (`loader.objections`). Accepted records get improvement
+  hints (`loader.hints`: `missing_important`, `implausible`) that never reject.
 
-Every message is a `loader.*` text of the catalogue (texts/), stored in Dutch and English (`loader.messages`).
+Every message is a text of the catalogue (texts/), stored in Dutch and English (`loader.messages`).
 
-Invariant per file: accepted + rejected + objected = records read (a whole rejected file counts every data line
-as rejected). Everything is column-wise polars: the files of a batch are concatenated into one buffer and
-parsed once as strings (`loader.parsing`).
+Invariant per file: accepted + rejected + objected = records read = the records a careful reader finds in it (a
+whole rejected file counts every record in it as rejected, but for the objections it honours). A file whose every
+record is rejected is `rejected` too. Pure: validates the bytes it is given (`loader.finding.ReceivedFile`), so
+that what is stored is what was read. Everything is column-wise polars: the files of a batch are parsed together.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from contracts.delivery_format import COLUMNS, FIELDS
-from loader.files import _check_content, _check_name, _check_organisation, _unreadable_message
+from loader.files import FileCheck, check_file
+from loader.finding import ReceivedFile, read_delivery_file
 from loader.hints import RECORD_HINTS
-from loader.messages import MAX_TEXT_LENGTH, MESSAGE_SEPARATOR, _both
-from loader.parsing import _parse_batch
+from loader.messages import (
+    MAX_RAW_LINE,
+    MAX_RAW_VALUE,
+    MAX_TEXT_LENGTH,
+    MESSAGE_SEPARATOR,
+    STORED_LANGUAGES,
+    _both,
+    _received,
+    _row_message,
+    cut,
+    label,
+    row_value,
+    storable,
+)
+from loader.objections import OBJECTED, usable_key
+from loader.parsing import parse_bodies
 from loader.records import RECORD_CHECKS, _typed_value, typed
-from loader.results import HINT_SCHEMA, RECORD_COLUMNS, DeliveryFile, ValidationResult, _empty
+from loader.results import (
+    HINT_SCHEMA,
+    OBJECTION_SCHEMA,
+    RECORD_COLUMNS,
+    REJECTED_SCHEMA,
+    DeliveryFile,
+    ValidationResult,
+    _empty,
+)
+from texts import text
 
 
-def validate_deliveries(paths: Sequence[Path], organisations: pl.DataFrame,
-                        sha256s: Sequence[str] | None = None) -> ValidationResult:
-    """Validate a batch of delivery files against the delivery format and the organisation register.
+def validate_deliveries(received: Sequence[ReceivedFile], organisations: pl.DataFrame) -> ValidationResult:
+    """Validate a batch of received delivery files against the delivery format and the organisation register.
 
-    `organisations` needs `org_code` and `org_type`. `sha256s` (optional) are the files' known hashes.
+    `organisations` needs `org_code` and `org_type`.
     """
     org_types = dict(zip(organisations["org_code"].to_list(), organisations["org_type"].to_list(), strict=True))
-    files: list[DeliveryFile] = []
-    bodies: list[tuple[int, bytes]] = []
-    for index, path in enumerate(paths):
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            delivery = DeliveryFile(path=path, sha256=sha256s[index] if sha256s else "")
-            files.append(delivery)
-            _check_name(delivery, b"")
-            delivery.reject("unreadable", *_both(_unreadable_message(error)), 0)
-            continue
-        delivery = DeliveryFile(path=path, sha256=sha256s[index] if sha256s else hashlib.sha256(data).hexdigest())
-        files.append(delivery)
-        if not _check_name(delivery, data) or not _check_organisation(delivery, org_types, data):
-            continue
-        content = _check_content(delivery, data)
-        if content is not None:
-            bodies.append((index, content[1]))
-    parsed = _parse_batch(bodies, files)
+    checks = [check_file(file, org_types) for file in received]
+    files = [check.delivery for check in checks]
+    parsed = parse_bodies([(index, check.body) for index, check in enumerate(checks) if check.body is not None])
     result = _validate_records(parsed, files)
-    read = parsed.filter(pl.col("field_count") > 0).group_by("file_index").len() if parsed.height else None
+    result.objections = pl.concat([result.objections, _objections_of_rejected_files(checks)])
+    read = parsed.group_by("file_index").len() if parsed.height else None
     _count_per_file(result, dict(read.iter_rows()) if read is not None else {})
     return result
+
+
+def _objections_of_rejected_files(checks: list[FileCheck]) -> pl.DataFrame:
+    rows = [(index, check.delivery.org_code, check.delivery.discipline, dossier_id)
+            for index, check in enumerate(checks) for dossier_id in check.objections]
+    return pl.DataFrame(rows, schema=OBJECTION_SCHEMA, orient="row")
 
 
 def _validate_records(parsed: pl.DataFrame, files: list[DeliveryFile]) -> ValidationResult:
@@ -79,35 +94,40 @@ def _validate_records(parsed: pl.DataFrame, files: list[DeliveryFile]) -> Valida
     )
     cleaned = (
         parsed.lazy()
-        .filter(pl.col("field_count") > 0)  # blank lines are not records
         .with_columns(pl.when(pl.col(name).str.strip_chars().str.len_bytes() > 0)
                       .then(pl.col(name).str.strip_chars()).alias(name) for name in COLUMNS)
         .join(file_info.lazy(), on="file_index", how="left", maintain_order="left")  # records stay in file order
     )
-    is_objection = pl.col("objection") == "1"
+    split = pl.col("line_problem").is_null()
+    is_objection = pl.col("objection") == OBJECTED
     # Only the key of an objected record is kept: its other fields are dropped before anything looks at them.
-    objections = cleaned.filter(is_objection).select(
-        "file_index", pl.col("_org").alias("org_code"), pl.col("_discipline").alias("discipline"), "dossier_id",
+    objected = cleaned.filter(split & is_objection).select(
+        "file_index", "line_number", pl.col("_org").alias("org_code"), pl.col("_discipline").alias("discipline"),
+        "dossier_id",
     ).collect()
+    objections = objected.filter(usable_key(pl.col("dossier_id"))).drop("line_number")
     checked = (
-        cleaned.filter(~is_objection | pl.col("objection").is_null())
+        cleaned.filter(split & (~is_objection | pl.col("objection").is_null()))
         .with_columns(_typed_value(spec) for spec in FIELDS)
         .with_columns(check.condition.fill_null(False).alias(f"__check{i}") for i, check in enumerate(RECORD_CHECKS))
         .with_columns(pl.any_horizontal(f"__check{i}" for i in range(len(RECORD_CHECKS))).alias("__rejected"))
         .collect()
     )
     rejected_rows = checked.filter(pl.col("__rejected"))
-    rejected = rejected_rows.select(
-        "file_index", "line_number", pl.col("dossier_id").str.slice(0, MAX_TEXT_LENGTH),
-        pl.concat_str([pl.when(pl.col(f"__check{i}")).then(pl.lit(f"{check.code}:{check.field_name}"))
-                       for i, check in enumerate(RECORD_CHECKS)], separator=";", ignore_nulls=True)
-        .alias("error_codes"),
-        pl.concat_str([pl.when(pl.col(f"__check{i}")).then(check.message_nl) for i, check in enumerate(RECORD_CHECKS)],
-                      separator=MESSAGE_SEPARATOR, ignore_nulls=True).alias("message_nl"),
-        pl.concat_str([pl.when(pl.col(f"__check{i}")).then(check.message_en) for i, check in enumerate(RECORD_CHECKS)],
-                      separator=MESSAGE_SEPARATOR, ignore_nulls=True).alias("message_en"),
-        pl.struct(list(COLUMNS)).struct.json_encode().alias("raw"),
-    )
+    rejected = pl.concat([
+        rejected_rows.select(
+            "file_index", "line_number", _stored_dossier_id(),
+            pl.concat_str([pl.when(pl.col(f"__check{i}")).then(pl.lit(f"{check.code}:{check.field_name}"))
+                           for i, check in enumerate(RECORD_CHECKS)], separator=";", ignore_nulls=True)
+            .alias("error_codes"),
+            *(pl.concat_str([pl.when(pl.col(f"__check{i}")).then(getattr(check, f"message_{language}"))
+                             for i, check in enumerate(RECORD_CHECKS)], separator=MESSAGE_SEPARATOR,
+                            ignore_nulls=True).alias(f"message_{language}") for language in STORED_LANGUAGES),
+            _raw(COLUMNS),
+        ),
+        _unsplit_lines(cleaned.filter(~split).collect()),
+        _unrecorded_objections(objected.filter(~usable_key(pl.col("dossier_id")))),
+    ]).select(*REJECTED_SCHEMA).sort("file_index", "line_number")
     accepted = checked.filter(~pl.col("__rejected")).select(
         "file_index", "line_number",
         *(pl.col("_discipline").alias(name) if name == "discipline" else pl.col(typed(name)).alias(name)
@@ -115,6 +135,48 @@ def _validate_records(parsed: pl.DataFrame, files: list[DeliveryFile]) -> Valida
     )
     hints = _hints(accepted)
     return ValidationResult(files=files, accepted=accepted, rejected=rejected, objections=objections, hints=hints)
+
+
+def _stored_dossier_id() -> pl.Expr:
+    """A rejected record's dossier number as stored: within the column, control characters shown."""
+    return storable(pl.col("dossier_id").str.slice(0, MAX_TEXT_LENGTH)).alias("dossier_id")
+
+
+def _raw(columns: tuple[str, ...]) -> pl.Expr:
+    """The record as received, for the sender to find it: its values as JSON, each cut to `MAX_RAW_VALUE`."""
+    return (pl.struct([storable(cut(pl.col(name), MAX_RAW_VALUE)).alias(name) for name in columns])
+            .struct.json_encode().alias("raw"))
+
+
+def _unsplit_lines(rows: pl.DataFrame) -> pl.DataFrame:
+    """Records that could not be split into fields (`loader.parsing.LineProblem`): rejected with that reason."""
+    unclosed = pl.col("line_problem") == "unclosed_quote"
+    line_break = _both(lambda language: _row_message(
+        text("loader_files.line_break_in_value", language, first=row_value("first"), last=row_value("last")),
+        first=pl.col("line_number").cast(pl.Utf8), last=pl.col("last_line_number").cast(pl.Utf8)))
+    unclosed_quote = _both(lambda language: pl.lit(text("loader_files.unclosed_quote", language)))
+    line_as_received = pl.struct(storable(cut(pl.col("line"), MAX_RAW_LINE)).alias("line")).struct.json_encode()
+    return rows.select(
+        "file_index", "line_number", _stored_dossier_id(),
+        pl.concat_str(pl.col("line_problem"), pl.lit(":record")).alias("error_codes"),
+        *(pl.when(unclosed).then(unclosed_quote[index]).otherwise(line_break[index]).alias(f"message_{language}")
+          for index, language in enumerate(STORED_LANGUAGES)),
+        pl.when(unclosed).then(line_as_received).otherwise(_raw(COLUMNS)).alias("raw"),
+    )
+
+
+def _unrecorded_objections(rows: pl.DataFrame) -> pl.DataFrame:
+    """Objections whose dossier number cannot be kept as their key: rejected, asking for the objection again.
+    Their line is not kept: only the key fields, as an honoured objection would."""
+    messages = _received("dossier_id", lambda language: text(
+        "loader_files.objection_not_recorded", language, field=label("dossier_id", language),
+        value=row_value("value"), maximum=MAX_TEXT_LENGTH))
+    return rows.with_columns(objection=pl.lit(OBJECTED)).select(
+        "file_index", "line_number", _stored_dossier_id(),
+        pl.lit("objection_not_recorded:dossier_id").alias("error_codes"),
+        messages[0].alias("message_nl"), messages[1].alias("message_en"),
+        _raw(("dossier_id", "objection")),
+    )
 
 
 def _hints(accepted: pl.DataFrame) -> pl.DataFrame:
@@ -137,15 +199,22 @@ def _count_per_file(result: ValidationResult, read: dict[int, int]) -> None:
 
     accepted, rejected, objected = counts(result.accepted), counts(result.rejected), counts(result.objections)
     for index, delivery in enumerate(result.files):
-        if delivery.status == "rejected":
+        if delivery.rejected_whole:
             continue
         delivery.records_accepted = accepted.get(index, 0)
         delivery.records_rejected = rejected.get(index, 0)
         delivery.records_objected = objected.get(index, 0)
         delivery.records_read = read.get(index, 0)
-        delivery.status = "accepted" if delivery.records_rejected == 0 else "partially_accepted"
+        if delivery.records_rejected == 0:
+            delivery.status = "accepted"
+        elif delivery.records_accepted or delivery.records_objected:
+            delivery.status = "partially_accepted"
+        else:  # nothing of it is used: the file is rejected, its records' rejections say why
+            delivery.status = "rejected"
+            delivery.message_nl, delivery.message_en = _both(
+                lambda language: text("loader_files.all_records_rejected", language))
 
 
 def validate_file(path: Path, organisations: pl.DataFrame) -> ValidationResult:
-    """Validate one delivery file (see `validate_deliveries`)."""
-    return validate_deliveries([path], organisations)
+    """Read and validate one delivery file (see `validate_deliveries`)."""
+    return validate_deliveries([read_delivery_file(path)], organisations)

@@ -36,6 +36,14 @@ from contracts.delivery_format import FIELDS
 metadata = MetaData()
 
 
+def column_width(column: Column[Any]) -> int:
+    """The number of characters a text column holds (its `String(n)`): what the loader cuts or refuses beyond."""
+    length = getattr(column.type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{column} has no width")
+    return length
+
+
 def col(name: str, type_: TypeEngine[Any] | type[TypeEngine[Any]], nl: str, comment: str, *constraints: SchemaItem,
         **kwargs: Any) -> Column[Any]:
     """A column with its English comment and Dutch registry term (for the data dictionary)."""
@@ -96,17 +104,21 @@ deliveries = Table(
     col("delivery_id", Integer, "Aanlevering", "Delivery number", primary_key=True),
     col("refresh_id", Integer, "Verversing", "The refresh that read it", nullable=False),
     col("file_name", String(200), "Bestandsnaam", "Name of the delivery file", nullable=False),
-    col("sha256", String(64), "Controlegetal", "SHA-256 of the file: the same file is processed once",
-        nullable=False, unique=True),
+    col("sha256", String(64), "Controlegetal",
+        "SHA-256 of the bytes read: the same file is processed once (empty when the file could not be read)",
+        nullable=True),
     col("org_code", String(16), "Organisatiecode", "Sender (from the file name)", nullable=True),
     col("discipline", String(8), "Discipline", "lvr1 (midwife), lvr2 (obstetrician), lnr (paediatrician)",
         nullable=True),
     col("month", String(7), "Maand", "Birth month the delivery covers (YYYY-MM)", nullable=True),
     col("resend", SmallInteger, "Herzending", "0 for a first delivery, n for the n-th resend", nullable=False),
-    col("status", String(20), "Status", "accepted, partially_accepted or rejected (whole file)",
-        nullable=False),
-    col("message_nl", Text, "Melding", "Why a whole file was rejected, in Dutch", nullable=True),
-    col("message_en", Text, "Message", "Why a whole file was rejected, in English", nullable=True),
+    col("status", String(20), "Status",
+        "accepted, partially_accepted or rejected (as a whole, or every record rejected)", nullable=False),
+    col("error_code", String(40), "Afkeurcode",
+        "Why the whole file was rejected (e.g. unreadable, bad_file_name); empty otherwise", nullable=True),
+    col("message_nl", Text, "Melding", "Why the file was rejected, or a note about it, in Dutch", nullable=True),
+    col("message_en", Text, "Message", "Why the file was rejected, or a note about it, in English",
+        nullable=True),
     col("records_read", Integer, "Records gelezen", "Data rows in the file", nullable=False),
     col("records_accepted", Integer, "Records geaccepteerd", "Rows accepted", nullable=False),
     col("records_rejected", Integer, "Records afgekeurd", "Rows rejected with a technical error",
@@ -114,6 +126,8 @@ deliveries = Table(
     col("records_objected", Integer, "Records met bezwaar", "Rows of women who objected (not stored)",
         nullable=False),
     col("received_at", DateTime(timezone=True), "Ontvangen", "When it was read (UTC)", nullable=False),
+    # Not unique: the rows are history (a file read again once its organisation is registered, an unreadable one).
+    Index("ix_deliveries_sha256", "sha256"),
 )
 
 _RECORD_COLUMN_TYPES: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
@@ -159,10 +173,11 @@ rejected_records = Table(
     col("delivery_id", Integer, "Aanlevering", "Delivery the record came from", nullable=False),
     col("line_number", Integer, "Regelnummer", "Line in the file (header = line 1)", nullable=False),
     col("dossier_id", String(64), "Dossiernummer", "The dossier, when readable", nullable=True),
-    col("error_codes", String(200), "Foutcodes", "Error codes separated by ';'", nullable=False),
+    col("error_codes", Text, "Foutcodes", "Error codes separated by ';'", nullable=False),
     col("message_nl", Text, "Melding", "Readable explanation in Dutch", nullable=False),
     col("message_en", Text, "Message", "Readable explanation in English", nullable=False),
-    col("raw", Text, "Origineel", "The record as received (the line's fields as JSON)", nullable=False),
+    col("raw", Text, "Origineel",
+        "The record as received (the line's fields as JSON, each value cut to 100 characters)", nullable=False),
 )
 
 hints = Table(

@@ -10,6 +10,7 @@ import pytest
 from fixtures.delivery_files import ORGANISATIONS_FILE
 
 from contracts.delivery_format import COLUMNS, FIELDS, FILE_NAME_PATTERN, Discipline
+from loader.finding import read_delivery_file
 from loader.validate import validate_deliveries
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "delivery-format.md"
@@ -64,7 +65,8 @@ def test_the_example_files_are_accepted_by_the_loader(document: str, tmp_path: P
     for name, block in zip(["lvr1_P0001_2023-04.csv", "lvr2_H001_2023-04.csv"], blocks, strict=True):
         paths.append(tmp_path / name)
         paths[-1].write_text(block, encoding="utf-8")
-    result = validate_deliveries(paths, pl.read_csv(ORGANISATIONS_FILE, infer_schema=False))
+    result = validate_deliveries([read_delivery_file(path) for path in paths],
+                                 pl.read_csv(ORGANISATIONS_FILE, infer_schema=False))
     assert [(delivery.records_accepted, delivery.records_rejected, delivery.records_objected)
             for delivery in result.files] == [(1, 0, 1), (1, 0, 0)]
     assert result.hints.height == 0

@@ -23,6 +23,7 @@ import texts
 from auth.audit import ACTIONS as AUDIT_ACTIONS
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
 from exports import FORMATS as EXPORT_FORMATS
+from loader.finding import UNREADABLE_REASONS
 from loader.hints import RECORD_HINTS
 from loader.messages import FIELDS_WITH_UNIT, STORED_LANGUAGES
 from loader.refresh import REFRESH_STATUSES
@@ -73,6 +74,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "discipline_plural": tuple(Discipline),
     "delivery_status": DELIVERY_STATUSES,
     "refresh_status": REFRESH_STATUSES,
+    "unreadable_reason": UNREADABLE_REASONS,
     "hint_code": tuple(sorted({hint.code for hint in RECORD_HINTS})),
     "suppression": MASKED_REASONS,
     "disclosure": TREATMENTS,

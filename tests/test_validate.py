@@ -16,6 +16,7 @@ from fixtures.delivery_files import (
 )
 
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME
+from loader.finding import read_delivery_file
 from loader.results import RECORD_SCHEMA
 from loader.validate import validate_deliveries, validate_file
 from texts import code_label
@@ -208,7 +209,7 @@ def _broken_files(folder: Path) -> dict[str, Path]:
 def test_broken_files_are_rejected_whole_and_the_rest_loads(tmp_path: Path, register: pl.DataFrame) -> None:
     broken = _broken_files(tmp_path)
     good = write_delivery(tmp_path, APRIL_FILE, [midwife_record(), midwife_record(dossier_id="D2")])
-    result = validate_deliveries([*broken.values(), good], register)
+    result = validate_deliveries([read_delivery_file(path) for path in [*broken.values(), good]], register)
     by_name = {delivery.file_name: delivery for delivery in result.files}
     for code, path in broken.items():
         delivery = by_name[path.name]
@@ -236,7 +237,7 @@ def test_counts_balance_per_file(tmp_path: Path, register: pl.DataFrame) -> None
     other = [obstetrician_record(dossier_id=f"O{i}", birth_weight_g="2.9" if i % 4 == 0 else "2900")
              for i in range(10)]
     paths = [write_delivery(tmp_path, APRIL_FILE, rows), write_delivery(tmp_path, "lvr2_H001_2023-04.csv", other)]
-    result = validate_deliveries(paths, register)
+    result = validate_deliveries([read_delivery_file(path) for path in paths], register)
     midwife, obstetric = result.files
     assert (midwife.records_read, midwife.records_accepted, midwife.records_rejected, midwife.records_objected) == (
         len(rows), 4 * 7, 2 * 7, 1 * 7)
