@@ -40,6 +40,10 @@ from loader.results import FILE_NAME_WIDTH, DeliveryFile
 from texts import code_label, text
 
 Wording = Callable[[str], str]  # a message in a given language
+#: Why a whole file is rejected (`deliveries.error_code`), in the order checked (docs/delivery-format.md lists them).
+FILE_REJECTIONS = ("unreadable", "bad_file_name", "month_in_future", "unknown_organisation",
+                   "organisation_type_not_allowed", "empty_file", "compressed", "binary", "not_utf8", "no_header",
+                   "wrong_columns", "empty")
 
 #: How a compressed file or a spreadsheet begins: gzip, zip (xlsx, ods, docx), OLE2 (xls), bzip2, xz, 7-Zip.
 COMPRESSED_MAGIC = (b"\x1f\x8b", b"PK\x03\x04", b"PK\x05\x06", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"BZh91",

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 import polars as pl
 import pytest
 from fixtures.delivery_files import ORGANISATIONS_FILE
 
 from contracts.delivery_format import COLUMNS, FIELDS, FILE_NAME_PATTERN, Discipline
+from loader.files import FILE_REJECTIONS
 from loader.finding import read_delivery_file
+from loader.parsing import LineProblem
+from loader.records import RECORD_CHECKS
 from loader.validate import validate_deliveries
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "delivery-format.md"
@@ -70,3 +74,12 @@ def test_the_example_files_are_accepted_by_the_loader(document: str, tmp_path: P
     assert [(delivery.records_accepted, delivery.records_rejected, delivery.records_objected)
             for delivery in result.files] == [(1, 0, 1), (1, 0, 0)]
     assert result.hints.height == 0
+
+
+def test_every_rejection_is_told_to_senders(document: str) -> None:
+    """Each whole-file rejection has its row, in the order checked, and every record-level error kind is named."""
+    rows = re.findall(r"^\| `(\w+)` \| ", document[document.index("**A whole file is rejected**"):], flags=re.M)
+    assert rows[:len(FILE_REJECTIONS)] == list(FILE_REJECTIONS)
+    record_kinds = {check.code for check in RECORD_CHECKS} | set(get_args(LineProblem)) | {"objection_not_recorded"}
+    for kind in sorted(record_kinds):
+        assert f"`{kind}" in document, f"the record rejection {kind} is not in delivery-format.md"
