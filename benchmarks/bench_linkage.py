@@ -113,13 +113,14 @@ def stored_records(deliveries: Path) -> Path:
         return target
     import polars as pl
 
+    from loader.finding import find_delivery_files, read_delivery_file
     from loader.validate import validate_deliveries
 
-    paths = sorted(p for p in deliveries.rglob("*.csv")
-                   if not any(part.startswith("_") for part in p.relative_to(deliveries).parts))
+    paths = find_delivery_files(deliveries)
     organisations = pl.read_csv(REFERENCE_DIR / "organisations.csv", infer_schema=False)
     start = time.perf_counter()
-    accepted = validate_deliveries(paths, organisations).accepted.drop("file_index", "line_number")
+    accepted = validate_deliveries([read_delivery_file(path) for path in paths], organisations).accepted.drop(
+        "file_index", "line_number")
     records = (
         accepted.sort("dossier_version", descending=True)
         .unique(["org_code", "discipline", "dossier_id"], keep="first")

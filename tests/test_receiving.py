@@ -175,3 +175,23 @@ def test_the_validator_reads_only_the_bytes_it_is_given(tmp_path: Path) -> None:
     [delivery] = result.files
     assert (delivery.status, delivery.records_accepted, delivery.sha256) == ("accepted", 2, sha256(ORIGINAL))
     assert not nowhere.exists()
+
+
+def test_records_not_stored_are_said_on_their_file(engine: Engine, tmp_path: Path) -> None:
+    """A lower version than the one stored, and a dossier whose woman objected earlier: accepted, not stored, and
+    the file's row says so (not a bare "accepted")."""
+    folder = tmp_path / "delivery"
+    write_delivery(folder, APRIL, [child_of(1, dossier_version="2"), child_of(2, objection="1"), child_of(3)])
+    refresh(folder, engine)
+    resend = "lvr1_P0001_2023-04_resend1.csv"
+    write_delivery(folder, resend, [child_of(1, dossier_version="1"), child_of(2), child_of(3, dossier_version="1")])
+
+    summary = refresh(folder, engine)
+
+    assert (summary.records_accepted, summary.records_not_stored) == (3, 2)
+    [row] = delivery_rows(engine, resend)
+    assert (row["status"], row["records_accepted"]) == ("accepted", 3)
+    assert "1 records not stored: a higher version of the dossier is already stored (D1)" in row["message_en"]
+    assert "1 records not stored: an objection to registration was received earlier" in row["message_en"]
+    assert "1 records niet opgeslagen: er is al een hogere versie" in row["message_nl"]
+    assert stored_dossiers(engine) == {"D1", "D3"}  # D3 version 1 again: the later file wins a tie
