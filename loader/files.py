@@ -95,16 +95,19 @@ def check_file(received: ReceivedFile, org_types: dict[str, str]) -> FileCheck:
     content = decode(received.data)
     check = FileCheck(delivery)
 
-    def reject(error_code: str, message: Wording, count_first_line: bool = False) -> FileCheck:
+    def reject(error_code: str, message: Wording) -> FileCheck:
+        """Reject the file as a whole: count its records (its first line among them when that is no header) and
+        honour the objections that can be read."""
         body, header = "", []
         if content.text is not None:
             first, _, body = content.text.partition("\n")
             header = _header_cells(first)
-            if count_first_line:
-                body = content.text
-        records = parse_bodies([(0, _ending_in_newline(body))]).height if body.strip() else 0
-        if delivery.org_code and delivery.discipline and not count_first_line:
-            check.objections = objections_in_rejected_file(header, _ending_in_newline(body))
+            if _looks_like_a_record(first):
+                body, header = content.text, []
+        body = _ending_in_newline(body)
+        records = parse_bodies([(0, body)]).height if body.strip() else 0
+        if delivery.org_code and delivery.discipline:
+            check.objections = objections_in_rejected_file(header, body)
         delivery.reject(error_code, *_both(message), records, len(check.objections))
         return check
 
@@ -125,7 +128,7 @@ def check_file(received: ReceivedFile, org_types: dict[str, str]) -> FileCheck:
         return reject("empty", lambda language: text("loader.empty", language))
     if _looks_like_a_record(header_line):
         return reject("no_header", lambda language: text("loader_files.no_header", language, count=len(COLUMNS),
-                                                         columns=",".join(COLUMNS)), count_first_line=True)
+                                                         columns=",".join(COLUMNS)))
     header_problem = _header_problem(header_line)
     if header_problem is not None:
         return reject("wrong_columns", lambda language: text(

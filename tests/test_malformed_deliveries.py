@@ -39,8 +39,6 @@ from tables.schema import births, deliveries, objections, rejected_records
 HEADER = ",".join(COLUMNS)
 BAD = "lvr1_P0002_2023-04.csv"  # the usual name of a case's bad file (another practice than the good file's)
 
-pytestmark = pytest.mark.xdist_group("malformed_deliveries")
-
 
 # ----------------------------------------------------------------------------------------------------------
 # Building the files
@@ -361,6 +359,9 @@ CASES: tuple[Case, ...] = (
     whole("unknown_organisation", lambda f, t: write(f, "lvr1_P0999_2023-04.csv", csv_text(
         records(t, 2, org_code="P0999"))), 2, "unknown_organisation", ("P0999", "organisatieregister"),
           ("P0999", "organisation register"), file_name="lvr1_P0999_2023-04.csv"),
+    whole("unknown_organisation_and_no_header", lambda f, t: write(f, "lvr1_P0999_2023-05.csv", csv_text(
+        records(t, 3, org_code="P0999")).split("\n", 1)[1]), 3, "unknown_organisation", ("P0999",), ("P0999",),
+          file_name="lvr1_P0999_2023-05.csv"),
     whole("organisation_type_not_allowed", lambda f, t: write(f, "lvr1_H001_2023-04.csv", csv_text(
         records(t, 2, org_code="H001"))), 2, "organisation_type_not_allowed", ("H001",), ("H001",),
           file_name="lvr1_H001_2023-04.csv"),
@@ -404,7 +405,12 @@ CASES: tuple[Case, ...] = (
 # Running a case
 # ----------------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=[
+    # One group per engine: under xdist (`--dist loadgroup`) each database's cases stay on one worker, the two
+    # databases on two.
+    pytest.param("sqlite", marks=pytest.mark.xdist_group("malformed_deliveries_sqlite")),
+    pytest.param("postgres", marks=pytest.mark.xdist_group("malformed_deliveries_postgres")),
+])
 def corpus_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """One database per engine for the whole corpus (see the module's docstring)."""
     if request.param == "sqlite":
