@@ -1,10 +1,7 @@
 """The registry console's answer (queries/registry_console.py) on SQLite and PostgreSQL, for deliveries read by
 the real loader: per organisation and discipline of a month the files, records and rejection rate, the last
 delivery and the calendar state — on time, late, not yet due, missing, or outside the calendar — with filters,
-sort and totals.
-
-The loader stamps every file with the moment it read it; the tests then say when each file "arrived" by setting
-`received_at`, as a registry that has received them over the months would have it."""
+sort and totals. The registry: tests/registry_world.py."""
 
 from __future__ import annotations
 
@@ -12,10 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fixtures.delivery_files import ORGANISATIONS_FILE, POSTCODE_FILE, child_of, obstetrician_record, write_delivery
-from sqlalchemy import Engine, update
+from registry_world import AFTER_APRIL_DUE, APRIL_DUE, ARRIVALS, CALENDAR, load_registry
+from sqlalchemy import Engine
 
-from loader.refresh import run_refresh
 from queries.delivery_calendar import DeliveryCalendar
 from queries.registry_console import (
     ConsoleFilters,
@@ -23,57 +19,11 @@ from queries.registry_console import (
     ConsoleSort,
     registry_console,
 )
-from tables.schema import deliveries
-
-CALENDAR = DeliveryCalendar(due_days=30, closing_days=120)
-# 30 days after 30 April: April 2023's deliveries are due by the end of 30 May; April closes at the end of 28 August.
-APRIL_DUE = "2023-05-30"
-AFTER_APRIL_DUE = datetime(2023, 8, 1, tzinfo=UTC)
-
-
-def births_in(month: str, first: int, count: int, **changes: str) -> list[dict[str, str]]:
-    return [child_of(number, child_birth_date=f"{month}-{1 + number % 28:02d}", **changes)
-            for number in range(first, first + count)]
-
-
-def hospital_births(month: str, first: int, count: int) -> list[dict[str, str]]:
-    return [obstetrician_record(dossier_id=f"O{number}", child_birth_date=f"{month}-{1 + number % 28:02d}",
-                                mother_birth_date=f"19{80 + number % 15}-03-{1 + number % 28:02d}",
-                                child_birth_time=f"{number % 24:02d}:11") for number in range(first, first + count)]
-
-
-# file name → when it arrived (UTC)
-ARRIVALS = {
-    "lvr1_P0001_2023-03.csv": datetime(2023, 4, 12, 9, tzinfo=UTC),
-    "lvr1_P0002_2023-03.csv": datetime(2023, 4, 20, 9, tzinfo=UTC),
-    "lvr2_H001_2023-03.csv": datetime(2023, 4, 10, 9, tzinfo=UTC),
-    "lvr1_P0001_2023-04.csv": datetime(2023, 5, 20, 9, tzinfo=UTC),  # on time, one record rejected
-    "lvr1_P0001_2023-04_resend1.csv": datetime(2023, 6, 2, 14, 30, tzinfo=UTC),  # a resend after the due date
-    "lvr2_H001_2023-04.csv": datetime(2023, 7, 15, 8, tzinfo=UTC),  # late
-    "lvr1_X9999_2023-04.csv": datetime(2023, 5, 2, 9, tzinfo=UTC),  # an organisation the register does not know
-    # P0002 sends nothing for April: missing.
-}
 
 
 @pytest.fixture
 def registry(engine: Engine, tmp_path: Path) -> Engine:
-    folder = tmp_path / "deliveries"
-    write_delivery(folder / "2023-03", "lvr1_P0001_2023-03.csv", births_in("2023-03", 1, 3))
-    write_delivery(folder / "2023-03", "lvr1_P0002_2023-03.csv", births_in("2023-03", 10, 2, org_code="P0002"))
-    write_delivery(folder / "2023-03", "lvr2_H001_2023-03.csv", hospital_births("2023-03", 20, 2))
-    write_delivery(folder / "2023-04", "lvr1_P0001_2023-04.csv",
-                   [*births_in("2023-04", 30, 3), *births_in("2023-04", 33, 1, child_sex="X")])
-    write_delivery(folder / "2023-04", "lvr1_P0001_2023-04_resend1.csv", births_in("2023-04", 34, 2))
-    write_delivery(folder / "2023-04", "lvr2_H001_2023-04.csv", hospital_births("2023-04", 40, 5))
-    write_delivery(folder / "2023-04", "lvr1_X9999_2023-04.csv", births_in("2023-04", 50, 1, org_code="X9999"))
-    summary = run_refresh(folder, engine, organisations_file=ORGANISATIONS_FILE, postcode_file=POSTCODE_FILE)
-    assert summary.status == "published", summary
-    with engine.begin() as connection:
-        for file_name, moment in ARRIVALS.items():
-            changed = connection.execute(update(deliveries).where(deliveries.c.file_name == file_name)
-                                         .values(received_at=moment))
-            assert changed.rowcount == 1, file_name
-    return engine
+    return load_registry(engine, tmp_path / "deliveries")
 
 
 def by_sender(console) -> dict[tuple[str | None, str | None], object]:
