@@ -1,10 +1,22 @@
-"""The admin pages (`/admin`): users, their grants and the audit log. Server-rendered forms with CSRF tokens;
-only admins get in (everyone else a 403, which is logged). The same operations as `perispiegel users`."""
+"""The admin pages (`/admin`): users, their grants, the audit log and the registry console. Server-rendered
+forms with CSRF tokens; only admins get in (everyone else a 403, which is logged), for every page and file under
+`/admin`. The same user operations as `perispiegel users`.
+
+The audit log (`/admin/audit`) is filtered by user, action, organisation and date range, a page of AUDIT_ROWS at a
+time, and downloaded as CSV (`/admin/audit.csv`, the same filters; the download is itself logged). The registry
+console (`/admin/registry`) shows one month's deliveries against the delivery calendar (queries/registry_console.py).
+A filter value the page does not take is said in words, with status 400.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import flask
 from flask import Blueprint, request
@@ -13,11 +25,29 @@ from auth import audit
 from auth.pages import page_language, render
 from auth.session import auth_settings, client_address, csrf_valid, logged_in_user, required_user
 from auth.users import UserError, add_user, grant, list_users, reset_password, set_active
+from contracts.delivery_format import Discipline
+from queries.registry_console import (
+    DESCENDING_FIRST,
+    ROW_STATES,
+    SENDING_TYPES,
+    SORT_KEYS,
+    ConsoleFilters,
+    ConsoleQueryError,
+    ConsoleSort,
+    registry_console,
+)
 from queries.scope import ROLES
-from texts import text
+from queries.status import organisation_register
+from texts import code_label, text
+from texts.formatting import DISPLAY_TIMEZONE
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
-AUDIT_ROWS = 300
+AUDIT_ROWS = 50  # entries per page of the audit log
+AUDIT_FILTERS = ("user", "action", "org", "from", "to")
+CONSOLE_PARAMETERS = ("month", "type", "discipline", "state", "q", "sort", "order")
+_ORG_CODE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+#: Cells a spreadsheet would read as a formula (OWASP "CSV injection"): they get a leading apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @blueprint.before_request
@@ -87,10 +117,182 @@ def grant_organisation(username: str) -> flask.Response:
                                            revoke=revoke, **who))
 
 
+def _chosen(names: tuple[str, ...]) -> dict[str, str]:
+    """The request's values of `names`, stripped; empty ones left out."""
+    return {name: request.args.get(name, "").strip() for name in names if request.args.get(name, "").strip()}
+
+
+def _day(value: str | None, label: str, problems: list[str]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.append(text("audit_filters.bad_date", page_language(), value=value, field=label))
+        return None
+
+
+def _audit_query(chosen: dict[str, str]) -> tuple[audit.AuditQuery, list[str]]:
+    """The audit query the filters ask for, and what is wrong with them in words (then the query is unfiltered)."""
+    language = page_language()
+    problems: list[str] = []
+    action = chosen.get("action")
+    if action is not None and action not in audit.ACTIONS:
+        problems.append(text("audit_filters.unknown_action", language, value=action))
+    org_code = chosen.get("org")
+    if org_code is not None and not _ORG_CODE.match(org_code):
+        problems.append(text("audit_filters.bad_organisation", language, value=org_code))
+    date_from = _day(chosen.get("from"), text("audit_filters.date_from", language), problems)
+    date_to = _day(chosen.get("to"), text("audit_filters.date_to", language), problems)
+    if date_from and date_to and date_to < date_from:
+        problems.append(text("audit_filters.range_reversed", language, date_from=chosen["from"],
+                             date_to=chosen["to"]))
+    if problems:
+        return audit.AuditQuery(), problems
+    return audit.AuditQuery(actor=chosen.get("user"), action=action, org_code=org_code, date_from=date_from,
+                            date_to=date_to), []
+
+
+def _page_number(problems: list[str]) -> int:
+    raw = request.args.get("page", "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or int(raw) < 1:
+        problems.append(text("audit_filters.bad_page", page_language(), value=raw))
+        return 1
+    return int(raw)
+
+
+def _address(endpoint: str, parameters: Mapping[str, str | int]) -> str:
+    query = {**parameters, **({"lang": page_language()} if page_language() != "nl" else {})}
+    return flask.url_for(endpoint) + (f"?{urlencode(query)}" if query else "")
+
+
 @blueprint.get("/audit")
 def audit_page() -> flask.Response:
-    action = request.args.get("action") or None
-    if action not in audit.ACTIONS:
-        action = None
-    return render("audit.html", entries=audit.recent(auth_settings().engine, AUDIT_ROWS, action), actions=audit.ACTIONS,
-                  chosen_action=action)
+    engine = auth_settings().engine
+    chosen = _chosen(AUDIT_FILTERS)
+    query, problems = _audit_query(chosen)
+    page_number = _page_number(problems)
+    found = None if problems else audit.search(engine, query, page_number, AUDIT_ROWS)
+    links = {}
+    if found is not None:
+        links = {"csv": _address("admin.audit_csv", chosen),
+                 "previous": _address("admin.audit_page", {**chosen, "page": found.page - 1})
+                 if found.page > 1 else None,
+                 "next": _address("admin.audit_page", {**chosen, "page": found.page + 1})
+                 if found.page < found.pages else None}
+    return render("audit.html", 400 if problems else 200, found=found, problems=problems, chosen=chosen,
+                  actions=audit.ACTIONS, links=links, usernames=[user.username for user in list_users(engine)],
+                  organisations=organisation_register(engine).select("org_code", "name").rows(),
+                  reset=_address("admin.audit_page", {}))
+
+
+def csv_cell(value: object) -> str:
+    """A cell of a file for spreadsheets: text that would start a formula gets a leading apostrophe."""
+    written = "" if value is None else str(value)
+    return f"'{written}" if written.startswith(_FORMULA_START) else written
+
+
+@blueprint.get("/audit.csv")
+def audit_csv() -> flask.Response:
+    engine = auth_settings().engine
+    language = page_language()
+    chosen = _chosen(AUDIT_FILTERS)
+    query, problems = _audit_query(chosen)
+    if problems:
+        return render("message.html", 400, title=text("audit_title", language), message=" ".join(problems))
+    headers = [text("audit_filters.csv_when", language), text("who", language), text("action", language),
+               text("audit_filters.csv_action_code", language), text("target", language), text("detail", language),
+               text("address", language)]
+    # ';' where the decimal symbol is a comma (Dutch spreadsheets), as the compare page's download.
+    delimiter = ";" if language == "nl" else ","
+    # Logged once the last row is sent (or the download broke off), with how many rows: the file is an export too.
+    actor, address, target = required_user().username, client_address(), request.full_path.rstrip("?")
+
+    def log(detail: str) -> None:
+        audit.record(engine, "audit_export", actor=actor, target=target, detail=detail, address=address)
+
+    def rows() -> Iterator[str]:
+        written = 0
+        completed = False
+        try:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+            writer.writerow(headers)
+            yield "\ufeff" + buffer.getvalue()
+            for entry in audit.matching(engine, query):
+                buffer.seek(0)
+                buffer.truncate()
+                writer.writerow([csv_cell(cell) for cell in (
+                    entry["at"].astimezone(DISPLAY_TIMEZONE).isoformat(sep=" ", timespec="seconds"),
+                    entry["actor"], code_label("audit_action", entry["action"], language), entry["action"],
+                    entry["target"], entry["detail"], entry["address"])])
+                written += 1
+                yield buffer.getvalue()
+            completed = True
+        finally:
+            log(f"{written} rows" if completed else f"not completed ({written} rows sent)")
+
+    stamp = datetime.now(DISPLAY_TIMEZONE).date().isoformat()
+    return flask.Response(rows(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="perispiegel-audit-{stamp}.csv"',
+        "Cache-Control": "no-store"})
+
+
+def _console_problem(error: ConsoleQueryError) -> str:
+    """A console parameter's value it does not take, in words, naming the control it belongs to."""
+    language = page_language()
+    labels = {"month": text("month", language), "type": text("registry.org_type", language),
+              "discipline": text("discipline", language), "state": text("registry.state", language),
+              "sort": text("registry.sort", language), "order": text("registry.order", language)}
+    return text("registry.bad_value", language, value=error.value, parameter=labels.get(error.parameter,
+                                                                                        error.parameter))
+
+
+def _console_choices() -> tuple[str | None, ConsoleFilters, ConsoleSort, list[str]]:
+    """The console's month, filters and sort from the request, and what is wrong with them in words."""
+    chosen = _chosen(CONSOLE_PARAMETERS)
+    order = chosen.get("order")
+    problems = []
+    if order not in (None, "asc", "desc"):
+        problems.append(_console_problem(ConsoleQueryError("order", order or "")))
+    try:
+        filters = ConsoleFilters(org_type=chosen.get("type"), discipline=chosen.get("discipline"),
+                                 state=chosen.get("state"), search=chosen.get("q", ""))  # type: ignore[arg-type]
+        key = chosen.get("sort", "urgency")
+        descending = order == "desc" if order in ("asc", "desc") else key in DESCENDING_FIRST
+        sort = ConsoleSort(key, descending)  # type: ignore[arg-type]
+    except ConsoleQueryError as error:
+        problems.append(_console_problem(error))
+        filters, sort = ConsoleFilters(), ConsoleSort()
+    return chosen.get("month"), filters, sort, problems
+
+
+@blueprint.get("/registry")
+def registry_page() -> flask.Response:
+    engine = auth_settings().engine
+    month, filters, sort, problems = _console_choices()
+    console = None
+    if not problems:
+        try:
+            console = registry_console(engine, month, filters=filters, sort=sort)
+        except ConsoleQueryError as error:
+            problems.append(_console_problem(error))
+    if console is None:
+        console = registry_console(engine)
+    chosen = _chosen(CONSOLE_PARAMETERS)
+
+    def sort_link(key: str) -> str:
+        """The address that sorts by `key`: its first direction, or the other one when it is already sorted so."""
+        descending = not console.sort.descending if console.sort.key == key else key in DESCENDING_FIRST
+        return _address("admin.registry_page", {**chosen, "month": console.month or "", "sort": key,
+                                                "order": "desc" if descending else "asc"})
+
+    language = page_language()
+    return render("registry.html", 400 if problems else 200, console=console, problems=problems,
+                  chosen=chosen, sort_link=sort_link, sort_keys=SORT_KEYS, states=ROW_STATES,
+                  org_types=SENDING_TYPES, disciplines=[discipline.value for discipline in Discipline],
+                  feedback_link=lambda org_code: "/datakwaliteit?" + urlencode(
+                      {"org": org_code, **({"lang": language} if language != "nl" else {})}),
+                  reset=_address("admin.registry_page", {}))

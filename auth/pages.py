@@ -32,7 +32,7 @@ from auth.throttle import begin_login
 from auth.tokens import create_token, revoke_token, tokens_of
 from auth.users import authenticate, normalise_username
 from texts import code_parts, language_of, template_functions, text
-from texts.formatting import format_datetime
+from texts.formatting import format_date, format_datetime, format_month, format_number, format_percent
 
 blueprint = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/auth/static")
@@ -54,13 +54,19 @@ def with_code(message: str) -> Markup:
 
 def render(template: str, status: int = 200, **context: object) -> flask.Response:
     """`template` in the page's language: its texts (`text`, `code_label`), moments in Dutch local time with the
-    zone (`moment(value)`, texts.formatting.format_datetime) and texts with code in them (`with_code`)."""
+    zone (`moment(value)`, texts.formatting.format_datetime), numbers, percentages, days and months as the language
+    writes them (`number`, `percent`, `day`, `month_name`) and texts with code in them (`with_code`)."""
     language = page_language()
     other = "en" if language == "nl" else "nl"
-    switch_query = {"lang": other, **({"next": request.args["next"]} if request.args.get("next") else {})}
-    switch_url = f"{request.path}?{urlencode(switch_query)}"
+    # The same page in the other language, with what its address chose (`next`, the admin pages' filters).
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
+    switch_url = f"{request.path}?{urlencode([*kept, ('lang', other)])}"
     html = render_template(f"auth/{template}", **template_functions(language), language=language,
                            moment=lambda value: format_datetime(value, language), with_code=with_code,
+                           number=lambda value: format_number(value, language),
+                           percent=lambda value: format_percent(value, language),
+                           day=lambda value: format_date(value, language),
+                           month_name=lambda value: format_month(value, language),
                            other_language=other, switch_url=switch_url, csrf_field=CSRF_FIELD, csrf_token=csrf_token(),
                            user=logged_in_user(), **context)
     return flask.make_response(html, status)

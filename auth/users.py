@@ -147,7 +147,7 @@ def add_user(engine: Engine, username: str, role: str, *, org_code: str | None =
             password_changed_at=now,
         ))
     audit.record(engine, "user_add", actor=actor, target=username,
-                 detail=f"role {role}, organisation {org_code or '-'}", address=address)
+                 detail=f"role {role}, {audit.organisation_mention(org_code)}", address=address)
     return _existing(engine, username), password
 
 
@@ -200,7 +200,7 @@ def grant(engine: Engine, username: str, org_code: str, *, revoke: bool = False,
             connection.execute(insert(user_organisations).values(
                 user_id=user.user_id, org_code=org_code, granted_by=actor, granted_at=datetime.now(UTC)))
     audit.record(engine, "user_revoke_grant" if revoke else "user_grant", actor=actor, target=user.username,
-                 detail=f"organisation {org_code}", address=address)
+                 detail=audit.organisation_mention(org_code), address=address)
     return _existing(engine, username)
 
 

@@ -302,13 +302,14 @@ def header(page: dict, view: ViewState, context: PageContext, path: str | None =
 
 
 def user_menu(user: User | None, language: str) -> html.Div:
-    """Who is logged in (name and role) with the links to the account, administration and logout pages (plain
-    links: those pages are the server's, not Dash pages)."""
+    """Who is logged in (name and role) with the links to the account, administration (an admin's: users and the
+    registry console) and logout pages (plain links: those pages are the server's, not Dash pages)."""
     if user is None:
         return html.Div(className="viewer")
     links = [html.A(text("my_account", language), href="/account", id="account-link")]
     if user.role == "admin":
         links.append(html.A(text("administration", language), href="/admin", id="admin-link"))
+        links.append(html.A(text("registry.console_link", language), href="/admin/registry", id="registry-link"))
     links.append(html.A(text("log_out", language), href="/logout", id="logout-link"))
     return html.Div(
         [

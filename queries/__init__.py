@@ -43,5 +43,6 @@ not see that organisation by name), NoDataError (nothing published yet).
 Modules: catalogue (definitions), statistics (pure functions), judgement (the verdict policy), spc (control
 charts), filters (target groups), scope (roles), disclosure (how each figure is shown: docs/privacy.md),
 store (in-memory copy of the published version), cache (answer cache), config (thresholds), engine
-(the questions). status.py and delivery_feedback.py (the loader's bookkeeping) belong to the dashboards.
+(the questions). status.py and delivery_feedback.py (the loader's bookkeeping) belong to the dashboards;
+delivery_calendar.py and registry_console.py (a month's deliveries against the calendar) to the admin's console.
 """

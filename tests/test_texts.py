@@ -36,6 +36,7 @@ from queries.engine import GRAINS, LEVELS
 from queries.export_table import EXPORT_COLUMNS
 from queries.filters import DIMENSIONS
 from queries.judgement import FLAGS, LIMITS_METHODS, MEASURES, OVERDISPERSION_CHOICES, VERDICTS
+from queries.registry_console import ROW_STATES
 from queries.scope import ROLES
 from queries.spc import METHODS, RULES, VARIATIONS
 from queries.statistics import FUNNEL_POSITIONS
@@ -101,6 +102,8 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "export_column": tuple(column.name for column in EXPORT_COLUMNS),  # what the column holds
     "export_kind": get_args(ColumnKind),
     "audit_action": AUDIT_ACTIONS,
+    "registry_state": ROW_STATES,
+    "registry_state_explained": ROW_STATES,
     "indicator_numerator": tuple(CATALOGUE),
     "indicator_denominator": tuple(CATALOGUE),
     "indicator_exclusions": tuple(id for id, definition in CATALOGUE.items() if definition.exclusions),

@@ -1,5 +1,6 @@
 """A small synthetic database for the browser tests: a few organisations, one published data version, deliveries
-with a planted rejected record, hints, linkage figures and a few hundred births.
+with a planted rejected record (and the planted hospital's paediatric delivery for the last month missing), hints,
+linkage figures and a few hundred births.
 
 With `other_hospitals`, also that many hospitals, each in a VSV of its own (`other_vsv_code`), with births in the
 first months only
@@ -129,7 +130,15 @@ def fill_demo_database(engine: Engine, births_count: int = 400, seed: int = 11, 
                     "records_rejected": rejected, "records_objected": objected,
                     "received_at": datetime(2026, 11, 1, 3, 1, tzinfo=UTC),
                 })
-        connection.execute(insert(deliveries), delivery_rows)
+        # The planted hospital's paediatricians deliver too (fixed counts, no hints: the random draws above feed the
+        # births), but not for the last month: the registry console's one missing delivery.
+        paediatric_rows = [{
+            "delivery_id": len(delivery_rows) + index, "refresh_id": 1, "file_name": f"lnr_{p.hospital}_{month}.csv",
+            "sha256": f"{len(delivery_rows) + index:064x}", "org_code": p.hospital, "discipline": "lnr",
+            "month": month, "resend": 0, "status": "accepted", "records_read": 12, "records_accepted": 12,
+            "records_rejected": 0, "records_objected": 0, "received_at": datetime(2026, 11, 1, 3, 1, tzinfo=UTC),
+        } for index, month in enumerate(MONTHS[:-1], start=1)]
+        connection.execute(insert(deliveries), delivery_rows + paediatric_rows)
         planted_delivery = next(row["delivery_id"] for row in delivery_rows if row["file_name"] == p.rejected_file)
         rejections = [
             {"delivery_id": planted_delivery, "line_number": p.rejected_line, "dossier_id": p.rejected_dossier,

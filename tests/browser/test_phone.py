@@ -147,8 +147,8 @@ def test_every_page_fits_a_tablet(browser, app_url, artifacts, screen) -> None:
 
 
 # The account and administration pages (server-rendered, auth/templates): pages too, with wide tables of users and
-# of the audit log.
-ACCOUNT_PAGES = {"account": "/account", "admin": "/admin", "audit": "/admin/audit"}
+# of the audit log and the registry console.
+ACCOUNT_PAGES = {"account": "/account", "admin": "/admin", "audit": "/admin/audit", "registry": "/admin/registry"}
 
 
 @pytest.mark.login("admin")

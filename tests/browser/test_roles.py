@@ -62,7 +62,7 @@ def test_a_provider_sees_its_own_organisation_and_cannot_choose_another(browser,
     open_page(browser, f"{app_url}/mijn-organisatie", expected_language="nl")
     assert text_of(browser, "viewer") == "Zeno Zorg (zorgverlener)"
     assert browser.find_element(By.ID, "logout-link").get_attribute("href") == f"{app_url}/logout"
-    assert browser.find_elements(By.ID, "admin-link") == []
+    assert browser.find_elements(By.ID, "admin-link") == [] and browser.find_elements(By.ID, "registry-link") == []
     assert browser.find_elements(By.ID, "org-select") == []  # nothing to choose: the organisation as text
     assert planted.hospital_name in text_of(browser, "org-fixed")
 
