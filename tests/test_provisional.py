@@ -11,9 +11,12 @@ closing period of many years (PERISPIEGEL_MONTH_CLOSES_AFTER_DAYS), never by the
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from app_server import serving
+from disclosure_world import PASSWORD, Hostile
 from fixtures.delivery_files import (
     ORGANISATIONS_FILE,
     POSTCODE_FILE,
@@ -24,11 +27,15 @@ from fixtures.delivery_files import (
 from flask_caching.backends import SimpleCache
 from sqlalchemy import Engine
 
+from auth.users import add_user
 from loader.refresh import run_refresh
 from queries.config import EngineConfig
 from queries.delivery_calendar import CLOSING_DAYS_VARIABLE, DeliveryCalendar
 from queries.engine import IndicatorEngine
+from queries.filters import Filters
+from queries.meeting_report import meeting_report
 from queries.scope import Viewer
+from reports.document import report_html
 
 APRIL, MAY = "2023-04", "2023-05"
 #: Long enough that May 2023 is still open whenever the suite runs (and its closing day is known: see CLOSES).
@@ -36,9 +43,12 @@ OPEN_DAYS = 40_000
 CLOSES = DeliveryCalendar(closing_days=OPEN_DAYS).closes(MAY).date().isoformat()
 PRACTICE, OTHER_PRACTICE, HOSPITAL, VSV = "P0001", "P0002", "H001", "V001"
 PRACTICE_NAME = "Verloskundigenpraktijk De Linde"
+CLOSES_WRITTEN = f"{CLOSES[8:10]}-{CLOSES[5:7]}-{CLOSES[:4]}"  # as Dutch pages write a date
+OWN_NOTICE = f"Voorlopig: mei 2023 — de levering van de verloskundigen (LVR-1) ontbreekt nog; definitief na {CLOSES_WRITTEN}"
+COUNT_NOTICE = f"Voorlopig: mei 2023 — 1 levering ontbreekt nog; definitief na {CLOSES_WRITTEN}"
 
 
-def births(org_code: str, month: str, first: int, count: int = 3) -> list[dict[str, str]]:
+def births(org_code: str, month: str, first: int, count: int = 12) -> list[dict[str, str]]:
     """`count` distinct midwife births of `org_code` in `month` (dossiers D<first>…)."""
     return [child_of(number, org_code=org_code, child_birth_date=f"{month}-{1 + number % 28:02d}")
             for number in range(first, first + count)]
@@ -65,15 +75,18 @@ def refresh(folder: Path, engine: Engine) -> None:
 @pytest.fixture
 def world(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Engine, Path]:
     """April delivered by all three; May by P0002 and H001 only; published."""
+    return engine, publish_world(engine, tmp_path / "deliveries", monkeypatch)
+
+
+def publish_world(engine: Engine, folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(CLOSING_DAYS_VARIABLE, str(OPEN_DAYS))
-    folder = tmp_path / "deliveries"
     deliver(folder, "lvr1", PRACTICE, APRIL, births(PRACTICE, APRIL, 1))
-    deliver(folder, "lvr1", OTHER_PRACTICE, APRIL, births(OTHER_PRACTICE, APRIL, 11))
-    deliver(folder, "lvr2", HOSPITAL, APRIL, hospital_births(APRIL, 21))
-    deliver(folder, "lvr1", OTHER_PRACTICE, MAY, births(OTHER_PRACTICE, MAY, 31))
-    deliver(folder, "lvr2", HOSPITAL, MAY, hospital_births(MAY, 41))
+    deliver(folder, "lvr1", OTHER_PRACTICE, APRIL, births(OTHER_PRACTICE, APRIL, 21))
+    deliver(folder, "lvr2", HOSPITAL, APRIL, hospital_births(APRIL, 41))
+    deliver(folder, "lvr1", OTHER_PRACTICE, MAY, births(OTHER_PRACTICE, MAY, 61))
+    deliver(folder, "lvr2", HOSPITAL, MAY, hospital_births(MAY, 81))
     refresh(folder, engine)
-    return engine, folder
+    return folder
 
 
 def indicators(engine: Engine) -> IndicatorEngine:
@@ -122,7 +135,7 @@ def test_the_delivery_arriving_or_the_month_closing_makes_may_final(world, monke
     first = answers.overview(viewer)
     assert months(first["rows"][0]["organisation"]) == [MAY]
 
-    deliver(folder, "lvr1", PRACTICE, MAY, births(PRACTICE, MAY, 51))
+    deliver(folder, "lvr1", PRACTICE, MAY, births(PRACTICE, MAY, 101))
     refresh(folder, engine)
     second = answers.overview(viewer)
     assert second["data_version"]["number"] == first["data_version"]["number"] + 1
@@ -177,3 +190,41 @@ def test_the_export_marks_each_row_of_a_provisional_figure(world) -> None:
     assert marks[("organisation", True, MAY)] == (False, None)
     # The late practice is a peer of this provider: not marked either way.
     assert {row["provisional"] for row in rows if row["row_kind"] == "organisation" and not row["named"]} == {None}
+
+
+def test_the_overview_page_says_which_month_is_provisional_and_why(sqlite_engine: Engine, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's own callback over HTTP, as the browser asks it: P0001 reads its missing discipline, P0002 only that
+    one delivery of its VSV and of the nation is awaited (never whose)."""
+    publish_world(sqlite_engine, tmp_path / "deliveries", monkeypatch)
+    add_user(sqlite_engine, "linde", "provider", org_code=PRACTICE, password=PASSWORD)
+    add_user(sqlite_engine, "anker", "provider", org_code=OTHER_PRACTICE, password=PASSWORD)
+    with serving(str(sqlite_engine.url), quiet=True) as base:
+        own = json.dumps(Hostile(base, "linde").callback("overview-indicators-body.children", ""),
+                         ensure_ascii=False)
+        assert f"{PRACTICE_NAME}: {OWN_NOTICE}" in own
+        assert f"VSV: VSV Testregio: {COUNT_NOTICE}" in own and f"Landelijk: {COUNT_NOTICE}" in own
+        assert "overview-provisional" in own
+        other = json.dumps(Hostile(base, "anker").callback("overview-indicators-body.children", ""),
+                           ensure_ascii=False)
+        assert f"VSV: VSV Testregio: {COUNT_NOTICE}" in other and f"Landelijk: {COUNT_NOTICE}" in other
+        assert "De Linde" not in other and PRACTICE not in other and "verloskundigen (LVR-1)" not in other
+        assert f"Verloskundigenpraktijk Het Anker: Voorlopig" not in other
+        # The detail page marks May in the trend: an open marker, a legend entry, and the table says it in words.
+        trend = json.dumps(Hostile(base, "linde").callback("detail-trend-body.children", "?grain=month",
+                                                           indicator="home_birth", path="/indicator/home_birth"),
+                           ensure_ascii=False)
+        assert "circle-open" in trend and "Voorlopige periode (open symbool)" in trend
+        assert "2023-05 (voorlopig)" in trend and "2023-04 (voorlopig)" not in trend
+        april = json.dumps(Hostile(base, "linde").callback("overview-indicators-body.children", "?period=2023-04"),
+                           ensure_ascii=False)
+        assert "Voorlopig" not in april
+
+
+def test_the_meeting_report_notes_the_provisional_month(world) -> None:
+    engine, _ = world
+    report = meeting_report(indicators(engine), Viewer("vsv", vsv_code=VSV), Filters(), VSV, "auto")
+    written = report_html(report, "nl", "tester", datetime(2026, 12, 1, tzinfo=UTC))
+    assert 'id="report-provisional"' in written
+    assert f"{PRACTICE_NAME} (Verloskundigenpraktijk): {OWN_NOTICE}" in written
+    assert f"VSV Testregio: {COUNT_NOTICE}" in written
