@@ -12,6 +12,7 @@ others is a function of perturbed figures (docs/privacy.md). See docs/indicators
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import threading
@@ -776,12 +777,13 @@ class IndicatorEngine:
 
         indicators = []
         period = self._period(snapshot, filters)
+        # The months of each period, once for all indicators (their series share the periods).
+        months_of = functools.cache(lambda key: period_bounds(key, *period))
         for definition in INDICATORS:
             about = self._answer(snapshot, "trend", filters, indicator=definition.id, grain=grain)
             indicators.append({"indicator": definition.as_dict(),
                                "series": self._series(snapshot, scope, answer[definition.id], subject, export,
-                                                      definition, "period", "points", about,
-                                                      lambda key: period_bounds(key, *period))})
+                                                      definition, "period", "points", about, months_of)})
         return self._envelope(snapshot, "trends", viewer, filters, grain=grain, indicators=indicators)
 
     def _compute_grouped_many(self, snapshot: Snapshot, indicator_ids: Sequence[str], filters: Filters,
