@@ -44,5 +44,6 @@ not see that organisation by name), NoDataError (nothing published yet).
 Modules: catalogue (definitions), statistics (pure functions), judgement (the verdict policy), spc (control
 charts), filters (target groups), scope (roles), disclosure (how each figure is shown: docs/privacy.md),
 store (in-memory copy of the published version), cache (answer cache), config (thresholds), engine
-(the questions), delivery_calendar and provisional (which months were provisional when a version was published). status.py and delivery_feedback.py (the loader's bookkeeping) belong to the dashboards.
+(the questions), delivery_calendar and provisional (which months were provisional when a version was published).
+status.py and delivery_feedback.py (the loader's bookkeeping) belong to the dashboards.
 """
