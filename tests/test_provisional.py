@@ -44,7 +44,8 @@ CLOSES = DeliveryCalendar(closing_days=OPEN_DAYS).closes(MAY).date().isoformat()
 PRACTICE, OTHER_PRACTICE, HOSPITAL, VSV = "P0001", "P0002", "H001", "V001"
 PRACTICE_NAME = "Verloskundigenpraktijk De Linde"
 CLOSES_WRITTEN = f"{CLOSES[8:10]}-{CLOSES[5:7]}-{CLOSES[:4]}"  # as Dutch pages write a date
-OWN_NOTICE = f"Voorlopig: mei 2023 — de levering van de verloskundigen (LVR-1) ontbreekt nog; definitief na {CLOSES_WRITTEN}"
+OWN_NOTICE = ("Voorlopig: mei 2023 — de levering van de verloskundigen (LVR-1) ontbreekt nog; "
+              f"definitief na {CLOSES_WRITTEN}")
 COUNT_NOTICE = f"Voorlopig: mei 2023 — 1 levering ontbreekt nog; definitief na {CLOSES_WRITTEN}"
 
 
@@ -209,7 +210,7 @@ def test_the_overview_page_says_which_month_is_provisional_and_why(sqlite_engine
                            ensure_ascii=False)
         assert f"VSV: VSV Testregio: {COUNT_NOTICE}" in other and f"Landelijk: {COUNT_NOTICE}" in other
         assert "De Linde" not in other and PRACTICE not in other and "verloskundigen (LVR-1)" not in other
-        assert f"Verloskundigenpraktijk Het Anker: Voorlopig" not in other
+        assert "Verloskundigenpraktijk Het Anker: Voorlopig" not in other
         # The detail page marks May in the trend: an open marker, a legend entry, and the table says it in words.
         trend = json.dumps(Hostile(base, "linde").callback("detail-trend-body.children", "?grain=month",
                                                            indicator="home_birth", path="/indicator/home_birth"),
