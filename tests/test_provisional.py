@@ -1,11 +1,9 @@
 """Provisional months (issue 14): deliveries loaded by the real loader on SQLite and PostgreSQL, and the marks the
-engine's answers, the exports and the pages carry for a month whose deliveries are not all in.
+engine's answers, the exports, the pages and the meeting report carry for a month whose deliveries are not all in.
 
-The world (tests/fixtures/organisations.csv): VSV V001 with hospital H001 and practices P0001 "De Linde" and P0002
-"Het Anker". All three deliver April 2023 (so each is an expected sender); for May, P0001's midwife file (lvr1) has
-not arrived. May is then provisional for P0001, for V001 and nationally, not for P0002 or H001 — until the file
-arrives and a refresh publishes, or the month closes. The months are in 2023, so the tests keep them open with a
-closing period of many years (PERISPIEGEL_MONTH_CLOSES_AFTER_DAYS), never by the date the suite happens to run.
+The world (tests/provisional_world.py): VSV V001 with hospital H001 and practices P0001 "De Linde" and P0002 "Het
+Anker"; P0001's May file has not arrived. May is then provisional for P0001, for V001 and nationally, not for P0002
+or H001 — until the file arrives and a refresh publishes, or the month closes.
 """
 
 from __future__ import annotations
@@ -17,77 +15,39 @@ from pathlib import Path
 import pytest
 from app_server import serving
 from disclosure_world import PASSWORD, Hostile
-from fixtures.delivery_files import (
-    ORGANISATIONS_FILE,
-    POSTCODE_FILE,
-    child_of,
-    obstetrician_record,
-    write_delivery,
-)
 from flask_caching.backends import SimpleCache
+from provisional_world import (
+    APRIL,
+    CLOSES,
+    COUNT_NOTICE,
+    HOSPITAL,
+    MAY,
+    OTHER_PRACTICE,
+    OWN_NOTICE,
+    PRACTICE,
+    PRACTICE_NAME,
+    VSV,
+    births,
+    deliver,
+    publish_world,
+    refresh,
+)
 from sqlalchemy import Engine
 
 from auth.users import add_user
-from loader.refresh import run_refresh
 from queries.config import EngineConfig
-from queries.delivery_calendar import CLOSING_DAYS_VARIABLE, DeliveryCalendar
+from queries.delivery_calendar import CLOSING_DAYS_VARIABLE
 from queries.engine import IndicatorEngine
 from queries.filters import Filters
 from queries.meeting_report import meeting_report
 from queries.scope import Viewer
 from reports.document import report_html
 
-APRIL, MAY = "2023-04", "2023-05"
-#: Long enough that May 2023 is still open whenever the suite runs (and its closing day is known: see CLOSES).
-OPEN_DAYS = 40_000
-CLOSES = DeliveryCalendar(closing_days=OPEN_DAYS).closes(MAY).date().isoformat()
-PRACTICE, OTHER_PRACTICE, HOSPITAL, VSV = "P0001", "P0002", "H001", "V001"
-PRACTICE_NAME = "Verloskundigenpraktijk De Linde"
-CLOSES_WRITTEN = f"{CLOSES[8:10]}-{CLOSES[5:7]}-{CLOSES[:4]}"  # as Dutch pages write a date
-OWN_NOTICE = ("Voorlopig: mei 2023 — de levering van de verloskundigen (LVR-1) ontbreekt nog; "
-              f"definitief na {CLOSES_WRITTEN}")
-COUNT_NOTICE = f"Voorlopig: mei 2023 — 1 levering ontbreekt nog; definitief na {CLOSES_WRITTEN}"
-
-
-def births(org_code: str, month: str, first: int, count: int = 12) -> list[dict[str, str]]:
-    """`count` distinct midwife births of `org_code` in `month` (dossiers D<first>…)."""
-    return [child_of(number, org_code=org_code, child_birth_date=f"{month}-{1 + number % 28:02d}")
-            for number in range(first, first + count)]
-
-
-def hospital_births(month: str, first: int, count: int = 3) -> list[dict[str, str]]:
-    """`count` distinct obstetrician births of H001 in `month` (dossiers O<first>…)."""
-    return [obstetrician_record(dossier_id=f"O{number}",
-                                mother_birth_date=f"19{70 + number % 20}-06-{1 + number % 28:02d}",
-                                child_birth_date=f"{month}-{1 + number % 28:02d}",
-                                child_birth_time=f"{number % 24:02d}:41")
-            for number in range(first, first + count)]
-
-
-def deliver(folder: Path, discipline: str, org_code: str, month: str, rows: list[dict[str, str]]) -> None:
-    write_delivery(folder / month, f"{discipline}_{org_code}_{month}.csv", rows)
-
-
-def refresh(folder: Path, engine: Engine) -> None:
-    summary = run_refresh(folder, engine, organisations_file=ORGANISATIONS_FILE, postcode_file=POSTCODE_FILE)
-    assert summary.status == "published", summary
-
 
 @pytest.fixture
 def world(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Engine, Path]:
     """April delivered by all three; May by P0002 and H001 only; published."""
     return engine, publish_world(engine, tmp_path / "deliveries", monkeypatch)
-
-
-def publish_world(engine: Engine, folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(CLOSING_DAYS_VARIABLE, str(OPEN_DAYS))
-    deliver(folder, "lvr1", PRACTICE, APRIL, births(PRACTICE, APRIL, 1))
-    deliver(folder, "lvr1", OTHER_PRACTICE, APRIL, births(OTHER_PRACTICE, APRIL, 21))
-    deliver(folder, "lvr2", HOSPITAL, APRIL, hospital_births(APRIL, 41))
-    deliver(folder, "lvr1", OTHER_PRACTICE, MAY, births(OTHER_PRACTICE, MAY, 61))
-    deliver(folder, "lvr2", HOSPITAL, MAY, hospital_births(MAY, 81))
-    refresh(folder, engine)
-    return folder
 
 
 def indicators(engine: Engine) -> IndicatorEngine:
@@ -195,31 +155,37 @@ def test_the_export_marks_each_row_of_a_provisional_figure(world) -> None:
 
 def test_the_overview_page_says_which_month_is_provisional_and_why(sqlite_engine: Engine, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """The page's own callback over HTTP, as the browser asks it: P0001 reads its missing discipline, P0002 only that
-    one delivery of its VSV and of the nation is awaited (never whose)."""
+    """The page's own callback over HTTP, as the browser asks it: P0001 reads its missing discipline, the VSV's user
+    and the admin only how many deliveries their VSV and the nation await. A figure the page does not show gets no
+    line: in this small world the national figure is withheld from all but the admin (fewer than five other VSVs) and
+    each provider's VSV by the structural rule (docs/privacy.md, rules 4 and 6) — so P0002 sees no notice at all."""
     publish_world(sqlite_engine, tmp_path / "deliveries", monkeypatch)
     add_user(sqlite_engine, "linde", "provider", org_code=PRACTICE, password=PASSWORD)
     add_user(sqlite_engine, "anker", "provider", org_code=OTHER_PRACTICE, password=PASSWORD)
+    add_user(sqlite_engine, "testregio", "vsv", org_code=VSV, password=PASSWORD)
+    add_user(sqlite_engine, "beheer", "admin", password=PASSWORD)
     with serving(str(sqlite_engine.url), quiet=True) as base:
-        own = json.dumps(Hostile(base, "linde").callback("overview-indicators-body.children", ""),
-                         ensure_ascii=False)
-        assert f"{PRACTICE_NAME}: {OWN_NOTICE}" in own
-        assert f"VSV: VSV Testregio: {COUNT_NOTICE}" in own and f"Landelijk: {COUNT_NOTICE}" in own
-        assert "overview-provisional" in own
-        other = json.dumps(Hostile(base, "anker").callback("overview-indicators-body.children", ""),
-                           ensure_ascii=False)
-        assert f"VSV: VSV Testregio: {COUNT_NOTICE}" in other and f"Landelijk: {COUNT_NOTICE}" in other
-        assert "De Linde" not in other and PRACTICE not in other and "verloskundigen (LVR-1)" not in other
-        assert "Verloskundigenpraktijk Het Anker: Voorlopig" not in other
+        def overview(username: str, search: str = "") -> str:
+            return json.dumps(Hostile(base, username).callback("overview-indicators-body.children", search),
+                              ensure_ascii=False)
+
+        own = overview("linde")
+        assert f"{PRACTICE_NAME}: {OWN_NOTICE}" in own and "overview-provisional" in own
+        assert "Landelijk: Voorlopig" not in own and "VSV: VSV Testregio: Voorlopig" not in own  # both withheld
+        assert f"VSV Testregio: {COUNT_NOTICE}" in overview("testregio")
+        admin = overview("beheer", f"?org={OTHER_PRACTICE}")
+        assert f"Landelijk: {COUNT_NOTICE}" in admin and f"VSV: VSV Testregio: {COUNT_NOTICE}" in admin
+        assert "Verloskundigenpraktijk Het Anker: Voorlopig" not in admin  # its own figures are final
+        other = overview("anker")
+        assert "overview-provisional" not in other and "Voorlopig" not in other
+        assert "De Linde" not in other and PRACTICE not in other
         # The detail page marks May in the trend: an open marker, a legend entry, and the table says it in words.
         trend = json.dumps(Hostile(base, "linde").callback("detail-trend-body.children", "?grain=month",
                                                            indicator="home_birth", path="/indicator/home_birth"),
                            ensure_ascii=False)
         assert "circle-open" in trend and "Voorlopige periode (open symbool)" in trend
         assert "2023-05 (voorlopig)" in trend and "2023-04 (voorlopig)" not in trend
-        april = json.dumps(Hostile(base, "linde").callback("overview-indicators-body.children", "?period=2023-04"),
-                           ensure_ascii=False)
-        assert "Voorlopig" not in april
+        assert "Voorlopig" not in overview("linde", "?period=2023-04")
 
 
 def test_the_meeting_report_notes_the_provisional_month(world) -> None:

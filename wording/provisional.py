@@ -36,12 +36,19 @@ def provisional_line(note: ProvisionalNote, language: str) -> str:
     return text("provisional.count_many", language, month=month, count=count, closes=closes)
 
 
+#: The suppression reasons of a figure that is not shown at all: its notice would be about nothing on the page.
+WITHHELD_REASONS = ("few_peers", "complementary")
+
+
 def provisional_lines(figures: Sequence[tuple[str, dict | None]], language: str) -> list[str]:
     """One line per provisional month of each labelled figure ("De Linde: Voorlopig: …"), each once, in the order
-    given; nothing for a figure without marks (final, not shown, or a peer's, whose `provisional` is None)."""
+    given; nothing for a figure without marks (final, absent, or a peer's, whose `provisional` is None) or withheld
+    whole (WITHHELD_REASONS)."""
     lines: list[str] = []
     for label, cell in figures:
-        for note in (cell or {}).get("provisional") or []:
+        if not cell or cell.get("suppression_reason") in WITHHELD_REASONS:
+            continue
+        for note in cell.get("provisional") or []:
             line = text("provisional.of_figure", language, figure=label, line=provisional_line(note, language))
             if line not in lines:
                 lines.append(line)
