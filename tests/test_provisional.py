@@ -153,7 +153,7 @@ def test_the_export_marks_each_row_of_a_provisional_figure(world) -> None:
     assert {row["provisional"] for row in rows if row["row_kind"] == "organisation" and not row["named"]} == {None}
 
 
-def test_the_overview_page_says_which_month_is_provisional_and_why(sqlite_engine: Engine, tmp_path: Path,
+def test_the_overview_page_and_the_api_say_which_month_is_provisional_and_why(sqlite_engine: Engine, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The page's own callback over HTTP, as the browser asks it: P0001 reads its missing discipline, the VSV's user
     and the admin only how many deliveries their VSV and the nation await. A figure the page does not show gets no
@@ -186,6 +186,9 @@ def test_the_overview_page_says_which_month_is_provisional_and_why(sqlite_engine
         assert "circle-open" in trend and "Voorlopige periode (open symbool)" in trend
         assert "2023-05 (voorlopig)" in trend and "2023-04 (voorlopig)" not in trend
         assert "Voorlopig" not in overview("linde", "?period=2023-04")
+        # The API answers the same marks (docs/api.md, "Provisional months").
+        answered = Hostile(base, "linde").api("overview")["rows"][0]["organisation"]["provisional"]
+        assert answered == [{"month": MAY, "closes": CLOSES, "missing": 1, "disciplines": ["lvr1"]}]
 
 
 def test_the_meeting_report_notes_the_provisional_month(world) -> None:
