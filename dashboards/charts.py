@@ -27,6 +27,7 @@ from queries.spc import SHIFT_POINTS, TREND_POINTS, ControlChartAnswer, ControlC
 from texts import code_label, text
 from texts.formatting import format_interval, format_number, format_period, format_rate, separators
 from wording.figures import approximately, counts_text, funnel_drawn, funnel_position
+from wording.provisional import is_provisional
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -152,7 +153,8 @@ def sparkline(own: Sequence[float | None], national: Sequence[float | None], des
 # ---- trend -------------------------------------------------------------------------------------------------
 
 def trend_figure(series: list[dict], unit: str, title: str, own_label: str | None, language: str) -> dict:
-    """Own series with its 95% band (filled) and the national line (dashed), per period of an engine trend."""
+    """Own series with its 95% band (filled) and the national line (dashed), per period of an engine trend; a
+    provisional period (queries/provisional.py) has an open marker, explained by a legend entry of its own."""
     national = next(s for s in series if s["kind"] == "national")
     periods = [format_period(point["period"], language) for point in national["points"]]
     traces = []
@@ -175,6 +177,12 @@ def trend_figure(series: list[dict], unit: str, title: str, own_label: str | Non
     traces.append(_rate_trace(periods, national["points"], unit, text("national", language), language,
                               {"color": NATIONAL_COLOUR, "width": 1.5, "dash": "dash"},
                               {"symbol": "square", "size": 5}))
+    if any(is_provisional(point) for entry in series for point in entry["points"]):
+        # A legend entry only: the key to the open markers, whatever series they are on.
+        traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+                       "name": text("provisional.legend", language), "hoverinfo": "skip",
+                       "marker": {"symbol": "circle-open", "size": 8, "color": NATIONAL_COLOUR,
+                                  "line": {"width": 2}}})
     layout = base_layout(title, text("period_axis", language), rate_axis_title(unit, language), language)
     # Periods in time order, whichever trace (a band that starts later) names them first.
     layout["xaxis"].update(type="category", categoryorder="array", categoryarray=periods)
@@ -196,6 +204,14 @@ def _runs(present: Sequence[bool]) -> list[list[int]]:
 
 def _rate_trace(periods: list[str], points: list[dict], unit: str, name: str, language: str, line: dict,
                 marker: dict) -> dict:
+    """One series' line with a marker per period: open (`<symbol>-open`, larger and with a thick outline so it
+    stays visible) where the period is provisional, filled elsewhere; the legend shows the first point's marker."""
+    symbol = marker["symbol"]
+    provisional = [is_provisional(point) for point in points]
+    if any(provisional):
+        marker = {**marker, "symbol": [f"{symbol}-open" if flag else symbol for flag in provisional],
+                  "size": [marker["size"] + 3 if flag else marker["size"] for flag in provisional],
+                  "line": {"width": 2, "color": line["color"]}}
     return {
         "type": "scatter", "x": periods, "y": [scaled(point["rate"], unit) for point in points],
         "mode": "lines+markers", "name": _escape(name), "line": line, "marker": {**marker, "color": line["color"]},

@@ -36,13 +36,15 @@ numerator, denominator, rate (a proportion 0..1: multiply by the indicator's `un
 has no counts, a rounded rate and a size_band), and — for organisations — position (above_998, above_95,
 within, below_95, below_998), verdict (better / worse / within; higher / lower for neutral indicators), flag
 (alert / alarm) and standardised position, with the `judgement` that says against what and how,
-plus identity: org_code (None when anonymised), label (name, or a pseudonym of that answer), named, own.
+plus identity: org_code (None when anonymised), label (name, or a pseudonym of that answer), named, own; and
+`provisional`, the provisional months of its period (queries.provisional; [] when final, None for a peer).
 Errors: InvalidParameterError (bad parameter: names it and the allowed values), NotPermittedError (viewer may
 not see that organisation by name), NoDataError (nothing published yet).
 
 Modules: catalogue (definitions), statistics (pure functions), judgement (the verdict policy), spc (control
 charts), filters (target groups), scope (roles), disclosure (how each figure is shown: docs/privacy.md),
 store (in-memory copy of the published version), cache (answer cache), config (thresholds), engine
-(the questions). status.py and delivery_feedback.py (the loader's bookkeeping) belong to the dashboards;
-delivery_calendar.py and registry_console.py (a month's deliveries against the calendar) to the admin's console.
+(the questions), delivery_calendar and provisional (which months were provisional when a version was published).
+status.py and delivery_feedback.py (the loader's bookkeeping) belong to the dashboards; registry_console.py
+(a month's deliveries against the calendar) to the admin's console.
 """

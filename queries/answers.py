@@ -25,6 +25,16 @@ class CountsCell(TypedDict):
     ci_high: float | None
 
 
+class ProvisionalNote(TypedDict):
+    """A provisional month of a figure's period (queries.provisional; docs/indicators.md, "Voorlopige maanden"): some
+    delivery of an organisation the figure counts had not arrived when the data version was published."""
+
+    month: str  # YYYY-MM
+    closes: str  # ISO date: the month's figures are final after this day, whatever is still missing
+    missing: int  # how many expected deliveries had not arrived (of the organisations the figure counts)
+    disciplines: list[str]  # for one practice's or hospital's figure: which of its disciplines (lvr1, lvr2, lnr)
+
+
 class MethodVerdicts(TypedDict):
     exact: Verdict | None
     widened: Verdict | None
@@ -112,4 +122,4 @@ class ExportTable:
 
 
 __all__ = ["COLUMN_TYPES", "Alerts", "ColumnKind", "CountsCell", "ExportAbout", "ExportColumn", "ExportQuestion",
-           "ExportRules", "ExportTable", "JudgementAnswer", "MethodVerdicts", "Sensitivity"]
+           "ExportRules", "ExportTable", "JudgementAnswer", "MethodVerdicts", "ProvisionalNote", "Sensitivity"]

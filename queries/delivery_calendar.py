@@ -88,7 +88,9 @@ def delivery_states(received: pl.DataFrame, register: pl.DataFrame, months: list
     `received`: the deliveries (`org_code`, `discipline`, `month`, `status`, `received_at` UTC); those received
     after `at` do not count. `register`: `org_code` and `org_type`. Pure: no database, no clock.
     """
-    at = as_utc(at)
+    # In UTC itself, not only aware: PostgreSQL hands moments back in "Etc/UTC", which polars will not compare with
+    # the "UTC" of the deliveries' column.
+    at = as_utc(at).astimezone(UTC)
     sending_types = pl.DataFrame(
         {"discipline": [discipline.value for discipline in DISCIPLINE_ORGANISATION_TYPE],
          "org_type": list(DISCIPLINE_ORGANISATION_TYPE.values())})

@@ -12,6 +12,7 @@ others is a function of perturbed figures (docs/privacy.md). See docs/indicators
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import threading
@@ -43,6 +44,7 @@ from queries.judgement import (
     JudgedFamily,
     OverdispersionChoice,
 )
+from queries.provisional import period_bounds
 from queries.scope import Scope, Viewer
 from queries.store import (
     CASE_MIX_COLUMNS,
@@ -246,6 +248,22 @@ class IndicatorEngine:
                 "filters": filters.as_params(), **extra}
 
     @staticmethod
+    def _marked(snapshot: Snapshot, scope: Scope, cell: dict | None, level: str | None, code: str | None,
+                period: tuple[str | None, str | None]) -> dict | None:
+        """`cell` with the provisional months of its figure's `period` (`provisional`, queries.provisional): the
+        figure of `code` (an organisation or VSV of `level`), of all organisations of `level` (`code` None) or the
+        national one (both None). A peer's cell gets None: marks would follow it across answers."""
+        if cell is not None:
+            named = code is None or level is None or scope.may_name(code, level)
+            cell["provisional"] = snapshot.provisional.notes(level, code, *period, named=named)
+        return cell
+
+    @staticmethod
+    def _period(snapshot: Snapshot, filters: Filters) -> tuple[str | None, str | None]:
+        """The months a figure of `filters` covers: the target group's period, else the data version's."""
+        return filters.period_from or snapshot.period_from, filters.period_to or snapshot.period_to
+
+    @staticmethod
     def _answer(snapshot: Snapshot, question: str, filters: Filters, **about: object) -> str:
         """What identifies an answer for its peers' pseudonyms (queries.disclosure.answer_pseudonym)."""
         return "|".join([str(snapshot.data_version), question, repr(sorted(about.items())),
@@ -408,13 +426,17 @@ class IndicatorEngine:
         rows, withheld, few = self._scoped_rows(scope, level, answer["cells"], export, definition,
                                                 self._answer(snapshot, "units", filters, indicator=indicator_id,
                                                              level=level))
+        period = self._period(snapshot, filters)
+        _marked_rows(snapshot, rows, level, period)
         result = self._envelope(
             snapshot, question, viewer, filters, indicator=definition.as_dict(), level=level,
             target=None if few else answer["target"],
             judgement=_published_judgement(answer["judgement"], withheld, few),
-            national=self._present_national(scope, answer["national"], export, definition),
-            reference=self._present_reference(scope, answer["reference"], level, export, definition, few),
-            own_vsv=own_vsv, rows=rows)
+            national=self._marked(snapshot, scope, self._present_national(scope, answer["national"], export,
+                                                                          definition), None, None, period),
+            reference=self._marked(snapshot, scope, self._present_reference(scope, answer["reference"], level, export,
+                                                                            definition, few), level, None, period),
+            own_vsv=self._marked(snapshot, scope, own_vsv, "vsv", scope.own_vsv_code, period), rows=rows)
         if with_curve:
             # No curves beside a withheld unit or few peers: widened limits follow from φ and τ², and any limit
             # from the centre (docs/privacy.md).
@@ -473,24 +495,28 @@ class IndicatorEngine:
                                                      "overdispersion": choice},
                               lambda: self._compute_overview(snapshot, filters, subject, choice))
         about = self._answer(snapshot, "overview", filters, subject=subject)
+        period = self._period(snapshot, filters)
         rows = []
         # Each type's overview shows the indicators that fit it (the catalogue's `applies_to`).
         for definition in indicators_for(subject[1] if subject else None):
             computed = answer[definition.id]
             row: dict[str, dict | None] = {
                 "indicator": definition.as_dict(),
-                "national": self._present_national(scope, computed["national"], export, definition)}
+                "national": self._marked(snapshot, scope,
+                                         self._present_national(scope, computed["national"], export, definition),
+                                         None, None, period)}
             for part, code, level in (("organisation", *(subject or (None, None))),
                                       ("vsv", computed.get("vsv_code"), "vsv")):
                 # A researcher granted an organisation does not see its VSV: only what the viewer may name.
-                row[part] = (self._present_organisation(scope, computed[part], code, level, export, definition, about)
+                row[part] = (self._marked(snapshot, scope, self._present_organisation(
+                                 scope, computed[part], code, level, export, definition, about), level, code, period)
                              if computed.get(part) is not None and code and level and scope.may_name(code, level)
                              else None)
             # Only an answer about an organisation has its level's `reference` (the comparator).
             if subject and computed.get("reference") is not None:
                 few = _few_peers(scope, computed["units"], subject[1])
-                row["reference"] = self._present_reference(scope, computed["reference"], subject[1], export,
-                                                           definition, few)
+                row["reference"] = self._marked(snapshot, scope, self._present_reference(
+                    scope, computed["reference"], subject[1], export, definition, few), subject[1], None, period)
                 organisation = row["organisation"]
                 if few and organisation is not None and "judgement" in organisation:
                     organisation["judgement"] = _published_judgement(organisation["judgement"], False, True)
@@ -662,35 +688,43 @@ class IndicatorEngine:
                                 "subject": subject},
             lambda: self._compute_grouped(snapshot, indicator_id, filters, subject, period_key(grain),
                                           lambda key: period_label(key, grain)))
-        series = self._series(scope, answer, subject, export, definition, "period", "points",
-                              self._answer(snapshot, "trend", filters, indicator=indicator_id, grain=grain))
+        period = self._period(snapshot, filters)
+        series = self._series(snapshot, scope, answer, subject, export, definition, "period", "points",
+                              self._answer(snapshot, "trend", filters, indicator=indicator_id, grain=grain),
+                              lambda key: period_bounds(key, *period))
         return self._envelope(snapshot, "trend", viewer, filters, indicator=definition.as_dict(), grain=grain,
                               series=series)
 
-    def _series(self, scope: Scope, answer: dict, subject: tuple[str, str] | None, export: bool,
+    def _series(self, snapshot: Snapshot, scope: Scope, answer: dict, subject: tuple[str, str] | None, export: bool,
                 definition: Indicator, field: str, name: str, about: str,
+                months_of: Callable[[Any], tuple[str | None, str | None]],
                 describe: Callable[[Any], dict] | None = None) -> list[dict]:
         """The national series and the subject organisation's, as the viewer may see them: the national points
         perturbed (exact for admin), the organisation's exact or perturbed by the scope, a provider's VSV withheld
         by the structural rule (queries.scope.Scope.vsv_withheld). `field` names a point's key (period, value),
-        `describe` adds fields from it (a dimension value's labels)."""
-        def points(cells: list[dict], treatment: disclosure.Treatment, withheld: bool,
-                   national: bool = False) -> list[dict]:
+        `describe` adds fields from it (a dimension value's labels), `months_of` gives the months a point covers (its
+        provisional months: `_marked`)."""
+        def points(cells: list[dict], treatment: disclosure.Treatment, withheld: bool, level: str | None,
+                   code: str | None) -> list[dict]:
             shown = []
+            marked = snapshot.provisional.has(level, code)
             for cell in cells:
                 point = (self._present_national(scope, _without_key(cell), export, definition, identity=None)
-                         if national else self._present(_without_key(cell), treatment, None, export, definition))
-                shown.append({field: cell["key"], **(describe(cell["key"]) if describe else {}),
-                              **(disclosure.withhold(point) if withheld else point)})
+                         if level is None else self._present(_without_key(cell), treatment, None, export, definition))
+                point = {field: cell["key"], **(describe(cell["key"]) if describe else {}),
+                         **(disclosure.withhold(point) if withheld else point)}
+                point["provisional"] = (snapshot.provisional.notes(level, code, *months_of(cell["key"])) if marked
+                                        else [])
+                shown.append(point)
             return shown
 
         series = [{"kind": "national", "label": "national", "named": True, "org_code": None,
-                   name: points(answer["national"], scope.treatment(None, None), False, national=True)}]
+                   name: points(answer["national"], scope.treatment(None, None), False, None, None)}]
         if subject:
             code, level = subject
             series.append({"kind": "organisation", **scope.identity(code, level, about),
                            name: points(answer["organisation"], scope.treatment(code, level),
-                                        level == "vsv" and scope.vsv_withheld(code))})
+                                        level == "vsv" and scope.vsv_withheld(code), level, code)})
         return series
 
     def control_chart(self, indicator_id: str, viewer: Viewer, filters: Filters | Mapping | None = None, *,
@@ -702,11 +736,13 @@ class IndicatorEngine:
         definition = self._indicator(indicator_id)
         trend = self.trend(indicator_id, viewer, filters, grain="month", org_code=org_code, export=export)
         series = next((s for s in trend["series"] if s["kind"] == "organisation"), trend["series"][0])
+        points = series["points"]
         envelope = {**{key: trend[key] for key in ("data_version", "viewer", "filters")}, "question": "control_chart",
                     "indicator": definition.as_dict(),
                     "series": {**{key: value for key, value in series.items() if key != "points"},
-                               "disclosure": series["points"][0]["disclosure"] if series["points"] else None}}
-        points = series["points"]
+                               "disclosure": points[0]["disclosure"] if points else None},
+                    # The charted months that are provisional (each point's `provisional` of the trend, in order).
+                    "provisional": [note for point in points for note in point["provisional"]]}
         # Counts of 1–4 are masked (exports, the API) on their outcome: the months left would be chosen by their
         # own numbers and give a biased centre and false signals, so there is no chart then.
         if any(point["suppression_reason"] == "count_masked" for point in points):
@@ -740,11 +776,14 @@ class IndicatorEngine:
                                                lambda key: period_label(key, grain)))
 
         indicators = []
+        period = self._period(snapshot, filters)
+        # The months of each period, once for all indicators (their series share the periods).
+        months_of = functools.cache(lambda key: period_bounds(key, *period))
         for definition in INDICATORS:
             about = self._answer(snapshot, "trend", filters, indicator=definition.id, grain=grain)
             indicators.append({"indicator": definition.as_dict(),
-                               "series": self._series(scope, answer[definition.id], subject, export, definition,
-                                                      "period", "points", about)})
+                               "series": self._series(snapshot, scope, answer[definition.id], subject, export,
+                                                      definition, "period", "points", about, months_of)})
         return self._envelope(snapshot, "trends", viewer, filters, grain=grain, indicators=indicators)
 
     def _compute_grouped_many(self, snapshot: Snapshot, indicator_ids: Sequence[str], filters: Filters,
@@ -797,9 +836,11 @@ class IndicatorEngine:
                                           pl.col(spec.column).cast(pl.String), lambda key: key,
                                           all_keys=list(spec.values)))
 
-        series = self._series(scope, answer, subject, export, definition, "value", "values",
+        period = self._period(snapshot, filters)
+        series = self._series(snapshot, scope, answer, subject, export, definition, "value", "values",
                               self._answer(snapshot, "breakdown", filters, indicator=indicator_id,
                                            dimension=dimension),
+                              lambda key: period,
                               lambda key: {"label_nl": spec.label_of(key, "nl"), "label_en": spec.label_of(key, "en")})
         return self._envelope(snapshot, "breakdown", viewer, filters, indicator=definition.as_dict(),
                               dimension={"name": dimension, "name_nl": spec.label("nl"), "name_en": spec.label("en")},
@@ -914,7 +955,8 @@ class IndicatorEngine:
             level=level, treatment=lambda code: scope.treatment(code, level),
             identity=lambda code: scope.identity(code, level or "", about),
             withheld=scope.vsv_withheld, judged=judged, only=org_code, exact_vsvs=scope.exact_vsvs,
-            adjusted=self._export_case_mix(snapshot, scope, definition, level, filters, choice) if whole else {})
+            adjusted=self._export_case_mix(snapshot, scope, definition, level, filters, choice) if whole else {},
+            provisional=snapshot.provisional)
         # Not cached: an export is asked for rarely, and its counts can be larger than every page's together.
         counted = _export_counts(snapshot.frame, definition.id, level, breakdown, filters)
         return export_table.indicator_rows(definition, counted, presentation, breakdown, self.noise, self.rules,
@@ -953,12 +995,15 @@ class IndicatorEngine:
         rows, withheld, few = self._scoped_rows(scope, level, answer["cells"], export, definition,
                                                 self._answer(snapshot, "adjusted", filters, indicator=indicator_id,
                                                              level=level))
+        period = self._period(snapshot, filters)
+        _marked_rows(snapshot, rows, level, period)
         return self._envelope(snapshot, "adjusted", viewer, filters, indicator=definition.as_dict(), level=level,
                               case_mix=list(CASE_MIX_COLUMNS),
                               judgement=_published_judgement(answer["judgement"], withheld, few),
-                              national=self._present_national(scope, answer["national"], export, definition),
-                              reference=self._present_reference(scope, answer["reference"], level, export, definition,
-                                                                few),
+                              national=self._marked(snapshot, scope, self._present_national(
+                                  scope, answer["national"], export, definition), None, None, period),
+                              reference=self._marked(snapshot, scope, self._present_reference(
+                                  scope, answer["reference"], level, export, definition, few), level, None, period),
                               rows=rows)
 
     def _adjusted_cells(self, snapshot: Snapshot, definition: Indicator, level: str, filters: Filters,
@@ -1001,6 +1046,12 @@ class IndicatorEngine:
         return {"national": _counted(level_data["national"][definition.id], self.noise), "reference": reference,
                 "judgement": _judgement_answer(family.judgement if family else None, 1.0, choice, "adjusted", level),
                 "cells": cells}
+
+
+def _marked_rows(snapshot: Snapshot, rows: list[dict], level: str, period: tuple[str | None, str | None]) -> None:
+    """Each scoped row of a level with its figure's provisional months (`IndicatorEngine._marked`); a peer's None."""
+    for row in rows:
+        row["provisional"] = snapshot.provisional.notes(level, row["org_code"], *period, named=row["named"])
 
 
 def _reference_identity(level: str) -> dict:

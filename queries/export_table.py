@@ -29,6 +29,7 @@ from queries.disclosure import (
     present_columns,
 )
 from queries.filters import DIMENSIONS, month_index, period_key, period_label, period_months
+from queries.provisional import NATIONAL, ProvisionalMonths
 from queries.statistics import rates_with_interval
 from queries.store import LEVEL_COLUMNS
 
@@ -70,7 +71,12 @@ EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
     ExportColumn("disclosure", "string"),  # exact, perturbed or peer
     ExportColumn("suppressed", "boolean"),
     ExportColumn("suppression_reason", "string"),
+    # The row's period holds a provisional month (queries.provisional); empty for a peer, which it would follow.
+    ExportColumn("provisional", "boolean"),
+    ExportColumn("provisional_months", "string"),  # those months, YYYY-MM, comma-separated; empty when final
 )
+#: The columns `_with_provisional` adds, last.
+PROVISIONAL_COLUMNS = ("provisional", "provisional_months")
 
 
 # ---- building one indicator's rows ---------------------------------------------------------------------------
@@ -127,8 +133,8 @@ class Counted:
 class Presentation:
     """What the engine decides about the organisations of one indicator's export: each code's treatment and
     identity (scope), the judged fields without breakdown (position, verdict by code), the VSV withheld, the one
-    organisation the rows are limited to (None: all), and without breakdown each organisation's case-mix figures
-    as the `adjusted` answer presents them (CASE_MIX_FIELDS by code)."""
+    organisation the rows are limited to (None: all), without breakdown each organisation's case-mix figures
+    as the `adjusted` answer presents them (CASE_MIX_FIELDS by code), and the version's provisional months."""
 
     level: str | None
     treatment: Callable[[str | None], Treatment]
@@ -138,6 +144,7 @@ class Presentation:
     only: str | None
     exact_vsvs: int = 0
     adjusted: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    provisional: ProvisionalMonths = field(default_factory=ProvisionalMonths)
 
 
 def indicator_rows(definition: Indicator, counted: Counted, presentation: Presentation, breakdown: Breakdown,
@@ -191,7 +198,8 @@ def indicator_rows(definition: Indicator, counted: Counted, presentation: Presen
     if presentation.only is not None:
         rows = rows.filter((pl.col("row_kind") != "organisation") | (pl.col("org_code") == presentation.only))
     rows = rows.sort([*keys, "sort_rank", "org_label"], nulls_last=True)
-    return _with_labels(rows, definition, breakdown, data_version, language)
+    return _with_provisional(_with_labels(rows, definition, breakdown, data_version, language),
+                             presentation.provisional, presentation.level)
 
 
 def empty_rows() -> pl.DataFrame:
@@ -346,6 +354,37 @@ def _with_labels(rows: pl.DataFrame, definition: Indicator, breakdown: Breakdown
             columns[f"value_{i + 1}"] = pl.lit(None, pl.String)
             columns[f"value_{i + 1}_label"] = pl.lit(None, pl.String)
     rows = rows.with_columns(**columns)
+    return rows.select(pl.col(column.name).cast(COLUMN_TYPES[column.kind]) for column in EXPORT_COLUMNS
+                       if column.name not in PROVISIONAL_COLUMNS)
+
+
+def _with_provisional(rows: pl.DataFrame, provisional: ProvisionalMonths, level: str | None) -> pl.DataFrame:
+    """The rows with `provisional` and `provisional_months`: the provisional months of each row's figure
+    (queries.provisional: national, the comparator of `level`, or one organisation) between its `period_start` and
+    `period_end`; both empty for a peer (`named` false). Only the few figures with provisional months are looked
+    at, joined to the rows by figure."""
+    marks: list[tuple[str, str | None, str | None, str]] = [
+        ("national", None, None, month.month) for month in provisional.months(*NATIONAL, None, None)]
+    if level is not None:
+        marks += [("comparator", level, None, month.month) for month in provisional.months(level, None, None, None)]
+        marks += [("organisation", level, code, month.month) for (of_level, code), months in provisional.figures.items()
+                  if of_level == level and code is not None for month in months]
+    month = pl.col("month")
+    if marks:
+        figures = pl.DataFrame(marks, schema={"row_kind": pl.String, "level": pl.String, "org_code": pl.String,
+                                              "month": pl.String}, orient="row")
+        first = pl.col("period_start").dt.strftime("%Y-%m")
+        last = pl.col("period_end").dt.strftime("%Y-%m")
+        found = (rows.select("row_kind", "level", "org_code", "period_start", "period_end").with_row_index("row")
+                 .join(figures, on=["row_kind", "level", "org_code"], nulls_equal=True)
+                 .filter((first.is_null() | (month >= first)) & (last.is_null() | (month <= last)))
+                 .group_by("row").agg(month.sort().str.join(",").alias("provisional_months")))
+        rows = (rows.with_row_index("row").join(found, on="row", how="left", maintain_order="left").drop("row"))
+    else:
+        rows = rows.with_columns(pl.lit(None, pl.String).alias("provisional_months"))
+    rows = rows.with_columns(
+        pl.when(pl.col("named")).then(pl.col("provisional_months").is_not_null()).alias("provisional"),
+        pl.when(pl.col("named")).then(pl.col("provisional_months")).alias("provisional_months"))
     return rows.select(pl.col(column.name).cast(COLUMN_TYPES[column.kind]) for column in EXPORT_COLUMNS)
 
 

@@ -34,6 +34,7 @@ from queries.catalogue import INDICATORS, catalogue_columns
 from queries.config import EngineConfig
 from queries.disclosure import RECORD_KEY_COLUMN, packed_key, record_key_expression
 from queries.filters import DIMENSIONS
+from queries.provisional import ProvisionalMonths, read_provisional
 from queries.status import kept_versions
 from tables.database import as_utc, current_data_version, psycopg_driver
 from tables.register import read_register, register_by_code
@@ -64,7 +65,8 @@ def key_column(indicator_id: str) -> str:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One loaded data version: `frame` (one row per child, compact columns) and the register."""
+    """One loaded data version: `frame` (one row per child, compact columns), the register, and which months were
+    provisional for which figures when it was published (queries.provisional)."""
 
     data_version: int
     label: str
@@ -74,6 +76,7 @@ class Snapshot:
     frame: pl.DataFrame
     organisations: dict[str, dict] = field(default_factory=dict)
     loaded_seconds: float = 0.0
+    provisional: ProvisionalMonths = field(default_factory=ProvisionalMonths)
 
     def version_info(self) -> dict:
         """The data version as shown with every answer."""
@@ -393,5 +396,8 @@ class BirthStore:
         return Snapshot(
             data_version=info["data_version"], label=info["label"], published_at=as_utc(info["published_at"]),
             period_from=info.get("period_from"), period_to=info.get("period_to"), frame=frame,
-            organisations=register_by_code(read_register(self.engine)), loaded_seconds=time.perf_counter() - started,
+            organisations=register_by_code(read_register(self.engine)),
+            provisional=read_provisional(self.engine, info.get("period_from"), info.get("period_to"),
+                                         as_utc(info["published_at"])),
+            loaded_seconds=time.perf_counter() - started,
         )

@@ -23,6 +23,7 @@ from reports.wording import VERDICT_COLOURS
 from texts import code_label, text
 from texts.formatting import UNIT_SCALE, format_number, format_period
 from wording.figures import funnel_drawn, funnel_position
+from wording.provisional import is_provisional
 
 OWN_COLOUR = "#0072B2"
 HIGHLIGHT_COLOUR = "#D55E00"
@@ -103,7 +104,8 @@ def national_shown(trend: dict) -> bool:
 
 
 def trend_svg(answer: dict, unit: str, own_label: str, language: str) -> str:
-    """The organisation's rate per period with its 95% interval (filled), and the national rate (dashed)."""
+    """The organisation's rate per period with its 95% interval (filled), and the national rate (dashed); a
+    provisional period (queries/provisional.py) has an open marker, as on the detail page, with a legend entry."""
     national = next(series for series in answer["series"] if series["kind"] == "national")["points"]
     own: list[dict] = next((series["points"] for series in answer["series"] if series["kind"] == "organisation"),
                            [])
@@ -122,6 +124,15 @@ def trend_svg(answer: dict, unit: str, own_label: str, language: str) -> str:
         if national_shown(answer):  # withheld in every period (few VSVs): not drawn
             axes.plot(x, national_rates, color=NATIONAL_COLOUR, lw=1.1, ls="--", marker="s", ms=2.5,
                       label=text("national", language))
+        legend = text("provisional.legend", language)
+        for points, colour in ((own, OWN_COLOUR), (national if national_shown(answer) else [], NATIONAL_COLOUR)):
+            marked = [index for index, point in enumerate(points) if is_provisional(point)]
+            if marked:  # open markers over the line's own, one legend entry for both lines
+                axes.plot([x[index] for index in marked],
+                          [_scaled(points[index]["rate"] if not points[index].get("suppressed") else None, unit)
+                           for index in marked], ls="none", marker="o", ms=6, mfc="white", mec=colour, mew=1.4,
+                          label=legend)
+                legend = "_nolegend_"
         step = max(1, len(periods) // 6)
         axes.set_xticks(x[::step], periods[::step], rotation=30, ha="right", fontsize=6.5)
         axes.set_ylim(bottom=0)

@@ -32,6 +32,7 @@ from wording.figures import (
     verdict_key,
     verdict_text,
 )
+from wording.provisional import provisional_lines
 from wording.target_group import selection_texts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -185,6 +186,9 @@ def report_html(report: MeetingReport, language: str, generated_by: str, generat
         target_group="; ".join(selection_texts(parse_filters(report.filters).selections, language))
         or text("report.all_births", language),
         data_version=data_version, judgement_lines=_judgement_lines(report, language),
+        # The provisional months of the organisations' figures (as the overview page says them), on the summary page.
+        provisional=provisional_lines([(column.label, cell) for column in columns for cell in column.cells.values()],
+                                      language),
         spine=_spine(report, language), alert_rows=alert_rows, columns=columns, table_rows=table_rows,
         legend=[{"symbol": VERDICT_SYMBOLS[key], "colour": VERDICT_COLOURS[key],
                  "words": code_label("verdict", key, language)} for key in VERDICTS],

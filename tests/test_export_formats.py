@@ -75,7 +75,7 @@ def row(**values: object) -> dict:
 
 ROWS = [
     row(row_kind="national", level=None, org_label="national", numerator=12345, denominator=45678,
-        rate=12345 / 45678, ci_low=0.2662, ci_high=0.2743),
+        rate=12345 / 45678, ci_low=0.2662, ci_high=0.2743, provisional=True, provisional_months="2024-11,2024-12"),
     row(row_kind="comparator", org_label="all_hospital", numerator=12001, denominator=44321,
         rate=12001 / 44321, ci_low=0.2666, ci_high=0.2749),
     row(row_kind="organisation", org_code="H0001", org_label='Ziekenhuis "Sint-Jansdal", Harderwijk–Lelystad',
@@ -440,7 +440,8 @@ def big_chunk(start: int, size: int) -> pl.DataFrame:
         expected=pl.lit(None, pl.Float64), oe_ratio=pl.lit(None, pl.Float64), oe_low=pl.lit(None, pl.Float64),
         oe_high=pl.lit(None, pl.Float64), adjusted_rate=pl.lit(None, pl.Float64), position=pl.lit("within"),
         verdict=pl.lit("within"), disclosure=pl.lit("perturbed"), suppressed=pl.lit(False),
-        suppression_reason=pl.lit(None, pl.String),
+        suppression_reason=pl.lit(None, pl.String), provisional=pl.col("index") % 12 == 0,
+        provisional_months=pl.when(pl.col("index") % 12 == 0).then(pl.lit("2024-03")),
     ).cast(SCHEMA)
 
 

@@ -51,7 +51,7 @@ from dashboards.layout import (
     table_data,
     viewing_as_note,
 )
-from dashboards.tiles import disclosure_notes, figure_cell, verdict_badge
+from dashboards.tiles import disclosure_notes, figure_cell, provisional_notice, verdict_badge
 from dashboards.view_state import ViewState, view_from_query
 from queries.catalogue import CATALOGUE, INDICATORS
 from queries.engine import GRAINS, LEVELS, NoDataError
@@ -74,6 +74,7 @@ from wording.figures import (
     rate_text,
     verdict_text,
 )
+from wording.provisional import is_provisional
 
 DEFAULT_DIMENSION = "parity"
 DETAIL_PARTS = ("summary", "trend", "control", "funnel", "breakdown", "adjusted")
@@ -294,6 +295,7 @@ def summary_body(request: IndicatorRequest, definition: dict, overdispersion: st
                      rate=format_rate(judged_by["centre"], unit, language), method=method))
         notes.append(html.P(line, id="detail-verdict-method", className="verdict-method"))
     parts_shown = [html.Div(headline, className="detail-headline"), *notes,
+                   *provisional_notice([(label, cell) for label, cell, _ in parts], language, "detail-provisional"),
                    data_table(text("summary", language), headers, table_rows, numeric_columns=range(1, 5),
                               table_id="detail-summary-table"),
                    *disclosure_notes([cell for _, cell, _ in parts], language, "detail-summary-note")]
@@ -343,7 +345,7 @@ def trend_body(request: IndicatorRequest, definition: dict, grain: str) -> list:
                    national_last=format_rate(national_shown[-1]["rate"], unit, language) if national_shown else "—")
     figure = trend_figure(answer["series"], unit, title, own_label(request), language)
     own_points = own["points"] if own else [None] * len(national["points"])
-    rows = [[format_period(point["period"], language),
+    rows = [[_period_text(point, own_point, language),
              *(_own_columns(own_point, unit, language, request.minimum) if own else []),
              rate_text(point, unit, language, request.minimum), _counts(point, language)]
             for point, own_point in zip(national["points"], own_points, strict=True)]
@@ -407,6 +409,15 @@ def control_body(request: IndicatorRequest, definition: dict) -> list:
     return [*notes, accessible_chart("detail-control-chart", figure, title, summary, table, language),
             download_links(request.view, "detail-control-download", indicator=definition["id"],
                            org=request.org_code, grain="month")]
+
+
+def _period_text(point: dict, own_point: dict | None, language: str) -> str:
+    """A trend table's period, "2026-10 (voorlopig)" where the national or the own figure of it is provisional (the
+    chart's open markers, in words)."""
+    period = format_period(point["period"], language)
+    if is_provisional(point) or is_provisional(own_point):
+        return text("provisional.period_marked", language, period=period)
+    return period
 
 
 def _series_headers(own: str | None, language: str) -> list[str]:

@@ -44,7 +44,7 @@ from dashboards.layout import (
     table_data,
     viewing_as_note,
 )
-from dashboards.tiles import disclosure_notes, figure_class
+from dashboards.tiles import disclosure_notes, figure_class, provisional_notice
 from dashboards.view_state import ViewState
 from queries.engine import NoDataError
 from queries.judgement import DEFAULT_OVERDISPERSION, OVERDISPERSION_CHOICES
@@ -290,7 +290,13 @@ def indicator_rows(answer: dict, request: IndicatorRequest, overdispersion: str)
             *([verdict_cell(row, request, href)] if show_own else []),
             html.Td(trend_sparkline(series_of[indicator_id], indicator, grain, request)),
         ]))
-    parts: list = []
+    # Which of the figures shown are provisional, and why (the engine's `provisional` of each cell).
+    parts: list = provisional_notice(
+        [(label, cell) for row in answer["rows"]
+         for label, cell in ((own_name, row["organisation"] if show_own else None),
+                             (_vsv_label(row["vsv"], language), row["vsv"] if show_vsv else None),
+                             (text("national", language), row["national"]))],
+        language, "overview-provisional")
     own_cells = [row["organisation"] for row in answer["rows"] if row["organisation"]]
     if own_cells and not any(has_rate(cell) for cell in own_cells):
         parts.append(empty_state(text("empty_selection", language, minimum=request.minimum), "overview-empty"))
@@ -298,6 +304,11 @@ def indicator_rows(answer: dict, request: IndicatorRequest, overdispersion: str)
     # Why the VSV's and national counts are marked "≈" (the engine's perturbation of others' figures).
     parts += disclosure_notes(shown_cells, language, "overview-note")
     return parts
+
+
+def _vsv_label(cell: dict | None, language: str) -> str:
+    """The VSV's figure named in a notice: "VSV: <its name>" where the answer names it."""
+    return text("vsv", language) + (f": {cell['label']}" if cell and cell.get("label") else "")
 
 
 def verdict_cell(row: dict, request: IndicatorRequest, href: str) -> html.Td:
