@@ -34,7 +34,6 @@ from sqlalchemy import Engine, select
 from contracts.delivery_format import DISCIPLINE_ORGANISATION_TYPE
 from settings import whole_number_from_environment
 from tables.database import as_utc
-from tables.register import read_register
 from tables.schema import deliveries
 
 DUE_DAYS_VARIABLE = "PERISPIEGEL_DELIVERY_DUE_DAYS"
@@ -140,9 +139,3 @@ def received_deliveries(engine: Engine) -> pl.DataFrame:
                                       "status": pl.String, "received_at": pl.Datetime(time_zone="UTC")},
                         orient="row")
 
-
-def delivery_states_in_database(engine: Engine, months: list[str], at: datetime,
-                                delivery_calendar: DeliveryCalendar | None = None) -> pl.DataFrame:
-    """`delivery_states` of `months` for the deliveries and register stored in `engine`, at `at`."""
-    return delivery_states(received_deliveries(engine), read_register(engine), months, at,
-                           delivery_calendar or load_calendar())

@@ -18,17 +18,15 @@ import gzip
 import io
 import os
 import random
-import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_ADMIN_URL, postgres_available
+from conftest import fresh_postgres_database
 from fixtures.delivery_files import ORGANISATIONS_FILE, POSTCODE_FILE, csv_text, midwife_record
-from machine_needs import REQUIRE_SERVICES, unavailable
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, select
 
 from contracts.delivery_format import COLUMNS
 from loader import finding
@@ -418,21 +416,12 @@ def corpus_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         yield engine
         engine.dispose()
         return
-    reason = postgres_available()
-    if reason:
-        unavailable(reason, REQUIRE_SERVICES)
-    name = f"perispiegel_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'create database "{name}"'))
-    engine = make_engine(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+    with fresh_postgres_database() as url:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def deny_to_root(denied: Path, monkeypatch: pytest.MonkeyPatch) -> None:
