@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from loader.finding import find_delivery_files
 from loader.refresh import RefreshSummary, run_refresh
+from loader.refresh_lock import RefreshAlreadyRunningError
 from tables.database import current_data_version
 from tables.schema import metadata, refreshes
 
@@ -22,6 +23,8 @@ STAGE_LABELS = {
     "derive": "Deriving the national table",
     "publish": "Publishing the new version",
 }
+#: `perispiegel load` while another refresh runs: nothing was done, try again later (1 = failed, 2 = bad input).
+BUSY_EXIT_CODE = 3
 
 
 def load_command(source_dir: Path, engine: Engine, console: Console, **refresh_options: Path) -> int:
@@ -50,6 +53,9 @@ def load_command(source_dir: Path, engine: Engine, console: Console, **refresh_o
 
         try:
             summary = run_refresh(source_dir, engine, progress=report, **refresh_options)
+        except RefreshAlreadyRunningError as busy:
+            console.print(f"[red]{busy}[/red]")
+            return BUSY_EXIT_CODE
         except Exception as error:  # the refresh rolled back; say why instead of a traceback
             console.print(f"[red]Refresh failed, nothing was published: {type(error).__name__}: {error}[/red]")
             return 1
@@ -74,6 +80,9 @@ def summary_table(summary: RefreshSummary) -> Table:
         table.add_row(f"  {reason}", f"{count:,}")
     table.add_row("Objections honoured (not stored)", f"{summary.records_objected:,}")
     table.add_row("Accepted but not stored (higher version stored, or objected)", f"{summary.records_not_stored:,}")
+    table.add_row("Organisation register changes", f"{summary.register_changes_total:,}")
+    for change in summary.register_changes:
+        table.add_row(f"  {change}", "")
     table.add_row("Improvement hints", f"{summary.hints:,}")
     table.add_row("Births linked (children in the national table)", f"{summary.births:,}")
     rate = "-" if summary.linkage_rate is None else f"{summary.linkage_rate:.1%}"
@@ -93,6 +102,7 @@ def status_command(engine: Engine, console: Console) -> int:
         console.print(f"Data version [bold]{current['data_version']}[/bold] ({current['label']}), published "
                       f"{current['published_at']:%Y-%m-%d %H:%M}; {current['births']:,} births, "
                       f"birth months {current['period_from']} to {current['period_to']}")
+        console.print(f"Published because: {reason_in_words(current['reason'])}")
 
     counts = Table(title="Rows per table")
     counts.add_column("table")
@@ -118,3 +128,18 @@ def status_command(engine: Engine, console: Console) -> int:
     console.print(history)
     return 0
 
+
+
+def reason_in_words(reason: dict | None) -> str:
+    """Why a version was published (`data_versions.reason`), e.g. "3 new delivery files; the organisation
+    register changed: P0007 moved from VSV V003 to V005"."""
+    if reason is None:
+        return "new delivery files (the reason was not recorded for this version)"
+    parts = []
+    if reason.get("new_files"):
+        parts.append(f"{reason['new_files']:,} new delivery file{'s' if reason['new_files'] != 1 else ''}")
+    listed, total = reason.get("register_changes", []), reason.get("register_changes_total", 0)
+    if total:
+        more = f" and {total - len(listed):,} more" if total > len(listed) else ""
+        parts.append("the organisation register changed: " + "; ".join(listed) + more)
+    return "; ".join(parts) or "-"

@@ -148,8 +148,10 @@ class DeliveryReader:
     """The new files among `paths`, read once each and handed out in batches of at most `batch_size`.
 
     A file whose SHA-256 is in `known` (or that came earlier in this folder: the same bytes twice count once) is
-    counted in `unchanged` and dropped. An unreadable file is always new: it has no hash to be known by, and is
-    tried again at every refresh. Truthy when there is at least one new file (reading ahead one batch to know).
+    counted in `unchanged` and dropped. An unreadable file has no hash to be known by: it is handed out every
+    time (it gets a deliveries row with its reason and is tried again), but it is not news —
+    `has_readable_news` is true only when a new file could be read, so a folder whose only new entries are
+    unreadable does not make a new version.
     """
 
     def __init__(self, paths: Sequence[Path], known: set[str], batch_size: int, progress: Progress | None = None):
@@ -157,6 +159,7 @@ class DeliveryReader:
         self._report = progress or (lambda _stage, _done, _total: None)
         self._next = 0  # index of the next path to read
         self._pending: list[ReceivedFile] = []
+        self._readable_seen = False
         self.unchanged = 0
 
     @property
@@ -164,12 +167,14 @@ class DeliveryReader:
         """How many of the paths have been read so far."""
         return self._next
 
-    def _fill(self) -> None:
-        """Read on until a batch of new files is pending or every path is read."""
+    def _fill(self, *, until_readable: bool = False) -> None:
+        """Read on until a batch of new files is pending (with `until_readable`: and one of them could be read; an
+        unreadable file holds no bytes, so a long run of them costs no memory) or every path is read."""
         total = len(self._paths)
         if self._next == 0:
             self._report("read", 0, total)
-        while len(self._pending) < self._batch_size and self._next < total:
+        while self._next < total and (len(self._pending) < self._batch_size
+                                      or (until_readable and not self._readable_seen)):
             found = read_delivery_file(self._paths[self._next])
             self._next += 1
             digest = found.sha256
@@ -178,17 +183,22 @@ class DeliveryReader:
             else:
                 if digest is not None:
                     self._known.add(digest)
+                    self._readable_seen = True
                 self._pending.append(found)
             if self._next % REPORT_EVERY_FILES == 0 or self._next == total:
                 self._report("read", self._next, total)
 
-    def __bool__(self) -> bool:
-        if not self._pending:
-            self._fill()
-        return bool(self._pending)
+    def has_readable_news(self) -> bool:
+        """Whether at least one new file could be read (reading ahead as far as needed to know)."""
+        self._fill(until_readable=True)
+        return self._readable_seen
 
     def batches(self) -> Iterator[list[ReceivedFile]]:
-        """The new files, batch by batch; each batch's bytes are let go when the next is read."""
-        while self:
+        """The new files, readable or not, batch by batch; each batch's bytes are let go when the next is read."""
+        while True:
+            if not self._pending:
+                self._fill()
+            if not self._pending:
+                return
             batch, self._pending = self._pending, []
             yield batch

@@ -5,10 +5,18 @@ register → read (every file below the folder, once, batch by batch; files whos
 `loader.finding.DeliveryReader`) → validate (and store deliveries, rejected records, hints, objections, accepted
 records: `loader.storage`) → link → derive → publish. Reading and validating alternate, one batch at a time.
 
+One refresh at a time: the whole run holds the refresh lock (`loader.refresh_lock`); a second one is refused at
+once with `RefreshAlreadyRunningError` ("a refresh is already running since … (pid … on host …)") and writes nothing.
+
 Everything from the register upsert to moving `data_version_current` happens in **one transaction**: a refresh
 that dies at any point leaves the previous version current and complete, and the next run starts clean. Only
 the refresh log row is committed beforehand (status `running`, later `published`/`unchanged`/`failed`), so the
 log shows an interrupted refresh. Bulk rows go to PostgreSQL with COPY and to SQLite with chunked executemany.
+
+A new version is published when a new file could be read, or when the organisation register changes what is
+stored (`loader.register.register_changes`: a practice that moves to another VSV changes every birth it
+delivered): `data_versions.reason` says which. New files that could not be read alone change nothing: they get
+their deliveries rows and the refresh is `unchanged`.
 
 Retention: publishing keeps the births and linkage_summary rows of the last `PERISPIEGEL_KEEP_VERSIONS` published
 versions (default 3, the new one included), so that a researcher's export can be made again from the version it
@@ -38,7 +46,8 @@ from loader.derive import derive_births
 from loader.derive import linkage_summary as summarise_linkage
 from loader.finding import DeliveryReader, find_files
 from loader.linkage import link_records
-from loader.register import read_organisations_file, upsert_organisations
+from loader.refresh_lock import refresh_lock, this_process
+from loader.register import RegisterChange, read_organisations_file, register_changes, upsert_organisations
 from loader.results import ValidationResult
 from loader.storage import STAGING_TABLE, _create_staging_table, _Ids, _store_batch, known_hashes
 from loader.validate import validate_deliveries
@@ -62,6 +71,8 @@ KEEP_VERSIONS_VARIABLE = "PERISPIEGEL_KEEP_VERSIONS"
 DEFAULT_KEEP_VERSIONS = 3
 #: Files validated and stored together: bounds memory (a year is ~9,000 files, ten years ~90,000).
 FILES_PER_BATCH = 1500
+#: Register changes a version's `reason` (and the refresh summary) lists one by one; the rest are counted.
+REGISTER_CHANGES_LISTED = 50
 
 Progress = Callable[[str, int, int], None]
 
@@ -94,6 +105,8 @@ class RefreshSummary:
     files_unreadable: int = 0  # new files that could not be read (tried again at the next refresh)
     records_not_stored: int = 0  # accepted, but a higher version of the dossier is stored or she objected earlier
     files_not_deliveries: int = 0  # other files below the folder (not named as a delivery): not read
+    register_changes: list[str] = field(default_factory=list)  # in words, the first REGISTER_CHANGES_LISTED
+    register_changes_total: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -134,13 +147,16 @@ def _checkpoint(stage: str) -> None:
 # ----------------------------------------------------------------------------------------------------------
 
 def _start_refresh(engine: Engine, source_dir: Path, started_at: datetime) -> int:
+    """Log the refresh as `running`. Called holding the refresh lock: a row still `running` then belongs to a
+    refresh that died (killed, or its machine went down), never to a live one, and is marked failed."""
+    pid, host = this_process()
     with engine.begin() as connection:
-        # A refresh still `running` in the log was killed: say so.
-        connection.execute(update(refreshes).where(refreshes.c.status == "running").values(status="failed"))
+        connection.execute(update(refreshes).where(refreshes.c.status == "running")
+                           .values(status="failed", finished_at=started_at))
         refresh_id = int(connection.execute(select(func.coalesce(func.max(refreshes.c.refresh_id), 0)))
                          .scalar_one()) + 1
         connection.execute(insert(refreshes).values(refresh_id=refresh_id, started_at=started_at, status="running",
-                                                    source_dir=str(source_dir)))
+                                                    source_dir=str(source_dir), pid=pid, host=host))
     return refresh_id
 
 
@@ -153,12 +169,6 @@ def _finish_refresh(connection: Connection, summary: RefreshSummary, clock: floa
 
 def _current_version(connection: Connection) -> int | None:
     return connection.execute(select(data_version_current.c.data_version)).scalar_one_or_none()
-
-
-def _lock(connection: Connection) -> None:
-    """One refresh at a time: PostgreSQL advisory lock (SQLite serialises writers by itself)."""
-    if _is_postgres(connection):
-        connection.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
 
 
 def run_refresh(
@@ -175,7 +185,7 @@ def run_refresh(
     Files already loaded (same SHA-256) are skipped; with nothing new the status is `unchanged` and the data
     version stays. How many published versions are kept is read here, once (`versions_to_keep`): a wrong
     setting is refused before anything is logged or stored. Raises FileNotFoundError when `source_dir` is not a
-    folder.
+    folder, and `loader.refresh_lock.RefreshAlreadyRunningError` (logging nothing) while another refresh runs.
     """
     clock = time.perf_counter()
     report = progress or (lambda _stage, _done, _total: None)
@@ -183,15 +193,16 @@ def run_refresh(
     if not source_dir.is_dir():
         raise FileNotFoundError(f"delivery folder not found: {source_dir}")
     keep_versions = versions_to_keep()
-    refresh_id = _start_refresh(engine, source_dir, _now())
-    try:
-        return _refresh(source_dir, engine, refresh_id, organisations_file, postcode_file, percentiles_file,
-                        keep_versions, report, clock)
-    except BaseException:
-        with engine.begin() as connection:
-            connection.execute(update(refreshes).where(refreshes.c.refresh_id == refresh_id)
-                               .values(status="failed", finished_at=_now()))
-        raise
+    with refresh_lock(engine):
+        refresh_id = _start_refresh(engine, source_dir, _now())
+        try:
+            return _refresh(source_dir, engine, refresh_id, organisations_file, postcode_file, percentiles_file,
+                            keep_versions, report, clock)
+        except BaseException:
+            with engine.begin() as connection:
+                connection.execute(update(refreshes).where(refreshes.c.refresh_id == refresh_id)
+                                   .values(status="failed", finished_at=_now()))
+            raise
 
 
 def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_file: Path, postcode_file: Path,
@@ -208,25 +219,18 @@ def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_fi
     new_files = DeliveryReader(paths, known, FILES_PER_BATCH, report)
 
     with engine.begin() as connection:
-        _lock(connection)
+        changes = register_changes(connection, register)
         upsert_organisations(connection, register)
         _checkpoint("register")
-        if not new_files:
-            current = _current_version(connection)
-            births_now = connection.execute(select(data_versions.c.births)
-                                            .where(data_versions.c.data_version == current)).scalar_one_or_none()
-            summary = RefreshSummary(refresh_id=refresh_id, status="unchanged", data_version=current,
-                                     files_unchanged=len(paths), births=births_now or 0)
-            _finish_refresh(connection, summary, clock)
-            return summary
-
         summary = RefreshSummary(refresh_id=refresh_id, status="published", data_version=None,
                                  files_not_deliveries=len(found.others))
+        _note_register_changes(summary, changes)
+        publishing = new_files.has_readable_news() or bool(changes)
         register_frame = read_register(connection)
         ids = _Ids.from_database(connection)
         _create_staging_table(connection)
         report("validate", 0, len(paths))
-        for batch in new_files.batches():
+        for batch in new_files.batches():  # unreadable files too: each gets its deliveries row with the reason
             result = validate_deliveries(batch, register_frame)
             summary.records_not_stored += _store_batch(connection, result, refresh_id, ids)
             summary.add(result)
@@ -234,6 +238,13 @@ def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_fi
         summary.files_unchanged = new_files.unchanged
         if not _is_postgres(connection):
             connection.execute(text(f"DROP TABLE IF EXISTS temp.{STAGING_TABLE}"))
+        if not publishing:
+            current = _current_version(connection)
+            births_now = connection.execute(select(data_versions.c.births)
+                                            .where(data_versions.c.data_version == current)).scalar_one_or_none()
+            summary.status, summary.data_version, summary.births = "unchanged", current, births_now or 0
+            _finish_refresh(connection, summary, clock)
+            return summary
         _checkpoint("validate")
 
         report("link", 0, 1)
@@ -284,7 +295,7 @@ def _publish(connection: Connection, summary: RefreshSummary, births_frame: pl.D
     connection.execute(insert(data_versions).values(
         data_version=version, refresh_id=summary.refresh_id, published_at=published_at,
         label=f"{published_at:%Y-%m} ({same_month + 1})", births=births_frame.height,
-        period_from=months.min(), period_to=months.max(),
+        period_from=months.min(), period_to=months.max(), reason=_reason(summary),
     ))
     births_columns = [column.name for column in births.columns]
     bulk_insert(connection, births, births_frame.with_columns(pl.lit(version, dtype=pl.Int32).alias("data_version"))
@@ -314,6 +325,18 @@ def _publish(connection: Connection, summary: RefreshSummary, births_frame: pl.D
     summary.linkage_rate = national_linkage_rate(linkage_frame)
     _finish_refresh(connection, summary, clock)
     report("publish", 3, 3)
+
+
+def _note_register_changes(summary: RefreshSummary, changes: list[RegisterChange]) -> None:
+    summary.register_changes_total = len(changes)
+    summary.register_changes = [change.in_words() for change in changes[:REGISTER_CHANGES_LISTED]]
+
+
+def _reason(summary: RefreshSummary) -> dict:
+    """Why a version was published (`data_versions.reason`): the new files that could be read, and the register
+    changes (the first REGISTER_CHANGES_LISTED in words, and how many in all)."""
+    return {"new_files": summary.files - summary.files_unreadable,
+            "register_changes": summary.register_changes, "register_changes_total": summary.register_changes_total}
 
 
 def _erase_objected_feedback(connection: Connection) -> None:

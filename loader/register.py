@@ -1,8 +1,9 @@
-"""The organisation register file: read it, and upsert it into the `organisations` table (read back by
-`tables.register.read_register`)."""
+"""The organisation register file: read it, say what it changes (`register_changes`), and upsert it into the
+`organisations` table (read back by `tables.register.read_register`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -10,6 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from loader.bulk import _is_postgres
+from tables.register import read_register, register_by_code
 from tables.schema import organisations
 
 
@@ -34,3 +36,41 @@ def upsert_organisations(connection: Connection, register: pl.DataFrame) -> None
               if column.name != "org_code"},
     )
     connection.execute(statement, rows)
+
+
+@dataclass(frozen=True)
+class RegisterChange:
+    """One difference between the register file being loaded and the stored register: an organisation added
+    (`field` "org_code", `before` None) or one of its fields changed. Organisations no longer listed are not a
+    change: they stay (history)."""
+
+    org_code: str
+    field: str
+    before: str | None
+    after: str | None
+
+    def in_words(self) -> str:
+        """E.g. "P0007 moved from VSV V003 to V005" (the refresh log and `perispiegel status` are English)."""
+        if self.field == "org_code":
+            return f"{self.org_code} added to the register"
+        if self.field == "vsv_code":
+            return f"{self.org_code} moved from VSV {self.before or '-'} to {self.after or '-'}"
+        return f"{self.org_code}: {self.field} changed from {self.before or '-'!r} to {self.after or '-'!r}"
+
+
+def register_changes(connection: Connection, register: pl.DataFrame) -> list[RegisterChange]:
+    """What `register` (read by `read_organisations_file`) changes in the stored register, by code and field.
+
+    Read inside the refresh's transaction before the upsert: a change means the births must be linked and derived
+    again (a practice's VSV and hospitals are columns of every birth it delivered)."""
+    stored = register_by_code(read_register(connection))
+    fields = [column.name for column in organisations.columns if column.name != "org_code"]
+    changes: list[RegisterChange] = []
+    for row in register.iter_rows(named=True):
+        before = stored.get(row["org_code"])
+        if before is None:
+            changes.append(RegisterChange(row["org_code"], "org_code", None, row["org_code"]))
+            continue
+        changes += [RegisterChange(row["org_code"], name, before[name], row[name])
+                    for name in fields if (before[name] or None) != (row[name] or None)]
+    return changes

@@ -77,6 +77,7 @@ class DataVersion(TypedDict):
     births: int
     period_from: str | None
     period_to: str | None
+    reason: dict | None  # why it was published (loader.refresh._reason); None for versions from before it was kept
 
 
 def current_data_version(engine: Engine) -> DataVersion | None:
@@ -90,7 +91,7 @@ def current_data_version(engine: Engine) -> DataVersion | None:
         return None
     return DataVersion(data_version=row["data_version"], refresh_id=row["refresh_id"],
                        published_at=row["published_at"], label=row["label"], births=row["births"],
-                       period_from=row["period_from"], period_to=row["period_to"])
+                       period_from=row["period_from"], period_to=row["period_to"], reason=row["reason"])
 
 
 @overload

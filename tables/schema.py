@@ -74,6 +74,8 @@ data_versions = Table(
     col("births", Integer, "Aantal kinderen", "Rows in births for this version", nullable=False),
     col("period_from", String(7), "Periode van", "First birth month in the data (YYYY-MM)", nullable=True),
     col("period_to", String(7), "Periode tot", "Last birth month in the data (YYYY-MM)", nullable=True),
+    col("reason", JSON, "Reden", "Why it was published: new delivery files, and changes of the organisation "
+        "register (organisation, field, before, after)", nullable=True),
 )
 
 # Exactly one row (id = 1): the data version readers see.
@@ -96,6 +98,9 @@ refreshes = Table(
     col("data_version", Integer, "Dataversie", "The version it published (or kept)", nullable=True),
     col("summary", JSON, "Samenvatting", "Counts: files, records read/accepted/rejected/objected, linkage",
         nullable=True),
+    col("pid", Integer, "Proces", "Process id of the refresh (shown to a second refresh while it runs)",
+        nullable=True),
+    col("host", String(255), "Server", "Host name of the machine the refresh ran on", nullable=True),
 )
 
 deliveries = Table(

@@ -48,8 +48,10 @@ def test_the_notice_and_the_open_markers_of_a_provisional_month(browser, browser
 
         open_page(browser, f"{provisional_app}/indicator/home_birth?grain=month")
         until_redrawn(browser).until(lambda d: d.find_element(By.ID, "detail-provisional"))
-        chart = until_redrawn(browser).until(lambda d: d.find_element(By.ID, "detail-trend-chart"))
-        assert "Voorlopige periode (open symbool)" in chart.text  # the legend entry
+        # the chart's container is there before plotly has drawn its legend: wait for the words, not the box
+        legend = until_redrawn(browser).until(
+            lambda d: d.find_element(By.ID, "detail-trend-chart").text or None)
+        assert "Voorlopige periode (open symbool)" in legend  # the legend entry
         symbols = browser.execute_script(
             "return document.getElementById('detail-trend-chart').querySelector('.js-plotly-plot')"
             ".data.filter(t => t.marker && Array.isArray(t.marker.symbol)).map(t => t.marker.symbol)")
