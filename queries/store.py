@@ -7,6 +7,14 @@ published (a one-row read, throttled by `version_check_seconds`); when the point
 version is loaded and swapped in — no restart needed. A version is immutable, so a loaded snapshot never
 goes stale.
 
+A snapshot is always one whole version (issue 14): the pointer, the version's `data_versions` row, every birth year,
+the register and the deliveries behind its provisional months are read in one read-only transaction on one
+connection (`tables.database.one_snapshot`: REPEATABLE READ on PostgreSQL, the COPY of each year on that same
+connection; an explicit BEGIN on SQLite in WAL mode). A refresh that publishes meanwhile, and after an objection
+deletes the older version's births in the same commit, is not seen by the read. As a guard, the births read must be
+as many as the row's `births` (`IncompleteSnapshotError`, never a served snapshot); an older version deleted just
+before its read is answered as not kept (`VersionNotKeptError`).
+
 The server does not wait for the first question to load it: `BirthStore.warm` loads the current version in a
 background thread when the server starts, and then every `WATCH_SECONDS` looks for a newly published one, which it
 loads while the version in memory keeps answering (questions get the new one once it is in).
