@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, get_args
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, select
 
 from contracts.delivery_format import DISCIPLINE_ORGANISATION_TYPE
 from settings import whole_number_from_environment
@@ -129,12 +129,14 @@ def delivery_states(received: pl.DataFrame, register: pl.DataFrame, months: list
     )
 
 
-def received_deliveries(engine: Engine) -> pl.DataFrame:
-    """Every delivery as `delivery_states` reads it: `org_code`, `discipline`, `month`, `status`, `received_at`."""
+def received_deliveries(connection: Connection) -> pl.DataFrame:
+    """Every delivery as `delivery_states` reads it: `org_code`, `discipline`, `month`, `status`, `received_at`.
+
+    On the caller's connection, so that a data version's provisional months can be read in the same transaction as
+    its births (queries.store)."""
     query = select(deliveries.c.org_code, deliveries.c.discipline, deliveries.c.month, deliveries.c.status,
                    deliveries.c.received_at)
-    with engine.connect() as connection:
-        rows = [(*row[:4], as_utc(row[4])) for row in connection.execute(query)]
+    rows = [(*row[:4], as_utc(row[4])) for row in connection.execute(query)]
     return pl.DataFrame(rows, schema={"org_code": pl.String, "discipline": pl.String, "month": pl.String,
                                       "status": pl.String, "received_at": pl.Datetime(time_zone="UTC")},
                         orient="row")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Connection
 
 from queries.answers import ProvisionalNote
 from queries.delivery_calendar import (
@@ -131,15 +131,16 @@ def provisional_months(states: pl.DataFrame, register: pl.DataFrame, delivery_ca
     return ProvisionalMonths(as_of=as_of, figures=figures)
 
 
-def read_provisional(engine: Engine, first: str | None, last: str | None, as_of: datetime | None,
+def read_provisional(connection: Connection, first: str | None, last: str | None, as_of: datetime | None,
                      delivery_calendar: DeliveryCalendar | None = None) -> ProvisionalMonths:
     """The provisional months of a data version whose births run from month `first` to `last`, published at
-    `as_of` (UTC), from the deliveries and the register stored in `engine`; none for a version without births or a
-    publication moment."""
+    `as_of` (UTC), from the deliveries and the register as `connection` sees them (the store's one read transaction
+    of the version: queries.store.BirthStore._read_version); none for a version without births or a publication
+    moment."""
     if as_of is None or not first or not last:
         return ProvisionalMonths(as_of=as_of)
     delivery_calendar = delivery_calendar or load_calendar()
-    register = read_register(engine)
+    register = read_register(connection)
     months = [month_label(index) for index in range(month_index(first), month_index(last) + 1)]
-    states = delivery_states(received_deliveries(engine), register, months, as_of, delivery_calendar)
+    states = delivery_states(received_deliveries(connection), register, months, as_of, delivery_calendar)
     return provisional_months(states, register, delivery_calendar, as_of)

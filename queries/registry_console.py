@@ -210,7 +210,9 @@ def _aggregate(month_files: pl.DataFrame) -> pl.DataFrame:
 
 def _rows(engine: Engine, month: str, at: datetime, delivery_calendar: DeliveryCalendar) -> list[ConsoleRow]:
     register = organisation_register(engine)
-    states = delivery_states(received_deliveries(engine), register, [month], at, delivery_calendar)
+    with engine.connect() as connection:
+        received = received_deliveries(connection)
+    states = delivery_states(received, register, [month], at, delivery_calendar)
     per_sender = _aggregate(_month_deliveries(engine, month, at))
     keys = ["org_code", "discipline"]
     joined = (

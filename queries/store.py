@@ -7,6 +7,14 @@ published (a one-row read, throttled by `version_check_seconds`); when the point
 version is loaded and swapped in — no restart needed. A version is immutable, so a loaded snapshot never
 goes stale.
 
+A snapshot is always one whole version (issue 14): the pointer, the version's `data_versions` row, every birth year,
+the register and the deliveries behind its provisional months are read in one read-only transaction on one
+connection (`tables.database.one_snapshot`: REPEATABLE READ on PostgreSQL, the COPY of each year on that same
+connection; an explicit BEGIN on SQLite in WAL mode). A refresh that publishes meanwhile, and after an objection
+deletes the older version's births in the same commit, is not seen by the read. As a guard, the births read must be
+as many as the row's `births` (`IncompleteSnapshotError`, never a served snapshot); an older version deleted just
+before its read is answered as not kept (`VersionNotKeptError`).
+
 The server does not wait for the first question to load it: `BirthStore.warm` loads the current version in a
 background thread when the server starts, and then every `WATCH_SECONDS` looks for a newly published one, which it
 loads while the version in memory keeps answering (questions get the new one once it is in).
@@ -28,7 +36,7 @@ from datetime import datetime
 
 import polars as pl
 from polars.datatypes import DataTypeClass
-from sqlalchemy import Boolean, Engine, Integer, SmallInteger, select
+from sqlalchemy import Boolean, Connection, Engine, Integer, SmallInteger, select
 
 from queries.catalogue import INDICATORS, catalogue_columns
 from queries.config import EngineConfig
@@ -36,7 +44,7 @@ from queries.disclosure import RECORD_KEY_COLUMN, packed_key, record_key_express
 from queries.filters import DIMENSIONS
 from queries.provisional import ProvisionalMonths, read_provisional
 from queries.status import kept_versions
-from tables.database import as_utc, current_data_version, psycopg_driver
+from tables.database import as_utc, one_snapshot, psycopg_driver
 from tables.register import read_register, register_by_code
 from tables.schema import births, data_version_current, data_versions
 
@@ -103,8 +111,9 @@ def _polars_type(column_name: str) -> pl.DataType | DataTypeClass:
     return pl.String
 
 
-def _read_postgres(engine: Engine, columns: list[str], data_version: int, year: int) -> pl.DataFrame:
-    """COPY … TO STDOUT as CSV: an order of magnitude faster than fetching rows through the driver."""
+def _read_postgres(connection: Connection, columns: list[str], data_version: int, year: int) -> pl.DataFrame:
+    """COPY … TO STDOUT as CSV: an order of magnitude faster than fetching rows through the driver. On the psycopg
+    connection under `connection`, so inside its transaction (and its snapshot: tables.database.one_snapshot)."""
     # Booleans as 0/1 so the CSV reader does not have to parse t/f.
     select_list = ", ".join(
         f'"{name}"::int as "{name}"' if _polars_type(name) == pl.Boolean else f'"{name}"' for name in columns)
@@ -112,43 +121,37 @@ def _read_postgres(engine: Engine, columns: list[str], data_version: int, year: 
                 f"AND birth_year = {int(year)}) " \
                 "TO STDOUT WITH (FORMAT csv, HEADER true)"
     buffer = io.BytesIO()
-    raw_connection = engine.raw_connection()
-    try:
-        with psycopg_driver(raw_connection.driver_connection).cursor() as cursor, cursor.copy(statement) as copy:
-            for block in copy:
-                buffer.write(block)
-    finally:
-        raw_connection.close()
+    with psycopg_driver(connection.connection.driver_connection).cursor() as cursor, cursor.copy(statement) as copy:
+        for block in copy:
+            buffer.write(block)
     buffer.seek(0)
     schema = {name: pl.Int8 if _polars_type(name) == pl.Boolean else _polars_type(name) for name in columns}
     frame = pl.read_csv(buffer, schema=schema)
     return frame.with_columns(pl.col(n).cast(pl.Boolean) for n, t in schema.items() if t == pl.Int8)
 
 
-def _read_generic(engine: Engine, columns: list[str], data_version: int, year: int) -> pl.DataFrame:
+def _read_generic(connection: Connection, columns: list[str], data_version: int, year: int) -> pl.DataFrame:
     query = select(*(births.c[name] for name in columns)).where(
         births.c.data_version == data_version, births.c.birth_year == year)
-    with engine.connect() as connection:
-        rows = connection.execute(query).all()
+    rows = connection.execute(query).all()
     # SQLite returns booleans as 0/1 integers; cast to the declared types.
     frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
     return frame.with_columns(pl.col(name).cast(_polars_type(name), strict=False) for name in columns)
 
 
-def birth_years(engine: Engine, data_version: int) -> list[int]:
+def birth_years(connection: Connection, data_version: int) -> list[int]:
     """The birth years present in a data version (the store loads one year at a time to bound memory)."""
     query = select(births.c.birth_year).where(births.c.data_version == data_version).distinct()
-    with engine.connect() as connection:
-        return sorted(connection.execute(query).scalars())
+    return sorted(connection.execute(query).scalars())
 
 
-def read_births(engine: Engine, data_version: int, year: int) -> pl.DataFrame:
+def read_births(connection: Connection, data_version: int, year: int) -> pl.DataFrame:
     """The raw births columns the engine needs, for one data version and birth year, typed per tables.schema."""
     columns = raw_columns()
-    if engine.dialect.name == "postgresql":
-        frame = _read_postgres(engine, columns, data_version, year)
+    if connection.dialect.name == "postgresql":
+        frame = _read_postgres(connection, columns, data_version, year)
     else:
-        frame = _read_generic(engine, columns, data_version, year)
+        frame = _read_generic(connection, columns, data_version, year)
     if frame.height == 0:
         frame = empty_births()
     return frame
@@ -216,6 +219,26 @@ class VersionNotKeptError(LookupError):
     def __reduce__(self) -> tuple[type[VersionNotKeptError], tuple[int, list[int]]]:
         # An exception's own arguments are its message: without this, unpickling calls __init__(message).
         return type(self), (self.requested, self.kept)
+
+
+class IncompleteSnapshotError(RuntimeError):
+    """The births read for a data version are not as many as its `data_versions` row says it holds: never served.
+
+    Within the one transaction of a read (`BirthStore._read_version`) this happens only to an older version that a
+    refresh deleted just before the read began (its rows go in one commit, so the read finds none): the store then
+    answers VersionNotKeptError. Of the current version it would mean that rows were lost — an error to look into,
+    not a snapshot to answer from.
+    """
+
+    def __init__(self, data_version: int, expected: int, found: int) -> None:
+        self.data_version = data_version
+        self.expected = expected
+        self.found = found
+        super().__init__(f"data version {data_version} holds {expected} births, but {found} were read; "
+                         "the snapshot is not served")
+
+    def __reduce__(self) -> tuple[type[IncompleteSnapshotError], tuple[int, int, int]]:
+        return type(self), (self.data_version, self.expected, self.found)
 
 
 @dataclass(frozen=True)
@@ -355,49 +378,73 @@ class BirthStore:
             held = self._kept
             if held is not None and held.snapshot.data_version == version and held.checked_under == published:
                 return held.snapshot
-            row = self._kept_row(version)
+            self._check_kept(version)
             if held is not None and held.snapshot.data_version == version:
                 snapshot = held.snapshot  # still kept under the new pointer: no need to read it again
             else:
                 self._kept = None  # let the one held go before reading the next: two would double the memory
-                snapshot = self._read_version(row)
-                # A refresh that deleted it while it was read (one transaction) left no rows: then some reads may
-                # have found none, and a partial copy must not be served. Rows still there: every read saw them all.
-                self._kept_row(version)
+                try:
+                    snapshot = self._read_version(version)
+                except IncompleteSnapshotError:
+                    # A refresh deleted it between the check and the read's transaction: the read found none of
+                    # its rows. Say so as for any version not kept (listing those that are), else the error stands.
+                    self._check_kept(version)
+                    raise
+                if snapshot is None:  # no data_versions row: never published (the check lets none such through)
+                    raise VersionNotKeptError(version, [row["number"] for row in kept_versions(self.engine)])
             self._kept = _KeptSnapshot(snapshot, published)
             return snapshot
 
-    def _kept_row(self, version: int) -> dict:
-        """The `data_versions` row of `version` as stored (as the current version's is read), when it is kept;
-        else a VersionNotKeptError, and the version held goes if it is no longer kept either."""
+    def _check_kept(self, version: int) -> None:
+        """A VersionNotKeptError when `version` is not kept; the version held goes if it is no longer kept either."""
         kept = [row["number"] for row in kept_versions(self.engine)]
         if self._kept is not None and self._kept.snapshot.data_version not in kept:
             self._kept = None
         if version not in kept:
             raise VersionNotKeptError(version, kept)
-        with self.engine.connect() as connection:
-            row = connection.execute(select(data_versions).where(data_versions.c.data_version == version)).mappings()
-            return dict(row.one())
 
     def _load(self) -> Snapshot | None:
-        info = current_data_version(self.engine)
-        if info is None:
-            return None
-        return self._read_version(dict(info))
+        return self._read_version(None)
 
-    def _read_version(self, info: dict) -> Snapshot:
-        """Read and compact the births of the data version whose `data_versions` row is `info`, one year at a time."""
+    def _read_version(self, version: int | None) -> Snapshot | None:
+        """Read and compact data version `version` (None: the published one), one birth year at a time; None when
+        there is no such version (nothing published).
+
+        Everything is read in one read-only transaction on one connection (tables.database.one_snapshot): the
+        pointer, the `data_versions` row, every year's births, the register and the deliveries of the provisional
+        months. A refresh that publishes meanwhile — and, after an objection, deletes the older versions' births in
+        the same commit — is not seen, so a snapshot is one whole version, never a mix of two or a version half
+        gone. Guard: the births read must be as many as its row says (`births`), else IncompleteSnapshotError."""
         started = time.perf_counter()
-        version = info["data_version"]
         secret = self.config.pseudonym_key
-        chunks = [compact_frame(read_births(self.engine, version, year), secret)
-                  for year in birth_years(self.engine, version)]
-        frame = pl.concat(chunks, rechunk=True) if chunks else compact_frame(empty_births(), secret)
+        with one_snapshot(self.engine) as connection:
+            info = _version_row(connection, version)
+            if info is None:
+                return None
+            number = info["data_version"]
+            chunks = [compact_frame(read_births(connection, number, year), secret)
+                      for year in birth_years(connection, number)]
+            frame = pl.concat(chunks, rechunk=True) if chunks else compact_frame(empty_births(), secret)
+            if frame.height != info["births"]:
+                raise IncompleteSnapshotError(number, info["births"], frame.height)
+            published_at = as_utc(info["published_at"])
+            organisations = register_by_code(read_register(connection))
+            provisional = read_provisional(connection, info["period_from"], info["period_to"], published_at)
         return Snapshot(
-            data_version=info["data_version"], label=info["label"], published_at=as_utc(info["published_at"]),
-            period_from=info.get("period_from"), period_to=info.get("period_to"), frame=frame,
-            organisations=register_by_code(read_register(self.engine)),
-            provisional=read_provisional(self.engine, info.get("period_from"), info.get("period_to"),
-                                         as_utc(info["published_at"])),
+            data_version=number, label=info["label"], published_at=published_at,
+            period_from=info["period_from"], period_to=info["period_to"], frame=frame,
+            organisations=organisations, provisional=provisional,
             loaded_seconds=time.perf_counter() - started,
         )
+
+
+def _version_row(connection: Connection, version: int | None) -> dict | None:
+    """The `data_versions` row of `version`, or of the one `data_version_current` points at (None); None when there
+    is none. Read on the connection of the version's read, so that pointer, row and births are of one moment."""
+    if version is None:
+        version = connection.execute(
+            select(data_version_current.c.data_version).where(data_version_current.c.id == 1)).scalar()
+        if version is None:
+            return None
+    row = connection.execute(select(data_versions).where(data_versions.c.data_version == version)).mappings().first()
+    return dict(row) if row is not None else None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, overload
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -113,3 +115,25 @@ def psycopg_driver(driver_connection: object) -> psycopg.Connection[Any]:
     if not isinstance(driver_connection, psycopg.Connection):
         raise TypeError(f"COPY on PostgreSQL needs the psycopg driver, not {type(driver_connection)!r}")
     return driver_connection
+
+
+@contextmanager
+def one_snapshot(engine: Engine) -> Iterator[Connection]:
+    """One connection in one read-only transaction, whose reads all see the database as it stood at the first of
+    them, whatever a refresh commits meanwhile: for reading a data version whole (`queries.store`), never a mix.
+
+    PostgreSQL: REPEATABLE READ, READ ONLY, whose snapshot is taken at the transaction's first statement and holds
+    for every later one — also a COPY run on its psycopg connection (`psycopg_driver(connection.connection
+    .driver_connection)`), which is the same connection in the same transaction. SQLite: an explicit BEGIN, as pysqlite
+    opens no transaction for a SELECT (each would see the latest commit); in WAL mode (`make_engine`) the first
+    SELECT then fixes the snapshot, and a refresh's commit beside it neither waits nor shows. Rolled back on leaving:
+    nothing is written."""
+    postgres = engine.dialect.name == "postgresql"
+    options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True} if postgres else {}
+    with engine.connect().execution_options(**options) as connection:
+        if not postgres:
+            connection.exec_driver_sql("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.rollback()
