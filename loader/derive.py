@@ -409,7 +409,10 @@ def linkage_summary(linked: pl.DataFrame) -> pl.DataFrame:
 
     records: accepted records; linked: records placed with a record of another discipline;
     expected_links: records that by their own content should have a partner (`expected_partner`);
-    linkage_rate: the share of the expected records that were linked (empty when none is expected).
+    linked_expected: of those, the ones that were linked; linkage_rate = linked_expected / expected_links (empty
+    when none is expected), never above 1. (`linked` also counts records linked without being expected — e.g.
+    an obstetrician's record of a booked birth next to its paediatrician's record — so linked / expected_links
+    is not a rate: it came to 294% for obstetricians.)
     National rows: one per discipline, and one over all disciplines (`discipline` "*").
     """
     flagged = linked.select(
@@ -433,7 +436,7 @@ def linkage_summary(linked: pl.DataFrame) -> pl.DataFrame:
     combined = pl.concat([frame.select(columns) for frame in (per_org, national, overall)])
     return combined.select(
         "org_code", "discipline",
-        pl.col("records", "linked", "expected_links").cast(pl.Int64),
+        pl.col("records", "linked", "expected_links", "linked_expected").cast(pl.Int64),
         linkage_rate=pl.when(pl.col("expected_links") > 0)
         .then(pl.col("linked_expected") / pl.col("expected_links")),
     ).sort(pl.col("org_code") == "*", "org_code", "discipline")

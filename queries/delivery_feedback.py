@@ -129,13 +129,14 @@ def hint_summary_of(engine: Engine, org_code: str) -> pl.DataFrame:
 def linkage_of(engine: Engine, org_code: str) -> pl.DataFrame:
     """Linkage per discipline in the published version: the organisation's records and the national rate.
 
-    linkage_rate = linked / expected_links (records that should have a partner record of another
-    discipline), summed over the organisation's senders; national_linkage_rate is the same for org '*'.
+    linkage_rate = linked_expected / expected_links: of the records that should have a partner record of another
+    discipline, the share that has one (never above 1), summed over the organisation's senders;
+    national_linkage_rate is the same for org '*'. `linked` counts every linked record, expected or not.
     """
     status = data_status(engine)
     schema = {
         "discipline": pl.String, "records": pl.Int64, "linked": pl.Int64, "expected_links": pl.Int64,
-        "linkage_rate": pl.Float64, "national_linkage_rate": pl.Float64,
+        "linked_expected": pl.Int64, "linkage_rate": pl.Float64, "national_linkage_rate": pl.Float64,
     }
     if status is None:
         return pl.DataFrame(schema=schema)
@@ -148,6 +149,7 @@ def linkage_of(engine: Engine, org_code: str) -> pl.DataFrame:
                 func.sum(linkage_summary.c.records).label("records"),
                 func.sum(linkage_summary.c.linked).label("linked"),
                 func.sum(linkage_summary.c.expected_links).label("expected_links"),
+                func.sum(linkage_summary.c.linked_expected).label("linked_expected"),
             )
             .where(current & condition)
             .group_by(linkage_summary.c.discipline)
@@ -158,13 +160,14 @@ def linkage_of(engine: Engine, org_code: str) -> pl.DataFrame:
             per_discipline(linkage_summary.c.org_code.in_(sender_codes(engine, org_code)))).mappings()]
         national = [dict(r) for r in connection.execute(
             per_discipline(linkage_summary.c.org_code == NATIONAL)).mappings()]
-    counts = {"discipline": pl.String, "records": pl.Int64, "linked": pl.Int64, "expected_links": pl.Int64}
+    counts = {"discipline": pl.String, "records": pl.Int64, "linked": pl.Int64, "expected_links": pl.Int64,
+              "linked_expected": pl.Int64}
     national_rates = pl.DataFrame(national, schema=counts).select(
-        "discipline", national_linkage_rate=_rate(pl.col("linked"), pl.col("expected_links"))
+        "discipline", national_linkage_rate=_rate(pl.col("linked_expected"), pl.col("expected_links"))
     )
     return (
         pl.DataFrame(own, schema=counts)
-        .with_columns(linkage_rate=_rate(pl.col("linked"), pl.col("expected_links")))
+        .with_columns(linkage_rate=_rate(pl.col("linked_expected"), pl.col("expected_links")))
         .join(national_rates, on="discipline", how="left")
         .sort("discipline")
         .select(list(schema))

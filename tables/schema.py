@@ -207,8 +207,10 @@ linkage_summary = Table(
     col("linked", Integer, "Gekoppeld", "Records linked to a record of another discipline", nullable=False),
     col("expected_links", Integer, "Te koppelen",
         "Records that should have a partner (e.g. a referred birth's midwife record)", nullable=False),
+    col("linked_expected", Integer, "Daarvan gekoppeld",
+        "Of the expected_links records, those that were linked (at most expected_links)", nullable=False),
     col("linkage_rate", Float, "Koppelpercentage",
-        "Expected records that were linked / expected_links (at most 1)", nullable=True),
+        "linked_expected / expected_links (at most 1)", nullable=True),
 )
 
 births = Table(

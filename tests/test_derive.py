@@ -368,18 +368,19 @@ def test_linkage_summary_counts_records_links_and_expected_links():
         row(5, "lnr", org_code="H002"),
     ]
     summary = linkage_summary(pl.DataFrame(rows, schema=LINKED_SCHEMA))
-    assert summary.columns == ["org_code", "discipline", "records", "linked", "expected_links", "linkage_rate"]
+    assert summary.columns == ["org_code", "discipline", "records", "linked", "expected_links", "linked_expected",
+                               "linkage_rate"]
 
     def line(org: str, discipline: str) -> tuple:
         found = summary.filter((pl.col("org_code") == org) & (pl.col("discipline") == discipline))
-        return found.select("records", "linked", "expected_links", "linkage_rate").row(0)
+        return found.select("records", "linked", "expected_links", "linked_expected", "linkage_rate").row(0)
 
-    assert line("P0001", "lvr1") == (3, 1, 2, 0.5)
-    assert line("H001", "lvr2") == (1, 1, 1, 1.0)
-    assert line("H002", "lvr2") == (1, 1, 0, None)
-    assert line("H002", "lnr") == (2, 1, 2, 0.5)
-    assert line("*", "lvr1") == (3, 1, 2, 0.5)
-    assert line("*", "*") == (7, 4, 5, pytest.approx(3 / 5))
+    assert line("P0001", "lvr1") == (3, 1, 2, 1, 0.5)
+    assert line("H001", "lvr2") == (1, 1, 1, 1, 1.0)
+    assert line("H002", "lvr2") == (1, 1, 0, 0, None)  # linked, but no partner was expected: not in the rate
+    assert line("H002", "lnr") == (2, 1, 2, 1, 0.5)
+    assert line("*", "lvr1") == (3, 1, 2, 1, 0.5)
+    assert line("*", "*") == (7, 4, 5, 3, pytest.approx(3 / 5))
 
 
 def test_two_records_of_one_discipline_for_one_child_is_refused():

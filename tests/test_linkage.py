@@ -345,3 +345,34 @@ def test_against_the_generators_truth_at_small_scale(tmp_path: Path):
     assert quality["true_pairs"] > 2000
     assert quality["precision"] >= 0.995, quality
     assert quality["recall"] >= 0.995, quality
+
+
+def test_the_linkage_rate_is_never_above_one_on_a_generated_year(tmp_path: Path):
+    """Loaded and published like real deliveries: every sender's rate, each discipline's national rate, and what
+    the data-quality page shows per organisation, at most 100% — although obstetricians' records link more often
+    than they are expected to (booked births next to the paediatrician's record), which made 294% before."""
+    from sqlalchemy import select
+
+    from loader.refresh import run_refresh
+    from queries.delivery_feedback import linkage_of
+    from synthetic.deliveries import generate_deliveries
+    from tables.database import make_engine
+    from tables.schema import linkage_summary
+
+    out = tmp_path / "deliveries"
+    generate_deliveries([2024], seed=11, out_dir=out, scale=0.02)
+    engine = make_engine(f"sqlite:///{tmp_path / 'linkage.db'}")
+    run_refresh(out, engine)
+    with engine.connect() as connection:
+        rows = [dict(row) for row in connection.execute(select(linkage_summary)).mappings()]
+    assert len(rows) > 50
+    assert all(row["linked_expected"] <= row["expected_links"] for row in rows)
+    assert all(row["linkage_rate"] is None or 0 <= row["linkage_rate"] <= 1 for row in rows)
+    national_obstetricians = next(row for row in rows if (row["org_code"], row["discipline"]) == ("*", "lvr2"))
+    assert national_obstetricians["linked"] > national_obstetricians["expected_links"]  # the case that made 294%
+    senders = {row["org_code"] for row in rows if row["org_code"] != "*"}
+    for org_code in sorted(senders)[:40]:
+        shown = linkage_of(engine, org_code)
+        assert shown.height and all(0 <= rate <= 1 for rate in shown["linkage_rate"].drop_nulls()), org_code
+        assert all(0 <= rate <= 1 for rate in shown["national_linkage_rate"].drop_nulls())
+    engine.dispose()

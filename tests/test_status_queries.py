@@ -116,15 +116,16 @@ def fill(engine: Engine) -> None:
         ])
         connection.execute(insert(linkage_summary), [
             {"data_version": 1, "org_code": "P01", "discipline": "lvr1", "records": 1, "linked": 0,
-             "expected_links": 1, "linkage_rate": 0.0},
+             "expected_links": 1, "linked_expected": 0, "linkage_rate": 0.0},
             {"data_version": 2, "org_code": "P01", "discipline": "lvr1", "records": 10, "linked": 3,
-             "expected_links": 4, "linkage_rate": 0.75},
-            {"data_version": 2, "org_code": "H01", "discipline": "lvr2", "records": 6, "linked": 5,
-             "expected_links": 5, "linkage_rate": 1.0},
+             "expected_links": 4, "linked_expected": 3, "linkage_rate": 0.75},
+            # more linked than expected (a booked birth's record next to the paediatrician's): the rate is 4/5
+            {"data_version": 2, "org_code": "H01", "discipline": "lvr2", "records": 6, "linked": 6,
+             "expected_links": 5, "linked_expected": 4, "linkage_rate": 0.8},
             {"data_version": 2, "org_code": "*", "discipline": "lvr1", "records": 13, "linked": 4,
-             "expected_links": 5, "linkage_rate": 0.8},
-            {"data_version": 2, "org_code": "*", "discipline": "lvr2", "records": 6, "linked": 5,
-             "expected_links": 5, "linkage_rate": 1.0},
+             "expected_links": 5, "linked_expected": 4, "linkage_rate": 0.8},
+            {"data_version": 2, "org_code": "*", "discipline": "lvr2", "records": 6, "linked": 6,
+             "expected_links": 5, "linked_expected": 4, "linkage_rate": 0.8},
         ])
         base = {"discipline": "lvr1", "dossier_version": 1, "delivery_id": 1}
         connection.execute(insert(records), [
@@ -226,10 +227,10 @@ def test_linkage_rate_of_the_organisation_next_to_the_national_rate(engine: Engi
     fill(engine)
     practice = linkage_of(engine, "P01").to_dicts()
     assert practice == [{"discipline": "lvr1", "records": 10, "linked": 3, "expected_links": 4,
-                         "linkage_rate": 0.75, "national_linkage_rate": 0.8}]
+                         "linked_expected": 3, "linkage_rate": 0.75, "national_linkage_rate": 0.8}]
     vsv = linkage_of(engine, "V01")
     assert vsv["discipline"].to_list() == ["lvr1", "lvr2"]
-    assert vsv["linkage_rate"].to_list() == [0.75, 1.0]
+    assert vsv["linkage_rate"].to_list() == [0.75, 0.8]  # not 6/5: linked records nobody expected do not count
 
 
 def test_completeness_of_important_fields_against_national(engine: Engine) -> None:

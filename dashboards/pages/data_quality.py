@@ -169,14 +169,15 @@ def linkage_section(view: ViewState, context: PageContext) -> html.Section:
         return section(text("linkage", language), html.P(text("no_linkage", language)), section_id="linkage")
     rows = [
         [code_label("discipline", row["discipline"], language),
-         *(format_number(row[name], language) for name in ("records", "linked", "expected_links")),
+         *(format_number(row[name], language) for name in ("records", "linked", "expected_links",
+                                                           "linked_expected")),
          format_percent(row["linkage_rate"], language), format_percent(row["national_linkage_rate"], language)]
         for row in frame.iter_rows(named=True)
     ]
     headers = [text("discipline", language), text("records", language), text("linked", language),
-               text("expected_links", language), text("linkage_rate", language),
+               text("expected_links", language), text("linked_expected", language), text("linkage_rate", language),
                text("national_linkage_rate", language)]
     return section(text("linkage", language), html.P(text("linkage_intro", language)),
-                   data_table(text("linkage", language), headers, rows, numeric_columns=range(1, 6),
+                   data_table(text("linkage", language), headers, rows, numeric_columns=range(1, 7),
                               table_id="linkage-table"),
                    section_id="linkage")

@@ -167,7 +167,7 @@ def fill_demo_database(engine: Engine, births_count: int = 400, seed: int = 11, 
         ])
         connection.execute(insert(linkage_summary), [
             {"data_version": 1, "org_code": org, "discipline": discipline, "records": recs, "linked": linked,
-             "expected_links": expected, "linkage_rate": linked / expected}
+             "expected_links": expected, "linked_expected": linked, "linkage_rate": linked / expected}
             for org, discipline, recs, linked, expected in (
                 (p.practice, "lvr1", 160, 58, 60), ("P0002", "lvr1", 150, 50, 50),
                 (p.hospital, "lvr2", 170, 99, 100), ("H0002", "lvr2", 140, 70, 70),
