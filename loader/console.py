@@ -140,6 +140,7 @@ def reason_in_words(reason: dict | None) -> str:
         parts.append(f"{reason['new_files']:,} new delivery file{'s' if reason['new_files'] != 1 else ''}")
     listed, total = reason.get("register_changes", []), reason.get("register_changes_total", 0)
     if total:
-        more = f" and {total - len(listed):,} more" if total > len(listed) else ""
+        # One line for many changes is the count of added organisations (loader.refresh), which says it all.
+        more = f" and {total - len(listed):,} more" if total > len(listed) and len(listed) > 1 else ""
         parts.append("the organisation register changed: " + "; ".join(listed) + more)
     return "; ".join(parts) or "-"

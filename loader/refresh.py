@@ -329,6 +329,10 @@ def _publish(connection: Connection, summary: RefreshSummary, births_frame: pl.D
 
 def _note_register_changes(summary: RefreshSummary, changes: list[RegisterChange]) -> None:
     summary.register_changes_total = len(changes)
+    if changes and all(change.field == "org_code" for change in changes) and len(changes) > REGISTER_CHANGES_LISTED:
+        # The first load of a register (or a large addition): one line, not hundreds of "added".
+        summary.register_changes = [f"{len(changes):,} organisations added to the register"]
+        return
     summary.register_changes = [change.in_words() for change in changes[:REGISTER_CHANGES_LISTED]]
 
 

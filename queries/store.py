@@ -7,7 +7,7 @@ published (a one-row read, throttled by `version_check_seconds`); when the point
 version is loaded and swapped in — no restart needed. A version is immutable, so a loaded snapshot never
 goes stale.
 
-A snapshot is always one whole version (issue 14): the pointer, the version's `data_versions` row, every birth year,
+A snapshot is always one whole version: the pointer, the version's `data_versions` row, every birth year,
 the register and the deliveries behind its provisional months are read in one read-only transaction on one
 connection (`tables.database.one_snapshot`: REPEATABLE READ on PostgreSQL, the COPY of each year on that same
 connection; an explicit BEGIN on SQLite in WAL mode). A refresh that publishes meanwhile, and after an objection

@@ -181,3 +181,18 @@ def test_new_files_that_cannot_be_read_alone_publish_nothing(engine: Engine, tmp
     assert unreadable == [("lvr1_P0002_2023-04.csv", "unreadable")] * 2
     assert _count(engine, data_versions) == 1
 
+
+
+def test_a_first_register_is_one_line_not_hundreds(sqlite_engine: Engine, tmp_path: Path) -> None:
+    from loader.refresh import DEFAULT_ORGANISATIONS_FILE
+
+    folder = tmp_path / "deliveries"
+    write_delivery(folder / APRIL, "lvr1_P0001_2023-04.csv", [child_of(1)])
+    organisations = len(DEFAULT_ORGANISATIONS_FILE.read_text(encoding="utf-8").strip().splitlines()) - 1
+    summary = run_refresh(folder, sqlite_engine, organisations_file=DEFAULT_ORGANISATIONS_FILE,
+                          postcode_file=POSTCODE_FILE)
+    assert summary.register_changes == [f"{organisations:,} organisations added to the register"]
+    console = Console(record=True, width=200)
+    status_command(sqlite_engine, console)
+    assert (f"Published because: 1 new delivery file; the organisation register changed: {organisations:,} "
+            "organisations added to the register\n") in console.export_text()
