@@ -60,13 +60,18 @@ def refresh(folder: Path, engine: Engine) -> None:
     assert summary.status == "published", summary
 
 
+def deliver_all_but_one(folder: Path, first: str, second: str) -> None:
+    """Month `first` delivered by all three; month `second` by P0002 and H001 only (P0001's file still awaited)."""
+    deliver(folder, "lvr1", PRACTICE, first, births(PRACTICE, first, 1))
+    deliver(folder, "lvr1", OTHER_PRACTICE, first, births(OTHER_PRACTICE, first, 21))
+    deliver(folder, "lvr2", HOSPITAL, first, hospital_births(first, 41))
+    deliver(folder, "lvr1", OTHER_PRACTICE, second, births(OTHER_PRACTICE, second, 61))
+    deliver(folder, "lvr2", HOSPITAL, second, hospital_births(second, 81))
+
+
 def publish_world(engine: Engine, folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """April delivered by all three; May by P0002 and H001 only; published. The delivery folder."""
     monkeypatch.setenv(CLOSING_DAYS_VARIABLE, str(OPEN_DAYS))
-    deliver(folder, "lvr1", PRACTICE, APRIL, births(PRACTICE, APRIL, 1))
-    deliver(folder, "lvr1", OTHER_PRACTICE, APRIL, births(OTHER_PRACTICE, APRIL, 21))
-    deliver(folder, "lvr2", HOSPITAL, APRIL, hospital_births(APRIL, 41))
-    deliver(folder, "lvr1", OTHER_PRACTICE, MAY, births(OTHER_PRACTICE, MAY, 61))
-    deliver(folder, "lvr2", HOSPITAL, MAY, hospital_births(MAY, 81))
+    deliver_all_but_one(folder, APRIL, MAY)
     refresh(folder, engine)
     return folder

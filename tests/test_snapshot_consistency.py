@@ -29,7 +29,7 @@ from provisional_world import (
     VSV,
     births,
     deliver,
-    hospital_births,
+    deliver_all_but_one,
     refresh,
 )
 from sqlalchemy import Connection, Engine, func, select
@@ -48,11 +48,7 @@ FIRST_YEAR, SECOND_YEAR = 2022, 2023
 
 def publish_first_version(engine: Engine, folder: Path) -> None:
     """Version 1: December 2022 of all three, January 2023 of P0002 and H001 (P0001's January still awaited)."""
-    deliver(folder, "lvr1", PRACTICE, DECEMBER, births(PRACTICE, DECEMBER, 1))
-    deliver(folder, "lvr1", OTHER_PRACTICE, DECEMBER, births(OTHER_PRACTICE, DECEMBER, 21))
-    deliver(folder, "lvr2", HOSPITAL, DECEMBER, hospital_births(DECEMBER, 41))
-    deliver(folder, "lvr1", OTHER_PRACTICE, JANUARY, births(OTHER_PRACTICE, JANUARY, 61))
-    deliver(folder, "lvr2", HOSPITAL, JANUARY, hospital_births(JANUARY, 81))
+    deliver_all_but_one(folder, DECEMBER, JANUARY)
     refresh(folder, engine)
 
 
