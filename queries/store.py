@@ -384,14 +384,15 @@ class BirthStore:
             else:
                 self._kept = None  # let the one held go before reading the next: two would double the memory
                 try:
-                    snapshot = self._read_version(version)
+                    read = self._read_version(version)
                 except IncompleteSnapshotError:
                     # A refresh deleted it between the check and the read's transaction: the read found none of
                     # its rows. Say so as for any version not kept (listing those that are), else the error stands.
                     self._check_kept(version)
                     raise
-                if snapshot is None:  # no data_versions row: never published (the check lets none such through)
+                if read is None:  # no data_versions row: never published (the check lets none such through)
                     raise VersionNotKeptError(version, [row["number"] for row in kept_versions(self.engine)])
+                snapshot = read
             self._kept = _KeptSnapshot(snapshot, published)
             return snapshot
 
