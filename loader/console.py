@@ -129,7 +129,6 @@ def status_command(engine: Engine, console: Console) -> int:
     return 0
 
 
-
 def reason_in_words(reason: dict | None) -> str:
     """Why a version was published (`data_versions.reason`), e.g. "3 new delivery files; the organisation
     register changed: P0007 moved from VSV V003 to V005"."""
@@ -138,9 +137,6 @@ def reason_in_words(reason: dict | None) -> str:
     parts = []
     if reason.get("new_files"):
         parts.append(f"{reason['new_files']:,} new delivery file{'s' if reason['new_files'] != 1 else ''}")
-    listed, total = reason.get("register_changes", []), reason.get("register_changes_total", 0)
-    if total:
-        # One line for many changes is the count of added organisations (loader.refresh), which says it all.
-        more = f" and {total - len(listed):,} more" if total > len(listed) and len(listed) > 1 else ""
-        parts.append("the organisation register changed: " + "; ".join(listed) + more)
+    if reason.get("register_changes"):
+        parts.append("the organisation register changed: " + "; ".join(reason["register_changes"]))
     return "; ".join(parts) or "-"

@@ -105,7 +105,7 @@ class RefreshSummary:
     files_unreadable: int = 0  # new files that could not be read (tried again at the next refresh)
     records_not_stored: int = 0  # accepted, but a higher version of the dossier is stored or she objected earlier
     files_not_deliveries: int = 0  # other files below the folder (not named as a delivery): not read
-    register_changes: list[str] = field(default_factory=list)  # in words, the first REGISTER_CHANGES_LISTED
+    register_changes: list[str] = field(default_factory=list)  # in words (`_note_register_changes`)
     register_changes_total: int = 0
 
     def as_dict(self) -> dict:
@@ -328,17 +328,22 @@ def _publish(connection: Connection, summary: RefreshSummary, births_frame: pl.D
 
 
 def _note_register_changes(summary: RefreshSummary, changes: list[RegisterChange]) -> None:
+    """The register changes in words, as the summary and `data_versions.reason` list them: one by one up to
+    REGISTER_CHANGES_LISTED and then how many more — or, when many organisations were only added (the first load of
+    a register), one line saying how many."""
     summary.register_changes_total = len(changes)
-    if changes and all(change.field == "org_code" for change in changes) and len(changes) > REGISTER_CHANGES_LISTED:
-        # The first load of a register (or a large addition): one line, not hundreds of "added".
+    if len(changes) > REGISTER_CHANGES_LISTED and all(change.field == "org_code" for change in changes):
         summary.register_changes = [f"{len(changes):,} organisations added to the register"]
         return
-    summary.register_changes = [change.in_words() for change in changes[:REGISTER_CHANGES_LISTED]]
+    listed = [change.in_words() for change in changes[:REGISTER_CHANGES_LISTED]]
+    if len(changes) > len(listed):
+        listed.append(f"and {len(changes) - len(listed):,} more")
+    summary.register_changes = listed
 
 
 def _reason(summary: RefreshSummary) -> dict:
     """Why a version was published (`data_versions.reason`): the new files that could be read, and the register
-    changes (the first REGISTER_CHANGES_LISTED in words, and how many in all)."""
+    changes in words (`_note_register_changes`) and how many in all."""
     return {"new_files": summary.files - summary.files_unreadable,
             "register_changes": summary.register_changes, "register_changes_total": summary.register_changes_total}
 

@@ -39,7 +39,6 @@ from queries.delivery_calendar import (
     received_deliveries,
 )
 from queries.filters import month_index, month_label, parse_period
-from tables.register import read_register
 
 #: What a figure counts: (level, code) for one organisation or VSV, (level, None) for all organisations of a level
 #: (the comparator), (None, None) for the nation.
@@ -131,16 +130,15 @@ def provisional_months(states: pl.DataFrame, register: pl.DataFrame, delivery_ca
     return ProvisionalMonths(as_of=as_of, figures=figures)
 
 
-def read_provisional(connection: Connection, first: str | None, last: str | None, as_of: datetime | None,
-                     delivery_calendar: DeliveryCalendar | None = None) -> ProvisionalMonths:
+def read_provisional(connection: Connection, register: pl.DataFrame, first: str | None, last: str | None,
+                     as_of: datetime | None, delivery_calendar: DeliveryCalendar | None = None) -> ProvisionalMonths:
     """The provisional months of a data version whose births run from month `first` to `last`, published at
-    `as_of` (UTC), from the deliveries and the register as `connection` sees them (the store's one read transaction
-    of the version: queries.store.BirthStore._read_version); none for a version without births or a publication
-    moment."""
+    `as_of` (UTC), from the deliveries as `connection` sees them and `register` (`tables.register.read_register`),
+    both read in the store's one read transaction of the version (queries.store.BirthStore._read_version, which
+    also keeps that register); none for a version without births or a publication moment."""
     if as_of is None or not first or not last:
         return ProvisionalMonths(as_of=as_of)
     delivery_calendar = delivery_calendar or load_calendar()
-    register = read_register(connection)
     months = [month_label(index) for index in range(month_index(first), month_index(last) + 1)]
     states = delivery_states(received_deliveries(connection), register, months, as_of, delivery_calendar)
     return provisional_months(states, register, delivery_calendar, as_of)

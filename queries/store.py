@@ -429,8 +429,10 @@ class BirthStore:
             if frame.height != info["births"]:
                 raise IncompleteSnapshotError(number, info["births"], frame.height)
             published_at = as_utc(info["published_at"])
-            organisations = register_by_code(read_register(connection))
-            provisional = read_provisional(connection, info["period_from"], info["period_to"], published_at)
+            register = read_register(connection)
+            provisional = read_provisional(connection, register, info["period_from"], info["period_to"],
+                                           published_at)
+            organisations = register_by_code(register)
         return Snapshot(
             data_version=number, label=info["label"], published_at=published_at,
             period_from=info["period_from"], period_to=info["period_to"], frame=frame,
