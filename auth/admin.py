@@ -24,7 +24,7 @@ from flask import Blueprint, request
 from auth import audit
 from auth.pages import page_language, render
 from auth.session import auth_settings, client_address, csrf_valid, logged_in_user, required_user
-from auth.users import UserError, add_user, grant, list_users, reset_password, set_active
+from auth.users import UserError, add_user, grant, list_users, reset_password, set_active, set_role
 from contracts.delivery_format import Discipline
 from queries.registry_console import (
     DESCENDING_FIRST,
@@ -87,7 +87,8 @@ def add() -> flask.Response:
     form = request.form
     return _administer(
         lambda **who: add_user(auth_settings().engine, form.get("username", ""), form.get("role", ""),
-                               org_code=form.get("org_code"), display_name=form.get("display_name") or None, **who),
+                               org_code=form.get("org_code"), display_name=form.get("display_name") or None,
+                               one_time=True, **who),
         done=lambda result: {"shown_once": (text("user_added", page_language(), username=result[0].username),
                                             result[1])},
     )
@@ -105,9 +106,17 @@ def enable(username: str) -> flask.Response:
 
 @blueprint.post("/users/<username>/reset-password")
 def new_password(username: str) -> flask.Response:
-    return _administer(lambda **who: reset_password(auth_settings().engine, username, **who),
+    return _administer(lambda **who: reset_password(auth_settings().engine, username, one_time=True, **who),
                        done=lambda password: {"shown_once": (text("new_password_for", page_language(),
                                                                   username=username), password)})
+
+
+@blueprint.post("/users/<username>/role")
+def change_role(username: str) -> flask.Response:
+    form = request.form
+    return _administer(lambda **who: set_role(auth_settings().engine, username, form.get("role", ""),
+                                              org_code=form.get("org_code"), **who),
+                       done={"message": text("account.role_changed", page_language(), username=username)})
 
 
 @blueprint.post("/users/<username>/grant")

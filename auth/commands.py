@@ -58,11 +58,14 @@ def users_command(arguments: argparse.Namespace, engine: Engine, console: Consol
         action = arguments.users_command
         if action == "add":
             password = _prompted_password() if arguments.prompt else None
+            # A generated password is one-time: whoever reads it here passes it on, and the user replaces it at the
+            # first login. A typed one (--prompt) was chosen by the person at the terminal.
             user, password = add_user(engine, arguments.username, arguments.role, org_code=arguments.org,
-                                      display_name=arguments.name, password=password)
+                                      display_name=arguments.name, password=password, one_time=not arguments.prompt)
             console.print(f"User [bold]{user.username}[/bold] ({user.role}) created.")
             if not arguments.prompt:
-                console.print(f"Password (shown once): [bold]{password}[/bold]", highlight=False)
+                console.print(f"Password (shown once, to be changed at the first login): [bold]{password}[/bold]",
+                              highlight=False)
         elif action == "list":
             table = Table("username", "name", "role", "organisations", "status", "last login")
             for user in list_users(engine):
@@ -75,10 +78,12 @@ def users_command(arguments: argparse.Namespace, engine: Engine, console: Consol
             console.print(f"User {user.username} is now {'active' if user.active else 'disabled'}.")
         elif action == "reset-password":
             password = reset_password(engine, arguments.username,
-                                      _prompted_password() if arguments.prompt else None)
-            console.print(f"New password set for {arguments.username.strip().lower()}.")
+                                      _prompted_password() if arguments.prompt else None, one_time=not arguments.prompt)
+            console.print(f"New password set for {arguments.username.strip().lower()}: their sessions ended and their "
+                          "API tokens were revoked.")
             if not arguments.prompt:
-                console.print(f"Password (shown once): [bold]{password}[/bold]", highlight=False)
+                console.print(f"Password (shown once, to be changed at the first login): [bold]{password}[/bold]",
+                              highlight=False)
         elif action == "grant":
             user = grant(engine, arguments.username, arguments.org, revoke=arguments.revoke)
             console.print(f"{user.username} now sees: {', '.join(user.organisations) or 'no organisation by name'}.")

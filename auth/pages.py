@@ -16,9 +16,11 @@ from markupsafe import Markup, escape
 from werkzeug.wrappers import Response as BaseResponse
 
 from auth import audit
+from auth.passwords import MINIMUM_LENGTH
 from auth.permissions import permitted_organisations
 from auth.session import (
     CSRF_FIELD,
+    REMEMBER_COOKIE,
     auth_settings,
     client_address,
     csrf_token,
@@ -29,8 +31,9 @@ from auth.session import (
     start_session,
 )
 from auth.throttle import begin_login
-from auth.tokens import create_token, revoke_token, tokens_of
-from auth.users import authenticate, normalise_username
+from auth.tokens import DEFAULT_TOKEN_DAYS, TOKEN_LIFETIME_DAYS, create_token, revoke_token, tokens_of
+from auth.users import PasswordChangeError, authenticate, end_all_sessions, normalise_username
+from auth.users import change_password as change_user_password
 from texts import code_parts, language_of, template_functions, text
 from texts.formatting import format_date, format_datetime, format_month, format_number, format_percent
 
@@ -77,6 +80,9 @@ def login_notice(reason: str | None) -> str | None:
     language = page_language()
     if reason == "expired":
         return text("session_expired", language)
+    if reason == "ended":
+        hours = round(auth_settings().session_lifetime.total_seconds() / 3600)
+        return text("account.session_ended", language, hours=hours)
     if reason == "login":
         return text("login_required", language)
     if reason == "logged_out":
@@ -135,8 +141,11 @@ def logout() -> BaseResponse:
         return render("logout.html")
     if not csrf_valid():
         return render("logout.html", 400, error=text("form_expired", page_language()))
-    audit.record(auth_settings().engine, "logout", actor=user.username, address=client_address())
+    engine = auth_settings().engine
+    audit.record(engine, "logout", actor=user.username, address=client_address())
     language = session.get("lang")
+    # Every session and remember-me cookie of the account ends, so a copy of this browser's cookie is worth nothing.
+    end_all_sessions(engine, user)
     end_session()
     return flask.redirect(flask.url_for("auth.login", reason="logged_out", lang=language), code=303)
 
@@ -144,8 +153,11 @@ def logout() -> BaseResponse:
 def _account_page(status: int = 200, **notices: object) -> flask.Response:
     engine = auth_settings().engine
     user = required_user()
-    return render("account.html", status, tokens=tokens_of(engine, user),
-                  organisations=permitted_organisations(engine, user), **notices)
+    # The one notice /account shows after a redirect (`?notice=`); never text from the address.
+    if request.args.get("notice") == "password_changed" and "message" not in notices:
+        notices["message"] = text("account.password_changed", page_language())
+    return render("account.html", status, tokens=tokens_of(engine, user), token_days=TOKEN_LIFETIME_DAYS,
+                  default_token_days=DEFAULT_TOKEN_DAYS, organisations=permitted_organisations(engine, user), **notices)
 
 
 @blueprint.get("/account")
@@ -157,7 +169,11 @@ def account() -> flask.Response:
 def new_token() -> flask.Response:
     if not csrf_valid():
         return _account_page(400, error=text("form_expired", page_language()))
-    token = create_token(auth_settings().engine, required_user(), request.form.get("label", ""),
+    days = request.form.get("days", str(DEFAULT_TOKEN_DAYS))
+    if not days.isdigit() or int(days) not in TOKEN_LIFETIME_DAYS:
+        return _account_page(400, error=text("account.token_days_unknown", page_language(),
+                                             days=", ".join(map(str, TOKEN_LIFETIME_DAYS))))
+    token = create_token(auth_settings().engine, required_user(), request.form.get("label", ""), days=int(days),
                          address=client_address())
     return _account_page(new_token=token)
 
@@ -168,3 +184,42 @@ def revoke(token_id: int) -> flask.Response:
         return _account_page(400, error=text("form_expired", page_language()))
     revoked = revoke_token(auth_settings().engine, required_user(), token_id, address=client_address())
     return _account_page(200 if revoked else 404, message=text("token_revoked", page_language()) if revoked else None)
+
+
+def _password_problem(problem: str, language: str) -> str:
+    """Why a password change was refused (auth.users.PasswordChangeError's problem), in words."""
+    if problem == "current_password_wrong":
+        return text("account.current_password_wrong", language)
+    if problem == "password_too_short":
+        return text("account.password_too_short", language, minimum=MINIMUM_LENGTH)
+    return text("account.password_unchanged", language)
+
+
+def _password_page(status: int = 200, error: str | None = None) -> flask.Response:
+    user = required_user()
+    return render("password.html", status, error=error, one_time=user.must_change_password,
+                  minimum_length=MINIMUM_LENGTH)
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+def change_password() -> BaseResponse:
+    """The user's own password change (and the forced one after a one-time password): the current password, the
+    new one twice. Every other session of the account ends; this browser goes on in a new session."""
+    if request.method == "GET":
+        return _password_page()
+    language = page_language()
+    if not csrf_valid():
+        return _password_page(400, text("form_expired", language))
+    new = request.form.get("new_password", "")
+    if new != request.form.get("repeat_password", ""):
+        return _password_page(400, text("account.passwords_differ", language))
+    engine = auth_settings().engine
+    try:
+        user = change_user_password(engine, required_user(), request.form.get("current_password", ""), new,
+                                    address=client_address())
+    except PasswordChangeError as refused:
+        return _password_page(400, _password_problem(refused.problem, language))
+    # The change ended every session of the account, this one too: it goes on in a new one (and a browser that
+    # was remembered is remembered again, with the new stamp).
+    start_session(user, remember=REMEMBER_COOKIE in request.cookies)
+    return flask.redirect(flask.url_for("auth.account", notice="password_changed"), code=303)

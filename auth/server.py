@@ -1,13 +1,16 @@
 """Login on the Dash app's Flask server: `install`, the guard in front of every route, security headers.
 
 `install(server, engine)` (re-exported as `auth.install`) registers:
-- flask-login with users from the database; a session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS) that
-  the browser keeps `PERISPIEGEL_SESSION_LIFETIME_HOURS` (default 12) after the last request, while the guard ends
-  the session after `PERISPIEGEL_SESSION_IDLE_MINUTES` (default 30) without a request ("session expired");
-  "remember me" unticked by default;
+- flask-login with users from the database; a session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS). The guard
+  ends a session `PERISPIEGEL_SESSION_IDLE_MINUTES` (default 30) after its last request ("session expired") and
+  `PERISPIEGEL_SESSION_LIFETIME_HOURS` (default 12) after its login, however busy ("session ended"); "remember me"
+  (unticked by default) keeps a signed cookie valid `PERISPIEGEL_REMEMBER_DAYS` (default 14) from the login, which
+  starts a new session when the old one has ended, and each such use is in the audit log. Logout, a password
+  change or reset, disabling and a role change end all of an account's sessions and cookies (auth.users);
 - the login, logout and account pages (`auth/pages.py`) and the admin pages (`auth/admin.py`);
 - a `before_request` guard: without a logged-in user (or, on `/api/v1/*`, a valid `Authorization: Bearer`
-  token) every page gets the login page and every callback, data or API request a 401;
+  token) every page gets the login page and every callback, data or API request a 401; an account with a one-time
+  password (set by an admin) gets only the page that changes it;
 - security headers on every answer (Content-Security-Policy with the hashes of the page's own inline scripts,
   frame-ancestors 'none', nosniff, Referrer-Policy) and `Cache-Control: no-store` on pages and data.
 """
@@ -17,8 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import flask
 import flask_login
@@ -31,17 +33,22 @@ from auth import admin, audit, pages
 from auth.session import (
     API_PREFIX,
     EXTENSION,
+    REMEMBER_COOKIE,
     AuthSettings,
     auth_settings,
     bearer_token,
     client_address,
     end_session,
+    forget_remembered,
     load_user,
     load_user_from_token,
     logged_in_user,
-    remembered_user,
+    now,
+    remembered_login,
+    session_ended,
     start_session,
 )
+from auth.users import User
 from settings import DATA_FOLDER, installation_secret, whole_number_from_environment
 
 SECRET_KEY_VARIABLE = "PERISPIEGEL_SECRET_KEY"
@@ -49,10 +56,11 @@ IDLE_MINUTES_VARIABLE = "PERISPIEGEL_SESSION_IDLE_MINUTES"
 SESSION_LIFETIME_VARIABLE = "PERISPIEGEL_SESSION_LIFETIME_HOURS"
 REMEMBER_DAYS_VARIABLE = "PERISPIEGEL_REMEMBER_DAYS"
 DEFAULT_IDLE_MINUTES = 30
-# How long the browser keeps the session cookie after the last request. Longer than the idle timeout, so that a
-# browser coming back after the idle timeout still sends the cookie and the guard can say "session expired".
+# A session's absolute lifetime from its login; also how long the browser keeps the session cookie after the last
+# request. Longer than the idle timeout, so that a browser coming back after the idle timeout still sends the cookie
+# and the guard can say "session expired".
 DEFAULT_SESSION_LIFETIME_HOURS = 12
-DEFAULT_REMEMBER_DAYS = 7
+DEFAULT_REMEMBER_DAYS = 14
 SECRET_KEY_FILE = DATA_FOLDER / "secret_key"
 # Reachable without login: the login page itself and the stylesheet it needs.
 PUBLIC_PATHS = ("/login", "/logout")
@@ -101,16 +109,14 @@ def install(server: flask.Flask, engine: Engine, *, idle_timeout: timedelta | No
         # idle timeout (session["last_seen"]), so the user is told the session expired.
         PERMANENT_SESSION_LIFETIME=session_lifetime,
         SESSION_REFRESH_EACH_REQUEST=True,
-        REMEMBER_COOKIE_NAME="perispiegel_remember",
-        REMEMBER_COOKIE_DURATION=timedelta(days=max(remember_days, 1)),
-        REMEMBER_COOKIE_HTTPONLY=True,
-        REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_REFRESH_EACH_REQUEST=False,
+        # Remember-me is auth.session's own cookie, with its date inside (flask-login's holds none): flask-login
+        # is told its name only so that it never sets or reads another one.
+        REMEMBER_COOKIE_NAME=REMEMBER_COOKIE,
     )
     server.session_interface = _SessionInterface()
 
     # Registered before flask-login: after-request functions run in reverse order, so the headers (and the
-    # Secure flag) are applied after flask-login has set its remember-me cookie.
+    # Secure flag) are applied after every cookie is set.
     server.after_request(_security_headers)
     manager = flask_login.LoginManager()
     manager.session_protection = "basic"
@@ -151,23 +157,62 @@ def _guard() -> BaseResponse | None:
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
     user = logged_in_user()
+    by_token = bool(g.get("authenticated_by_token"))
     if user is None:
-        return _unauthenticated("invalid_token" if bearer_token() and path.startswith(API_PREFIX) else "login")
-    if not g.get("authenticated_by_token"):
-        last_seen = session.get("last_seen")
-        now = time.time()
-        # No last_seen: flask-login just restored the session from a remember-me cookie.
-        if last_seen is not None and now - float(last_seen) > auth_settings().idle_timeout.total_seconds():
-            remembered = remembered_user()
-            if remembered is None:
-                audit.record(auth_settings().engine, "session_expired", actor=user.username, address=client_address())
+        if bearer_token() and path.startswith(API_PREFIX):
+            return _unauthenticated("invalid_token")
+        user = _resume_remembered()
+        if user is None:
+            if request.cookies.get(REMEMBER_COOKIE):
+                forget_remembered()  # expired, or its account logged out since: the browser need not send it again
+            return _unauthenticated("login")
+    elif not by_token:
+        ended = session_ended()
+        if ended:
+            resumed = _resume_remembered()
+            if resumed is None:
+                audit.record(auth_settings().engine, "session_expired", actor=user.username, address=client_address(),
+                             detail=SESSION_END_DETAIL[ended])
                 end_session()
-                return _unauthenticated("expired")
-            # "Remember me": a new session, just as when the browser comes back with only the remember-me cookie.
-            start_session(remembered, remember=False, fresh=False)
-        session["last_seen"] = now
+                return _unauthenticated(ended)
+            user = resumed
+    if not by_token:
+        session["last_seen"] = now()
         session.permanent = True
+    if user.must_change_password and request.endpoint not in ONE_TIME_PASSWORD_ENDPOINTS:
+        return _password_change_required()
     return None
+
+
+# What the audit log says about a session the guard ended (auth.session.session_ended).
+SESSION_END_DETAIL = {"expired": "idle timeout", "ended": "absolute lifetime"}
+# What an account with a one-time password may open: the page that changes it, and logout.
+ONE_TIME_PASSWORD_ENDPOINTS = ("auth.change_password", "auth.logout", "auth.static")
+
+
+def _resume_remembered() -> User | None:
+    """A new session from a valid remember-me cookie, recorded in the audit log with the cookie's dates; None
+    without one."""
+    remembered = remembered_login()
+    if remembered is None:
+        return None
+    start_session(remembered.user, remember=False, fresh=False)
+    issued = datetime.fromtimestamp(remembered.issued_at, UTC)
+    valid_until = issued + timedelta(days=auth_settings().remember_days)
+    detail = f"remember-me cookie of {issued:%Y-%m-%d %H:%M} UTC, valid until {valid_until:%Y-%m-%d %H:%M} UTC"
+    audit.record(auth_settings().engine, "remember_me_login", actor=remembered.user.username,
+                 address=client_address(), detail=detail)
+    return remembered.user
+
+
+def _password_change_required() -> BaseResponse:
+    """An account with a one-time password: pages go to the form that changes it, scripts get a 403."""
+    if _wants_json():
+        response = flask.jsonify({"error": "password change required", "status": 403,
+                                  "change_password": flask.url_for("auth.change_password")})
+        response.status_code = 403
+        return response
+    return flask.redirect(flask.url_for("auth.change_password"), code=303)
 
 
 def _script_hashes(html: str) -> list[str]:

@@ -17,22 +17,28 @@ from datetime import timedelta
 import flask
 import flask_login
 from flask import g, request, session
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Engine
 from werkzeug.exceptions import Unauthorized
+from werkzeug.wrappers import Response as BaseResponse
 
-from auth.tokens import user_for_token
+from auth.tokens import token_owner
 from auth.users import User, get_user
 
 EXTENSION = "perispiegel_auth"
 API_PREFIX = "/api/v1/"
 CSRF_FIELD = "csrf_token"
+REMEMBER_COOKIE = "perispiegel_remember"
+_REMEMBER_SALT = "perispiegel remember-me"
+# A remember-me cookie dated further ahead than this is not from this server's clock.
+_CLOCK_SKEW_SECONDS = 300
 
 
 @dataclass(frozen=True)
 class AuthSettings:
     engine: Engine
     idle_timeout: timedelta
-    session_lifetime: timedelta
+    session_lifetime: timedelta  # the absolute lifetime of a session, counted from its login
     remember_days: int
 
 
@@ -42,19 +48,27 @@ def auth_settings() -> AuthSettings:
     return installed
 
 
+def now() -> float:
+    """The server's clock, in seconds since the epoch: every session and remember-me time is read from here."""
+    return time.time()
+
+
 def session_stamp(user: User) -> str:
-    """What the session (and remember-me cookie) carries of the password: an HMAC, keyed with the server's secret
-    key, of the user's password fingerprint, truncated to 128 bits. The cookies are signed, not encrypted: anyone
-    holding one can read it, and this tells nothing about the hash. A new password gives another stamp."""
+    """What the session (and remember-me cookie) carries of the account: an HMAC, keyed with the server's secret
+    key, of the user's password fingerprint and session generation, truncated to 128 bits. The cookies are signed,
+    not encrypted: anyone holding one can read it, and this tells nothing about the hash. A new password or a raised
+    generation (logout, disabling, a role change: auth.users) gives another stamp, which ends every session and
+    remember-me cookie made before."""
     key = flask.current_app.config["SECRET_KEY"]
     key = key.encode() if isinstance(key, str) else key
-    message = b"perispiegel password stamp\0" + user.password_stamp.encode()
+    message = b"perispiegel session stamp\0" + user.password_stamp.encode() + b"\0" + str(
+        user.session_generation).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 class LoginUser(flask_login.UserMixin):
-    """The flask-login view of an account. The session id includes a stamp of the password hash (session_stamp),
-    so a new password or a disabled account ends every session and remember-me cookie at the next request."""
+    """The flask-login view of an account. The session id includes the account's stamp (session_stamp), so a new
+    password, a logout elsewhere or a disabled account ends every session at the next request."""
 
     def __init__(self, user: User) -> None:
         self.user = user
@@ -77,12 +91,60 @@ def load_user(session_user_id: str) -> LoginUser | None:
     return LoginUser(user)
 
 
-def remembered_user() -> User | None:
-    """The account of the request's remember-me cookie, when it is valid (signed, current password, active)."""
-    cookie = request.cookies.get(flask.current_app.config["REMEMBER_COOKIE_NAME"])
-    user_id = flask_login.decode_cookie(cookie) if cookie else None
-    login = load_user(user_id) if user_id else None
-    return login.user if login else None
+@dataclass(frozen=True)
+class Remembered:
+    """The account of a valid remember-me cookie, and when the cookie was made (seconds since the epoch)."""
+
+    user: User
+    issued_at: float
+
+
+def _remember_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(flask.current_app.config["SECRET_KEY"], salt=_REMEMBER_SALT)
+
+
+def remembered_login() -> Remembered | None:
+    """The account of the request's remember-me cookie when it is valid: signed by this server, made less than
+    `remember_days` ago by this server's clock, for an active account whose stamp has not changed since."""
+    cookie = request.cookies.get(REMEMBER_COOKIE)
+    days = auth_settings().remember_days
+    if not cookie or days <= 0:
+        return None
+    try:
+        user_id, stamp, issued_at = _remember_serializer().loads(cookie)
+        issued_at = float(issued_at)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    age = now() - issued_at
+    if age > days * 86400 or age < -_CLOCK_SKEW_SECONDS:
+        return None
+    login = load_user(f"{user_id}:{stamp}")
+    return Remembered(login.user, issued_at) if login else None
+
+
+def _cookie_secure() -> bool:
+    interface = flask.current_app.session_interface
+    return bool(interface.get_cookie_secure(flask.current_app))
+
+
+def _remember(user: User) -> None:
+    """Give the answer a remember-me cookie for `user`, valid `remember_days` from now (OWASP ASVS 3.2.3)."""
+    days = auth_settings().remember_days
+    value = _remember_serializer().dumps([user.user_id, session_stamp(user), now()])
+
+    @flask.after_this_request
+    def set_cookie(response: BaseResponse) -> BaseResponse:
+        response.set_cookie(REMEMBER_COOKIE, value, max_age=days * 86400, httponly=True, samesite="Lax",
+                            secure=_cookie_secure())
+        return response
+
+
+def forget_remembered() -> None:
+    """Have the browser drop its remember-me cookie (after logout, or one that no longer works)."""
+    @flask.after_this_request
+    def delete_cookie(response: BaseResponse) -> BaseResponse:
+        response.delete_cookie(REMEMBER_COOKIE, httponly=True, samesite="Lax", secure=_cookie_secure())
+        return response
 
 
 def bearer_token() -> str | None:
@@ -98,8 +160,10 @@ def load_user_from_token(_request: flask.Request) -> LoginUser | None:
     token = bearer_token()
     if token is None:
         return None
-    user = user_for_token(auth_settings().engine, token)
-    if user is None:
+    engine = auth_settings().engine
+    owner = token_owner(engine, token)
+    user = get_user(engine, user_id=owner) if owner is not None else None
+    if user is None or not user.active:
         return None
     g.authenticated_by_token = True
     return LoginUser(user)
@@ -139,18 +203,38 @@ def csrf_valid() -> bool:
 
 
 def start_session(user: User, remember: bool, fresh: bool = True) -> None:
-    """Log `user` in on a fresh session: nothing of the anonymous session (or a planted one) carries over."""
+    """Log `user` in on a fresh session: nothing of the anonymous session (or a planted one) carries over. Its
+    absolute lifetime counts from now (`login_at`). `remember`: also a remember-me cookie (when they are allowed)."""
     language = session.get("lang")
     session.clear()
-    flask_login.login_user(LoginUser(user), remember=remember and auth_settings().remember_days > 0, fresh=fresh)
+    flask_login.login_user(LoginUser(user), remember=False, fresh=fresh)
     session.permanent = True
     session["sid"] = secrets.token_urlsafe(16)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    session["last_seen"] = time.time()
+    session["login_at"] = session["last_seen"] = now()
+    if remember and auth_settings().remember_days > 0:
+        _remember(user)
     if language:
         session["lang"] = language
 
 
+def session_ended() -> str | None:
+    """Whether the current session has ended by time: "ended" after its absolute lifetime since login (OWASP ASVS
+    3.3.4; a session from before `login_at` was kept counts as ended), "expired" after the idle timeout without a
+    request (ASVS 3.3.2), else None."""
+    settings, moment = auth_settings(), now()
+    login_at, last_seen = session.get("login_at"), session.get("last_seen")
+    if login_at is None or moment - float(login_at) > settings.session_lifetime.total_seconds():
+        return "ended"
+    if last_seen is None or moment - float(last_seen) > settings.idle_timeout.total_seconds():
+        return "expired"
+    return None
+
+
 def end_session() -> None:
+    """End this browser's session and drop its remember-me cookie (the account's other sessions: auth.users)."""
     session.clear()
-    flask_login.logout_user()  # after clear: it leaves the note that makes flask-login delete a remember-me cookie
+    flask_login.logout_user()
+    # flask-login's own remember-me cookie is not used (see _remember): it need not delete one.
+    session.pop("_remember", None)
+    forget_remembered()

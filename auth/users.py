@@ -1,5 +1,11 @@
 """The user accounts: roles, organisations, passwords and grants (tables `users`, `user_organisations`).
 
+The life cycle (OWASP ASVS 3.3, 3.5): logging out, a password change or reset, disabling the account and a role
+change raise the account's `session_generation`, which ends every session and remember-me cookie of the account at
+their next request (auth.session.session_stamp). A reset, disabling and a role change also revoke the account's API
+tokens; enabling the account again brings none of them back. A password an admin sets (a new account, a reset) is
+one-time: the user must choose a new one at the first login (`must_change_password`).
+
 Roles (PRODUCT.md, "Roles"): a provider belongs to one practice or hospital, a vsv user to one VSV; researchers
 and admins to none. A user sees more than one organisation by name only when an admin grants it. Every change
 goes through these functions, which also write the audit log.
@@ -12,10 +18,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, select, update
 
 from auth import audit
 from auth.passwords import generate_password, hash_password, password_problem, verify_password
+from auth.tokens import REVOKED_ACCOUNT_DISABLED, REVOKED_PASSWORD_RESET, REVOKED_ROLE_CHANGED, revoke_all_tokens
 from queries.scope import ROLES
 from tables.database import as_utc
 from tables.register import read_register, register_by_code
@@ -27,6 +34,15 @@ ROLE_ORG_TYPES = {"provider": {"practice", "hospital"}, "vsv": {"vsv"}}
 
 class UserError(ValueError):
     """A user administration request that cannot be carried out (the message says why, in English)."""
+
+
+class PasswordChangeError(ValueError):
+    """Why a user's own password change was refused: `problem` is current_password_wrong, password_too_short or
+    password_unchanged (in words: auth.pages)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,8 @@ class User:
     password_stamp: str = field(default="", repr=False)
     last_login_at: datetime | None = None
     created_at: datetime | None = None
+    session_generation: int = 0
+    must_change_password: bool = False
 
     @property
     def organisations(self) -> tuple[str, ...]:
@@ -72,7 +90,8 @@ def _user_from_row(row: RowMapping, granted: tuple[str, ...]) -> User:
     return User(user_id=row["user_id"], username=row["username"], display_name=row["display_name"], role=row["role"],
                 org_code=row["org_code"], active=row["active"], granted=granted,
                 password_stamp=_stamp(row["password_hash"]), last_login_at=as_utc(row["last_login_at"]),
-                created_at=as_utc(row["created_at"]))
+                created_at=as_utc(row["created_at"]), session_generation=row["session_generation"],
+                must_change_password=row["must_change_password"])
 
 
 def _grants(engine: Engine, user_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -110,17 +129,8 @@ def count_users(engine: Engine) -> int:
         return connection.execute(select(func.count()).select_from(users)).scalar_one()
 
 
-def add_user(engine: Engine, username: str, role: str, *, org_code: str | None = None,
-             display_name: str | None = None, password: str | None = None, actor: str = "cli",
-             address: str | None = None) -> tuple[User, str]:
-    """Create an account; returns it with its password (the one given, or a generated one to show once).
-
-    A provider needs a practice or hospital, a vsv user a VSV, from the organisation register; researcher and
-    admin accounts have no organisation.
-    """
-    username = normalise_username(username)
-    if not USERNAME_PATTERN.match(username):
-        raise UserError("a username is 2–80 characters: letters, digits, '.', '_', '@' or '-'")
+def _checked_organisation(engine: Engine, role: str, org_code: str | None) -> str | None:
+    """The organisation code a `role` account gets, checked against the role and the register."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
     org_code = (org_code or "").strip() or None
@@ -133,6 +143,23 @@ def add_user(engine: Engine, username: str, role: str, *, org_code: str | None =
             raise UserError(f"{org_code!r} is not a {wanted} in the organisation register")
     elif org_code:
         raise UserError(f"a {role} user has no organisation of its own (an admin can grant organisations)")
+    return org_code
+
+
+def add_user(engine: Engine, username: str, role: str, *, org_code: str | None = None,
+             display_name: str | None = None, password: str | None = None, one_time: bool = False,
+             actor: str = "cli", address: str | None = None) -> tuple[User, str]:
+    """Create an account; returns it with its password (the one given, or a generated one to show once).
+    `one_time`: the user must choose a new password at the first login (what the admin page and the command line
+    ask for: the admin who set it has seen it).
+
+    A provider needs a practice or hospital, a vsv user a VSV, from the organisation register; researcher and
+    admin accounts have no organisation.
+    """
+    username = normalise_username(username)
+    if not USERNAME_PATTERN.match(username):
+        raise UserError("a username is 2–80 characters: letters, digits, '.', '_', '@' or '-'")
+    org_code = _checked_organisation(engine, role, org_code)
     password = password or generate_password()
     problem = password_problem(password)
     if problem:
@@ -144,7 +171,7 @@ def add_user(engine: Engine, username: str, role: str, *, org_code: str | None =
         connection.execute(insert(users).values(
             username=username, display_name=(display_name or username).strip()[:200], role=role, org_code=org_code,
             password_hash=hash_password(password), active=True, created_at=now, created_by=actor,
-            password_changed_at=now,
+            password_changed_at=now, session_generation=0, must_change_password=one_time,
         ))
     audit.record(engine, "user_add", actor=actor, target=username,
                  detail=f"role {role}, {audit.organisation_mention(org_code)}", address=address)
@@ -158,20 +185,40 @@ def _existing(engine: Engine, username: str) -> User:
     return user
 
 
+def _end_sessions(connection: Connection, user_id: int, revoke_tokens_because: str | None = None) -> int:
+    """End every session and remember-me cookie of the account (raise its session generation) and, with a reason,
+    revoke its API tokens too. In the caller's transaction; returns the number of tokens revoked."""
+    connection.execute(update(users).where(users.c.user_id == user_id).values(
+        session_generation=users.c.session_generation + 1))
+    return revoke_all_tokens(connection, user_id, revoke_tokens_because) if revoke_tokens_because else 0
+
+
+def _tokens_mention(revoked: int) -> str | None:
+    return f"{revoked} API token{'s' if revoked != 1 else ''} revoked" if revoked else None
+
+
+def end_all_sessions(engine: Engine, user: User) -> None:
+    """Log the account out everywhere: every session and remember-me cookie (logout; its API tokens stay)."""
+    with engine.begin() as connection:
+        _end_sessions(connection, user.user_id)
+
+
 def set_active(engine: Engine, username: str, active: bool, *, actor: str = "cli", address: str | None = None) -> User:
-    """Disable (or enable again) an account; a disabled account cannot log in and its sessions and API tokens
-    stop working at their next request."""
+    """Disable (or enable again) an account. Disabling ends its sessions and remember-me cookies and revokes its API
+    tokens; enabling it again brings none of them back."""
     user = _existing(engine, username)
     with engine.begin() as connection:
         connection.execute(update(users).where(users.c.user_id == user.user_id).values(active=active))
+        revoked = 0 if active else _end_sessions(connection, user.user_id, REVOKED_ACCOUNT_DISABLED)
     audit.record(engine, "user_enable" if active else "user_disable", actor=actor, target=user.username,
-                 address=address)
+                 detail=_tokens_mention(revoked), address=address)
     return _existing(engine, username)
 
 
-def reset_password(engine: Engine, username: str, password: str | None = None, *, actor: str = "cli",
-                   address: str | None = None) -> str:
-    """Set a new password (the given one, or a generated one to show once); ends the user's sessions."""
+def reset_password(engine: Engine, username: str, password: str | None = None, *, one_time: bool = True,
+                   actor: str = "cli", address: str | None = None) -> str:
+    """Set a new password (the given one, or a generated one to show once): ends the user's sessions and revokes
+    their API tokens. `one_time` (the default): the user must choose their own password at the next login."""
     user = _existing(engine, username)
     password = password or generate_password()
     problem = password_problem(password)
@@ -179,9 +226,49 @@ def reset_password(engine: Engine, username: str, password: str | None = None, *
         raise UserError(problem)
     with engine.begin() as connection:
         connection.execute(update(users).where(users.c.user_id == user.user_id).values(
-            password_hash=hash_password(password), password_changed_at=datetime.now(UTC)))
-    audit.record(engine, "user_reset_password", actor=actor, target=user.username, address=address)
+            password_hash=hash_password(password), password_changed_at=datetime.now(UTC),
+            must_change_password=one_time))
+        revoked = _end_sessions(connection, user.user_id, REVOKED_PASSWORD_RESET)
+    audit.record(engine, "user_reset_password", actor=actor, target=user.username, detail=_tokens_mention(revoked),
+                 address=address)
     return password
+
+
+def change_password(engine: Engine, user: User, current: str, new: str, *, address: str | None = None) -> User:
+    """The user's own password change (OWASP ASVS 2.1.5, 2.1.6): the current password is checked, the new one
+    follows the same rules and differs from it. Ends every session of the account (the caller starts the current
+    one again); API tokens stay. Raises PasswordChangeError with the problem's text key."""
+    with engine.connect() as connection:
+        stored = connection.execute(select(users.c.password_hash).where(users.c.user_id == user.user_id)).scalar_one()
+    if not verify_password(stored, current):
+        raise PasswordChangeError("current_password_wrong")
+    if password_problem(new):
+        raise PasswordChangeError("password_too_short")
+    if verify_password(stored, new):
+        raise PasswordChangeError("password_unchanged")
+    with engine.begin() as connection:
+        connection.execute(update(users).where(users.c.user_id == user.user_id).values(
+            password_hash=hash_password(new), password_changed_at=datetime.now(UTC), must_change_password=False))
+        _end_sessions(connection, user.user_id)
+    audit.record(engine, "password_change", actor=user.username, address=address)
+    return _existing(engine, user.username)
+
+
+def set_role(engine: Engine, username: str, role: str, *, org_code: str | None = None, actor: str = "cli",
+             address: str | None = None) -> User:
+    """Give an account another role (and organisation), checked as for a new account. What the account may see
+    changes, so its sessions end and its API tokens are revoked; grants stay."""
+    user = _existing(engine, username)
+    org_code = _checked_organisation(engine, role, org_code)
+    if (role, org_code) == (user.role, user.org_code):
+        raise UserError(f"{user.username!r} already has role {role}, {audit.organisation_mention(org_code)}")
+    with engine.begin() as connection:
+        connection.execute(update(users).where(users.c.user_id == user.user_id).values(role=role, org_code=org_code))
+        revoked = _end_sessions(connection, user.user_id, REVOKED_ROLE_CHANGED)
+    detail = (f"role {user.role} → {role}, {audit.organisation_mention(org_code)}"
+              + (f"; {_tokens_mention(revoked)}" if revoked else ""))
+    audit.record(engine, "user_change_role", actor=actor, target=user.username, detail=detail, address=address)
+    return _existing(engine, username)
 
 
 def grant(engine: Engine, username: str, org_code: str, *, revoke: bool = False, actor: str = "cli",

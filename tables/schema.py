@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.schema import SchemaItem
 from sqlalchemy.types import TypeEngine
@@ -334,6 +335,12 @@ users = Table(
     col("password_changed_at", DateTime(timezone=True), "Wachtwoord gewijzigd", "Last password set (UTC)",
         nullable=False),
     col("last_login_at", DateTime(timezone=True), "Laatste login", "Last successful login (UTC)", nullable=True),
+    col("session_generation", Integer, "Sessiegeneratie",
+        "Raised by logout, a password change or reset, disabling and a role change: every session and remember-me "
+        "cookie made before it stops working (auth.session.session_stamp)", nullable=False, server_default="0"),
+    col("must_change_password", Boolean, "Wachtwoord moet gewijzigd",
+        "True while the password is one an admin set (or the command line made): the user must choose a new one "
+        "before anything else", nullable=False, server_default=false()),
 )
 
 # Extra organisations an admin granted to a user, on top of users.org_code.
@@ -360,6 +367,11 @@ api_tokens = Table(
     col("created_at", DateTime(timezone=True), "Aangemaakt", "When it was created (UTC)", nullable=False),
     col("last_used_at", DateTime(timezone=True), "Laatst gebruikt", "Last API request with it (UTC)", nullable=True),
     col("revoked_at", DateTime(timezone=True), "Ingetrokken", "When it was revoked (UTC); empty while valid",
+        nullable=True),
+    col("expires_at", DateTime(timezone=True), "Verloopt", "When it stops working (UTC), chosen at creation",
+        nullable=False),
+    col("revoked_reason", String(24), "Reden intrekking",
+        "Why it was revoked: owner, password_reset, account_disabled, role_changed (texts code.token_revoked_reason)",
         nullable=True),
 )
 

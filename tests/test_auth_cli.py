@@ -25,13 +25,15 @@ def database(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
 
 
 def shown_password(output: str) -> str:
-    return re.search(r"Password \(shown once\): (\S+)", output).group(1)
+    return re.search(r"Password \(shown once, to be changed at the first login\): (\S+)", output).group(1)
 
 
 def test_users_add_list_disable_reset_and_grant(database, capsys):
     assert cli.main(["users", "add", "Jan", "--role", "provider", "--org", "H001", "--name", "Jan Jansen"]) == 0
     password = shown_password(capsys.readouterr().out)
+    # Whoever read the generated password passes it on: it must be replaced at the first login.
     assert authenticate(database, "jan", password).org_code == "H001"
+    assert get_user(database, username="jan").must_change_password
 
     assert cli.main(["users", "add", "els", "--role", "vsv", "--org", "H001"]) == 1
     assert "not a vsv" in capsys.readouterr().out
@@ -61,6 +63,7 @@ def test_users_add_with_a_typed_password_never_prints_it(database, capsys, monke
     assert cli.main(["users", "add", "onderzoeker", "--role", "researcher", "--prompt"]) == 0
     assert "a typed password 1" not in capsys.readouterr().out
     assert authenticate(database, "onderzoeker", "a typed password 1") is not None
+    assert not get_user(database, username="onderzoeker").must_change_password  # chosen by the one who typed it
 
 
 def test_demo_users_are_made_once_per_role_and_printed(database, capsys):

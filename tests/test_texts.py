@@ -21,6 +21,7 @@ from jinja2 import nodes
 
 import texts
 from auth.audit import ACTIONS as AUDIT_ACTIONS
+from auth.tokens import REVOKED_REASONS as TOKEN_REVOKED_REASONS
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
 from exports import FORMATS as EXPORT_FORMATS
 from loader.finding import UNREADABLE_REASONS
@@ -102,6 +103,7 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "export_column": tuple(column.name for column in EXPORT_COLUMNS),  # what the column holds
     "export_kind": get_args(ColumnKind),
     "audit_action": AUDIT_ACTIONS,
+    "token_revoked_reason": TOKEN_REVOKED_REASONS,
     "registry_state": ROW_STATES,
     "registry_state_explained": ROW_STATES,
     "indicator_numerator": tuple(CATALOGUE),
