@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 import flask
 import flask_login
-from flask import g, request, session
+from flask import g, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import Engine
 from werkzeug.wrappers import Response as BaseResponse
@@ -43,7 +43,7 @@ from auth.session import (
     load_user,
     load_user_from_token,
     logged_in_user,
-    now,
+    note_activity,
     remembered_login,
     session_ended,
     start_session,
@@ -177,8 +177,7 @@ def _guard() -> BaseResponse | None:
                 return _unauthenticated(ended)
             user = resumed
     if not by_token:
-        session["last_seen"] = now()
-        session.permanent = True
+        note_activity()
     if user.must_change_password and request.endpoint not in ONE_TIME_PASSWORD_ENDPOINTS:
         return _password_change_required()
     return None

@@ -231,6 +231,12 @@ def session_ended() -> str | None:
     return None
 
 
+def note_activity() -> None:
+    """A request of the session: the idle timeout counts from now again."""
+    session["last_seen"] = now()
+    session.permanent = True
+
+
 def end_session() -> None:
     """End this browser's session and drop its remember-me cookie (the account's other sessions: auth.users)."""
     session.clear()

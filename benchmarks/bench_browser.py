@@ -104,7 +104,7 @@ def bench_account(url: str, hospital: str) -> tuple[str, str]:
     if get_user(engine, username=BENCH_USER) is None:
         _, password = add_user(engine, BENCH_USER, "provider", org_code=hospital, actor="bench")
     else:
-        password = reset_password(engine, BENCH_USER, actor="bench")
+        password = reset_password(engine, BENCH_USER, one_time=False, actor="bench")
     engine.dispose()
     return BENCH_USER, password
 
