@@ -259,6 +259,8 @@ def set_role(engine: Engine, username: str, role: str, *, org_code: str | None =
     """Give an account another role (and organisation), checked as for a new account. What the account may see
     changes, so its sessions end and its API tokens are revoked; grants stay."""
     user = _existing(engine, username)
+    if normalise_username(actor) == user.username:
+        raise UserError("you cannot change your own role: another admin can")
     org_code = _checked_organisation(engine, role, org_code)
     if (role, org_code) == (user.role, user.org_code):
         raise UserError(f"{user.username!r} already has role {role}, {audit.organisation_mention(org_code)}")

@@ -269,6 +269,8 @@ def test_a_role_change_ends_the_sessions_and_revokes_the_tokens(world):
     assert detail == "role provider → researcher, organisation -; 1 API token revoked"
     refused = admin_post(admin, base, f"/users/{username}/role", role="provider", org_code="")
     assert refused.status_code == 400 and "needs an organisation code" in refused.text
+    own = admin_post(admin, base, "/users/beheer/role", role="researcher", org_code="")
+    assert own.status_code == 400 and "you cannot change your own role" in own.text
 
 
 def test_tokens_expire_after_the_days_chosen_at_creation(world):
