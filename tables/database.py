@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, overload
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.schema import CreateColumn
 
 from settings import DATA_FOLDER
 from tables.schema import data_version_current, data_versions, metadata
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 
 DEFAULT_DATABASE_PATH = DATA_FOLDER / "perispiegel.db"
 DATABASE_URL_VARIABLE = "PERISPIEGEL_DATABASE_URL"
+# What no delivery file can give back: the accounts, their grants and tokens, the audit log. A column a later
+# version adds to these is added in place (it has a default, or may be empty), so an upgrade keeps every account;
+# the data tables are rebuilt from the delivery files instead (check_columns).
+KEPT_TABLES = ("users", "user_organisations", "api_tokens", "audit_log")
 
 
 def database_url() -> str:
@@ -45,8 +50,31 @@ def make_engine(url: str | None = None) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     metadata.create_all(engine)
+    add_kept_columns(engine)
     check_columns(engine)
     return engine
+
+
+def add_kept_columns(engine: Engine) -> list[str]:
+    """Add to the KEPT_TABLES of an older database the columns this version has and it lacks, where the column has a
+    server default or may be empty (what `ALTER TABLE ... ADD COLUMN` can do on both databases). Returns them as
+    "table.column"; a column that cannot be added this way is left to check_columns to name."""
+    inspector = inspect(engine)
+    added: list[str] = []
+    for name in KEPT_TABLES:
+        if not inspector.has_table(name):
+            continue
+        table = metadata.tables[name]
+        present = {column["name"] for column in inspector.get_columns(name)}
+        for column in table.columns:
+            if column.name in present or (column.server_default is None and not column.nullable):
+                continue
+            definition = CreateColumn(column).compile(dialect=engine.dialect)
+            with engine.begin() as connection:
+                connection.execute(text(f"ALTER TABLE {engine.dialect.identifier_preparer.quote(name)} "
+                                        f"ADD COLUMN {definition}"))
+            added.append(f"{name}.{column.name}")
+    return added
 
 
 class OutdatedDatabaseError(RuntimeError):

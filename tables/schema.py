@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 from sqlalchemy.schema import SchemaItem
 from sqlalchemy.types import TypeEngine
@@ -368,8 +369,11 @@ api_tokens = Table(
     col("last_used_at", DateTime(timezone=True), "Laatst gebruikt", "Last API request with it (UTC)", nullable=True),
     col("revoked_at", DateTime(timezone=True), "Ingetrokken", "When it was revoked (UTC); empty while valid",
         nullable=True),
-    col("expires_at", DateTime(timezone=True), "Verloopt", "When it stops working (UTC), chosen at creation",
-        nullable=False),
+    # The default holds only for tokens made before tokens expired (the column added by tables.database
+    # .add_kept_columns): they count as expired. Every new token gets its own expiry (auth.tokens.create_token).
+    col("expires_at", DateTime(timezone=True), "Verloopt",
+        "When it stops working (UTC), chosen at creation; 1970-01-01 for a token made before tokens expired",
+        nullable=False, server_default=text("'1970-01-01 00:00:00'")),
     col("revoked_reason", String(24), "Reden intrekking",
         "Why it was revoked: owner, password_reset, account_disabled, role_changed (texts code.token_revoked_reason)",
         nullable=True),

@@ -354,3 +354,28 @@ def test_an_admin_set_password_must_be_changed_at_the_first_login(world):
     assert change_password(client, base, one_time, NEW_PASSWORD).status_code == 200
     assert page(client, base, "/").status_code == 200 and api(client, base) == 200
     assert not get_user(engine, username=username).must_change_password
+
+
+def test_an_older_database_keeps_its_accounts_and_its_old_tokens_count_as_expired(engine):
+    """A database made before issue 15 lacks the new account columns: they are added in place (the accounts cannot
+    be rebuilt from delivery files), every account can still log in, and a token made before tokens expired is
+    expired."""
+    from auth.tokens import create_token, token_owner
+    from auth.users import authenticate
+    from tables.database import add_kept_columns, make_engine
+
+    add_user(engine, "ouder", "researcher", password=PASSWORD)
+    token = create_token(engine, get_user(engine, username="ouder"), "old script")
+    with engine.begin() as connection:
+        for table, column in (("users", "session_generation"), ("users", "must_change_password"),
+                              ("api_tokens", "expires_at"), ("api_tokens", "revoked_reason")):
+            connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+    upgraded = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        user = authenticate(upgraded, "ouder", PASSWORD)
+        assert user is not None and user.session_generation == 0 and not user.must_change_password
+        assert token_owner(upgraded, token) is None
+        assert token_owner(upgraded, create_token(upgraded, user, "new script")) == user.user_id
+        assert add_kept_columns(upgraded) == []  # once
+    finally:
+        upgraded.dispose()
