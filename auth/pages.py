@@ -71,7 +71,7 @@ def render(template: str, status: int = 200, **context: object) -> flask.Respons
                            day=lambda value: format_date(value, language),
                            month_name=lambda value: format_month(value, language),
                            other_language=other, switch_url=switch_url, csrf_field=CSRF_FIELD, csrf_token=csrf_token(),
-                           user=logged_in_user(), **context)
+                           user=logged_in_user(), remember_days=auth_settings().remember_days, **context)
     return flask.make_response(html, status)
 
 

@@ -161,6 +161,7 @@ def test_a_copied_session_cookie_is_worthless_after_logout(world):
 def test_remember_me_lasts_fourteen_days_and_its_use_is_recorded(world, clock):
     base, engine = world
     username = new_account(engine)
+    assert "Ingelogd blijven op dit apparaat, 14 dagen lang" in requests.get(f"{base}/login").text
     client = log_in(base, username, remember=True)
     remember = next(cookie for cookie in client.cookies if cookie.name == "perispiegel_remember")
     assert remember.expires - datetime.now(UTC).timestamp() == pytest.approx(14 * DAY, abs=60)

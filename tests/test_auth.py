@@ -496,3 +496,12 @@ def test_roles_need_the_right_kind_of_organisation(engine):
         add_user(engine, "RR", "admin")
     assert grant(engine, "rr", "H002").organisations == ("H002",)
     assert grant(engine, "rr", "H002", revoke=True).organisations == ()
+
+
+def test_without_remember_me_days_the_login_form_offers_no_remember_me(database):
+    add_user(database, "anna", "provider", org_code="H001", password=PASSWORD)
+    client = build_server(database, remember_days=0).test_client()
+    assert 'name="remember"' not in client.get("/login").get_data(as_text=True)
+    log_in(client, "anna", remember="on")
+    assert client.get_cookie("perispiegel_remember") is None
+    assert 'name="remember"' in build_server(database).test_client().get("/login").get_data(as_text=True)
