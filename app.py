@@ -20,12 +20,14 @@ from pathlib import Path
 
 import flask
 from dash import Dash
+from werkzeug.serving import WSGIRequestHandler
 
 import auth
 from api import register_api
 from dashboards.context import attach_engine
 from dashboards.indicator_access import indicator_engine
 from dashboards.layout import app_frame, page_found
+from settings import ENVIRONMENT_VARIABLE, is_production
 from tables.database import make_engine
 
 ASSETS_FOLDER = Path(__file__).resolve().parent / "assets"
@@ -114,5 +116,21 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
+class BannerlessRequestHandler(WSGIRequestHandler):
+    """werkzeug's development server (`perispiegel serve`, `python app.py`) without its banner: the `Server` header
+    says "perispiegel", not which Werkzeug and Python versions answer (gunicorn says only "gunicorn")."""
+
+    def version_string(self) -> str:
+        return "perispiegel"
+
+
+def run(dash_app: Dash, host: str = "127.0.0.1", port: int = 8050, debug: bool = False) -> None:
+    """Serve `dash_app` with werkzeug's development server. `debug` (the reloader and the in-browser debugger, which
+    runs code) is refused in production: `perispiegel serve` says so before it gets here."""
+    if debug and is_production():
+        raise RuntimeError(f"--debug is refused with {ENVIRONMENT_VARIABLE}=production")
+    dash_app.run(host=host, port=port, debug=debug, request_handler=BannerlessRequestHandler)
+
+
 if __name__ == "__main__":
-    default_app().run(host="127.0.0.1", port=8050)
+    run(default_app())

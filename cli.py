@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import Engine
 
-from settings import DATA_FOLDER, is_production
+from settings import DATA_FOLDER, ENVIRONMENT_VARIABLE, is_production
 from tables.database import DEFAULT_DATABASE_PATH, OutdatedDatabaseError, database_url, make_engine
 
 DEMO_YEARS = "2022-2024"
@@ -197,8 +197,14 @@ def run_command(arguments: argparse.Namespace, console: Console) -> int:
 
         return users_command(arguments, make_engine(), console)
     if arguments.command == "serve":
-        from app import create_app
+        from app import create_app, run
         from auth.users import count_users
+
+        if arguments.debug and is_production():
+            # The debugger runs code typed into the browser: never on a production server.
+            console.print(f"[red]--debug is refused with {ENVIRONMENT_VARIABLE}=production: the debugger would let "
+                          "anyone who reaches an error page run code on the server. Start without --debug.[/red]")
+            return 2
 
         console.print(f"perispiegel on http://{arguments.host}:{arguments.port}  (database: {database_url()})")
         if count_users(make_engine()) == 0:
@@ -209,7 +215,7 @@ def run_command(arguments: argparse.Namespace, console: Console) -> int:
             console.print("Log in with an account of `perispiegel users list` (the demo accounts' passwords were "
                           "printed by `perispiegel demo-data`; `perispiegel users reset-password NAME` sets a new "
                           "one).")
-        create_app(warm_start=True).run(host=arguments.host, port=arguments.port, debug=arguments.debug)
+        run(create_app(warm_start=True), host=arguments.host, port=arguments.port, debug=arguments.debug)
         return 0
     return 2
 

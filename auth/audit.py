@@ -49,11 +49,13 @@ def record(engine: Engine, action: str, *, actor: str | None = None, target: str
     return audit_id
 
 
-def settle(engine: Engine, audit_id: int, action: str) -> None:
-    """Give entry `audit_id` (a "login_attempt") its outcome `action`; its time stays that of the attempt."""
+def settle(engine: Engine, audit_id: int, action: str, detail: str | None = None) -> None:
+    """Give entry `audit_id` (a "login_attempt") its outcome `action` (and `detail`); its time stays that of the
+    attempt."""
     _check(action)
     with engine.begin() as connection:
-        connection.execute(update(audit_log).where(audit_log.c.audit_id == audit_id).values(action=action))
+        connection.execute(update(audit_log).where(audit_log.c.audit_id == audit_id).values(action=action,
+                                                                                            detail=detail))
 
 
 def _check(action: str) -> None:

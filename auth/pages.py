@@ -116,10 +116,12 @@ def login() -> BaseResponse:
     # Written down before anything is checked, so that parallel attempts count against each other (auth.throttle).
     attempt_id, throttle = begin_login(engine, username, client_address())
     if throttle.blocked:
-        audit.settle(engine, attempt_id, "login_throttled")
-        response = render("login.html", 429, next_target=next_target, notice=None,
-                          error=text("throttled", page_language(), minutes=throttle.wait_minutes()), username=username)
-        response.headers["Retry-After"] = str(throttle.wait_minutes() * 60)
+        audit.settle(engine, attempt_id, "login_throttled", detail=f"rule {throttle.rule}")
+        seconds = throttle.wait_seconds()
+        error = (text("throttled_seconds", page_language(), seconds=seconds) if seconds < 120
+                 else text("throttled", page_language(), minutes=throttle.wait_minutes()))
+        response = render("login.html", 429, next_target=next_target, notice=None, error=error, username=username)
+        response.headers["Retry-After"] = str(seconds)
         return response
     user = authenticate(engine, username, request.form.get("password", ""))
     if user is None:

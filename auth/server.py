@@ -24,9 +24,12 @@ from datetime import UTC, datetime, timedelta
 
 import flask
 import flask_login
-from flask import g, request
+from flask import g, request, session
 from flask.sessions import SecureCookieSessionInterface
+from markupsafe import escape
 from sqlalchemy import Engine
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
 from auth import admin, audit, pages
@@ -49,12 +52,21 @@ from auth.session import (
     start_session,
 )
 from auth.users import User
-from settings import DATA_FOLDER, installation_secret, whole_number_from_environment
+from settings import DATA_FOLDER, installation_secret, is_production, whole_number_from_environment
+from texts import language_of, text
 
 SECRET_KEY_VARIABLE = "PERISPIEGEL_SECRET_KEY"
 IDLE_MINUTES_VARIABLE = "PERISPIEGEL_SESSION_IDLE_MINUTES"
 SESSION_LIFETIME_VARIABLE = "PERISPIEGEL_SESSION_LIFETIME_HOURS"
 REMEMBER_DAYS_VARIABLE = "PERISPIEGEL_REMEMBER_DAYS"
+TRUSTED_PROXIES_VARIABLE = "PERISPIEGEL_TRUSTED_PROXIES"
+MAX_REQUEST_MB_VARIABLE = "PERISPIEGEL_MAX_REQUEST_MB"
+# The largest request body the server reads (a Dash callback carries the page's inputs: kilobytes).
+DEFAULT_MAX_REQUEST_MB = 10
+# The largest body of a request without a logged-in user (the login form is well under 1 KB): refused before
+# anything reads it, so an anonymous client cannot make the server read megabytes.
+ANONYMOUS_BODY_LIMIT = 64 * 1024
+HSTS = "max-age=31536000"
 DEFAULT_IDLE_MINUTES = 30
 # A session's absolute lifetime from its login; also how long the browser keeps the session cookie after the last
 # request. Longer than the idle timeout, so that a browser coming back after the idle timeout still sends the cookie
@@ -114,6 +126,19 @@ def install(server: flask.Flask, engine: Engine, *, idle_timeout: timedelta | No
         REMEMBER_COOKIE_NAME=REMEMBER_COOKIE,
     )
     server.session_interface = _SessionInterface()
+    server.config["MAX_CONTENT_LENGTH"] = whole_number_from_environment(
+        MAX_REQUEST_MB_VARIABLE, DEFAULT_MAX_REQUEST_MB, minimum=1) * 1024 * 1024
+    if is_production():
+        # Production runs behind TLS: no cookie ever leaves without Secure, even on a request the proxy forwarded
+        # over plain HTTP.
+        server.config["SESSION_COOKIE_SECURE"] = True
+    proxies = whole_number_from_environment(TRUSTED_PROXIES_VARIABLE, 0, minimum=0)
+    if proxies:
+        # The client's address, scheme and host as the last `proxies` hops (the operator's own reverse proxies)
+        # saw them; with 0, X-Forwarded-* headers are ignored, so a client cannot claim another address or HTTPS.
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
+                                   x_host=proxies, x_port=proxies)
+    server.register_error_handler(413, _too_large)
 
     # Registered before flask-login: after-request functions run in reverse order, so the headers (and the
     # Secure flag) are applied after every cookie is set.
@@ -152,8 +177,23 @@ def _unauthenticated(reason: str) -> BaseResponse:
     return flask.redirect(flask.url_for("auth.login", next=target, reason=reason), code=303)
 
 
+def _too_large(_error: Exception) -> BaseResponse:
+    language = language_of(session.get("lang"))
+    if _wants_json():
+        response = flask.jsonify({"error": "request too large", "status": 413})
+    else:
+        response = flask.make_response(f"<!doctype html><html lang={language}><title>413</title>"
+                                       f"<p>{escape(text('request_too_large', language))}</p></html>")
+    response.status_code = 413
+    return response
+
+
 def _guard() -> BaseResponse | None:
     path = request.path
+    large = (request.content_length or 0) > ANONYMOUS_BODY_LIMIT or bool(request.headers.get("Transfer-Encoding"))
+    if large and logged_in_user() is None:
+        # Before anything reads the body: an anonymous client gets no more than the login form needs.
+        return _too_large(RequestEntityTooLarge())
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
     user = logged_in_user()
@@ -243,8 +283,8 @@ def _security_headers(response: flask.Response) -> flask.Response:
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if response.mimetype in {"text/html", "application/json"}:
         response.headers["Cache-Control"] = "no-store"
-    if request.is_secure:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    if request.is_secure or is_production():
+        response.headers["Strict-Transport-Security"] = HSTS
         # flask-login's remember-me cookie has a fixed Secure setting; over HTTPS every cookie gets it.
         cookies = response.headers.getlist("Set-Cookie")
         if any("; secure" not in cookie.lower() for cookie in cookies):

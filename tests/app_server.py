@@ -7,10 +7,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
+
+from app import BannerlessRequestHandler
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _QuietHandler(BannerlessRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # hundreds of requests, no lines
         pass
 
@@ -20,7 +22,7 @@ def serving(database_url: str, *, quiet: bool = False) -> Iterator[str]:
     """The app served by werkzeug in a thread: yields the base URL. `quiet`: no line per request."""
     from app import create_app
 
-    handler = _QuietHandler if quiet else WSGIRequestHandler
+    handler = _QuietHandler if quiet else BannerlessRequestHandler
     server = make_server("127.0.0.1", 0, create_app(database_url).server, threaded=True, request_handler=handler)
     thread = threading.Thread(target=server.serve_forever, name="perispiegel-test-server", daemon=True)
     thread.start()

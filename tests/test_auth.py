@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select, text
 
 import auth
 from api import register_api
-from auth.throttle import MAX_FAILURES, login_throttle
+from auth.throttle import ACCOUNT_CEILING, ADDRESS_CEILING, FREE_FAILURES, login_throttle
 from auth.users import add_user, get_user, grant, reset_password, set_active
 from queries.config import EngineConfig
 from queries.engine import IndicatorEngine
@@ -159,35 +159,37 @@ def client_at(server: flask.Flask, address: str):
     return client
 
 
-def test_throttling_after_five_failures_per_account(server):
+def test_throttling_per_account_and_address(server):
     attacker = client_at(server, "192.0.2.1")
-    for _ in range(MAX_FAILURES):
+    for _ in range(FREE_FAILURES):
         assert log_in(attacker, "anna", "wrong password!!").status_code == 401
-    # Even the right password waits now, from any address, with a clear message and Retry-After.
-    blocked = log_in(client_at(server, "198.51.100.2"), "anna", PASSWORD, lang="en")
-    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
-    assert "Too many failed login attempts. Please try again in 15 minutes." in blocked.get_data(as_text=True)
-    assert log_in(client_at(server, "198.51.100.3"), "root").status_code == 303  # other accounts are not affected
+    # The right password waits now from this address, with a clear message and Retry-After ...
+    blocked = log_in(attacker, "anna", PASSWORD, lang="en")
+    assert blocked.status_code == 429 and 1 <= int(blocked.headers["Retry-After"]) <= 30
+    assert re.search(r"Too many failed login attempts\. Please try again in \d+ seconds\.",
+                     blocked.get_data(as_text=True))
+    # ... and not from another one (the account is not locked out), nor for another account here.
+    assert log_in(client_at(server, "198.51.100.2"), "anna", PASSWORD).status_code == 303
+    assert log_in(attacker, "root").status_code == 303
 
 
-def test_throttling_per_address_and_for_unknown_users(server):
+def test_throttling_per_address_for_unknown_users(server):
     client = client_at(server, "192.0.2.1")
-    for number in range(MAX_FAILURES):
+    for number in range(ADDRESS_CEILING):
         assert log_in(client, f"guess{number}", "wrong password!!").status_code == 401
     assert log_in(client, "root").status_code == 429  # this address waits, whatever the account
     assert log_in(server.test_client(), "root").status_code == 303  # other addresses do not
 
 
-def test_throttle_window_ends_fifteen_minutes_after_the_fifth_failure(database):
+def test_throttle_window_ends_fifteen_minutes_after_the_ceiling(database):
     start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     with database.begin() as connection:
-        for minute in range(MAX_FAILURES):
-            connection.execute(audit_log.insert().values(at=start + timedelta(minutes=minute), actor="anna",
-                                                         action="login_failure", address="192.0.2.1"))
-    assert login_throttle(database, "anna", None, now=start + timedelta(minutes=5)).blocked
+        for number in range(ACCOUNT_CEILING):
+            connection.execute(audit_log.insert().values(at=start + timedelta(seconds=number), actor="anna",
+                                                         action="login_failure", address=f"203.0.113.{number}"))
     throttle = login_throttle(database, "Anna", "198.51.100.7", now=start + timedelta(minutes=10))
-    assert throttle.blocked and throttle.retry_after == start + timedelta(minutes=15)
-    assert not login_throttle(database, "anna", None, now=start + timedelta(minutes=15, seconds=1)).blocked
+    assert throttle.blocked and throttle.rule == "account" and throttle.retry_after == start + timedelta(minutes=15)
+    assert not login_throttle(database, "anna", "198.51.100.7", now=start + timedelta(minutes=15, seconds=1)).blocked
 
 
 def test_passwords_are_stored_as_argon2_hashes_only(server, database):
@@ -336,22 +338,33 @@ def audit_actions(database: Engine, column, value: str) -> list[str]:
         return list(connection.execute(select(audit_log.c.action).where(column == value)).scalars())
 
 
-def test_parallel_wrong_passwords_are_throttled_per_account(engine):
+def test_parallel_wrong_passwords_are_throttled_per_account_and_address(engine):
     publish(engine, random_births(20, seed=2))
     add_user(engine, "anna", "provider", org_code="H001", password=PASSWORD)
     server = build_server(engine)
-    statuses = parallel_logins(server, [(f"192.0.2.{number}", "anna", "wrong password!!") for number in range(30)])
-    assert set(statuses) <= {401, 429} and statuses.count(401) <= MAX_FAILURES
+    statuses = parallel_logins(server, [("192.0.2.5", "anna", "wrong password!!") for _ in range(30)])
+    assert set(statuses) <= {401, 429} and statuses.count(401) <= FREE_FAILURES
     actions = audit_actions(engine, audit_log.c.actor, "anna")
-    assert actions.count("login_failure") == statuses.count(401) <= MAX_FAILURES
+    assert actions.count("login_failure") == statuses.count(401) <= FREE_FAILURES
     assert actions.count("login_throttled") == statuses.count(429) and len(actions) == 30
+
+
+def test_parallel_wrong_passwords_from_many_addresses_are_throttled_per_account(engine):
+    publish(engine, random_births(20, seed=2))
+    add_user(engine, "anna", "provider", org_code="H001", password=PASSWORD)
+    server = build_server(engine)
+    statuses = parallel_logins(server, [(f"192.0.2.{number}", "anna", "wrong password!!") for number in range(40)])
+    assert set(statuses) <= {401, 429} and statuses.count(401) <= ACCOUNT_CEILING
+    actions = audit_actions(engine, audit_log.c.actor, "anna")
+    assert actions.count("login_failure") == statuses.count(401) <= ACCOUNT_CEILING
+    assert actions.count("login_throttled") == statuses.count(429) and len(actions) == 40
 
 
 def test_parallel_wrong_passwords_are_throttled_per_address(engine):
     publish(engine, random_births(20, seed=2))
     server = build_server(engine)
-    statuses = parallel_logins(server, [("192.0.2.9", f"guess{number}", "wrong password!!") for number in range(30)])
-    assert set(statuses) <= {401, 429} and statuses.count(401) <= MAX_FAILURES
+    statuses = parallel_logins(server, [("192.0.2.9", f"guess{number}", "wrong password!!") for number in range(40)])
+    assert set(statuses) <= {401, 429} and statuses.count(401) <= ADDRESS_CEILING
     actions = audit_actions(engine, audit_log.c.address, "192.0.2.9")
     assert actions.count("login_failure") == statuses.count(401)
     assert actions.count("login_throttled") == statuses.count(429)
