@@ -39,15 +39,13 @@ from queries.registry_console import (
 from queries.scope import ROLES
 from queries.status import organisation_register
 from texts import code_label, text
-from texts.formatting import DISPLAY_TIMEZONE
+from texts.formatting import DISPLAY_TIMEZONE, spreadsheet_text
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_ROWS = 50  # entries per page of the audit log
 AUDIT_FILTERS = ("user", "action", "org", "from", "to")
 CONSOLE_PARAMETERS = ("month", "type", "discipline", "state", "q", "sort", "order")
 _ORG_CODE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
-#: Cells a spreadsheet would read as a formula (OWASP "CSV injection"): they get a leading apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @blueprint.before_request
@@ -197,12 +195,6 @@ def audit_page() -> flask.Response:
                   reset=_address("admin.audit_page", {}))
 
 
-def csv_cell(value: object) -> str:
-    """A cell of a file for spreadsheets: text that would start a formula gets a leading apostrophe."""
-    written = "" if value is None else str(value)
-    return f"'{written}" if written.startswith(_FORMULA_START) else written
-
-
 @blueprint.get("/audit.csv")
 def audit_csv() -> flask.Response:
     engine = auth_settings().engine
@@ -233,7 +225,7 @@ def audit_csv() -> flask.Response:
             for entry in audit.matching(engine, query):
                 buffer.seek(0)
                 buffer.truncate()
-                writer.writerow([csv_cell(cell) for cell in (
+                writer.writerow([spreadsheet_text(cell) for cell in (
                     entry["at"].astimezone(DISPLAY_TIMEZONE).isoformat(sep=" ", timespec="seconds"),
                     entry["actor"], code_label("audit_action", entry["action"], language), entry["action"],
                     entry["target"], entry["detail"], entry["address"])])

@@ -38,6 +38,7 @@ from exports.naming import file_name
 from exports.notes import Notes, column_label, export_notes
 from queries.answers import ExportColumn, ExportTable
 from texts import text
+from texts.formatting import starts_a_formula
 
 #: The rows of data an Excel sheet holds under its header (1,048,576 rows in all).
 MAX_DATA_ROWS = 1_048_575
@@ -82,6 +83,7 @@ class _DataSheets:
         self.percent = workbook.add_format({"num_format": PERCENT_FORMAT})
         self.per_mille = workbook.add_format({"num_format": PER_MILLE_FORMAT})
         self.date = workbook.add_format({"num_format": DATE_FORMAT})
+        self.quoted = workbook.add_format({"quote_prefix": True})
         names = [column.name for column in self.columns]
         self.scale_index = names.index(UNIT_SCALE_COLUMN) if UNIT_SCALE_COLUMN in names else None
 
@@ -147,7 +149,9 @@ class _DataSheets:
                     continue  # an empty cell: no value
                 kind = kinds[index]
                 if kind == "string":
-                    sheet.write_string(row, index, value)
+                    # A text that looks like a formula stays text even when someone edits the cell (quote prefix,
+                    # Excel's own "'" that is not part of the value; OWASP, "CSV Injection").
+                    sheet.write_string(row, index, value, self.quoted if starts_a_formula(value) else None)
                 elif kind == "integer":
                     sheet.write_number(row, index, value, integer_formats[index])
                 elif kind == "number":
@@ -171,8 +175,14 @@ def _lines(value: str, width: float) -> int:
 
 def _write_notes(workbook: Any, sheet: Any, notes: Notes) -> None:
     """The About sheet: title, introduction, then each section with its title, its table header and rows."""
-    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-    label = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+    wrap_style = {"text_wrap": True, "valign": "top"}
+    wrap, label = workbook.add_format(wrap_style), workbook.add_format({"bold": True, **wrap_style})
+    # A note's text that looks like a formula (an organisation's name, say) keeps Excel's quote prefix.
+    quoted = {wrap: workbook.add_format({**wrap_style, "quote_prefix": True}),
+              label: workbook.add_format({"bold": True, **wrap_style, "quote_prefix": True})}
+
+    def style(value: str, cell_format: Any) -> Any:
+        return quoted[cell_format] if starts_a_formula(value) else cell_format
     heading = workbook.add_format({"bold": True, "font_size": 12, "bottom": 1})
     title = workbook.add_format({"bold": True, "font_size": 14})
     for index, width in enumerate(ABOUT_WIDTHS):
@@ -184,7 +194,8 @@ def _write_notes(workbook: Any, sheet: Any, notes: Notes) -> None:
     def sentence(value: str, cell_format: Any) -> None:
         nonlocal row
         sheet.set_row(row, LINE_HEIGHT * _lines(value, total_width))
-        sheet.merge_range(row, 0, row, last_column, value, cell_format)
+        sheet.merge_range(row, 0, row, last_column, "", cell_format)
+        sheet.write_string(row, 0, value, style(value, cell_format))
         row += 1
 
     sheet.write_string(row, 0, notes.title, title)
@@ -196,14 +207,15 @@ def _write_notes(workbook: Any, sheet: Any, notes: Notes) -> None:
         row += 1
         if section.header:
             for index, value in enumerate(section.header):
-                sheet.write_string(row, index, value, label)
+                sheet.write_string(row, index, value, style(value, label))
             row += 1
         for values in section.rows:
             if len(values) == 1 and not section.header:
                 sentence(values[0], wrap)
                 continue
             for index, value in enumerate(values):
-                sheet.write_string(row, index, value, label if index == 0 and not section.header else wrap)
+                plain = label if index == 0 and not section.header else wrap
+                sheet.write_string(row, index, value, style(value, plain))
             row += 1
 
 

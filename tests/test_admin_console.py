@@ -21,13 +21,13 @@ from sqlalchemy import Engine, select, update
 import auth
 from api import register_api
 from auth import audit
-from auth.admin import csv_cell
 from auth.tokens import create_token
 from auth.users import add_user, get_user, grant
 from queries.config import EngineConfig
 from queries.delivery_calendar import CLOSING_DAYS_VARIABLE, DUE_DAYS_VARIABLE
 from queries.engine import IndicatorEngine
 from tables.schema import audit_log
+from texts.formatting import spreadsheet_text
 
 PASSWORD = "correct horse battery staple"
 ACCOUNTS = {"provider": ("zorg", "P0001"), "vsv": ("vsv-test", "V001"), "researcher": ("onderzoek", None),
@@ -273,7 +273,8 @@ def test_the_audit_log_as_csv_neutralises_formulas_and_is_itself_logged(server, 
     assert [row[4] for row in rows[1:]] == ["gewoon label", "'@SUM(A1)", "'-2+3", "'+31 6 1234",
                                             '\'=HYPERLINK("http://evil.example","klik")']
     # A token's label loses its leading blanks; a tab or carriage return at the start of another text would get one.
-    assert [csv_cell(value) for value in ("\tcmd", "\r=1", "a=b", None, 7)] == ["'\tcmd", "'\r=1", "a=b", "", "7"]
+    cells = ("\tcmd", "\r=1", "a=b", None, 7, -3, "-2+3", "-1,5")
+    assert [spreadsheet_text(value) for value in cells] == ["'\tcmd", "'\r=1", "a=b", "", "7", "-3", "'-2+3", "-1,5"]
     assert {(row[1], row[2], row[3], row[6]) for row in rows[1:]} == {
         ("zorg", "API-token aangemaakt", "token_create", "192.0.2.7")}
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+0[12]:00", row[0]) for row in rows[1:])

@@ -145,6 +145,8 @@ def test_csv_reads_back_value_for_value() -> None:
                 assert value == ("true" if wanted else "false")
             elif kind == "date":
                 assert value == wanted.isoformat()
+            elif wanted.startswith("="):  # a formula to a spreadsheet: neutralised (OWASP, "CSV Injection")
+                assert value == f"'{wanted}"
             else:
                 assert value == wanted
     masked = lines[1 + 3]
@@ -155,7 +157,11 @@ def test_csv_reads_back_value_for_value() -> None:
 def test_csv_reads_back_in_polars_with_its_types() -> None:
     data, _ = written(make_table(), "csv")
     back = pl.read_csv(io.BytesIO(data), schema=SCHEMA)
-    assert back.equals(frame(ROWS), null_equal=True)
+    # The one difference: a text a spreadsheet would run as a formula has its leading "'" (OWASP).
+    label = pl.col("org_label")
+    expected = frame(ROWS).with_columns(pl.when(label.str.starts_with("=")).then(pl.lit("'") + label).otherwise(label)
+                                        .alias("org_label"))
+    assert back.equals(expected, null_equal=True)
     inferred = pl.read_csv(io.BytesIO(data), try_parse_dates=True)
     assert inferred.schema["numerator"] == pl.Int64 and inferred.schema["rate"] == pl.Float64
     assert inferred.schema["named"] == pl.Boolean and inferred.schema["period_start"] == pl.Date
@@ -197,7 +203,9 @@ def test_xlsx_cells_are_typed_and_labelled() -> None:
             elif kind == "date":
                 assert cell.is_date and cell.value.date() == wanted and cell.number_format == "yyyy-mm-dd"
             else:
-                assert cell.data_type == "s" and cell.value == wanted  # "=HYPERLINK(...)" stays text
+                assert cell.data_type == "s" and cell.value == wanted  # "=HYPERLINK(...)" stays text ...
+                # ... also when someone edits the cell: Excel's quote prefix, not part of the value.
+                assert cell.quotePrefix == wanted.startswith("="), (name, wanted)
     column = {name: index for index, name in enumerate(NAMES, start=1)}
     assert sheet.cell(2, column["rate"]).number_format == "0.0%"
     assert sheet.cell(8, column["rate"]).number_format == "0.00%"  # per mille: 4.5‰ shown as 0.45%

@@ -14,6 +14,7 @@ value in every language. tests/test_text_formatting.py pins what a user reads.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -28,6 +29,12 @@ from babel.numbers import NumberPattern, format_decimal, get_decimal_symbol, get
 from texts import FORMATS, NO_VALUE, language_of
 
 DISPLAY_TIMEZONE = ZoneInfo("Europe/Amsterdam")
+#: A text cell a spreadsheet would take for a formula (OWASP, "CSV Injection"): it starts with one of these.
+FORMULA_PATTERN = r"^[=+\-@\t\r]"
+#: ... unless it is a number as the product writes one ("-1,5", "-3", "-0.25%"), which no spreadsheet runs.
+NUMBER_PATTERN = r"^-?\d[\d.,\u202f\u00a0 ]*%?$"
+_FORMULA = re.compile(FORMULA_PATTERN)
+_NUMBER = re.compile(NUMBER_PATTERN)
 #: The units indicator rates are shown in, and what a proportion is multiplied by for each.
 UNIT_SCALE = {"%": 100, "‰": 1000}
 
@@ -125,3 +132,16 @@ def format_month(month: str | None, language: str | None) -> str:
     year, number = month.split("-")
     language = language_of(language)
     return format_skeleton("yMMMM", date(int(year), int(number), 1), locale=_locale(language))
+
+
+def starts_a_formula(value: str) -> bool:
+    """Whether a spreadsheet would read the text `value` as a formula: it starts with `=`, `+`, `-`, `@`, a tab or a
+    carriage return, and is not a plain (negative) number (OWASP, "CSV Injection")."""
+    return bool(_FORMULA.match(value)) and not _NUMBER.match(value)
+
+
+def spreadsheet_text(value: object) -> str:
+    """A cell of a CSV file that people open in a spreadsheet: the text, with a leading `'` when it would start a
+    formula (OWASP's advice), so `=HYPERLINK(…)` shows as text; numbers as they are; no value empty."""
+    written = "" if value is None else str(value)
+    return f"'{written}" if not isinstance(value, int | float) and starts_a_formula(written) else written

@@ -61,7 +61,7 @@ from dashboards.view_state import ViewState
 from queries.catalogue import UNIT_SCALE
 from queries.engine import NoDataError
 from texts import NO_VALUE, code_label, text
-from texts.formatting import format_number, separators
+from texts.formatting import format_number, separators, spreadsheet_text
 from wording.figures import (
     count_text,
     disclosure_text,
@@ -492,8 +492,8 @@ def csv_text(units: list[Unit], request: IndicatorRequest, order: list[str]) -> 
     rows = [display_row(catalogue[indicator_id], units, request) for indicator_id in indicator_ids]
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if separators(language)[0] == "," else ",", lineterminator="\n")
-    writer.writerow([header for _, header in columns])
-    writer.writerows([[row.get(field, "") for field, _ in columns] for row in rows])
+    writer.writerow([spreadsheet_text(header) for _, header in columns])
+    writer.writerows([[spreadsheet_text(row.get(field, "")) for field, _ in columns] for row in rows])
     # A byte-order mark lets spreadsheet programs read the file as UTF-8 (‰, ≥, –).
     return "\ufeff" + buffer.getvalue()
 
