@@ -74,11 +74,12 @@ DEFAULT_IDLE_MINUTES = 30
 DEFAULT_SESSION_LIFETIME_HOURS = 12
 DEFAULT_REMEMBER_DAYS = 14
 SECRET_KEY_FILE = DATA_FOLDER / "secret_key"
-# Reachable without login: the login page itself and the stylesheet it needs.
-PUBLIC_PATHS = ("/login", "/logout")
-PUBLIC_PREFIXES = ("/auth/static/",)
+# Reachable without login: the login and logout pages and the stylesheet they need — decided by the view the path
+# routes to (not by how the path begins), and only for a plain path.
+PUBLIC_ENDPOINTS = ("auth.login", "auth.logout", "auth.static")
 # Paths a browser script (not a person) calls: these get a 401 instead of the login page.
-SCRIPT_PREFIXES = ("/_dash-", "/_reload-hash", API_PREFIX)
+SCRIPT_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
+_NOT_PLAIN = re.compile(r"//|\\|(^|/)\.\.?(/|$)|%2f|%5c", re.IGNORECASE)
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
 
@@ -155,8 +156,17 @@ def install(server: flask.Flask, engine: Engine, *, idle_timeout: timedelta | No
     server.before_request_funcs.setdefault(None, []).insert(0, _guard)
 
 
+def is_public() -> bool:
+    """Whether the request may be answered without login: it routes to one of PUBLIC_ENDPOINTS by a plain path (no
+    `//`, no `.` or `..` segment, no backslash, no encoded slash), so no other view is reached as if it were public
+    (before: `/auth/static//x` was public by its prefix, and Dash's catch-all answered it with the page shell)."""
+    raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path
+    return request.endpoint in PUBLIC_ENDPOINTS and not _NOT_PLAIN.search(request.path) and not _NOT_PLAIN.search(
+        raw_path.split("?", 1)[0])
+
+
 def _wants_json() -> bool:
-    if request.path.startswith(SCRIPT_PREFIXES):
+    if request.path.startswith(SCRIPT_PREFIXES) or request.path == "/api":
         return True
     if request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest":
         return True
@@ -189,13 +199,13 @@ def _too_large(_error: Exception) -> BaseResponse:
 
 
 def _guard() -> BaseResponse | None:
-    path = request.path
     large = (request.content_length or 0) > ANONYMOUS_BODY_LIMIT or bool(request.headers.get("Transfer-Encoding"))
     if large and logged_in_user() is None:
         # Before anything reads the body: an anonymous client gets no more than the login form needs.
         return _too_large(RequestEntityTooLarge())
-    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+    if is_public():
         return None
+    path = request.path
     user = logged_in_user()
     by_token = bool(g.get("authenticated_by_token"))
     if user is None:
