@@ -41,8 +41,30 @@ BAND_FILL = "rgba(0, 114, 178, 0.18)"
 GRID_COLOUR = "#e3e7eb"
 # The toolbar shows while the pointer is over a chart, in a strip of its own above the title (`TOOLBAR_STRIP`), so it
 # never covers the title; on a phone the stylesheet hides it (assets/responsive.css).
-GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
-                "responsive": True, "displayModeBar": "hover"}
+# Only the buttons people use: save as PNG, zoom in and out, back to the whole chart. No "Share chart" (plotly's
+# cloud button would send the chart's data to an outside service), no logo, no hover-mode toggles: four tab stops.
+TOOLBAR_BUTTONS = ["toImage", "zoomIn2d", "zoomOut2d", "resetScale2d"]
+
+
+def graph_config(language: str, chart_id: str) -> dict:
+    """The plotly config of every chart: the toolbar above, in the page's language (plotly's own `locales`
+    dictionary, keyed by its English texts), the PNG named after the chart."""
+    dictionary = {
+        "Download plot as a PNG": text("chart_toolbar.download_png", language),
+        "Zoom in": text("chart_toolbar.zoom_in", language),
+        "Zoom out": text("chart_toolbar.zoom_out", language),
+        "Reset axes": text("chart_toolbar.reset_axes", language),
+        "Preparing image - this may take a few seconds": text("chart_toolbar.preparing_image", language),
+        "Image download succeeded": text("chart_toolbar.image_saved", language),
+        "Sorry, there was a problem downloading your image!": text("chart_toolbar.image_failed", language),
+        "Double-click to zoom back out": text("chart_toolbar.double_click", language),
+    }
+    return {"displaylogo": False, "showSendToCloud": False, "showEditInChartStudio": False, "showLink": False,
+            "modeBarButtons": [TOOLBAR_BUTTONS], "responsive": True, "displayModeBar": "hover",
+            "toImageButtonOptions": {"format": "png", "filename": f"perispiegel-{chart_id}", "scale": 2},
+            "locale": f"{language}-perispiegel", "locales": {f"{language}-perispiegel": {"dictionary": dictionary}}}
+
+
 TOOLBAR_STRIP = 28  # px above the title: the toolbar's height
 
 
@@ -95,7 +117,7 @@ def accessible_chart(chart_id: str, figure: dict, title: str, summary: str, tabl
             # The title as text, shown instead of the chart's own on a phone, where it wraps (assets/responsive.css);
             # screen readers have it as the figure's name.
             html.P(title, className="chart-title-narrow", **{"aria-hidden": "true"}),
-            dcc.Graph(id=chart_id, figure=figure, config=GRAPH_CONFIG, className="chart"),
+            dcc.Graph(id=chart_id, figure=figure, config=graph_config(language, chart_id), className="chart"),
             html.Figcaption(summary, className="visually-hidden", id=f"{chart_id}-summary"),
             html.Details([html.Summary(text("show_table", language), id={"type": f"{CHART_TABLE}-summary",
                                                                          "chart": chart_id}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboards.charts import control_chart_figure, trend_figure
+from dashboards.charts import TOOLBAR_BUTTONS, control_chart_figure, graph_config, trend_figure
 from queries.spc import control_chart
 
 
@@ -205,3 +205,13 @@ def test_beside_fewer_than_five_peers_no_peer_limit_or_comparator_is_drawn_and_t
     assert judged_against(judged, "%", "en") == "against all hospitals: not shown, fewer than five other organisations"
     centred = {**judged, "judgement": {"comparator": "hospital", "centre": 0.205}}
     assert judged_against(centred, "%", "nl") == "t.o.v. alle ziekenhuizen: 20,5%"
+
+
+def test_the_chart_toolbar_shares_nothing_and_speaks_the_pages_language():
+    dutch, english = graph_config("nl", "detail-trend-chart"), graph_config("en", "detail-trend-chart")
+    for config in (dutch, english):
+        assert config["showSendToCloud"] is False and config["displaylogo"] is False
+        assert config["modeBarButtons"] == [["toImage", "zoomIn2d", "zoomOut2d", "resetScale2d"]] == [TOOLBAR_BUTTONS]
+        assert config["toImageButtonOptions"]["filename"] == "perispiegel-detail-trend-chart"
+    assert dutch["locales"][dutch["locale"]]["dictionary"]["Zoom in"] == "Inzoomen"
+    assert english["locales"][english["locale"]]["dictionary"]["Download plot as a PNG"] == "Save as image (PNG)"
