@@ -24,7 +24,16 @@ from flask import Blueprint, request
 from auth import audit
 from auth.pages import page_language, render
 from auth.session import auth_settings, client_address, csrf_valid, logged_in_user, required_user
-from auth.users import UserError, add_user, grant, list_users, reset_password, set_active, set_role
+from auth.users import (
+    UserError,
+    add_user,
+    grant,
+    list_users,
+    one_time_password_expired,
+    reset_password,
+    set_active,
+    set_role,
+)
 from contracts.delivery_format import Discipline
 from queries.registry_console import (
     DESCENDING_FIRST,
@@ -62,7 +71,8 @@ def _admins_only() -> flask.Response | None:
 
 
 def _users_page(status: int = 200, /, **notices: object) -> flask.Response:
-    return render("admin.html", status, users=list_users(auth_settings().engine), roles=ROLES, **notices)
+    return render("admin.html", status, users=list_users(auth_settings().engine), roles=ROLES,
+                  one_time_expired=one_time_password_expired, **notices)
 
 
 @blueprint.get("")

@@ -27,8 +27,8 @@ from tables.schema import audit_log, users
 # "login_failure" or "login_throttled" (auth.throttle); one left as "login_attempt" never finished its check.
 ACTIONS = ("login_attempt", "login_success", "login_failure", "login_throttled", "logout", "session_expired", "export",
            "download", "user_add", "user_disable", "user_enable", "user_reset_password", "user_grant",
-           "user_revoke_grant", "user_change_role", "password_change", "remember_me_login", "token_create",
-           "token_revoke", "access_denied", "audit_export")
+           "user_revoke_grant", "user_change_role", "password_change", "password_change_refused", "remember_me_login",
+           "token_create", "token_revoke", "access_denied", "audit_export")
 #: The days of the date filter are days in the Netherlands, as the page shows every time.
 LOCAL_TIMEZONE = ZoneInfo("Europe/Amsterdam")
 

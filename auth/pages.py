@@ -20,17 +20,17 @@ from auth.passwords import MINIMUM_LENGTH
 from auth.permissions import permitted_organisations
 from auth.session import (
     CSRF_FIELD,
-    REMEMBER_COOKIE,
     auth_settings,
     client_address,
     csrf_token,
     csrf_valid,
     end_session,
     logged_in_user,
+    remembered_login,
     required_user,
     start_session,
 )
-from auth.throttle import begin_login
+from auth.throttle import Throttle, begin_login
 from auth.tokens import DEFAULT_TOKEN_DAYS, TOKEN_LIFETIME_DAYS, create_token, revoke_token, tokens_of
 from auth.users import PasswordChangeError, authenticate, end_all_sessions, normalise_username
 from auth.users import change_password as change_user_password
@@ -100,6 +100,14 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _wait_message(throttle: Throttle) -> str:
+    """How long a throttled attempt waits, in words: seconds below two minutes, else minutes."""
+    seconds = throttle.wait_seconds()
+    if seconds < 120:
+        return text("throttled_seconds", page_language(), seconds=seconds)
+    return text("throttled", page_language(), minutes=throttle.wait_minutes())
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> BaseResponse:
     next_target = safe_next(request.values.get("next"))
@@ -117,11 +125,9 @@ def login() -> BaseResponse:
     attempt_id, throttle = begin_login(engine, username, client_address())
     if throttle.blocked:
         audit.settle(engine, attempt_id, "login_throttled", detail=f"rule {throttle.rule}")
-        seconds = throttle.wait_seconds()
-        error = (text("throttled_seconds", page_language(), seconds=seconds) if seconds < 120
-                 else text("throttled", page_language(), minutes=throttle.wait_minutes()))
-        response = render("login.html", 429, next_target=next_target, notice=None, error=error, username=username)
-        response.headers["Retry-After"] = str(seconds)
+        response = render("login.html", 429, next_target=next_target, notice=None, error=_wait_message(throttle),
+                          username=username)
+        response.headers["Retry-After"] = str(throttle.wait_seconds())
         return response
     user = authenticate(engine, username, request.form.get("password", ""))
     if user is None:
@@ -172,7 +178,7 @@ def new_token() -> flask.Response:
     if not csrf_valid():
         return _account_page(400, error=text("form_expired", page_language()))
     days = request.form.get("days", str(DEFAULT_TOKEN_DAYS))
-    if not days.isdigit() or int(days) not in TOKEN_LIFETIME_DAYS:
+    if days not in {str(choice) for choice in TOKEN_LIFETIME_DAYS}:
         return _account_page(400, error=text("account.token_days_unknown", page_language(),
                                              days=", ".join(map(str, TOKEN_LIFETIME_DAYS))))
     token = create_token(auth_settings().engine, required_user(), request.form.get("label", ""), days=int(days),
@@ -184,7 +190,9 @@ def new_token() -> flask.Response:
 def revoke(token_id: int) -> flask.Response:
     if not csrf_valid():
         return _account_page(400, error=text("form_expired", page_language()))
-    revoked = revoke_token(auth_settings().engine, required_user(), token_id, address=client_address())
+    # A number no token can have (beyond a database integer) is simply not the user's token.
+    revoked = token_id < 2**31 and revoke_token(auth_settings().engine, required_user(), token_id,
+                                                 address=client_address())
     return _account_page(200 if revoked else 404, message=text("token_revoked", page_language()) if revoked else None)
 
 
@@ -194,7 +202,9 @@ def _password_problem(problem: str, language: str) -> str:
         return text("account.current_password_wrong", language)
     if problem == "password_too_short":
         return text("account.password_too_short", language, minimum=MINIMUM_LENGTH)
-    return text("account.password_unchanged", language)
+    if problem == "password_unchanged":
+        return text("account.password_unchanged", language)
+    raise ValueError(f"no words for the password problem {problem!r}")
 
 
 def _password_page(status: int = 200, error: str | None = None) -> flask.Response:
@@ -206,7 +216,9 @@ def _password_page(status: int = 200, error: str | None = None) -> flask.Respons
 @blueprint.route("/account/password", methods=["GET", "POST"])
 def change_password() -> BaseResponse:
     """The user's own password change (and the forced one after a one-time password): the current password, the
-    new one twice. Every other session of the account ends; this browser goes on in a new session."""
+    new one twice. The current password is a guess like one at login: written to the audit log first and throttled
+    by the same rules (auth.throttle), so a stolen session cannot try passwords. Every other session of the account
+    ends; this browser goes on in a new one."""
     if request.method == "GET":
         return _password_page()
     language = page_language()
@@ -215,13 +227,25 @@ def change_password() -> BaseResponse:
     new = request.form.get("new_password", "")
     if new != request.form.get("repeat_password", ""):
         return _password_page(400, text("account.passwords_differ", language))
-    engine = auth_settings().engine
+    engine, user = auth_settings().engine, required_user()
+    # Read before the change: the change gives the account a new stamp, which this browser's cookie lacks.
+    remembered = remembered_login()
+    attempt_id, throttle = begin_login(engine, user.username, client_address())
+    if throttle.blocked:
+        audit.settle(engine, attempt_id, "login_throttled", detail=f"password form; rule {throttle.rule}")
+        response = _password_page(429, _wait_message(throttle))
+        response.headers["Retry-After"] = str(throttle.wait_seconds())
+        return response
     try:
-        user = change_user_password(engine, required_user(), request.form.get("current_password", ""), new,
-                                    address=client_address())
+        user = change_user_password(engine, user, request.form.get("current_password", ""), new)
     except PasswordChangeError as refused:
+        wrong = refused.problem == "current_password_wrong"
+        audit.settle(engine, attempt_id, "login_failure" if wrong else "password_change_refused",
+                     detail=f"password form: {refused.problem}")
         return _password_page(400, _password_problem(refused.problem, language))
-    # The change ended every session of the account, this one too: it goes on in a new one (and a browser that
-    # was remembered is remembered again, with the new stamp).
-    start_session(user, remember=REMEMBER_COOKIE in request.cookies)
+    audit.settle(engine, attempt_id, "password_change")
+    # The change ended every session of the account, this one too: it goes on in a new one, and a browser that was
+    # remembered stays remembered until the same day as before (not renewed by the change).
+    start_session(user, remember=remembered is not None,
+                  remembered_since=remembered.issued_at if remembered else None)
     return flask.redirect(flask.url_for("auth.account", notice="password_changed"), code=303)

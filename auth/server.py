@@ -123,7 +123,9 @@ def install(server: flask.Flask, engine: Engine, *, idle_timeout: timedelta | No
         PERMANENT_SESSION_LIFETIME=session_lifetime,
         SESSION_REFRESH_EACH_REQUEST=True,
         # Remember-me is auth.session's own cookie, with its date inside (flask-login's holds none): flask-login
-        # is told its name only so that it never sets or reads another one.
+        # is told its name only so that it never sets another one. It does still try to read it on a request
+        # without a session (its own format: our cookie never parses as one), so what opens a session from it is
+        # only auth.session.remembered_login, called by the guard.
         REMEMBER_COOKIE_NAME=REMEMBER_COOKIE,
     )
     server.session_interface = _SessionInterface()
@@ -295,7 +297,7 @@ def _security_headers(response: flask.Response) -> flask.Response:
         response.headers["Cache-Control"] = "no-store"
     if request.is_secure or is_production():
         response.headers["Strict-Transport-Security"] = HSTS
-        # flask-login's remember-me cookie has a fixed Secure setting; over HTTPS every cookie gets it.
+        # Over HTTPS every cookie gets Secure, whatever set it (also one set with a fixed setting).
         cookies = response.headers.getlist("Set-Cookie")
         if any("; secure" not in cookie.lower() for cookie in cookies):
             response.headers.remove("Set-Cookie")

@@ -127,14 +127,17 @@ def _cookie_secure() -> bool:
     return bool(interface.get_cookie_secure(flask.current_app))
 
 
-def _remember(user: User) -> None:
-    """Give the answer a remember-me cookie for `user`, valid `remember_days` from now (OWASP ASVS 3.2.3)."""
+def _remember(user: User, since: float | None = None) -> None:
+    """Give the answer a remember-me cookie for `user`, valid `remember_days` from `since` (the login; now by
+    default) (OWASP ASVS 3.2.3)."""
     days = auth_settings().remember_days
-    value = _remember_serializer().dumps([user.user_id, session_stamp(user), now()])
+    issued_at = now() if since is None else since
+    value = _remember_serializer().dumps([user.user_id, session_stamp(user), issued_at])
+    max_age = max(0, int(issued_at + days * 86400 - now()))
 
     @flask.after_this_request
     def set_cookie(response: BaseResponse) -> BaseResponse:
-        response.set_cookie(REMEMBER_COOKIE, value, max_age=days * 86400, httponly=True, samesite="Lax",
+        response.set_cookie(REMEMBER_COOKIE, value, max_age=max_age, httponly=True, samesite="Lax",
                             secure=_cookie_secure())
         return response
 
@@ -202,9 +205,10 @@ def csrf_valid() -> bool:
     return bool(expected) and hmac.compare_digest(str(expected), given)
 
 
-def start_session(user: User, remember: bool, fresh: bool = True) -> None:
+def start_session(user: User, remember: bool, fresh: bool = True, remembered_since: float | None = None) -> None:
     """Log `user` in on a fresh session: nothing of the anonymous session (or a planted one) carries over. Its
-    absolute lifetime counts from now (`login_at`). `remember`: also a remember-me cookie (when they are allowed)."""
+    absolute lifetime counts from now (`login_at`). `remember`: also a remember-me cookie (when they are allowed),
+    valid from now or, for a browser remembered before, from `remembered_since`."""
     language = session.get("lang")
     session.clear()
     flask_login.login_user(LoginUser(user), remember=False, fresh=fresh)
@@ -213,15 +217,15 @@ def start_session(user: User, remember: bool, fresh: bool = True) -> None:
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     session["login_at"] = session["last_seen"] = now()
     if remember and auth_settings().remember_days > 0:
-        _remember(user)
+        _remember(user, remembered_since)
     if language:
         session["lang"] = language
 
 
 def session_ended() -> str | None:
     """Whether the current session has ended by time: "ended" after its absolute lifetime since login (OWASP ASVS
-    3.3.4; a session from before `login_at` was kept counts as ended), "expired" after the idle timeout without a
-    request (ASVS 3.3.2), else None."""
+    3.3.4; a session without `login_at`, made by a version before it, counts as ended), "expired" after the idle
+    timeout without a request (ASVS 3.3.2), else None."""
     settings, moment = auth_settings(), now()
     login_at, last_seen = session.get("login_at"), session.get("last_seen")
     if login_at is None or moment - float(login_at) > settings.session_lifetime.total_seconds():
@@ -241,6 +245,7 @@ def end_session() -> None:
     """End this browser's session and drop its remember-me cookie (the account's other sessions: auth.users)."""
     session.clear()
     flask_login.logout_user()
-    # flask-login's own remember-me cookie is not used (see _remember): it need not delete one.
+    # logout_user leaves `_remember = "clear"` for flask-login to delete its own remember-me cookie; that cookie is
+    # not used (ours is, see _remember, and is deleted just below): undo the note, so nothing else is deleted.
     session.pop("_remember", None)
     forget_remembered()

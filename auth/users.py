@@ -4,7 +4,7 @@ The life cycle (OWASP ASVS 3.3, 3.5): logging out, a password change or reset, d
 change raise the account's `session_generation`, which ends every session and remember-me cookie of the account at
 their next request (auth.session.session_stamp). A reset, disabling and a role change also revoke the account's API
 tokens; enabling the account again brings none of them back. A password an admin sets (a new account, a reset) is
-one-time: the user must choose a new one at the first login (`must_change_password`).
+one-time: the user must choose a new one at the first login (`must_change_password`), within 72 hours.
 
 Roles (PRODUCT.md, "Roles"): a provider belongs to one practice or hospital, a vsv user to one VSV; researchers
 and admins to none. A user sees more than one organisation by name only when an admin grants it. Every change
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, select, update
 
@@ -28,6 +28,8 @@ from tables.database import as_utc
 from tables.register import read_register, register_by_code
 from tables.schema import user_organisations, users
 
+# How long a one-time password (set by an admin or generated at the command line) logs in.
+ONE_TIME_PASSWORD_HOURS = 72
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
 ROLE_ORG_TYPES = {"provider": {"practice", "hospital"}, "vsv": {"vsv"}}
 
@@ -62,6 +64,7 @@ class User:
     created_at: datetime | None = None
     session_generation: int = 0
     must_change_password: bool = False
+    password_changed_at: datetime | None = None
 
     @property
     def organisations(self) -> tuple[str, ...]:
@@ -75,8 +78,8 @@ def normalise_username(username: str) -> str:
 
 
 def _stamp(password_hash: str) -> str:
-    # Changes with every new password. Never sent anywhere: the session's user id carries a keyed HMAC of it
-    # (auth.session.session_stamp), so a new password (or a disabled account) ends every existing session.
+    # Changes with every new password. Never sent anywhere: the session's user id carries a keyed HMAC of it and
+    # of the session generation (auth.session.session_stamp), so a new password ends every existing session.
     return hashlib.sha256(password_hash.encode()).hexdigest()
 
 
@@ -91,7 +94,8 @@ def _user_from_row(row: RowMapping, granted: tuple[str, ...]) -> User:
                 org_code=row["org_code"], active=row["active"], granted=granted,
                 password_stamp=_stamp(row["password_hash"]), last_login_at=as_utc(row["last_login_at"]),
                 created_at=as_utc(row["created_at"]), session_generation=row["session_generation"],
-                must_change_password=row["must_change_password"])
+                must_change_password=row["must_change_password"],
+                password_changed_at=as_utc(row["password_changed_at"]))
 
 
 def _grants(engine: Engine, user_ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -234,10 +238,11 @@ def reset_password(engine: Engine, username: str, password: str | None = None, *
     return password
 
 
-def change_password(engine: Engine, user: User, current: str, new: str, *, address: str | None = None) -> User:
+def change_password(engine: Engine, user: User, current: str, new: str) -> User:
     """The user's own password change (OWASP ASVS 2.1.5, 2.1.6): the current password is checked, the new one
     follows the same rules and differs from it. Ends every session of the account (the caller starts the current
-    one again); API tokens stay. Raises PasswordChangeError with the problem's text key."""
+    one again); API tokens stay. Raises PasswordChangeError with the problem. The caller (auth.pages) throttles the
+    attempts and writes them to the audit log, as for a login."""
     with engine.connect() as connection:
         stored = connection.execute(select(users.c.password_hash).where(users.c.user_id == user.user_id)).scalar_one()
     if not verify_password(stored, current):
@@ -247,17 +252,21 @@ def change_password(engine: Engine, user: User, current: str, new: str, *, addre
     if verify_password(stored, new):
         raise PasswordChangeError("password_unchanged")
     with engine.begin() as connection:
-        connection.execute(update(users).where(users.c.user_id == user.user_id).values(
+        # Only over the password just checked: a reset by an admin in between is not overwritten.
+        changed = connection.execute(update(users).where(
+            users.c.user_id == user.user_id, users.c.password_hash == stored).values(
             password_hash=hash_password(new), password_changed_at=datetime.now(UTC), must_change_password=False))
+        if not changed.rowcount:
+            raise PasswordChangeError("current_password_wrong")
         _end_sessions(connection, user.user_id)
-    audit.record(engine, "password_change", actor=user.username, address=address)
     return _existing(engine, user.username)
 
 
 def set_role(engine: Engine, username: str, role: str, *, org_code: str | None = None, actor: str = "cli",
              address: str | None = None) -> User:
     """Give an account another role (and organisation), checked as for a new account. What the account may see
-    changes, so its sessions end and its API tokens are revoked; grants stay."""
+    changes, so its sessions end, its API tokens are revoked and its grants are removed (a grant made for the old
+    role is not one for the new: an admin grants again what the new role needs)."""
     user = _existing(engine, username)
     if normalise_username(actor) == user.username:
         raise UserError("you cannot change your own role: another admin can")
@@ -266,8 +275,10 @@ def set_role(engine: Engine, username: str, role: str, *, org_code: str | None =
         raise UserError(f"{user.username!r} already has role {role}, {audit.organisation_mention(org_code)}")
     with engine.begin() as connection:
         connection.execute(update(users).where(users.c.user_id == user.user_id).values(role=role, org_code=org_code))
+        connection.execute(delete(user_organisations).where(user_organisations.c.user_id == user.user_id))
         revoked = _end_sessions(connection, user.user_id, REVOKED_ROLE_CHANGED)
     detail = (f"role {user.role} → {role}, {audit.organisation_mention(org_code)}"
+              + (f"; grants removed: {', '.join(user.granted)}" if user.granted else "")
               + (f"; {_tokens_mention(revoked)}" if revoked else ""))
     audit.record(engine, "user_change_role", actor=actor, target=user.username, detail=detail, address=address)
     return _existing(engine, username)
@@ -293,13 +304,23 @@ def grant(engine: Engine, username: str, org_code: str, *, revoke: bool = False,
     return _existing(engine, username)
 
 
+def one_time_password_expired(account: RowMapping | User) -> bool:
+    """Whether the account's password is a one-time one set more than ONE_TIME_PASSWORD_HOURS ago (OWASP ASVS 2.3.1:
+    an initial password expires): it no longer logs in, and an admin sets a new one."""
+    if isinstance(account, User):
+        pending, since = account.must_change_password, account.password_changed_at
+    else:
+        pending, since = account["must_change_password"], as_utc(account["password_changed_at"])
+    return bool(pending) and since is not None and datetime.now(UTC) - since > timedelta(hours=ONE_TIME_PASSWORD_HOURS)
+
+
 def authenticate(engine: Engine, username: str, password: str) -> User | None:
     """The active account whose password matches, else None (the check costs the same for unknown users)."""
     username = normalise_username(username)
     with engine.connect() as connection:
         row = connection.execute(select(users).where(users.c.username == username)).mappings().first()
     matches = verify_password(row["password_hash"] if row else None, password)
-    if row is None or not matches or not row["active"]:
+    if row is None or not matches or not row["active"] or one_time_password_expired(row):
         return None
     with engine.begin() as connection:
         connection.execute(update(users).where(users.c.user_id == row["user_id"])

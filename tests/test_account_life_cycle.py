@@ -19,9 +19,9 @@ from births_factory import publish, random_births
 from sqlalchemy import Engine, or_, select, update
 
 import auth.session
-from auth.users import add_user, get_user
+from auth.users import add_user, authenticate, get_user, grant
 from tables.database import make_engine
-from tables.schema import api_tokens, audit_log
+from tables.schema import api_tokens, audit_log, users
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a sentence nobody else would guess"
@@ -347,7 +347,7 @@ def test_an_admin_set_password_must_be_changed_at_the_first_login(world):
         answer = page(client, base, path)
         assert answer.status_code == 303 and answer.headers["Location"].endswith("/account/password")
     forced = client.get(f"{base}/account/password").text
-    assert "werkt maar één keer" in forced
+    assert "is eenmalig" in forced
     refused = client.get(f"{base}/api/v1/indicators")
     assert refused.status_code == 403 and refused.json()["error"] == "password change required"
     assert client.post(f"{base}/account/tokens", data={"csrf_token": csrf(forced), "label": "x"},
@@ -362,7 +362,6 @@ def test_an_older_database_keeps_its_accounts_and_its_old_tokens_count_as_expire
     be rebuilt from delivery files), every account can still log in, and a token made before tokens expired is
     expired."""
     from auth.tokens import create_token, token_owner
-    from auth.users import authenticate
     from tables.database import add_kept_columns, make_engine
 
     add_user(engine, "ouder", "researcher", password=PASSWORD)
@@ -380,3 +379,79 @@ def test_an_older_database_keeps_its_accounts_and_its_old_tokens_count_as_expire
         assert add_kept_columns(upgraded) == []  # once
     finally:
         upgraded.dispose()
+
+
+# Found by the fresh-eyes review of this change (each failed before its fix).
+
+def test_guessing_the_current_password_on_the_password_form_is_throttled(world):
+    """A stolen session without the password must not try passwords on /account/password: the right guess would set
+    the attacker's password and log the owner out everywhere."""
+    base, engine = world
+    username = new_account(engine)
+    client = log_in(base, username)
+    statuses = [change_password(client, base, f"guess number {n:04d}", NEW_PASSWORD).status_code for n in range(6)]
+    assert statuses[:3] == [400] * 3 and set(statuses[3:]) == {429}
+    throttled = change_password(client, base, PASSWORD, NEW_PASSWORD)  # even the right one waits now
+    assert throttled.status_code == 429 and "Probeer het over" in throttled.text
+    assert len(audit_rows(engine, "login_failure", username)) == 3
+    assert set(audit_rows(engine, "login_throttled", username)) == {"password form; rule account_address"}
+    assert authenticate(engine, username, PASSWORD) is not None  # the password did not change
+    assert api(client, base) == 200  # and the session goes on
+
+
+def test_a_password_change_keeps_a_remembered_browser_to_its_day_and_remembers_no_other(world, clock):
+    base, engine = world
+    username = new_account(engine)
+    plain = log_in(base, username)
+    plain.cookies.set("perispiegel_remember", "not-a-cookie-this-server-made")
+    answer = change_password(plain, base, PASSWORD, NEW_PASSWORD)
+    assert answer.status_code == 200
+    assert "perispiegel_remember=" not in answer.history[0].headers.get("Set-Cookie", "").replace(
+        'perispiegel_remember=; Expires=Thu, 01 Jan 1970', "")
+    remembered = log_in(base, username, NEW_PASSWORD, remember=True)
+    clock(days=10)
+    # Still within the session? No: 10 days on, the remember-me cookie opens a new one; then the change.
+    assert change_password(remembered, base, NEW_PASSWORD, PASSWORD).status_code == 200
+    renewed = next(cookie for cookie in remembered.cookies if cookie.name == "perispiegel_remember")
+    clock(days=5)  # 15 days after the login: the cookie issued at the change is no longer valid either
+    assert page(copy_of(remembered, "perispiegel_remember"), base).status_code == 303
+    assert renewed.expires - datetime.now(UTC).timestamp() == pytest.approx(4 * DAY, abs=120)
+
+
+def test_a_role_change_removes_the_old_roles_grants(world):
+    base, engine = world
+    username = new_account(engine)
+    grant(engine, username, "P002")
+    admin = log_in(base, "beheer")
+    assert admin_post(admin, base, f"/users/{username}/role", role="vsv", org_code="V01").status_code == 200
+    moved = get_user(engine, username=username)
+    assert moved.granted == () and moved.organisations == ("V01",)
+    [detail] = audit_rows(engine, "user_change_role", username)
+    assert detail == "role provider → vsv, organisation V01; grants removed: P002"
+
+
+def test_a_one_time_password_expires_after_72_hours(world):
+    base, engine = world
+    admin = log_in(base, "beheer")
+    username = f"laat{next(_counter)}"
+    added = admin_post(admin, base, "/users", username=username, role="researcher", org_code="")
+    one_time = re.search(r'id="shown-once">([^<]+)<', added.text).group(1)
+    log_in(base, username, one_time)  # works more than once within the 72 hours (until changed)
+    with engine.begin() as connection:
+        connection.execute(update(users).where(users.c.username == username).values(
+            password_changed_at=datetime.now(UTC) - timedelta(hours=73)))
+    with pytest.raises(AssertionError):
+        log_in(base, username, one_time)
+    assert "eenmalig wachtwoord verlopen (na 72 uur)" in admin.get(f"{base}/admin").text
+
+
+@pytest.mark.parametrize("form", [{"days": "²"}, {"days": "90 "}, {"days": "-90"}])
+def test_an_odd_token_lifetime_or_id_is_refused_in_words(world, form):
+    base, engine = world
+    client = log_in(base, new_account(engine))
+    answer = client.post(f"{base}/account/tokens", data={"csrf_token": csrf(page(client, base).text), "label": "x",
+                                                           **form})
+    assert answer.status_code == 400 and "Een token is 30, 90, 180, 365 dagen geldig" in answer.text
+    too_big = client.post(f"{base}/account/tokens/99999999999999999999999/revoke",
+                          data={"csrf_token": csrf(page(client, base).text)})
+    assert too_big.status_code == 404

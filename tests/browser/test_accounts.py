@@ -50,7 +50,7 @@ def test_a_new_colleague_replaces_the_admins_password_and_makes_a_token(browser,
     type_into(browser, "username", COLLEAGUE)
     type_into(browser, "password", one_time)
     press(browser, "login-submit", leads_to="/account/password")
-    assert "werkt maar één keer" in text_of(browser, "one-time-notice")
+    assert "is eenmalig" in text_of(browser, "one-time-notice")
     full_page_screenshot(browser, artifacts / "one-time-password-form.png")
     assert not axe_violations(browser, axe_source)
     # A dashboard page is not reachable before the password is changed.
