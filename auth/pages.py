@@ -32,7 +32,7 @@ from auth.session import (
 )
 from auth.throttle import Throttle, begin_login
 from auth.tokens import DEFAULT_TOKEN_DAYS, TOKEN_LIFETIME_DAYS, create_token, revoke_token, tokens_of
-from auth.users import PasswordChangeError, authenticate, end_all_sessions, normalise_username
+from auth.users import PasswordChangeError, authenticate, end_all_sessions, normalise_username, tokens_mention
 from auth.users import change_password as change_user_password
 from texts import code_parts, language_of, template_functions, text
 from texts.formatting import format_date, format_datetime, format_month, format_number, format_percent
@@ -237,13 +237,14 @@ def change_password() -> BaseResponse:
         response.headers["Retry-After"] = str(throttle.wait_seconds())
         return response
     try:
-        user = change_user_password(engine, user, request.form.get("current_password", ""), new)
+        user, revoked = change_user_password(engine, user, request.form.get("current_password", ""), new,
+                                       revoke_tokens=request.form.get("revoke_tokens") == "on")
     except PasswordChangeError as refused:
         wrong = refused.problem == "current_password_wrong"
         audit.settle(engine, attempt_id, "login_failure" if wrong else "password_change_refused",
                      detail=f"password form: {refused.problem}")
         return _password_page(400, _password_problem(refused.problem, language))
-    audit.settle(engine, attempt_id, "password_change")
+    audit.settle(engine, attempt_id, "password_change", detail=tokens_mention(revoked))
     # The change ended every session of the account, this one too: it goes on in a new one, and a browser that was
     # remembered stays remembered until the same day as before (not renewed by the change).
     start_session(user, remember=remembered is not None,

@@ -22,7 +22,13 @@ from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, sel
 
 from auth import audit
 from auth.passwords import generate_password, hash_password, password_problem, verify_password
-from auth.tokens import REVOKED_ACCOUNT_DISABLED, REVOKED_PASSWORD_RESET, REVOKED_ROLE_CHANGED, revoke_all_tokens
+from auth.tokens import (
+    REVOKED_ACCOUNT_DISABLED,
+    REVOKED_PASSWORD_RESET,
+    REVOKED_ROLE_CHANGED,
+    REVOKED_WITH_PASSWORD_CHANGE,
+    revoke_all_tokens,
+)
 from queries.scope import ROLES
 from tables.database import as_utc
 from tables.register import read_register, register_by_code
@@ -197,7 +203,8 @@ def _end_sessions(connection: Connection, user_id: int, revoke_tokens_because: s
     return revoke_all_tokens(connection, user_id, revoke_tokens_because) if revoke_tokens_because else 0
 
 
-def _tokens_mention(revoked: int) -> str | None:
+def tokens_mention(revoked: int) -> str | None:
+    """How an audit entry says that tokens were revoked ("2 API tokens revoked"); None for none."""
     return f"{revoked} API token{'s' if revoked != 1 else ''} revoked" if revoked else None
 
 
@@ -215,7 +222,7 @@ def set_active(engine: Engine, username: str, active: bool, *, actor: str = "cli
         connection.execute(update(users).where(users.c.user_id == user.user_id).values(active=active))
         revoked = 0 if active else _end_sessions(connection, user.user_id, REVOKED_ACCOUNT_DISABLED)
     audit.record(engine, "user_enable" if active else "user_disable", actor=actor, target=user.username,
-                 detail=_tokens_mention(revoked), address=address)
+                 detail=tokens_mention(revoked), address=address)
     return _existing(engine, username)
 
 
@@ -233,16 +240,18 @@ def reset_password(engine: Engine, username: str, password: str | None = None, *
             password_hash=hash_password(password), password_changed_at=datetime.now(UTC),
             must_change_password=one_time))
         revoked = _end_sessions(connection, user.user_id, REVOKED_PASSWORD_RESET)
-    audit.record(engine, "user_reset_password", actor=actor, target=user.username, detail=_tokens_mention(revoked),
+    audit.record(engine, "user_reset_password", actor=actor, target=user.username, detail=tokens_mention(revoked),
                  address=address)
     return password
 
 
-def change_password(engine: Engine, user: User, current: str, new: str) -> User:
+def change_password(engine: Engine, user: User, current: str, new: str, *,
+                    revoke_tokens: bool = False) -> tuple[User, int]:
     """The user's own password change (OWASP ASVS 2.1.5, 2.1.6): the current password is checked, the new one
     follows the same rules and differs from it. Ends every session of the account (the caller starts the current
-    one again); API tokens stay. Raises PasswordChangeError with the problem. The caller (auth.pages) throttles the
-    attempts and writes them to the audit log, as for a login."""
+    one again); API tokens stay unless `revoke_tokens` (someone who fears their password was seen). Returns the
+    account as it is now and the number of tokens revoked; raises PasswordChangeError with the problem. The caller
+    (auth.pages) throttles the attempts and writes them to the audit log, as for a login."""
     with engine.connect() as connection:
         stored = connection.execute(select(users.c.password_hash).where(users.c.user_id == user.user_id)).scalar_one()
     if not verify_password(stored, current):
@@ -258,8 +267,8 @@ def change_password(engine: Engine, user: User, current: str, new: str) -> User:
             password_hash=hash_password(new), password_changed_at=datetime.now(UTC), must_change_password=False))
         if not changed.rowcount:
             raise PasswordChangeError("current_password_wrong")
-        _end_sessions(connection, user.user_id)
-    return _existing(engine, user.username)
+        revoked = _end_sessions(connection, user.user_id, REVOKED_WITH_PASSWORD_CHANGE if revoke_tokens else None)
+    return _existing(engine, user.username), revoked
 
 
 def set_role(engine: Engine, username: str, role: str, *, org_code: str | None = None, actor: str = "cli",
@@ -279,7 +288,7 @@ def set_role(engine: Engine, username: str, role: str, *, org_code: str | None =
         revoked = _end_sessions(connection, user.user_id, REVOKED_ROLE_CHANGED)
     detail = (f"role {user.role} → {role}, {audit.organisation_mention(org_code)}"
               + (f"; grants removed: {', '.join(user.granted)}" if user.granted else "")
-              + (f"; {_tokens_mention(revoked)}" if revoked else ""))
+              + (f"; {tokens_mention(revoked)}" if revoked else ""))
     audit.record(engine, "user_change_role", actor=actor, target=user.username, detail=detail, address=address)
     return _existing(engine, username)
 

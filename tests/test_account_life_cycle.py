@@ -455,3 +455,16 @@ def test_an_odd_token_lifetime_or_id_is_refused_in_words(world, form):
     too_big = client.post(f"{base}/account/tokens/99999999999999999999999/revoke",
                           data={"csrf_token": csrf(page(client, base).text)})
     assert too_big.status_code == 404
+
+
+def test_a_password_change_can_revoke_the_tokens_too(world):
+    base, engine = world
+    username = new_account(engine)
+    client = log_in(base, username)
+    token = new_token(client, base)
+    form = {"csrf_token": csrf(client.get(f"{base}/account/password").text), "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD, "repeat_password": NEW_PASSWORD, "revoke_tokens": "on"}
+    changed = client.post(f"{base}/account/password", data=form)
+    assert changed.status_code == 200 and "ingetrokken: bij het wijzigen van uw wachtwoord" in changed.text
+    assert api(browser(), base, **bearer(token)) == 401 and api(client, base) == 200
+    assert audit_rows(engine, "password_change", username) == ["1 API token revoked"]
