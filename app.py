@@ -27,7 +27,6 @@ from api import register_api
 from dashboards.context import attach_engine
 from dashboards.indicator_access import indicator_engine
 from dashboards.layout import app_frame, page_found
-from settings import ENVIRONMENT_VARIABLE, is_production
 from tables.database import make_engine
 
 ASSETS_FOLDER = Path(__file__).resolve().parent / "assets"
@@ -125,10 +124,8 @@ class BannerlessRequestHandler(WSGIRequestHandler):
 
 
 def run(dash_app: Dash, host: str = "127.0.0.1", port: int = 8050, debug: bool = False) -> None:
-    """Serve `dash_app` with werkzeug's development server. `debug` (the reloader and the in-browser debugger, which
-    runs code) is refused in production: `perispiegel serve` says so before it gets here."""
-    if debug and is_production():
-        raise RuntimeError(f"--debug is refused with {ENVIRONMENT_VARIABLE}=production")
+    """Serve `dash_app` with werkzeug's development server (`debug`: the reloader and the in-browser debugger, which
+    `perispiegel serve` refuses in production before it builds the app)."""
     dash_app.run(host=host, port=port, debug=debug, request_handler=BannerlessRequestHandler)
 
 

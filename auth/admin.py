@@ -29,7 +29,6 @@ from auth.users import (
     add_user,
     grant,
     list_users,
-    one_time_password_expired,
     reset_password,
     set_active,
     set_role,
@@ -71,8 +70,7 @@ def _admins_only() -> flask.Response | None:
 
 
 def _users_page(status: int = 200, /, **notices: object) -> flask.Response:
-    return render("admin.html", status, users=list_users(auth_settings().engine), roles=ROLES,
-                  one_time_expired=one_time_password_expired, **notices)
+    return render("admin.html", status, users=list_users(auth_settings().engine), roles=ROLES, **notices)
 
 
 @blueprint.get("")

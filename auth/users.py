@@ -73,6 +73,13 @@ class User:
     password_changed_at: datetime | None = None
 
     @property
+    def one_time_password_expired(self) -> bool:
+        """Whether the password is a one-time one set more than ONE_TIME_PASSWORD_HOURS ago (OWASP ASVS 2.3.1: an
+        initial password expires): it no longer logs in, and an admin sets a new one."""
+        return (self.must_change_password and self.password_changed_at is not None
+                and datetime.now(UTC) - self.password_changed_at > timedelta(hours=ONE_TIME_PASSWORD_HOURS))
+
+    @property
     def organisations(self) -> tuple[str, ...]:
         """The organisations this user may see by name: its own first, then the granted ones."""
         own = (self.org_code,) if self.org_code else ()
@@ -313,23 +320,13 @@ def grant(engine: Engine, username: str, org_code: str, *, revoke: bool = False,
     return _existing(engine, username)
 
 
-def one_time_password_expired(account: RowMapping | User) -> bool:
-    """Whether the account's password is a one-time one set more than ONE_TIME_PASSWORD_HOURS ago (OWASP ASVS 2.3.1:
-    an initial password expires): it no longer logs in, and an admin sets a new one."""
-    if isinstance(account, User):
-        pending, since = account.must_change_password, account.password_changed_at
-    else:
-        pending, since = account["must_change_password"], as_utc(account["password_changed_at"])
-    return bool(pending) and since is not None and datetime.now(UTC) - since > timedelta(hours=ONE_TIME_PASSWORD_HOURS)
-
-
 def authenticate(engine: Engine, username: str, password: str) -> User | None:
     """The active account whose password matches, else None (the check costs the same for unknown users)."""
     username = normalise_username(username)
     with engine.connect() as connection:
         row = connection.execute(select(users).where(users.c.username == username)).mappings().first()
     matches = verify_password(row["password_hash"] if row else None, password)
-    if row is None or not matches or not row["active"] or one_time_password_expired(row):
+    if row is None or not matches or not row["active"] or _user_from_row(row, ()).one_time_password_expired:
         return None
     with engine.begin() as connection:
         connection.execute(update(users).where(users.c.user_id == row["user_id"])

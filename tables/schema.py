@@ -375,7 +375,8 @@ api_tokens = Table(
         "When it stops working (UTC), chosen at creation; 1970-01-01 for a token made before tokens expired",
         nullable=False, server_default=text("'1970-01-01 00:00:00'")),
     col("revoked_reason", String(24), "Reden intrekking",
-        "Why it was revoked: owner, password_reset, account_disabled, role_changed (texts code.token_revoked_reason)",
+        "Why it was revoked: owner, password_reset, account_disabled, role_changed, password_change (texts "
+        "code.token_revoked_reason)",
         nullable=True),
 )
 
