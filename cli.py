@@ -45,7 +45,18 @@ def _years_argument(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"years {text!r}: {error}") from error
 
 
-def generate_command(years: list[int], seed: int, out_dir: Path, scale: float, console: Console) -> int:
+def _share_argument(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"share {text!r} is not a number") from error
+    if not 0 <= share <= 1:
+        raise argparse.ArgumentTypeError(f"share {text!r} must lie between 0 and 1")
+    return share
+
+
+def generate_command(years: list[int], seed: int, out_dir: Path, scale: float, console: Console,
+                     fhir_share: float = 0.0) -> int:
     """Write synthetic deliveries for `years` into `out_dir`, with a progress bar per stage."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -62,7 +73,7 @@ def generate_command(years: list[int], seed: int, out_dir: Path, scale: float, c
                 tasks[stage] = progress_bar.add_task(stage, total=total)
             progress_bar.update(tasks[stage], completed=done, total=total)
 
-        summary = generate_deliveries(years, seed, out_dir, scale=scale, progress=report)
+        summary = generate_deliveries(years, seed, out_dir, scale=scale, progress=report, fhir_share=fhir_share)
     console.print(f"[green]Synthetic deliveries written to {out_dir}[/green]")
     for key, value in summary.items():
         console.print(f"  {key}: {value}")
@@ -149,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=DEMO_SEED)
     generate.add_argument("--out", type=Path, required=True, help="folder to write the deliveries into")
     generate.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ 165,000 births a year")
+    generate.add_argument("--format", choices=("csv", "fhir"), default="csv",
+                          help="fhir: every organisation sends FHIR (NDJSON of R4 Bundles) wherever it can")
+    generate.add_argument("--fhir-share", type=_share_argument, default=None,
+                          help="the share of organisations (0-1) that send FHIR, the others CSV")
 
     load = commands.add_parser("load", help="one refresh: validate, link and publish the deliveries in DIR")
     load.add_argument("directory", type=Path)
@@ -183,7 +198,9 @@ def run_command(arguments: argparse.Namespace, console: Console) -> int:
             # Old files would be loaded next to the new ones as if they were one national delivery.
             console.print(f"[red]{arguments.out} already holds delivery files; choose an empty folder.[/red]")
             return 2
-        return generate_command(arguments.years, arguments.seed, arguments.out, arguments.scale, console)
+        share = arguments.fhir_share if arguments.fhir_share is not None else (
+            1.0 if arguments.format == "fhir" else 0.0)
+        return generate_command(arguments.years, arguments.seed, arguments.out, arguments.scale, console, share)
     if arguments.command == "load":
         from loader.console import load_command
 

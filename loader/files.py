@@ -10,7 +10,9 @@ other files of the delivery are unaffected. In the order checked:
   not send this discipline (read again once the register does);
 - `empty_file`, `compressed`, `binary`, `not_utf8`: the bytes are no UTF-8 text (UTF-16 gets its own message);
 - `no_header`, `wrong_columns`, `empty`: the first line is a record, the header is not the format's, or no
-  record follows it.
+  record follows it;
+- for a FHIR file (`.json`, `.ndjson`, `.xml`: `loader.fhir`) instead of the header checks: `not_fhir`, the text
+  is no JSON or XML at all, and `empty`, it holds no Bundle.
 
 Records read by a rejected file are those a careful reader finds (`loader.parsing`, blank lines not counted): none
 when the bytes are no text. Objections in a rejected file are honoured where they can be read
@@ -32,9 +34,11 @@ from contracts.delivery_format import (
     RESENDS,
     Discipline,
 )
+from contracts.fhir_mapping import FHIR_EXTENSIONS
+from loader.fhir import Dossier, FhirFile, is_fhir_name, read_fhir_file
 from loader.finding import ReceivedFile
 from loader.messages import CONTROL_CHARACTERS, _both, shown
-from loader.objections import objections_in_rejected_file
+from loader.objections import objections_in_rejected_file, usable_dossier_id
 from loader.parsing import parse_bodies
 from loader.results import FILE_NAME_WIDTH, DeliveryFile
 from texts import code_label, text
@@ -43,7 +47,7 @@ Wording = Callable[[str], str]  # a message in a given language
 #: Why a whole file is rejected (`deliveries.error_code`), in the order checked (docs/delivery-format.md lists them).
 FILE_REJECTIONS = ("unreadable", "bad_file_name", "month_in_future", "unknown_organisation",
                    "organisation_type_not_allowed", "empty_file", "compressed", "binary", "not_utf8", "no_header",
-                   "wrong_columns", "empty")
+                   "wrong_columns", "not_fhir", "empty")
 
 #: How a compressed file or a spreadsheet begins: gzip, zip (xlsx, ods, docx), OLE2 (xls), bzip2, xz, 7-Zip.
 COMPRESSED_MAGIC = (b"\x1f\x8b", b"PK\x03\x04", b"PK\x05\x06", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"BZh91",
@@ -66,6 +70,7 @@ class FileCheck:
     delivery: DeliveryFile
     body: str | None = None
     objections: list[str] = field(default_factory=list)
+    dossiers: list[Dossier] | None = None  # a FHIR file's Bundles, read (None: a CSV file, or rejected as a whole)
 
 
 @dataclass(frozen=True)
@@ -94,10 +99,25 @@ def check_file(received: ReceivedFile, org_types: dict[str, str]) -> FileCheck:
         return FileCheck(delivery)
     content = decode(received.data)
     check = FileCheck(delivery)
+    fhir = is_fhir_name(received.path.name)
+    fhir_file: list[FhirFile] = []  # read once, when first needed
+
+    def read_fhir() -> FhirFile:
+        if not fhir_file:
+            fhir_file.append(read_fhir_file(content.text or "", received.path.name.rsplit(".", 1)[-1]))
+        return fhir_file[0]
 
     def reject(error_code: str, message: Wording) -> FileCheck:
         """Reject the file as a whole: count its records (its first line among them when that is no header) and
         honour the objections that can be read."""
+        if fhir:
+            dossiers = read_fhir().dossiers if content.text is not None else []
+            records = sum(max(len(dossier.records), 1) for dossier in dossiers)
+            if delivery.org_code and delivery.discipline:
+                check.objections = [record["dossier_id"] for dossier in dossiers for record in dossier.records
+                                    if record["objection"] == "1" and usable_dossier_id(record["dossier_id"])]
+            delivery.reject(error_code, *_both(message), records, len(check.objections))
+            return check
         body, header = "", []
         if content.text is not None:
             first, _, body = content.text.partition("\n")
@@ -126,6 +146,15 @@ def check_file(received: ReceivedFile, org_types: dict[str, str]) -> FileCheck:
     header_line, _, body = content.text.partition("\n")
     if not content.text.strip():
         return reject("empty", lambda language: text("loader.empty", language))
+    if fhir:
+        read = read_fhir()
+        if read.problem is not None:
+            problem = read.problem
+            return reject("not_fhir", lambda language: problem[0] if language == "nl" else problem[1])
+        if not read.dossiers:
+            return reject("empty", lambda language: text("loader.empty", language))
+        check.dossiers = read.dossiers
+        return check
     if _looks_like_a_record(header_line):
         return reject("no_header", lambda language: text("loader_files.no_header", language, count=len(COLUMNS),
                                                          columns=",".join(COLUMNS)))
@@ -178,7 +207,7 @@ def _name_detail(name: str) -> Wording | None:
         length = len(name)
         return lambda language: text("loader_files.name_too_long", language, length=length, maximum=FILE_NAME_WIDTH)
     stem, dot, extension = name.rpartition(".")
-    if not dot or extension.lower() != "csv":
+    if not dot or extension.lower() not in ("csv", *FHIR_EXTENSIONS):
         return lambda language: text("loader_files.name_extension", language)
     parts = stem.split("_")
     if len(parts) not in (3, 4):

@@ -25,6 +25,11 @@ def usable_key(dossier_id: pl.Expr) -> pl.Expr:
             & ~dossier_id.str.contains(CONTROL_CHARACTERS) & ~dossier_id.str.contains("\ufffd", literal=True))
 
 
+def usable_dossier_id(dossier_id: str | None) -> bool:
+    """`usable_key` for one dossier number."""
+    return pl.select(usable_key(pl.lit(dossier_id, dtype=pl.Utf8))).item() is True
+
+
 def objections_in_rejected_file(header: list[str], body: str) -> list[str]:
     """The dossier numbers of the lines of `body` whose objection is 1, read by the columns the `header` names.
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from contracts.delivery_format import COLUMNS, FIELDS
+from loader.fhir import dossier_rows, element_column
 from loader.files import FileCheck, check_file
 from loader.finding import ReceivedFile, read_delivery_file
 from loader.hints import RECORD_HINTS
@@ -67,7 +68,11 @@ def validate_deliveries(received: Sequence[ReceivedFile], organisations: pl.Data
     checks = [check_file(file, org_types) for file in received]
     files = [check.delivery for check in checks]
     parsed = parse_bodies([(index, check.body) for index, check in enumerate(checks) if check.body is not None])
-    result = _validate_records(parsed, files)
+    fhir_records, fhir_hints = dossier_rows([(index, check.dossiers) for index, check in enumerate(checks)
+                                             if check.dossiers], MESSAGE_SEPARATOR)
+    if fhir_records.height:
+        parsed = pl.concat([parsed, fhir_records], how="diagonal_relaxed")
+    result = _validate_records(parsed, files, fhir_hints)
     result.objections = pl.concat([result.objections, _objections_of_rejected_files(checks)])
     read = parsed.group_by("file_index").len() if parsed.height else None
     _count_per_file(result, dict(read.iter_rows()) if read is not None else {})
@@ -80,9 +85,29 @@ def _objections_of_rejected_files(checks: list[FileCheck]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=OBJECTION_SCHEMA, orient="row")
 
 
-def _validate_records(parsed: pl.DataFrame, files: list[DeliveryFile]) -> ValidationResult:
+def _at_element(field_name: str, message: pl.Expr, columns: list[str]) -> pl.Expr:
+    """A message about a field of a record read from FHIR begins with the element the field is at."""
+    at = element_column(field_name)
+    if at not in columns:
+        return message
+    return pl.when(pl.col(at).is_not_null()).then(pl.concat_str(pl.col(at), pl.lit(": "), message)).otherwise(message)
+
+
+def _not_said_by_fhir(field_name: str, columns: list[str]) -> pl.Expr:
+    """A check does not repeat what the FHIR reading already said of the field (or of the whole record): a unit
+    that is not UCUM leaves the weight empty, and the weight is not then also said to be missing."""
+    if "fhir_error_codes" not in columns:
+        return pl.lit(True)
+    said = pl.col("fhir_error_codes").str.contains(f":({field_name}|record)(;|$)")
+    return ~said.fill_null(False)
+
+
+def _validate_records(parsed: pl.DataFrame, files: list[DeliveryFile],
+                      fhir_hints: pl.DataFrame | None = None) -> ValidationResult:
     if parsed.height == 0:
         return ValidationResult(files=files)
+    columns = parsed.columns
+    fhir = "fhir_error_codes" in columns
     file_info = pl.DataFrame({
         "file_index": [index for index in range(len(files))],
         "_discipline": [delivery.discipline for delivery in files],
@@ -109,31 +134,45 @@ def _validate_records(parsed: pl.DataFrame, files: list[DeliveryFile]) -> Valida
     checked = (
         cleaned.filter(split & (~is_objection | pl.col("objection").is_null()))
         .with_columns(_typed_value(spec) for spec in FIELDS)
-        .with_columns(check.condition.fill_null(False).alias(f"__check{i}") for i, check in enumerate(RECORD_CHECKS))
-        .with_columns(pl.any_horizontal(f"__check{i}" for i in range(len(RECORD_CHECKS))).alias("__rejected"))
+        .with_columns((check.condition.fill_null(False) & _not_said_by_fhir(check.field_name, columns))
+                      .alias(f"__check{i}") for i, check in enumerate(RECORD_CHECKS))
+        .with_columns(pl.any_horizontal(*(f"__check{i}" for i in range(len(RECORD_CHECKS))),
+                                        *([pl.col("fhir_error_codes").is_not_null()] if fhir else []))
+                      .alias("__rejected"))
         .collect()
     )
     rejected_rows = checked.filter(pl.col("__rejected"))
     rejected = pl.concat([
         rejected_rows.select(
             "file_index", "line_number", _stored_dossier_id(),
-            pl.concat_str([pl.when(pl.col(f"__check{i}")).then(pl.lit(f"{check.code}:{check.field_name}"))
-                           for i, check in enumerate(RECORD_CHECKS)], separator=";", ignore_nulls=True)
+            pl.concat_str([*([pl.col("fhir_error_codes")] if fhir else []),
+                           *(pl.when(pl.col(f"__check{i}")).then(pl.lit(f"{check.code}:{check.field_name}"))
+                             for i, check in enumerate(RECORD_CHECKS))], separator=";", ignore_nulls=True)
             .alias("error_codes"),
-            *(pl.concat_str([pl.when(pl.col(f"__check{i}")).then(getattr(check, f"message_{language}"))
-                             for i, check in enumerate(RECORD_CHECKS)], separator=MESSAGE_SEPARATOR,
+            *(pl.concat_str([*([pl.col(f"fhir_message_{language}")] if fhir else []),
+                             *(pl.when(pl.col(f"__check{i}")).then(
+                                 _at_element(check.field_name, getattr(check, f"message_{language}"), columns))
+                               for i, check in enumerate(RECORD_CHECKS))], separator=MESSAGE_SEPARATOR,
                             ignore_nulls=True).alias(f"message_{language}") for language in STORED_LANGUAGES),
             _raw(COLUMNS),
         ),
         _unsplit_lines(cleaned.filter(~split).collect()),
         _unrecorded_objections(objected.filter(~usable_key(pl.col("dossier_id")))),
     ]).select(*REJECTED_SCHEMA).sort("file_index", "line_number")
+    elements = [element_column(name) for name in COLUMNS] if fhir else []
     accepted = checked.filter(~pl.col("__rejected")).select(
         "file_index", "line_number",
         *(pl.col("_discipline").alias(name) if name == "discipline" else pl.col(typed(name)).alias(name)
-          for name in RECORD_COLUMNS),
+          for name in RECORD_COLUMNS), *elements,
     )
     hints = _hints(accepted)
+    accepted = accepted.drop(elements)
+    if fhir_hints is not None and fhir_hints.height and accepted.height:
+        # The FHIR reading's hints, for the records accepted (a rejected record's problems are its rejection).
+        kept = fhir_hints.join(accepted.select("file_index", "dossier_id"), on=["file_index", "dossier_id"],
+                               how="semi")
+        hints = pl.concat([hints, kept.select(*HINT_SCHEMA).cast(HINT_SCHEMA)]).sort(  # type: ignore[arg-type]
+            "file_index", "dossier_id", "field")
     return ValidationResult(files=files, accepted=accepted, rejected=rejected, objections=objections, hints=hints)
 
 
@@ -183,10 +222,12 @@ def _hints(accepted: pl.DataFrame) -> pl.DataFrame:
     if accepted.height == 0:
         return _empty(HINT_SCHEMA)
     lazy = accepted.lazy()
+    columns = accepted.columns
     frames = [
         lazy.filter(hint.condition.fill_null(False)).select(
             "file_index", "dossier_id", pl.lit(hint.field_name).alias("field"), pl.lit(hint.code).alias("hint_code"),
-            hint.message_nl.alias("message_nl"), hint.message_en.alias("message_en"),
+            _at_element(hint.field_name, hint.message_nl, columns).alias("message_nl"),
+            _at_element(hint.field_name, hint.message_en, columns).alias("message_en"),
         )
         for hint in RECORD_HINTS
     ]

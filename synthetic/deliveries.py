@@ -5,12 +5,17 @@
 loader skips): which record belongs to which child (`links.csv`), every planted error
 (`planted_errors.csv`), the resends (`resends.csv`), the true outliers (`outliers.csv`) and the true births
 (`births-YYYY.parquet`). `docs/synthetic-data.md` describes it all.
+
+A share of the organisations (`fhir_share`, chosen by the seed, the same ones every year) sends FHIR instead:
+their files are NDJSON files of FHIR R4 Bundles (`synthetic.fhir`), the same records. Files the generator breaks,
+plants errors in or resends stay CSV, so that the truth about them (which line, which error) holds as written.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +25,7 @@ from contracts.delivery_format import COLUMNS, Discipline
 from synthetic.births import simulate_year, women_for_year
 from synthetic.birthweight import BirthWeightTable
 from synthetic.errors import choose_broken_files, choose_resends, plant_record_errors
+from synthetic.fhir import ndjson_of
 from synthetic.organisations import load_organisations, load_postcode_ses
 from synthetic.population import draw_organisation_effects, register_arrays
 from synthetic.records import discipline_records, mark_objections
@@ -31,13 +37,21 @@ PROGRESS_EVERY_FILES = 500
 Progress = Callable[[str, int, int], None]
 
 
+def sends_fhir(org_code: str, seed: int, fhir_share: float) -> bool:
+    """Whether an organisation sends FHIR: a share `fhir_share` of them, the same ones for a seed every year."""
+    return zlib.crc32(f"{seed}:{org_code}".encode()) % 10_000 < fhir_share * 10_000
+
+
 def generate_deliveries(years: list[int], seed: int, out_dir: Path, scale: float = 1.0,
-                        progress: Progress | None = None) -> dict:
+                        progress: Progress | None = None, fhir_share: float = 0.0) -> dict:
     """Write synthetic deliveries for `years` into `out_dir` and return a summary of what was written.
 
     Deterministic: the same years, seed and scale give byte-identical files. Each year is generated on its
-    own (bounded memory) from (seed, year), with organisation habits drawn from the seed alone.
+    own (bounded memory) from (seed, year), with organisation habits drawn from the seed alone. `fhir_share`: the
+    share of organisations that send FHIR (see the module's docstring); 0 for CSV only, 1 for FHIR wherever it can.
     """
+    if not 0 <= fhir_share <= 1:
+        raise ValueError(f"fhir_share must lie in 0-1, got {fhir_share}")
     if not all(2000 <= year <= 2099 for year in years):  # child ids are built from (year - 2000)
         raise ValueError(f"years must lie in 2000-2099, got {years}")
     report = progress or (lambda _stage, _done, _total: None)
@@ -52,7 +66,7 @@ def generate_deliveries(years: list[int], seed: int, out_dir: Path, scale: float
     summary: dict = {"years": sorted(years), "seed": seed, "scale": scale, "women": 0, "births": 0,
                      "records": {str(d): 0 for d in Discipline}, "files": 0, "broken_files": 0,
                      "planted_errors": 0, "objections": 0, "objected_records": 0, "resends": 0,
-                     "resent_records": 0}
+                     "resent_records": 0, "fhir_files": 0}
     truth_files = {name: truth_dir / f"{name}.csv" for name in ("links", "planted_errors", "resends")}
     for path in truth_files.values():
         path.unlink(missing_ok=True)
@@ -61,7 +75,8 @@ def generate_deliveries(years: list[int], seed: int, out_dir: Path, scale: float
         children = mark_objections(simulate_year(year, women_for_year(scale), register, effects, weights, seed),
                                    seed, year)
         children.write_parquet(truth_dir / f"births-{year}.parquet")
-        truth, counts = _write_year(discipline_records(children, seed, year), out_dir, seed, year, report)
+        truth, counts = _write_year(discipline_records(children, seed, year), out_dir, seed, year, report,
+                                    fhir_share)
         first = year_number == 0
         for name, frame in truth.items():
             with truth_files[name].open("w" if first else "a", encoding="utf-8", newline="") as handle:
@@ -79,12 +94,13 @@ def generate_deliveries(years: list[int], seed: int, out_dir: Path, scale: float
         summary["resent_records"] += truth["resends"].height
         summary["objected_records"] += counts["objected_records"]
         summary["files"] += counts["files"]
+        summary["fhir_files"] += counts["fhir_files"]
     report("done", len(years), len(years))
     return summary
 
 
-def _write_year(records: pl.DataFrame, out_dir: Path, seed: int, year: int,
-                report: Progress) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+def _write_year(records: pl.DataFrame, out_dir: Path, seed: int, year: int, report: Progress,
+                fhir_share: float = 0.0) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
     """Plant errors, write the year's delivery files; returns its truth frames and counts."""
     records = records.with_columns(
         file_name=pl.format("{}_{}_{}.csv", "discipline", "org_code", "month"), sender=pl.col("org_code"),
@@ -107,11 +123,19 @@ def _write_year(records: pl.DataFrame, out_dir: Path, seed: int, year: int,
     files = pl.concat([
         records.select("file_name", "month", *as_lines), resend_rows.select("file_name", "month", *as_lines),
     ]).group_by("file_name", maintain_order=True).agg(pl.col("month").first(), pl.col("line").str.join("\n"))
+    resent = set(resend_rows["original_file"].to_list())
+    fhir_files = {name for name in file_names if name not in files_with_errors and name not in broken
+                  and name not in resent and sends_fhir(name.split("_")[1], seed, fhir_share)}
+    by_file = records.filter(pl.col("file_name").is_in(list(fhir_files))).partition_by("file_name", as_dict=True)
     stage = f"{year}: files"
     for done, (file_name, month, body) in enumerate(files.iter_rows()):
         folder = out_dir / month
         folder.mkdir(parents=True, exist_ok=True)
-        _write_file(folder / file_name, body, broken.get(file_name))
+        if file_name in fhir_files:
+            fhir_text = ndjson_of(by_file[(file_name,)])
+            (folder / file_name.removesuffix(".csv")).with_suffix(".ndjson").write_bytes(fhir_text.encode("utf-8"))
+        else:
+            _write_file(folder / file_name, body, broken.get(file_name))
         if done % PROGRESS_EVERY_FILES == 0:
             report(stage, done, files.height)
     report(stage, files.height, files.height)
@@ -135,7 +159,8 @@ def _write_year(records: pl.DataFrame, out_dir: Path, seed: int, year: int,
         "resends": resend_rows.select("file_name", "original_file", "dossier_id", reason="resend_reason",
                                       field="resend_field").sort("file_name", "dossier_id"),
     }
-    counts = {"objected_records": int((written_records["objection"] == "1").sum()), "files": files.height}
+    counts = {"objected_records": int((written_records["objection"] == "1").sum()), "files": files.height,
+              "fhir_files": len(fhir_files)}
     return truth, counts
 
 
