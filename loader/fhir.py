@@ -283,7 +283,7 @@ def _library_problems(version: FhirVersion, error: Exception) -> list[Problem]:
         kind = detail["type"]
         if kind == "extra_forbidden":
             problems.append(_problem("invalid_fhir", "record", element, "unknown_element", release=release))
-        elif kind == "missing":
+        elif kind == "missing" or "is required" in str(detail.get("msg")):
             problems.append(_problem("invalid_fhir", "record", element, "missing_element", release=release))
         else:
             value = detail.get("input")
@@ -563,6 +563,7 @@ class _Reader:
                 if concept.code is not None and (key[1], key[2]) != concept.code:
                     self.hint("implausible", concept.field, entry.at(f"{element_of(position)}.code"), "code_alias",
                               code=key[2], right=concept.code[1])
+                self._profile_hint(entry, concept)
                 return concept, entry.at(element_of(position))
             if entry.kind == "Procedure" and (key[1], key[2]) in ASSISTED.values:
                 return ASSISTED, entry.at(element_of(position))
@@ -584,6 +585,15 @@ class _Reader:
                            system=concept.code[0], code=concept.code[1])
                 return None, ""
         return None, ""
+
+    def _profile_hint(self, entry: _Entry, concept: Concept) -> None:
+        """A resource read by its code whose Geboortezorg profile (`bc-`, `zib-`) is not the concept's: a hint."""
+        profiles = _profiles(entry.resource)
+        own = [profile for profile in profiles if profile.rsplit("/", 1)[-1].startswith(("bc-", "zib-"))]
+        if own and concept.profile_url not in profiles:
+            position = profiles.index(own[0])
+            self.hint("implausible", concept.field, entry.at(f"meta.profile[{position}]"), "other_profile",
+                      profile=shown(own[0]), expected=concept.profile_url)
 
     def _which_child(self, entry: _Entry, concept: Concept, children: list[_Entry]) -> int | None:
         """The child a fact is about (its index), None for the birth (every child), -1 when it cannot be used."""
@@ -718,7 +728,7 @@ class _Reader:
         else:
             key = "wrong_unit" if _is_ucum_like(unit_code) else "not_ucum_unit"
             self.error("invalid_unit", name, f"{at}.code", key, child, value=shown(str(unit_code)), field=label,
-                       allowed=" / ".join(f"'{unit}'" for unit in allowed) or "'1'")
+                       allowed=f"'{allowed[0]}'" if allowed else "'1'")
             return
         try:
             amount = Decimal(str(quantity["value"])) * Decimal(str(factor))
