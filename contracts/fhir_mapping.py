@@ -24,7 +24,8 @@ How a Bundle becomes records (one per child, the same record a CSV line gives):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Literal
 
 #: The code systems of the table.
@@ -77,10 +78,10 @@ class Concept:
     about: About
     code: tuple[str, str] | None = None
     pwd_concept: str | None = None
-    units: dict[str, float] = field(default_factory=dict)
-    values: dict[tuple[str, str], str] = field(default_factory=dict)
+    units: dict[str, float] = dataclasses.field(default_factory=dict)
+    values: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
     component: tuple[str, str] | None = None
-    implies: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    implies: dict[tuple[str, str], dict[str, str]] = dataclasses.field(default_factory=dict)
     derived: bool = False
     aliases: tuple[tuple[str, str], ...] = ()
 
@@ -213,6 +214,8 @@ CONCEPTS: tuple[Concept, ...] = (
             pwd_concept="40300"),
 )
 
+#: The concepts read to derive or check a field, not fields themselves (`code.fhir_concept` names them).
+DERIVED_CONCEPTS: tuple[str, ...] = tuple(concept.field for concept in CONCEPTS if concept.derived)
 CONCEPT_BY_FIELD: dict[str, Concept] = {concept.field: concept for concept in CONCEPTS}
 #: The resources that carry a coded concept, by (resource type, system, code).
 CONCEPT_BY_CODE: dict[tuple[str, str, str], Concept] = {

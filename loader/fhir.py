@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import polars as pl
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
 from contracts.delivery_format import COLUMNS
@@ -51,7 +51,7 @@ from contracts.fhir_mapping import (
     FhirVersion,
 )
 from loader.messages import MAX_ECHOED, shown
-from texts import code_label, text
+from texts import code_label
 
 #: Resources the reader looks at; any other resource in a Bundle is allowed and passed over.
 READ_RESOURCES = ("Patient", "EpisodeOfCare", "Organization", "Observation", "Procedure", "Encounter", "Consent")
@@ -64,6 +64,15 @@ CONCEPT_BY_PROFILE: dict[str, Concept] = {
     if concept.code is not None and sum(other.profile == concept.profile for other in CONCEPTS) == 1
 }
 ASSISTED = CONCEPT_BY_FIELD["assisted_birth"]
+#: What the reading of a FHIR file can find (`code.fhir_problem` in the catalogue says each in words).
+FHIR_PROBLEMS = ("not_json", "ndjson_as_json", "json_list", "not_xml", "not_json_line", "wrong_resource_type",
+                 "unknown_resource_type", "unreadable_bundle", "unknown_element", "missing_element",
+                 "invalid_element", "more_errors", "no_maternal_record", "no_child", "reference_not_found",
+                 "duplicate_birth_order", "no_time_in_birth_time", "invalid_gender", "code_alias",
+                 "wrong_code_system", "wrong_code", "no_child_reference", "missing_value", "unknown_code",
+                 "not_ucum_system", "unit_only_as_text", "missing_unit", "wrong_unit", "not_ucum_unit",
+                 "not_a_number", "conflicting_values", "assisted_without_kind", "deceased_without_phase",
+                 "other_profile", "parity_not_below_gravidity")
 #: More pydantic errors than this about one Bundle are summed up ("and 12 more").
 MAX_LISTED_ERRORS = 5
 
@@ -88,7 +97,7 @@ class Problem:
 def _problem(kind: str, field_name: str, element: str, key: str, child: int | None = None, **values: Any) -> Problem:
     """A problem whose message is the text `loader_fhir.<key>`, after the element it is about. A value that is a
     function of the language (`_label`) is said in each language."""
-    nl, en = (f"{element}: " + text(f"loader_fhir.{key}", language, **{
+    nl, en = (f"{element}: " + code_label("fhir_problem", key, language, **{
         name: value(language) if callable(value) else value for name, value in values.items()})
         for language in ("nl", "en"))
     return Problem(f"{kind}:{field_name}", nl, en, child)
@@ -151,7 +160,8 @@ def read_fhir_file(content: str, extension: str) -> FhirFile:
 
 
 def _not_fhir(key: str, **values: Any) -> FhirFile:
-    return FhirFile([], (text(f"loader_fhir.{key}", "nl", **values), text(f"loader_fhir.{key}", "en", **values)))
+    return FhirFile([], (code_label("fhir_problem", key, "nl", **values),
+                         code_label("fhir_problem", key, "en", **values)))
 
 
 def _read_ndjson(content: str) -> FhirFile:
@@ -164,8 +174,7 @@ def _read_ndjson(content: str) -> FhirFile:
             parsed = json.loads(line)
         except json.JSONDecodeError as error:
             dossier = Dossier(number)
-            nl, en = (text("loader_fhir.not_json_line", language, line=number, column=error.colno,
-                           reason=error.msg) for language in ("nl", "en"))
+            nl, en = _not_fhir("not_json_line", line=number, column=error.colno, reason=error.msg).problem or ("", "")
             dossier.errors.append(Problem("invalid_json:record", nl, en))
             dossiers.append(dossier)
             continue
@@ -202,11 +211,11 @@ def _read_xml(content: str) -> FhirFile:
 
 
 def _bundle_model(version: FhirVersion) -> Any:
-    if version == "R4":
-        from fhir.resources.R4B.bundle import Bundle
-    else:
-        from fhir.resources.STU3.bundle import Bundle
-    return Bundle
+    """The library's Bundle model of a release (R4 is read with the R4B models)."""
+    from fhir.resources.R4B.bundle import Bundle as BundleR4
+    from fhir.resources.STU3.bundle import Bundle as BundleSTU3
+
+    return BundleR4 if version == "R4" else BundleSTU3
 
 
 def _fewest(errors: list[tuple[FhirVersion, ValidationError | Exception]]) -> tuple[FhirVersion, Exception]:
@@ -364,10 +373,12 @@ class _Reader:
         # (field, child index or None for the birth) → (value, element)
         self.values: dict[tuple[str, int | None], tuple[str, str]] = {}
 
-    def error(self, kind: str, field_name: str, element: str, key: str, child: int | None = None, **values: Any):
+    def error(self, kind: str, field_name: str, element: str, key: str, child: int | None = None,
+              **values: Any) -> None:
         self.dossier.errors.append(_problem(kind, field_name, element, key, child, **values))
 
-    def hint(self, kind: str, field_name: str, element: str, key: str, child: int | None = None, **values: Any):
+    def hint(self, kind: str, field_name: str, element: str, key: str, child: int | None = None,
+             **values: Any) -> None:
         self.dossier.hints.append(_problem(kind, field_name, element, key, child, **values))
 
     def put(self, name: str, child: int | None, value: str | None, element: str) -> None:
@@ -387,7 +398,7 @@ class _Reader:
         bundle = self.bundle
         episodes = bundle.of_kind("EpisodeOfCare")
         maternal = [item for item in episodes if any(p.endswith("bc-MaternalRecord") for p in _profiles(item.resource))]
-        episode = (maternal or episodes or [None])[0]
+        episode: _Entry | None = (maternal or episodes)[0] if (maternal or episodes) else None
         mother: _Entry | None = None
         organisation_code: str | None = None
         if episode is None:
@@ -554,15 +565,16 @@ class _Reader:
         concepts = resource.get(code_element)
         codings = [(position, coding) for concept in (concepts if isinstance(concepts, list) else [concepts])
                    for position, coding in enumerate(_codings(concept))]
-        element_of = (lambda position: f"{code_element}[0].coding[{position}]") if entry.kind == "Encounter" else (
-            lambda position: f"code.coding[{position}]")
+        def element_of(position: int) -> str:
+            return f"type[0].coding[{position}]" if entry.kind == "Encounter" else f"code.coding[{position}]"
+
         for position, coding in codings:
             key = (entry.kind, str(coding.get("system")), str(coding.get("code")))
             if key in CONCEPT_BY_CODE:
                 concept = CONCEPT_BY_CODE[key]
                 if concept.code is not None and (key[1], key[2]) != concept.code:
                     self.hint("implausible", concept.field, entry.at(f"{element_of(position)}.code"), "code_alias",
-                              code=key[2], right=concept.code[1])
+                              coded=key[2], right=concept.code[1])
                 self._profile_hint(entry, concept)
                 return concept, entry.at(element_of(position))
             if entry.kind == "Procedure" and (key[1], key[2]) in ASSISTED.values:
@@ -574,15 +586,16 @@ class _Reader:
                     self.error("wrong_code_system", concept.field, entry.at(f"{element_of(position)}.system"),
                                "wrong_code_system", value=shown(str(coding.get("system"))),
                                field=_label(concept.field), system=concept.code[0],
-                               code=concept.code[1])
+                               coded=concept.code[1])
                     return None, ""
         for profile in _profiles(resource):
-            concept = CONCEPT_BY_PROFILE.get(profile)
-            if concept is not None and concept.code is not None:
+            by_profile = CONCEPT_BY_PROFILE.get(profile)
+            if by_profile is not None and by_profile.code is not None:
+                system, code = by_profile.code
                 shown_codes = ", ".join(f"{coding.get('system')}|{coding.get('code')}" for _, coding in codings)
-                self.error("wrong_code", concept.field, entry.at(code_element), "wrong_code",
-                           profile=profile.rsplit("/", 1)[-1], value=shown(shown_codes or "—"),
-                           system=concept.code[0], code=concept.code[1])
+                self.error("wrong_code", by_profile.field, entry.at(code_element), "wrong_code",
+                           profile=profile.rsplit("/", 1)[-1], value=shown(shown_codes or "—"), system=system,
+                           coded=code)
                 return None, ""
         return None, ""
 
@@ -631,6 +644,7 @@ class _Reader:
         name = concept.field
         if concept.reading == "performed":
             status = resource.get("status")
+            value: str | None
             if status in NOT_DONE_STATUSES or resource.get("notDone") is True:
                 value = "0"
             else:
@@ -689,7 +703,7 @@ class _Reader:
             allowed = sorted({f"{system.rsplit('/', 1)[-1]} {code}" for system, code in concept.values})
             listed = ", ".join(allowed[:8]) + (", …" if len(allowed) > 8 else "")
             self.error("invalid_code", name, f"{at}.valueCodeableConcept.coding[0]", "unknown_code", child,
-                       field=label, code=shown(str(first.get("code"))), system=shown(str(first.get("system"))),
+                       field=label, coded=shown(str(first.get("code"))), system=shown(str(first.get("system"))),
                        allowed=listed)
         elif concept.reading == "boolean":
             value = holder.get("valueBoolean")

@@ -114,7 +114,7 @@ def check_file(received: ReceivedFile, org_types: dict[str, str]) -> FileCheck:
             dossiers = read_fhir().dossiers if content.text is not None else []
             records = sum(max(len(dossier.records), 1) for dossier in dossiers)
             if delivery.org_code and delivery.discipline:
-                check.objections = [record["dossier_id"] for dossier in dossiers for record in dossier.records
+                check.objections = [str(record["dossier_id"]) for dossier in dossiers for record in dossier.records
                                     if record["objection"] == "1" and usable_dossier_id(record["dossier_id"])]
             delivery.reject(error_code, *_both(message), records, len(check.objections))
             return check

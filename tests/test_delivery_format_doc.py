@@ -83,3 +83,24 @@ def test_every_rejection_is_told_to_senders(document: str) -> None:
     record_kinds = {check.code for check in RECORD_CHECKS} | set(get_args(LineProblem)) | {"objection_not_recorded"}
     for kind in sorted(record_kinds):
         assert f"`{kind}" in document, f"the record rejection {kind} is not in delivery-format.md"
+
+
+def test_the_fhir_mapping_table_lists_every_concept_as_the_contract_has_it(document: str) -> None:
+    """Each concept of contracts/fhir_mapping.py has its row: field, resource, profile, element, code, PWD concept id,
+    and each of its coded values."""
+    from contracts.fhir_mapping import CONCEPTS, KEY_ELEMENTS
+
+    table = document[document.index("## FHIR: the same dossiers as FHIR Bundles"):]
+    rows = {re.match(r"\| `(\w+)`", line).group(1): line for line in table.splitlines()  # type: ignore[union-attr]
+            if re.match(r"\| `\w+`( \(derived\))? \| [A-Z]", line)}
+    for concept in CONCEPTS:
+        row = rows[concept.field]
+        concept_id = concept.concept_id or "none in the Kernset"
+        for part in (concept.resource, concept.profile, f"`{concept.element}`", concept_id):
+            assert part in row, (concept.field, part)
+        if concept.code is not None:
+            assert f"{concept.code[0]} `{concept.code[1]}`" in row, concept.field
+        for (_system, code), value in concept.values.items():
+            assert f"`{code}` = {value}" in row, (concept.field, code)
+    for name, where in KEY_ELEMENTS.items():
+        assert f"| `{name}` | {where} |" in table

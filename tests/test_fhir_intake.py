@@ -96,8 +96,9 @@ def test_the_nictiz_scenario_as_published_is_read_as_stu3_and_each_fault_gets_a_
     errors = {problem.code: problem.message_en for problem in dossier.errors}
     assert errors["invalid_unit:birth_weight_g"] == (
         "Bundle.entry[4].resource.valueQuantity.code: 'gram' is not a UCUM unit; use 'g'")
-    assert "'Patient/XXX-KINDZW1VDWOUDEN' points to no Patient in the Bundle" in errors["reference_not_found:apgar_5min"]
-    assert errors["reference_not_found:apgar_5min"].startswith("Bundle.entry[5].resource.subject.reference: ")
+    apgar = errors["reference_not_found:apgar_5min"]
+    assert "'Patient/XXX-KINDZW1VDWOUDEN' points to no Patient in the Bundle" in apgar
+    assert apgar.startswith("Bundle.entry[5].resource.subject.reference: ")
     hints = [problem.message_en for problem in dossier.hints]
     assert any("code '64332008' is read as the registry's '364332008'" in hint for hint in hints)
     assert any("the unit 'ml' is only written as text" in hint for hint in hints)
@@ -310,8 +311,9 @@ def test_an_unknown_profile_is_a_hint_and_the_value_is_read_by_its_code():
 
 
 def test_a_line_that_is_no_json_is_one_rejected_record_and_the_lines_around_it_load():
+    broken_line = '{"resourceType": "Bundle",'
     delivery, result = validate("lvr1_P0001_2024-04.ndjson",
-                                ndjson(bundle(dossier_id="A-1"), '{"resourceType": "Bundle",', bundle(dossier_id="B-1")))
+                                ndjson(bundle(dossier_id="A-1"), broken_line, bundle(dossier_id="B-1")))
     assert (delivery.records_read, delivery.records_accepted, delivery.records_rejected) == (3, 2, 1)
     assert result.rejected["error_codes"].to_list() == ["invalid_json:record"]
     assert "Line 2 is not JSON" in result.rejected["message_en"][0]
@@ -324,7 +326,7 @@ def test_an_objection_keeps_only_the_key_and_counts_as_objected():
 
 
 def test_an_objection_in_a_fhir_file_rejected_as_a_whole_is_honoured():
-    delivery, result = validate("lvr1_P0001_2031-04.ndjson", ndjson(bundle(objection="1"), bundle(dossier_id="B-1")))
+    delivery, _ = validate("lvr1_P0001_2031-04.ndjson", ndjson(bundle(objection="1"), bundle(dossier_id="B-1")))
     assert delivery.error_code == "month_in_future"
     assert (delivery.records_read, delivery.records_objected, delivery.records_rejected) == (2, 1, 1)
 

@@ -23,7 +23,9 @@ import texts
 from auth.audit import ACTIONS as AUDIT_ACTIONS
 from auth.tokens import REVOKED_REASONS as TOKEN_REVOKED_REASONS
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
+from contracts.fhir_mapping import DERIVED_CONCEPTS
 from exports import FORMATS as EXPORT_FORMATS
+from loader.fhir import FHIR_PROBLEMS
 from loader.finding import UNREADABLE_REASONS
 from loader.hints import RECORD_HINTS
 from loader.messages import FIELDS_WITH_UNIT, STORED_LANGUAGES
@@ -110,6 +112,8 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "indicator_denominator": tuple(CATALOGUE),
     "indicator_exclusions": tuple(id for id, definition in CATALOGUE.items() if definition.exclusions),
     "births_column": tuple(entry.column for entry in births_dictionary()),
+    "fhir_problem": FHIR_PROBLEMS,
+    "fhir_concept": DERIVED_CONCEPTS,
 }
 
 
