@@ -19,6 +19,9 @@ from tables.database import DEFAULT_DATABASE_PATH, OutdatedDatabaseError, databa
 DEMO_YEARS = "2022-2024"
 DEMO_SEED = 7
 DEMO_DELIVERIES_DIR = DATA_FOLDER / "deliveries"
+#: The demo's organisations that send FHIR (NDJSON of R4 Bundles) instead of CSV, so that the demo exercises both
+#: paths; few, because reading FHIR is much slower than CSV (docs/benchmarks.md).
+DEMO_FHIR_SHARE = 0.03
 
 
 def parse_years(text: str) -> list[int]:
@@ -90,8 +93,10 @@ def ensure_demo_data(console: Console) -> int:
     if current_data_version(engine) is not None:
         console.print("Data already loaded; no demo data generated.")
         return ensure_demo_users(engine, console)
-    console.print(f"No data in {database_url()}: generating demo deliveries {DEMO_YEARS} (seed {DEMO_SEED}).")
-    status = generate_command(parse_years(DEMO_YEARS), DEMO_SEED, DEMO_DELIVERIES_DIR, 1.0, console)
+    console.print(f"No data in {database_url()}: generating demo deliveries {DEMO_YEARS} (seed {DEMO_SEED}); "
+                  f"{DEMO_FHIR_SHARE:.0%} of the organisations send FHIR.")
+    status = generate_command(parse_years(DEMO_YEARS), DEMO_SEED, DEMO_DELIVERIES_DIR, 1.0, console,
+                              DEMO_FHIR_SHARE)
     if status:
         return status
     status = load_command(DEMO_DELIVERIES_DIR, engine, console)

@@ -2,12 +2,18 @@
 
 Usage:
     .venv/bin/python benchmarks/bench_load.py [--years 2024] [--ten-years] [--databases sqlite,postgres]
+    .venv/bin/python benchmarks/bench_load.py --fhir [--scale 1.0] [--databases sqlite]
 
 Every step runs in a child process so its peak memory (ru_maxrss) is its own. Machines here are shared
 and noisy, so next to the wall-clock seconds each load is also given as a ratio against a baseline
 measured in the same run: reading the same delivery files with `polars.read_csv` and nothing else (the
 least any loader has to do). Targets (issue 2): one year validated, linked and published in < 60 s;
 ten years with peak memory < 4 GB.
+
+`--fhir` (issue 16): the same year generated twice from the same seed, once as CSV and once with every organisation
+sending FHIR (NDJSON of R4 Bundles, `generate_deliveries(fhir_share=1.0)`; files with planted errors stay CSV), both
+loaded in this run: records per second and peak memory of each, and the FHIR load as a ratio to the CSV load
+(target: within 3×).
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ import sys, json
 from pathlib import Path
 from synthetic.deliveries import generate_deliveries
 years = json.loads(sys.argv[1]); out = Path(sys.argv[2])
-print(json.dumps(generate_deliveries(years, 7, out, scale=1.0), default=str))
+scale, share = float(sys.argv[3]), float(sys.argv[4])
+print(json.dumps(generate_deliveries(years, 7, out, scale=scale, fhir_share=share), default=str))
 """
 
 CHILD_BASELINE = """
@@ -100,11 +107,13 @@ def drop_postgres(url: str) -> None:
         connection.execute(text(f'drop database if exists "{url.rsplit("/", 1)[1]}" with (force)'))
 
 
-def bench(label: str, years: list[int], kinds: list[str]) -> list[dict]:
-    deliveries = BENCH_DIR / f"deliveries-{years[0]}-{years[-1]}"
+def bench(label: str, years: list[int], kinds: list[str], scale: float = 1.0, fhir_share: float = 0.0) -> list[dict]:
+    suffix = ("" if scale == 1.0 else f"-scale{scale}") + (f"-fhir{fhir_share}" if fhir_share else "")
+    deliveries = BENCH_DIR / f"deliveries-{years[0]}-{years[-1]}{suffix}"
     results: list[dict] = []
     if not (deliveries / "_truth").exists():
-        seconds, peak, line = run_child(CHILD_GENERATE, json.dumps(years), str(deliveries))
+        seconds, peak, line = run_child(CHILD_GENERATE, json.dumps(years), str(deliveries), str(scale),
+                                        str(fhir_share))
         generated = json.loads(line)
         results.append({"step": f"generate {label}", "seconds": seconds, "peak_mb": peak, "detail": generated})
         print(f"generate {label}: {seconds:.1f} s, peak {peak:.0f} MB, {generated}", flush=True)
@@ -130,13 +139,30 @@ def bench(label: str, years: list[int], kinds: list[str]) -> list[dict]:
     return results
 
 
+def compare_fhir(year: int, kinds: list[str], scale: float) -> None:
+    """The same year loaded from CSV and from FHIR, in this run; the FHIR load's time as a ratio to the CSV load's."""
+    csv_rows = [row for row in bench("1 year CSV", [year], kinds, scale) if row["step"].startswith("load")]
+    fhir_rows = [row for row in bench("1 year FHIR", [year], kinds, scale, 1.0) if row["step"].startswith("load")]
+    print("\nsummary (FHIR against CSV, same year, same seed, this run)")
+    for csv_row, fhir_row in zip(csv_rows, fhir_rows, strict=True):
+        print(json.dumps({**fhir_row, "csv_seconds": csv_row["seconds"], "csv_records_per_second":
+                          csv_row["records_per_second"], "csv_peak_mb": csv_row["peak_mb"],
+                          "fhir_to_csv": round(fhir_row["seconds"] / csv_row["seconds"], 1),
+                          "same_births": fhir_row["births"] == csv_row["births"]}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--ten-years", action="store_true", help="also 2015-2024 (takes several minutes)")
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--fhir", action="store_true", help="one year as CSV and as FHIR, the FHIR load against CSV")
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ 165,000 births a year")
     arguments = parser.parse_args()
     kinds = [kind for kind in arguments.databases.split(",") if kind]
+    if arguments.fhir:
+        compare_fhir(arguments.year, kinds, arguments.scale)
+        return
     results = bench("1 year", [arguments.year], kinds)
     if arguments.ten_years:
         results += bench("10 years", list(range(arguments.year - 9, arguments.year + 1)), kinds)
