@@ -150,6 +150,8 @@ def read_fhir_file(content: str, extension: str) -> FhirFile:
     stripped = content.strip()
     try:
         parsed = json.loads(stripped)
+    except RecursionError:
+        return _not_fhir("not_json", line=1, column=1, reason="nested too deeply")
     except json.JSONDecodeError as error:
         if stripped.count("\n") and all(line.strip().startswith("{") for line in stripped.splitlines() if line.strip()):
             return _not_fhir("ndjson_as_json")
@@ -172,9 +174,11 @@ def _read_ndjson(content: str) -> FhirFile:
             continue
         try:
             parsed = json.loads(line)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:
             dossier = Dossier(number)
-            nl, en = _not_fhir("not_json_line", line=number, column=error.colno, reason=error.msg).problem or ("", "")
+            column, reason = ((error.colno, error.msg) if isinstance(error, json.JSONDecodeError)
+                              else (1, "nested too deeply"))
+            nl, en = _not_fhir("not_json_line", line=number, column=column, reason=reason).problem or ("", "")
             dossier.errors.append(Problem("invalid_json:record", nl, en))
             dossiers.append(dossier)
             continue
@@ -186,8 +190,7 @@ def _read_ndjson(content: str) -> FhirFile:
 
 def _read_xml(content: str) -> FhirFile:
     try:
-        root = etree.fromstring(content.encode("utf-8"), parser=etree.XMLParser(resolve_entities=False,
-                                                                                  no_network=True))
+        root = etree.fromstring(content.encode("utf-8"), parser=_xml_parser())
     except etree.XMLSyntaxError as error:
         return _not_fhir("not_xml", reason=str(error.msg), line=error.lineno or 1)
     name = etree.QName(root).localname
@@ -200,14 +203,19 @@ def _read_xml(content: str) -> FhirFile:
     for version in ("R4", "STU3"):
         model = _bundle_model(version)
         try:
-            parsed = model.model_validate_xml(content.encode("utf-8"))
-        except (ValidationError, ValueError, KeyError, TypeError) as error:
+            parsed = model.model_validate_xml(content.encode("utf-8"), xmlparser=_xml_parser())
+        except (ValidationError, ValueError, KeyError, TypeError, RecursionError, etree.LxmlError) as error:
             errors.append((version, error))
             continue
         return FhirFile([_map_bundle(json.loads(parsed.model_dump_json()), 1, version)])
     dossier = Dossier(1)
     dossier.errors += _library_problems(*_fewest(errors))
     return FhirFile([dossier])
+
+
+def _xml_parser() -> Any:
+    """An XML parser that neither fetches nor expands entities (no XXE, no entity bombs) and refuses huge trees."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
 
 
 def _bundle_model(version: FhirVersion) -> Any:
@@ -244,7 +252,7 @@ def read_bundle(parsed: Any, number: int, prefer: FhirVersion | None = None) -> 
     for version in versions:
         try:
             _bundle_model(version).model_validate(parsed)
-        except (ValidationError, ValueError, KeyError, TypeError) as error:
+        except (ValidationError, ValueError, KeyError, TypeError, RecursionError) as error:
             errors.append((version, error))
             continue
         return _map_bundle(parsed, number, version)
@@ -412,13 +420,13 @@ class _Reader:
         identifier = self.bundle.bundle.get("identifier") or {}
         dossier_number = identifier.get("value") if isinstance(identifier, dict) else None
         version = (self.bundle.bundle.get("meta") or {}).get("versionId")
-        children = [entry for entry in bundle.of_kind("Patient") if mother is None or entry is not mother]
-        if mother is None and children:  # no woman found: every Patient is taken for a child, the error says why
-            pass
+        # Without a maternal record the woman cannot be told from the children: one record, rejected as such.
+        children = [entry for entry in bundle.of_kind("Patient") if entry is not mother] if episode else []
         orders = self._birth_orders(children)
         objected = self._objection()
-        if not children:
+        if not children and episode is not None:
             self.error("missing_required", "record", "Bundle", "no_child")
+        if not children:
             children_orders: list[tuple[_Entry | None, str | None]] = [(None, None)]
         else:
             children_orders = list(zip(children, orders, strict=True))

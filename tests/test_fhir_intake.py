@@ -385,3 +385,32 @@ def test_a_year_delivered_partly_as_fhir_links_and_publishes_the_same_births_as_
     columns = births[0.0].columns
     assert births[0.5].height == births[0.0].height > 2000
     assert births[0.5].sort(columns).equals(births[0.0].sort(columns))
+
+
+def test_an_xml_external_entity_is_neither_fetched_nor_expanded(tmp_path: Path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("1979-01-01")
+    document = scenario_bundle(replace={'<birthDate value="1988-06-14"/>': '<birthDate value="&secret;"/>'})
+    crafted = f'<?xml version="1.0"?><!DOCTYPE Bundle [<!ENTITY secret SYSTEM "file://{secret}">]>' + document
+    delivery, result = validate(f"lvr1_{ORGANISATION}_2016-02.xml", crafted)
+    # The entity is not defined for a parser that loads no DTD: the file is not read as FHIR, and says why.
+    assert delivery.error_code == "not_fhir" and "external entity 'secret'" in (delivery.message_en or "")
+    stored = " ".join([delivery.message_en or "", delivery.message_nl or "", *result.rejected["raw"].to_list()])
+    assert "1979-01-01" not in stored
+
+
+def test_json_nested_beyond_reason_is_a_rejection_not_a_crash():
+    deep = '{"resourceType": "Bundle", "entry": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(bundle(dossier_id="A-1"), deep))
+    assert (delivery.records_read, delivery.records_accepted, delivery.records_rejected) == (2, 1, 1)
+    assert "nested too deeply" in result.rejected["message_en"][0]
+    delivery, _ = validate("lvr1_P0001_2024-04.json", deep)
+    assert delivery.error_code == "not_fhir"
+
+
+def test_a_bundle_without_a_maternal_record_is_one_rejected_record_saying_so():
+    document = bundle()
+    document["entry"] = [entry for entry in document["entry"] if entry["resource"]["resourceType"] != "EpisodeOfCare"]
+    delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert (delivery.records_read, delivery.records_rejected) == (1, 1)
+    assert "has no EpisodeOfCare (bc-MaternalRecord)" in result.rejected["message_en"][0]
