@@ -242,6 +242,9 @@ def read_bundle(parsed: Any, number: int, prefer: FhirVersion | None = None) -> 
         dossier.errors.append(_problem("wrong_resource_type", "record", "Bundle", "wrong_resource_type",
                                        resource=resource))
         return dossier
+    objected = _objection_before_reading(parsed, number)
+    if objected is not None:
+        return objected
     unknown = _unknown_entries(parsed)
     if unknown:
         dossier = Dossier(number)
@@ -259,6 +262,26 @@ def read_bundle(parsed: Any, number: int, prefer: FhirVersion | None = None) -> 
     dossier = Dossier(number)
     dossier.errors += _library_problems(*_fewest(errors))
     return dossier
+
+
+def _objection_before_reading(bundle: dict, number: int) -> Dossier | None:
+    """A Bundle with an objection (a Consent that denies) gives only its keys, read before the library validates
+    anything: nothing else of it is looked at, as nothing else of an objected CSV line is (also not when the rest
+    of the Bundle would not pass the library). None when there is no objection, or its keys cannot be read."""
+    entries = bundle.get("entry")
+    if not isinstance(entries, list) or not any(
+            isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+            and entry["resource"].get("resourceType") == "Consent" for entry in entries):
+        return None
+    try:
+        reader = _Reader(bundle, number, None)
+        if not reader._objection():
+            return None
+        dossier = reader.read()
+    except (AttributeError, TypeError, ValueError, KeyError):
+        return None
+    usable = dossier.records and all(record["objection"] == "1" and record["dossier_id"] for record in dossier.records)
+    return dossier if usable else None
 
 
 def _unknown_entries(bundle: dict) -> list[Problem]:
@@ -374,7 +397,7 @@ def _profiles(resource: dict) -> list[str]:
 class _Reader:
     """Maps one validated Bundle (as JSON) to a Dossier."""
 
-    def __init__(self, bundle: dict, number: int, version: FhirVersion):
+    def __init__(self, bundle: dict, number: int, version: FhirVersion | None):
         self.bundle = _Bundle(bundle)
         self.dossier = Dossier(number, version=version)
         self.version = version

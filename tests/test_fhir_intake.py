@@ -414,3 +414,13 @@ def test_a_bundle_without_a_maternal_record_is_one_rejected_record_saying_so():
     delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
     assert (delivery.records_read, delivery.records_rejected) == (1, 1)
     assert "has no EpisodeOfCare (bc-MaternalRecord)" in result.rejected["message_en"][0]
+
+
+def test_an_objection_is_honoured_unread_also_when_the_rest_of_its_bundle_would_not_pass():
+    document = bundle(objection="1")
+    woman = entry_of(document, "Patient")
+    woman["birthDate"] = "1990-02-30"  # not a date: the library would reject the Bundle, and quote it
+    delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert (delivery.records_read, delivery.records_objected, delivery.records_rejected) == (1, 1, 0)
+    assert result.objections["dossier_id"].to_list() == ["D1-1"]
+    assert result.rejected.height == 0
