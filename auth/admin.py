@@ -25,6 +25,7 @@ from auth import audit
 from auth.pages import page_language, render
 from auth.session import auth_settings, client_address, csrf_valid, logged_in_user, required_user
 from auth.users import (
+    ACCOUNT_ROLES,
     UserError,
     add_user,
     grant,
@@ -44,7 +45,6 @@ from queries.registry_console import (
     ConsoleSort,
     registry_console,
 )
-from queries.scope import ROLES
 from queries.status import organisation_register
 from texts import code_label, text
 from texts.formatting import DISPLAY_TIMEZONE, spreadsheet_text
@@ -70,7 +70,7 @@ def _admins_only() -> flask.Response | None:
 
 
 def _users_page(status: int = 200, /, **notices: object) -> flask.Response:
-    return render("admin.html", status, users=list_users(auth_settings().engine), roles=ROLES, **notices)
+    return render("admin.html", status, users=list_users(auth_settings().engine), roles=ACCOUNT_ROLES, **notices)
 
 
 @blueprint.get("")
