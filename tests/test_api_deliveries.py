@@ -5,6 +5,7 @@ the next refresh loads what was stored; validating stores nothing."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import flask
@@ -227,3 +228,22 @@ def test_perispiegel_validate_exit_codes(sqlite_engine, tmp_path, monkeypatch, c
     # As another organisation's: every record names P0001, so each is rejected.
     assert cli.main(["validate", str(good), "--org", "P0002"]) == 1
     assert cli.main(["validate", str(tmp_path / "no_such_file.ndjson")]) == 2
+
+
+def test_an_admin_makes_a_sender_and_its_token_on_the_admin_page(server, sqlite_engine, tmp_path):
+    add_user(sqlite_engine, "root", "admin", password="a-long-password-1")
+    admin = server.test_client()
+    csrf = re.compile(r'name="csrf_token" value="([^"]+)"')
+    login_form = admin.get("/login").get_data(as_text=True)
+    admin.post("/login", data={"username": "root", "password": "a-long-password-1",
+                               "csrf_token": csrf.search(login_form).group(1)})
+    page = admin.get("/admin").get_data(as_text=True)
+    added = admin.post("/admin/users", data={"username": "lis-h001", "role": "sender", "org_code": "H001",
+                                             "csrf_token": csrf.search(page).group(1)})
+    token = re.search(r'<code id="shown-once">([^<]+)</code>', added.get_data(as_text=True)).group(1)
+    assert token.startswith("psp_")
+    hospital = client_with(server, token)
+    no_discipline = hospital.post(APRIL, data=b"x", content_type=NDJSON)
+    assert no_discipline.status_code == 400 and no_discipline.get_json()["parameter"] == "discipline"
+    response = hospital.post(APRIL + "&discipline=lvr2", data=b"x", content_type=NDJSON)
+    assert response.status_code in (202, 422) and response.get_json()["file_name"] == "lvr2_H001_2023-04.ndjson"
