@@ -247,3 +247,41 @@ def test_an_admin_makes_a_sender_and_its_token_on_the_admin_page(server, sqlite_
     assert no_discipline.status_code == 400 and no_discipline.get_json()["parameter"] == "discipline"
     response = hospital.post(APRIL + "&discipline=lvr2", data=b"x", content_type=NDJSON)
     assert response.status_code in (202, 422) and response.get_json()["file_name"] == "lvr2_H001_2023-04.ndjson"
+
+
+def test_a_delivery_to_the_real_server(sqlite_engine, tmp_path, monkeypatch):
+    """The whole app (app.create_app) on a port: a sender's token delivers, the file lands in
+    $PERISPIEGEL_DELIVERIES_DIR/received."""
+    from urllib.error import HTTPError
+    from urllib.request import Request, urlopen
+
+    from app_server import serving
+
+    monkeypatch.setenv("PERISPIEGEL_DELIVERIES_DIR", str(tmp_path / "deliveries"))
+    with sqlite_engine.begin() as connection:
+        upsert_organisations(connection, read_organisations_file(ORGANISATIONS_FILE))
+    add_user(sqlite_engine, "lis-p0001", "sender", org_code="P0001")
+    token = sender_token(sqlite_engine, "lis-p0001")
+    with serving(str(sqlite_engine.url), quiet=True) as base:
+        request = Request(f"{base}{APRIL}", data=ndjson(bundle_of([child_of(1)])), method="POST",
+                          headers={"Authorization": f"Bearer {token}", "Content-Type": NDJSON})
+        with urlopen(request, timeout=30) as answer:
+            assert answer.status == 202
+            assert json.loads(answer.read())["file_name"] == "lvr1_P0001_2023-04.ndjson"
+        refused = Request(f"{base}/api/v1/indicators", headers={"Authorization": f"Bearer {token}"})
+        with pytest.raises(HTTPError) as error:
+            urlopen(refused, timeout=30)
+        assert error.value.code == 403
+    assert received_files(tmp_path) == ["lvr1_P0001_2023-04.ndjson"]
+
+
+def test_the_console_makes_a_sender_and_its_token(sqlite_engine, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "make_engine", lambda: sqlite_engine)
+    with sqlite_engine.begin() as connection:
+        upsert_organisations(connection, read_organisations_file(ORGANISATIONS_FILE))
+    assert cli.main(["users", "add", "lis-p0001", "--role", "sender", "--org", "P0001"]) == 0
+    assert "Password" not in capsys.readouterr().out
+    assert cli.main(["users", "token", "lis-p0001", "--days", "365"]) == 0
+    assert re.search(r"psp_[A-Za-z0-9_-]{20,}", capsys.readouterr().out)
+    assert cli.main(["users", "add", "midwife", "--role", "provider", "--org", "P0001"]) == 0
+    assert cli.main(["users", "token", "midwife"]) == 1  # other users make their own on /account
