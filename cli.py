@@ -13,12 +13,12 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import Engine
 
-from settings import DATA_FOLDER, ENVIRONMENT_VARIABLE, is_production
+from settings import ENVIRONMENT_VARIABLE, deliveries_folder, is_production
 from tables.database import DEFAULT_DATABASE_PATH, OutdatedDatabaseError, database_url, make_engine
 
 DEMO_YEARS = "2022-2024"
 DEMO_SEED = 7
-DEMO_DELIVERIES_DIR = DATA_FOLDER / "deliveries"
+DEMO_DELIVERIES_DIR = deliveries_folder()
 #: The demo's organisations that send FHIR (NDJSON of R4 Bundles) instead of CSV, so that the demo exercises both
 #: paths; few, because reading FHIR is much slower than CSV (docs/benchmarks.md).
 DEMO_FHIR_SHARE = 0.03
@@ -150,6 +150,48 @@ def status_command(engine: Engine, console: Console) -> int:
     return exit_code
 
 
+def validate_command(path: Path, org_code: str | None, as_json: bool, language: str, engine: Engine,
+                     console: Console) -> int:
+    """`perispiegel validate FILE`: the feedback a sender gets from `POST /api/v1/deliveries/validate`, for a file
+    on disk, against the register in the database; 0 when nothing is rejected, 1 when something is, 2 for a usage
+    error."""
+    import json
+
+    from rich.table import Table
+    from rich.text import Text
+
+    from contracts.delivery_format import FILE_NAME_PATTERN
+    from loader.intake import validate_received
+
+    if not path.is_file():
+        console.print(f"no such file: {path}", style="red", markup=False)
+        return 2
+    name = path.name
+    if org_code:
+        match = FILE_NAME_PATTERN.match(name)
+        if match is None:
+            console.print(f"--org needs a file named <discipline>_<org>_<YYYY-MM>[_resendN].<ext>, not {name}",
+                          style="red", markup=False)
+            return 2
+        name = name[:match.start("org_code")] + org_code + name[match.end("org_code"):]
+    feedback, _ = validate_received(engine, name, path.read_bytes(), language)
+    if as_json:
+        print(json.dumps(feedback.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        console.print(Text(f"{feedback.file_name}: {feedback.status}", style="bold"))
+        console.print(Text(feedback.message))
+        table = Table("line", "dossier", "status", "code", "message", title="Per record")
+        for dossier in feedback.dossiers:
+            rows = [(error["code"], error["message"]) for error in dossier.errors] + [
+                (hint["code"], hint["message"]) for hint in dossier.hints] or [("", "")]
+            for code, message in rows:
+                table.add_row(str(dossier.line_number or ""), Text(dossier.dossier_id or ""), dossier.status,
+                              Text(code or ""), Text(message or ""))
+        if feedback.dossiers:
+            console.print(table)
+    return 1 if feedback.anything_rejected else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from auth.commands import add_users_parser
 
@@ -171,7 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the share of organisations (0-1) that send FHIR, the others CSV")
 
     load = commands.add_parser("load", help="one refresh: validate, link and publish the deliveries in DIR")
-    load.add_argument("directory", type=Path)
+    load.add_argument("directory", type=Path, nargs="?", default=None,
+                      help="the delivery folder (default: $PERISPIEGEL_DELIVERIES_DIR, else data/deliveries)")
+
+    validate = commands.add_parser("validate", help="validate one delivery file as a refresh would, storing nothing "
+                                   "(exit 0: nothing rejected, 1: something rejected, 2: usage error)")
+    validate.add_argument("file", type=Path, help="a delivery file named <discipline>_<org>_<YYYY-MM>[_resendN].<ext>")
+    validate.add_argument("--org", help="validate it as this organisation's (the name's organisation replaced)")
+    validate.add_argument("--json", action="store_true", help="the feedback as JSON (as the API answers it)")
+    validate.add_argument("--lang", choices=("nl", "en"), default="en")
 
     commands.add_parser("status", help="current data version, row counts, last refreshes and kept data versions")
     commands.add_parser("demo-data", help="generate and load demo data when the database is empty")
@@ -209,9 +259,11 @@ def run_command(arguments: argparse.Namespace, console: Console) -> int:
     if arguments.command == "load":
         from loader.console import load_command
 
-        return load_command(arguments.directory, make_engine(), console)
+        return load_command(arguments.directory or deliveries_folder(), make_engine(), console)
     if arguments.command == "status":
         return status_command(make_engine(), console)
+    if arguments.command == "validate":
+        return validate_command(arguments.file, arguments.org, arguments.json, arguments.lang, make_engine(), console)
     if arguments.command == "demo-data":
         return ensure_demo_data(console)
     if arguments.command == "users":

@@ -62,6 +62,9 @@ FORMAT_PARAMETER = "format"
 # The parameters of every export besides the target group (`GET /export`, and a file from the other routes).
 EXPORT_OPTIONS = (FORMAT_PARAMETER, "lang", "data_version")
 
+#: The routes that receive a file (api/deliveries.py) rather than answer a question.
+DELIVERY_ENDPOINTS = ("api_v1.receive_delivery", "api_v1.validate_delivery")
+
 blueprint = Blueprint("api_v1", __name__, url_prefix=API_PREFIX)
 
 
@@ -90,8 +93,9 @@ def _login_required() -> flask.Response | None:
 
 @blueprint.after_request
 def _audit_export(response: flask.Response) -> flask.Response:
-    # A file is logged when its last row has been sent, with the number of rows (`_file`).
-    if response.status_code == 200 and not response.is_streamed:
+    # A file is logged when its last row has been sent, with the number of rows (`_file`). A delivery is logged as
+    # one (api/deliveries.py), not as an export.
+    if response.status_code == 200 and not response.is_streamed and request.endpoint not in DELIVERY_ENDPOINTS:
         auth.audit_event("export", target=request.full_path.rstrip("?"))
     return response
 

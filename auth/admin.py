@@ -25,11 +25,15 @@ from auth import audit
 from auth.pages import page_language, render
 from auth.session import auth_settings, client_address, csrf_valid, logged_in_user, required_user
 from auth.users import (
+    ACCOUNT_ROLES,
+    SENDER_ROLE,
+    User,
     UserError,
     add_user,
     grant,
     list_users,
     reset_password,
+    sender_token,
     set_active,
     set_role,
 )
@@ -44,7 +48,6 @@ from queries.registry_console import (
     ConsoleSort,
     registry_console,
 )
-from queries.scope import ROLES
 from queries.status import organisation_register
 from texts import code_label, text
 from texts.formatting import DISPLAY_TIMEZONE, spreadsheet_text
@@ -70,7 +73,7 @@ def _admins_only() -> flask.Response | None:
 
 
 def _users_page(status: int = 200, /, **notices: object) -> flask.Response:
-    return render("admin.html", status, users=list_users(auth_settings().engine), roles=ROLES, **notices)
+    return render("admin.html", status, users=list_users(auth_settings().engine), roles=ACCOUNT_ROLES, **notices)
 
 
 @blueprint.get("")
@@ -91,13 +94,22 @@ def _administer(operation: Callable[..., Any], *,
 @blueprint.post("/users")
 def add() -> flask.Response:
     form = request.form
-    return _administer(
-        lambda **who: add_user(auth_settings().engine, form.get("username", ""), form.get("role", ""),
-                               org_code=form.get("org_code"), display_name=form.get("display_name") or None,
-                               one_time=True, **who),
-        done=lambda result: {"shown_once": (text("user_added", page_language(), username=result[0].username),
-                                            result[1])},
-    )
+
+    def add_account(actor: str, address: str | None) -> tuple[User, str]:
+        user, password = add_user(auth_settings().engine, form.get("username", ""), form.get("role", ""),
+                                  org_code=form.get("org_code"), display_name=form.get("display_name") or None,
+                                  one_time=True, actor=actor, address=address)
+        if user.role == SENDER_ROLE:  # a sender never logs in: what it needs is its API token
+            return user, sender_token(auth_settings().engine, user.username, actor=actor, address=address)
+        return user, password
+
+    def shown_once(result: tuple[User, str]) -> dict[str, object]:
+        user, secret = result
+        said = (text("sender_added", page_language(), username=user.username) if user.role == SENDER_ROLE
+                else text("user_added", page_language(), username=user.username))
+        return {"shown_once": (said, secret)}
+
+    return _administer(add_account, done=shown_once)
 
 
 @blueprint.post("/users/<username>/disable")

@@ -28,7 +28,8 @@ from tables.schema import audit_log, users
 ACTIONS = ("login_attempt", "login_success", "login_failure", "login_throttled", "logout", "session_expired", "export",
            "download", "user_add", "user_disable", "user_enable", "user_reset_password", "user_grant",
            "user_revoke_grant", "user_change_role", "password_change", "password_change_refused", "remember_me_login",
-           "token_create", "token_revoke", "access_denied", "audit_export")
+           "token_create", "token_revoke", "access_denied", "audit_export", "delivery_received",
+           "delivery_validated")
 #: The days of the date filter are days in the Netherlands, as the page shows every time.
 LOCAL_TIMEZONE = ZoneInfo("Europe/Amsterdam")
 

@@ -1,4 +1,4 @@
-"""`perispiegel users add|list|disable|reset-password|grant`: account administration from the console.
+"""`perispiegel users add|list|disable|reset-password|grant|token`: account administration from the console.
 
 Passwords are generated and printed once, or typed at a hidden prompt (`--prompt`); they never appear in the
 arguments (which other users of the machine could read) and never in the audit log.
@@ -13,19 +13,29 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from auth.users import UserError, add_user, grant, list_users, reset_password, set_active
-from queries.scope import ROLES
+from auth.tokens import DEFAULT_TOKEN_DAYS, TOKEN_LIFETIME_DAYS
+from auth.users import (
+    ACCOUNT_ROLES,
+    SENDER_ROLE,
+    UserError,
+    add_user,
+    grant,
+    list_users,
+    reset_password,
+    sender_token,
+    set_active,
+)
 
 
 def add_users_parser(commands: argparse._SubParsersAction) -> None:
     """Add the `users` sub-command (with its own sub-commands) to the `perispiegel` parser."""
-    users = commands.add_parser("users", help="user accounts: add, list, disable, reset-password, grant")
+    users = commands.add_parser("users", help="user accounts: add, list, disable, reset-password, grant, token")
     actions = users.add_subparsers(dest="users_command", required=True)
 
     add = actions.add_parser("add", help="create an account (password generated and shown once, or --prompt)")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--org", help="organisation code: a practice/hospital for provider, a VSV for vsv")
+    add.add_argument("--role", required=True, choices=ACCOUNT_ROLES)
+    add.add_argument("--org", help="organisation code: a practice/hospital for provider and sender, a VSV for vsv")
     add.add_argument("--name", help="display name (default: the username)")
     add.add_argument("--prompt", action="store_true", help="type the password instead of generating one")
 
@@ -43,6 +53,11 @@ def add_users_parser(commands: argparse._SubParsersAction) -> None:
     grant_parser.add_argument("username")
     grant_parser.add_argument("org")
     grant_parser.add_argument("--revoke", action="store_true")
+
+    token = actions.add_parser("token", help="make an API token for a sender account (shown once)")
+    token.add_argument("username")
+    token.add_argument("--days", type=int, default=DEFAULT_TOKEN_DAYS, choices=TOKEN_LIFETIME_DAYS)
+    token.add_argument("--label", default="deliveries")
 
 
 def _prompted_password() -> str:
@@ -63,7 +78,9 @@ def users_command(arguments: argparse.Namespace, engine: Engine, console: Consol
             user, password = add_user(engine, arguments.username, arguments.role, org_code=arguments.org,
                                       display_name=arguments.name, password=password, one_time=not arguments.prompt)
             console.print(f"User [bold]{user.username}[/bold] ({user.role}) created.")
-            if not arguments.prompt:
+            if user.role == SENDER_ROLE:
+                console.print(f"A sender logs in only with an API token: `perispiegel users token {user.username}`.")
+            elif not arguments.prompt:
                 console.print(f"Password (shown once, to be changed at the first login): [bold]{password}[/bold]",
                               highlight=False)
         elif action == "list":
@@ -84,6 +101,10 @@ def users_command(arguments: argparse.Namespace, engine: Engine, console: Consol
             if not arguments.prompt:
                 console.print(f"Password (shown once, to be changed at the first login): [bold]{password}[/bold]",
                               highlight=False)
+        elif action == "token":
+            token = sender_token(engine, arguments.username, label=arguments.label, days=arguments.days)
+            console.print(f"API token for sender {arguments.username.strip().lower()} (valid {arguments.days} days, "
+                          f"shown once): [bold]{token}[/bold]", highlight=False)
         elif action == "grant":
             user = grant(engine, arguments.username, arguments.org, revoke=arguments.revoke)
             console.print(f"{user.username} now sees: {', '.join(user.organisations) or 'no organisation by name'}.")

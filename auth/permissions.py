@@ -18,8 +18,8 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import Engine
 
-from auth.users import User
-from queries.scope import Viewer
+from auth.users import SENDER_ROLE, User
+from queries.scope import NotPermittedError, Viewer
 from queries.status import organisation_register
 from tables.register import register_by_code
 
@@ -37,6 +37,8 @@ def permitted_organisations(engine: Engine, user: User) -> list[str] | None:
     """The organisation codes `user` may choose, own first; None means every organisation (admin)."""
     if user.role == "admin":
         return None
+    if user.role == SENDER_ROLE:
+        return []
     own_vsv = user.org_code if user.role == "vsv" else None
     rows = _register_rows(engine, user.organisations, own_vsv)
     members = sorted(code for code, row in rows.items() if own_vsv and row["vsv_code"] == own_vsv
@@ -46,7 +48,10 @@ def permitted_organisations(engine: Engine, user: User) -> list[str] | None:
 
 
 def base_viewer(user: User) -> Viewer:
-    """The user's own view, before choosing any granted organisation."""
+    """The user's own view, before choosing any granted organisation. A sender has none: it sees no figures (the
+    guard, auth.server, already refuses it everything but delivering)."""
+    if user.role == SENDER_ROLE:
+        raise NotPermittedError("a sender account delivers files and sees no figures")
     if user.role == "provider":
         return Viewer("provider", org_code=user.org_code)
     if user.role == "vsv":
@@ -63,6 +68,8 @@ def viewer_of(engine: Engine, user: User, org_code: str | None = None) -> Viewer
     """
     if user.role == "admin":
         return Viewer("admin")
+    if user.role == SENDER_ROLE:
+        return base_viewer(user)
     if not org_code or org_code == user.org_code:
         return base_viewer(user)
     if org_code not in user.granted:

@@ -10,7 +10,8 @@
 - the login, logout and account pages (`auth/pages.py`) and the admin pages (`auth/admin.py`);
 - a `before_request` guard: without a logged-in user (or, on `/api/v1/*`, a valid `Authorization: Bearer`
   token) every page gets the login page and every callback, data or API request a 401; an account with a one-time
-  password (set by an admin) gets only the page that changes it;
+  password (set by an admin) gets only the page that changes it; a sender account (auth.users.SENDER_ROLE) gets a
+  403 for everything but delivering (`SENDER_ENDPOINTS`);
 - security headers on every answer (Content-Security-Policy with the hashes of the page's own inline scripts,
   frame-ancestors 'none', nosniff, Referrer-Policy) and `Cache-Control: no-store` on pages and data.
 """
@@ -51,7 +52,7 @@ from auth.session import (
     session_ended,
     start_session,
 )
-from auth.users import User
+from auth.users import SENDER_ROLE, User
 from settings import DATA_FOLDER, installation_secret, is_production, whole_number_from_environment
 from texts import language_of, text
 
@@ -230,6 +231,8 @@ def _guard() -> BaseResponse | None:
             user = resumed
     if not by_token:
         note_activity()
+    if user.role == SENDER_ROLE and request.endpoint not in SENDER_ENDPOINTS:
+        return _sender_refused(user)
     if user.must_change_password and request.endpoint not in ONE_TIME_PASSWORD_ENDPOINTS:
         return _password_change_required()
     return None
@@ -237,6 +240,19 @@ def _guard() -> BaseResponse | None:
 
 # What the audit log says about a session the guard ended (auth.session.session_ended).
 SESSION_END_DETAIL = {"expired": "idle timeout", "ended": "absolute lifetime"}
+# All a sender account may call (api/deliveries.py): it sees no figures and has no pages.
+SENDER_ENDPOINTS = ("api_v1.receive_delivery", "api_v1.validate_delivery")
+
+
+def _sender_refused(user: User) -> BaseResponse:
+    audit.record(auth_settings().engine, "access_denied", actor=user.username, address=client_address(),
+                 target=request.path, detail="a sender account may only deliver")
+    response = flask.jsonify({"error": "a sender account may only deliver files: POST /api/v1/deliveries and "
+                                       "POST /api/v1/deliveries/validate", "status": 403})
+    response.status_code = 403
+    return response
+
+
 # What an account with a one-time password may open: the page that changes it, and logout.
 ONE_TIME_PASSWORD_ENDPOINTS = ("auth.change_password", "auth.logout", "auth.static")
 

@@ -53,9 +53,9 @@ def _hash(token: str) -> str:
 
 
 def create_token(engine: Engine, user: TokenOwner, label: str, *, days: int = DEFAULT_TOKEN_DAYS,
-                 address: str | None = None) -> str:
+                 address: str | None = None, actor: str | None = None) -> str:
     """A new token for `user`, valid `days` days (one of TOKEN_LIFETIME_DAYS), returned once:
-    only its hash and first characters are kept."""
+    only its hash and first characters are kept. `actor`: who made it, when not the user (an admin, for a sender)."""
     if days not in TOKEN_LIFETIME_DAYS:
         raise TokenError(f"a token is valid for {', '.join(map(str, TOKEN_LIFETIME_DAYS))} days, not {days}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -65,7 +65,8 @@ def create_token(engine: Engine, user: TokenOwner, label: str, *, days: int = DE
         connection.execute(insert(api_tokens).values(
             user_id=user.user_id, label=label, token_hash=_hash(token), token_prefix=token[:10],
             created_at=created, expires_at=created + timedelta(days=days)))
-    audit.record(engine, "token_create", actor=user.username, target=label, detail=f"valid for {days} days",
+    audit.record(engine, "token_create", actor=actor or user.username, target=label,
+                 detail=f"valid for {days} days" + (f", for {user.username}" if actor else ""),
                  address=address)
     return token
 

@@ -23,10 +23,13 @@ from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, sel
 from auth import audit
 from auth.passwords import generate_password, hash_password, password_problem, verify_password
 from auth.tokens import (
+    DEFAULT_TOKEN_DAYS,
     REVOKED_ACCOUNT_DISABLED,
     REVOKED_PASSWORD_RESET,
     REVOKED_ROLE_CHANGED,
     REVOKED_WITH_PASSWORD_CHANGE,
+    TokenError,
+    create_token,
     revoke_all_tokens,
 )
 from queries.scope import ROLES
@@ -37,7 +40,13 @@ from tables.schema import user_organisations, users
 # How long a one-time password (set by an admin or generated at the command line) logs in.
 ONE_TIME_PASSWORD_HOURS = 72
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
-ROLE_ORG_TYPES = {"provider": {"practice", "hospital"}, "vsv": {"vsv"}}
+#: A sender account delivers files for its one practice or hospital over the API (`POST /api/v1/deliveries`) and
+#: nothing else: it sees no figures, has no pages and cannot log in with a password, only with the API token an
+#: admin makes for it (`perispiegel users token NAME`). Not a viewer role (queries.scope.ROLES): it asks the engine
+#: nothing.
+SENDER_ROLE = "sender"
+ACCOUNT_ROLES = (*ROLES, SENDER_ROLE)
+ROLE_ORG_TYPES = {"provider": {"practice", "hospital"}, "vsv": {"vsv"}, SENDER_ROLE: {"practice", "hospital"}}
 
 
 class UserError(ValueError):
@@ -148,8 +157,8 @@ def count_users(engine: Engine) -> int:
 
 def _checked_organisation(engine: Engine, role: str, org_code: str | None) -> str | None:
     """The organisation code a `role` account gets, checked against the role and the register."""
-    if role not in ROLES:
-        raise UserError(f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
+    if role not in ACCOUNT_ROLES:
+        raise UserError(f"unknown role {role!r}; allowed: {', '.join(ACCOUNT_ROLES)}")
     org_code = (org_code or "").strip() or None
     if role in ROLE_ORG_TYPES:
         if not org_code:
@@ -171,12 +180,14 @@ def add_user(engine: Engine, username: str, role: str, *, org_code: str | None =
     ask for: the admin who set it has seen it).
 
     A provider needs a practice or hospital, a vsv user a VSV, from the organisation register; researcher and
-    admin accounts have no organisation.
+    admin accounts have no organisation. A sender needs a practice or hospital too; its password is never one-time
+    (it logs in only with an API token, and the password change a one-time password asks for is a page it has not).
     """
     username = normalise_username(username)
     if not USERNAME_PATTERN.match(username):
         raise UserError("a username is 2–80 characters: letters, digits, '.', '_', '@' or '-'")
     org_code = _checked_organisation(engine, role, org_code)
+    one_time = one_time and role != SENDER_ROLE
     password = password or generate_password()
     problem = password_problem(password)
     if problem:
@@ -238,6 +249,7 @@ def reset_password(engine: Engine, username: str, password: str | None = None, *
     """Set a new password (the given one, or a generated one to show once): ends the user's sessions and revokes
     their API tokens. `one_time` (the default): the user must choose their own password at the next login."""
     user = _existing(engine, username)
+    one_time = one_time and user.role != SENDER_ROLE
     password = password or generate_password()
     problem = password_problem(password)
     if problem:
@@ -320,13 +332,30 @@ def grant(engine: Engine, username: str, org_code: str, *, revoke: bool = False,
     return _existing(engine, username)
 
 
+def sender_token(engine: Engine, username: str, *, label: str = "deliveries", days: int = DEFAULT_TOKEN_DAYS,
+                 actor: str = "cli", address: str | None = None) -> str:
+    """A new API token for a sender account, made by an admin (a sender has no pages to make its own), returned once.
+    Only for a sender: every other user makes their own tokens on /account."""
+    user = _existing(engine, username)
+    if user.role != SENDER_ROLE:
+        raise UserError(f"{user.username!r} is a {user.role}, not a sender: they make their own API tokens on /account")
+    if not user.active:
+        raise UserError(f"{user.username!r} is disabled")
+    try:
+        return create_token(engine, user, label, days=days, address=address, actor=actor)
+    except TokenError as error:
+        raise UserError(str(error)) from error
+
+
 def authenticate(engine: Engine, username: str, password: str) -> User | None:
-    """The active account whose password matches, else None (the check costs the same for unknown users)."""
+    """The active account whose password matches, else None (the check costs the same for unknown users). A sender
+    account never logs in with its password: it uses an API token."""
     username = normalise_username(username)
     with engine.connect() as connection:
         row = connection.execute(select(users).where(users.c.username == username)).mappings().first()
     matches = verify_password(row["password_hash"] if row else None, password)
-    if row is None or not matches or not row["active"] or _user_from_row(row, ()).one_time_password_expired:
+    if (row is None or not matches or not row["active"] or row["role"] == SENDER_ROLE
+            or _user_from_row(row, ()).one_time_password_expired):
         return None
     with engine.begin() as connection:
         connection.execute(update(users).where(users.c.user_id == row["user_id"])

@@ -18,12 +18,21 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_FOLDER = PROJECT_ROOT / "data"  # the embedded database, generated keys, demo deliveries
 REFERENCE_FOLDER = DATA_FOLDER / "reference"  # shipped reference files: organisation register, postcodes, Hoftiezer
 ENVIRONMENT_VARIABLE = "PERISPIEGEL_ENV"
+#: The delivery folder: where deliveries received over the API are stored (below `received/`), where the demo
+#: deliveries are generated, and what `perispiegel load` refreshes from when given no folder.
+DELIVERIES_FOLDER_VARIABLE = "PERISPIEGEL_DELIVERIES_DIR"
 LOGGER = logging.getLogger(__name__)
 
 
 def is_production() -> bool:
     """Whether `PERISPIEGEL_ENV=production`: no demo accounts, no generated keys."""
     return os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() == "production"
+
+
+def deliveries_folder() -> Path:
+    """`PERISPIEGEL_DELIVERIES_DIR`, or data/deliveries when it is unset."""
+    configured = os.environ.get(DELIVERIES_FOLDER_VARIABLE, "").strip()
+    return Path(configured) if configured else DATA_FOLDER / "deliveries"
 
 
 def installation_secret(variable: str, key_file: Path) -> str:

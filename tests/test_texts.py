@@ -22,6 +22,7 @@ from jinja2 import nodes
 import texts
 from auth.audit import ACTIONS as AUDIT_ACTIONS
 from auth.tokens import REVOKED_REASONS as TOKEN_REVOKED_REASONS
+from auth.users import ACCOUNT_ROLES
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
 from contracts.fhir_mapping import DERIVED_CONCEPTS
 from exports import FORMATS as EXPORT_FORMATS
@@ -67,7 +68,7 @@ def registered_page_names() -> tuple[str, ...]:
 #: Every code list a `code_label` call names, with its codes (from the modules that own them).
 CODE_LISTS: dict[str, tuple[str, ...]] = {
     "page": registered_page_names(),
-    "role": ROLES,
+    "role": ACCOUNT_ROLES,
     "viewing_as": ROLES,
     "org_type": LEVELS,
     "org_type_plural": LEVELS,
