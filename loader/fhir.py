@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -50,7 +49,7 @@ from contracts.fhir_mapping import (
     Concept,
     FhirVersion,
 )
-from loader.messages import MAX_ECHOED, shown
+from loader.messages import shown
 from texts import code_label
 
 #: Resources the reader looks at; any other resource in a Bundle is allowed and passed over.
@@ -905,12 +904,3 @@ def dossier_rows(files: list[tuple[int, list[Dossier]]], separator: str) -> tupl
     hint_schema = {"file_index": pl.Int64(), "dossier_id": pl.Utf8(), "field": pl.Utf8(), "hint_code": pl.Utf8(),
                    "message_nl": pl.Utf8(), "message_en": pl.Utf8()}
     return pl.DataFrame(rows, schema=schema), pl.DataFrame(hints, schema=hint_schema)
-
-
-def dossiers_in(content: str, extension: str) -> Iterator[Dossier]:
-    """The dossiers of a file, an empty iterator when nothing in it can be read as FHIR."""
-    yield from read_fhir_file(content, extension).dossiers
-
-
-__all__ = ["MAX_ECHOED", "Dossier", "FhirFile", "Problem", "dossiers_in", "is_fhir_name", "read_bundle",
-           "read_fhir_file"]
