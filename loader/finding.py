@@ -38,6 +38,9 @@ UNREADABLE_REASONS: tuple[UnreadableReason, ...] = get_args(UnreadableReason)
 MAX_FILE_BYTES = 256 * 1024 * 1024
 #: A name beginning like a delivery's (`lvr1_…`, in any case) is a delivery, whatever its extension.
 DELIVERY_NAME_START = re.compile(r"(?i)(lvr1|lvr2|lnr)_")
+#: A batch holds at most this many bytes of files (besides `batch_size` files): a month of FHIR files is some fifty
+#: times the bytes of the same records as CSV, and a batch's bytes are in memory together.
+MAX_BATCH_BYTES = 64 * 1024 * 1024
 #: How often `DeliveryReader` reports the `read` stage.
 REPORT_EVERY_FILES = 500
 
@@ -145,7 +148,8 @@ Progress = Callable[[str, int, int], None]
 
 
 class DeliveryReader:
-    """The new files among `paths`, read once each and handed out in batches of at most `batch_size`.
+    """The new files among `paths`, read once each and handed out in batches of at most `batch_size` files and
+    `MAX_BATCH_BYTES` bytes (a single larger file is a batch of its own).
 
     A file whose SHA-256 is in `known` (or that came earlier in this folder: the same bytes twice count once) is
     counted in `unchanged` and dropped. An unreadable file has no hash to be known by: it is handed out every
@@ -159,6 +163,7 @@ class DeliveryReader:
         self._report = progress or (lambda _stage, _done, _total: None)
         self._next = 0  # index of the next path to read
         self._pending: list[ReceivedFile] = []
+        self._pending_bytes = 0
         self._readable_seen = False
         self.unchanged = 0
 
@@ -173,7 +178,8 @@ class DeliveryReader:
         total = len(self._paths)
         if self._next == 0:
             self._report("read", 0, total)
-        while self._next < total and (len(self._pending) < self._batch_size
+        while self._next < total and ((len(self._pending) < self._batch_size
+                                       and self._pending_bytes < MAX_BATCH_BYTES)
                                       or (until_readable and not self._readable_seen)):
             found = read_delivery_file(self._paths[self._next])
             self._next += 1
@@ -185,6 +191,7 @@ class DeliveryReader:
                     self._known.add(digest)
                     self._readable_seen = True
                 self._pending.append(found)
+                self._pending_bytes += len(found.data or b"")
             if self._next % REPORT_EVERY_FILES == 0 or self._next == total:
                 self._report("read", self._next, total)
 
@@ -200,5 +207,5 @@ class DeliveryReader:
                 self._fill()
             if not self._pending:
                 return
-            batch, self._pending = self._pending, []
+            batch, self._pending, self._pending_bytes = self._pending, [], 0
             yield batch
