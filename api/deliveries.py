@@ -23,6 +23,7 @@ import auth
 from api.routes import _engine, _error, blueprint
 from auth.users import SENDER_ROLE
 from contracts.delivery_format import Discipline
+from contracts.fhir_mapping import FHIR_EXTENSIONS
 from loader.intake import (
     Feedback,
     IntakeError,
@@ -46,7 +47,7 @@ FORMAT_OF_MEDIA_TYPE = {
     "application/fhir+xml": "xml", "application/xml": "xml", "text/xml": "xml",
     "text/csv": "csv",
 }
-FORMATS = ("csv", "json", "ndjson", "xml")
+FORMATS = ("csv", *FHIR_EXTENSIONS)
 PARAMETERS = ("discipline", "month", "format", "lang")
 #: How often a store is tried again with the next resend number when another request took the name meanwhile.
 STORE_ATTEMPTS = 5
@@ -104,12 +105,16 @@ def _receive(store: bool) -> flask.Response:
     disciplines = tuple(str(value) for value in Discipline)
     if discipline not in disciplines:
         return _bad("discipline", "parameter 'discipline' must be one of " + ", ".join(disciplines)
-                    + (f", not {discipline!r}" if discipline else " (a hospital sends lvr2 or lnr)"), disciplines)
+                    + (f", not {discipline!r}" if discipline else
+                       " (a hospital sends lvr2 or lnr; an organisation the register does not have, none)"),
+                    disciplines)
     language = _language()
     folder = _folder()
     try:
         month = checked_month(request.args.get("month"))
-        name = delivery_name(folder, discipline, org_code, month, file_format)
+        # Only a sender's own deliveries are looked at to number a resend: to anyone else the name would tell
+        # whether, and how often, another organisation delivered that month.
+        name = delivery_name(folder if sender else None, discipline, org_code, month, file_format)
     except IntakeError as error:
         return _bad(error.parameter, str(error))
     data = request.get_data(cache=False)

@@ -231,9 +231,11 @@ KEY_ELEMENTS: dict[str, str] = {
 }
 #: FHIR's administrative gender as the delivery format's `child_sex` (unknown: not recorded).
 GENDER_CODES: dict[str, str | None] = {"male": "M", "female": "F", "other": "U", "unknown": None}
-#: A Procedure that was not done: R4 status, STU3 `notDone`; an Encounter that did not take place.
+#: A Procedure that was done (R4 and STU3 statuses: completed, going on, or started and then stopped or aborted), one
+#: that was not (R4 status, or STU3 `notDone`); any other status (preparation, on hold, suspended, unknown) says
+#: neither, and the Procedure is not read. An Encounter that took place, or did not.
 NOT_DONE_STATUSES = ("not-done",)
-DONE_STATUSES = ("completed",)
+DONE_STATUSES = ("completed", "in-progress", "stopped", "aborted")
 ENCOUNTER_HAPPENED = ("finished", "in-progress", "arrived", "onleave")
 ENCOUNTER_NOT_HAPPENED = ("cancelled",)
 #: A gestational age from the term date: 280 days (40+0 weeks) at the term date.

@@ -38,9 +38,11 @@ from contracts.fhir_mapping import (
     CONCEPT_BY_FIELD,
     CONCEPTS,
     DAYS_AT_TERM,
+    DERIVED_CONCEPTS,
     DONE_STATUSES,
     ENCOUNTER_HAPPENED,
     ENCOUNTER_NOT_HAPPENED,
+    FHIR_EXTENSIONS,
     FOCUS_EXTENSION_STU3,
     GENDER_CODES,
     KEY_ELEMENTS,
@@ -71,7 +73,16 @@ FHIR_PROBLEMS = ("not_json", "ndjson_as_json", "json_list", "not_xml", "not_json
                  "wrong_code_system", "wrong_code", "no_child_reference", "missing_value", "unknown_code",
                  "not_ucum_system", "unit_only_as_text", "missing_unit", "wrong_unit", "not_ucum_unit",
                  "not_a_number", "conflicting_values", "assisted_without_kind", "deceased_without_phase",
-                 "other_profile", "parity_not_below_gravidity")
+                 "other_profile", "parity_not_below_gravidity", "no_resource_type", "not_an_object",
+                 "subject_not_patient", "status_not_read")
+#: Why a JSON text or a FHIR value cannot be read (`code.fhir_reason` says each in words).
+FHIR_REASONS = ("json_expecting_value", "json_expecting_name", "json_expecting_comma", "json_expecting_colon",
+                "json_unterminated_string", "json_extra_data", "json_control_character", "json_too_deep",
+                "json_number_too_long", "json_lone_surrogate", "reason_date", "reason_datetime", "reason_decimal",
+                "reason_pattern", "reason_integer", "reason_boolean", "reason_string", "reason_object",
+                "reason_list")
+#: What a JSON line may hold instead of an object (`code.json_type` names it).
+JSON_TYPES = ("list", "str", "int", "float", "bool", "NoneType")
 #: More pydantic errors than this about one Bundle are summed up ("and 12 more").
 MAX_LISTED_ERRORS = 5
 
@@ -136,7 +147,7 @@ class FhirFile:
 
 def is_fhir_name(name: str) -> bool:
     """Whether a delivery file's name says it holds FHIR (its extension)."""
-    return name.rsplit(".", 1)[-1].lower() in ("json", "ndjson", "xml")
+    return name.rsplit(".", 1)[-1].lower() in FHIR_EXTENSIONS
 
 
 def read_fhir_file(content: str, extension: str) -> FhirFile:
@@ -147,22 +158,55 @@ def read_fhir_file(content: str, extension: str) -> FhirFile:
     if extension == "ndjson":
         return _read_ndjson(content)
     stripped = content.strip()
-    try:
-        parsed = json.loads(stripped)
-    except RecursionError:
-        return _not_fhir("not_json", line=1, column=1, reason="nested too deeply")
-    except json.JSONDecodeError as error:
+    parsed, failure = _parse_json(stripped)
+    if failure is not None:
+        line, column, reason = failure
         if stripped.count("\n") and all(line.strip().startswith("{") for line in stripped.splitlines() if line.strip()):
             return _not_fhir("ndjson_as_json")
-        return _not_fhir("not_json", line=error.lineno, column=error.colno, reason=error.msg)
+        return _not_fhir("not_json", line=line, column=column, reason=reason)
     if isinstance(parsed, list):
         return _not_fhir("json_list")
     return FhirFile([read_bundle(parsed, 1)])
 
 
 def _not_fhir(key: str, **values: Any) -> FhirFile:
-    return FhirFile([], (code_label("fhir_problem", key, "nl", **values),
-                         code_label("fhir_problem", key, "en", **values)))
+    def said(language: str) -> str:
+        return code_label("fhir_problem", key, language, **{
+            name: value(language) if callable(value) else value for name, value in values.items()})
+    return FhirFile([], (said("nl"), said("en")))
+
+
+#: Python's JSON messages, in the words of the catalogue (`code.fhir_reason`); another keeps its English.
+JSON_REASONS = {"Expecting value": "json_expecting_value",
+                "Expecting property name enclosed in double quotes": "json_expecting_name",
+                "Expecting ',' delimiter": "json_expecting_comma", "Expecting ':' delimiter": "json_expecting_colon",
+                "Unterminated string starting at": "json_unterminated_string", "Extra data": "json_extra_data",
+                "Invalid control character at": "json_control_character"}
+
+
+def _parse_json(text: str) -> tuple[Any, tuple[int, int, Any] | None]:
+    """`text` as JSON, or where and why it is not (line, column, the reason as a function of the language): also a
+    nesting too deep for the parser, a number of more digits than Python reads, and a `\\u` escape that is no
+    character (a lone surrogate: no text can hold it)."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        key = JSON_REASONS.get(error.msg)
+        english = error.msg
+
+        def reason(language: str) -> str:
+            return code_label("fhir_reason", key, language) if key else english
+        return None, (error.lineno, error.colno, reason)
+    except RecursionError:
+        return None, (1, 1, lambda language: code_label("fhir_reason", "json_too_deep", language))
+    except ValueError:  # a number longer than Python converts
+        return None, (1, 1, lambda language: code_label("fhir_reason", "json_number_too_long", language))
+    if "\\ud" in text.lower():
+        try:
+            json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return None, (1, 1, lambda language: code_label("fhir_reason", "json_lone_surrogate", language))
+    return parsed, None
 
 
 def _read_ndjson(content: str) -> FhirFile:
@@ -171,12 +215,10 @@ def _read_ndjson(content: str) -> FhirFile:
     for number, line in enumerate(content.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            parsed = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as error:
+        parsed, failure = _parse_json(line)
+        if failure is not None:
             dossier = Dossier(number)
-            column, reason = ((error.colno, error.msg) if isinstance(error, json.JSONDecodeError)
-                              else (1, "nested too deeply"))
+            _, column, reason = failure
             nl, en = _not_fhir("not_json_line", line=number, column=column, reason=reason).problem or ("", "")
             dossier.errors.append(Problem("invalid_json:record", nl, en))
             dossiers.append(dossier)
@@ -237,9 +279,15 @@ def read_bundle(parsed: Any, number: int, prefer: FhirVersion | None = None) -> 
     if not isinstance(parsed, dict) or parsed.get("resourceType") != "Bundle":
         dossier = Dossier(number)
         kind = parsed.get("resourceType") if isinstance(parsed, dict) else None
-        resource = shown(str(kind)) if kind is not None else type(parsed).__name__
-        dossier.errors.append(_problem("wrong_resource_type", "record", "Bundle", "wrong_resource_type",
-                                       resource=resource))
+        if isinstance(parsed, dict) and kind is None:
+            dossier.errors.append(_problem("wrong_resource_type", "record", "Bundle", "no_resource_type"))
+        elif kind is not None:
+            dossier.errors.append(_problem("wrong_resource_type", "record", "Bundle", "wrong_resource_type",
+                                           resource=shown(str(kind))))
+        else:
+            dossier.errors.append(_problem("wrong_resource_type", "record", "Bundle", "not_an_object",
+                                           json_type=lambda language: code_label("json_type", type(parsed).__name__,
+                                                                                 language)))
         return dossier
     objected = _objection_before_reading(parsed, number)
     if objected is not None:
@@ -260,6 +308,11 @@ def read_bundle(parsed: Any, number: int, prefer: FhirVersion | None = None) -> 
         return _map_bundle(parsed, number, version)
     dossier = Dossier(number)
     dossier.errors += _library_problems(*_fewest(errors))
+    identifier = parsed.get("identifier")
+    value = identifier.get("value") if isinstance(identifier, dict) else None
+    if isinstance(value, str):  # the sender finds the rejected dossier by its number
+        dossier.records.append({**dict.fromkeys(COLUMNS), "dossier_id": value})
+        dossier.elements.append({"dossier_id": "Bundle.identifier.value"})
     return dossier
 
 
@@ -272,15 +325,30 @@ def _objection_before_reading(bundle: dict, number: int) -> Dossier | None:
             isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
             and entry["resource"].get("resourceType") == "Consent" for entry in entries):
         return None
-    try:
-        reader = _Reader(bundle, number, None)
-        if not reader._objection():
-            return None
-        dossier = reader.read()
-    except (AttributeError, TypeError, ValueError, KeyError):
+    if not any(_denies(entry["resource"]) for entry in entries
+               if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)):
         return None
-    usable = dossier.records and all(record["objection"] == "1" and record["dossier_id"] for record in dossier.records)
-    return dossier if usable else None
+    try:
+        return _Reader(bundle, number, None).read()
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError):
+        # The keys cannot be read: the objection is kept as one whose dossier number is missing, which rejects it
+        # as `objection_not_recorded` (send it again) without a word of the rest.
+        dossier = Dossier(number)
+        dossier.records.append({**dict.fromkeys(COLUMNS), "objection": "1"})
+        dossier.elements.append({})
+        return dossier
+
+
+def _denies(resource: dict) -> bool:
+    """An active Consent that denies: R4 `provision.type` = deny, STU3 `except.type` = deny (read leniently: a
+    provision written as a list counts too)."""
+    if resource.get("resourceType") != "Consent" or resource.get("status") != "active":
+        return False
+    provisions = resource.get("provision")
+    parts = [*(provisions if isinstance(provisions, list) else [provisions])]
+    exceptions = resource.get("except")
+    parts += exceptions if isinstance(exceptions, list) else [exceptions]
+    return any(isinstance(part, dict) and part.get("type") == "deny" for part in parts)
 
 
 def _unknown_entries(bundle: dict) -> list[Problem]:
@@ -303,7 +371,10 @@ def _unknown_entries(bundle: dict) -> list[Problem]:
                 continue
         else:
             known = False
-        if not known:
+        if kind is None:
+            problems.append(_problem("wrong_resource_type", "record", f"Bundle.entry[{index}].resource",
+                                     "no_resource_type"))
+        elif not known:
             problems.append(_problem("wrong_resource_type", "record", f"Bundle.entry[{index}].resource.resourceType",
                                      "unknown_resource_type", resource=shown(str(kind))))
     return problems
@@ -311,7 +382,7 @@ def _unknown_entries(bundle: dict) -> list[Problem]:
 
 def _library_problems(version: FhirVersion, error: Exception) -> list[Problem]:
     """What the FHIR library found wrong, element by element (at most `MAX_LISTED_ERRORS`, then how many more)."""
-    release = "R4" if version == "R4" else "STU3"
+    release = version
     if not isinstance(error, ValidationError):
         return [_problem("invalid_fhir", "record", "Bundle", "unreadable_bundle", release=release,
                          reason=shown(str(error)))]
@@ -328,11 +399,28 @@ def _library_problems(version: FhirVersion, error: Exception) -> list[Problem]:
             value = detail.get("input")
             shown_value = shown(str(value)) if not isinstance(value, dict | list) else "…"
             problems.append(_problem("invalid_fhir", "record", element, "invalid_element", release=release,
-                                     value=shown_value, reason=shown(detail["msg"], 120)))
+                                     value=shown_value, reason=_library_reason(detail)))
     if len(details) > MAX_LISTED_ERRORS:
         problems.append(_problem("invalid_fhir", "record", "Bundle", "more_errors",
                                  count=len(details) - MAX_LISTED_ERRORS))
     return problems
+
+
+#: What the FHIR library says of a value, by its words, as the catalogue says it (`code.fhir_reason`).
+LIBRARY_REASONS = (("Date value string", "reason_date"), ("day value is outside", "reason_date"),
+                   ("DateTime value string", "reason_datetime"), ("Decimal value string", "reason_decimal"),
+                   ("String should match pattern", "reason_pattern"), ("valid integer", "reason_integer"),
+                   ("valid boolean", "reason_boolean"), ("valid string", "reason_string"),
+                   ("valid dictionary", "reason_object"), ("valid list", "reason_list"))
+
+
+def _library_reason(detail: Any) -> Any:
+    """Why the library refused a value, in the language of the message: the catalogue's words for the usual reasons,
+    else the library's own (English) words."""
+    message = str(detail.get("msg"))
+    key = next((key for words, key in LIBRARY_REASONS if words in message), None)
+    english = shown(message, 120)
+    return (lambda language: code_label("fhir_reason", key, language)) if key else english
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -360,12 +448,15 @@ class _Bundle:
         self.entries = [_Entry(index, entry["resource"]) for index, entry in enumerate(bundle.get("entry") or [])
                         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)]
         self._by_reference: dict[str, _Entry] = {}
-        for index, entry in enumerate(bundle.get("entry") or []):
-            if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
-                continue
-            found = next(item for item in self.entries if item.index == index)
-            if entry.get("fullUrl"):
-                self._by_reference[entry["fullUrl"]] = found
+        full_urls = [entry.get("fullUrl") if isinstance(entry, dict) else None for entry in bundle.get("entry") or []]
+        for found in self.entries:
+            full_url = full_urls[found.index]
+            if isinstance(full_url, str) and full_url:
+                self._by_reference[full_url] = found
+                # An absolute or urn fullUrl ending in Type/id is found by that too (a reference "Patient/123").
+                tail = full_url.rsplit(":", 1)[-1].rstrip("/").split("/")
+                if len(tail) >= 2 and tail[-2] == found.kind:
+                    self._by_reference.setdefault(f"{tail[-2]}/{tail[-1]}", found)
             if found.resource.get("id"):
                 self._by_reference[f"{found.kind}/{found.resource['id']}"] = found
 
@@ -405,6 +496,11 @@ class _Reader:
 
     def error(self, kind: str, field_name: str, element: str, key: str, child: int | None = None,
               **values: Any) -> None:
+        """A problem that rejects the records it concerns; about a concept read only to derive or check a field
+        (gravidity, the term date) it is a hint: the record itself may still be right."""
+        if field_name in DERIVED_CONCEPTS:
+            self.dossier.hints.append(_problem("implausible", field_name, element, key, child, **values))
+            return
         self.dossier.errors.append(_problem(kind, field_name, element, key, child, **values))
 
     def hint(self, kind: str, field_name: str, element: str, key: str, child: int | None = None,
@@ -437,28 +533,34 @@ class _Reader:
             mother = self._referenced(episode, "patient", "Patient", "record")
             organisation = self._referenced(episode, "managingOrganization", "Organization", "org_code")
             if organisation is not None:
-                identifiers = [item for item in organisation.resource.get("identifier") or [] if item.get("value")]
-                organisation_code = identifiers[0]["value"] if identifiers else None
-        identifier = self.bundle.bundle.get("identifier") or {}
+                identifiers = [item for item in organisation.resource.get("identifier") or []
+                               if isinstance(item, dict) and item.get("value")]
+                organisation_code = str(identifiers[0]["value"]) if identifiers else None
+        identifier = bundle.bundle.get("identifier") or {}
         dossier_number = identifier.get("value") if isinstance(identifier, dict) else None
-        version = (self.bundle.bundle.get("meta") or {}).get("versionId")
-        # Without a maternal record the woman cannot be told from the children: one record, rejected as such.
-        children = [entry for entry in bundle.of_kind("Patient") if entry is not mother] if episode else []
-        orders = self._birth_orders(children)
+        dossier_system = identifier.get("system") if isinstance(identifier, dict) else None
+        version = (bundle.bundle.get("meta") or {}).get("versionId")
         objected = self._objection()
-        if not children and episode is not None:
+        # The women of the Bundle (every EpisodeOfCare's and Consent's patient) are no children. Without the woman of
+        # the maternal record the children cannot be told: one record, rejected as such (an objection keeps its keys).
+        women = {id(found) for found in (bundle.resolve(item.resource.get("patient"))
+                                         for item in (*episodes, *bundle.of_kind("Consent"))) if found is not None}
+        known_woman = mother is not None or objected
+        children = [entry for entry in bundle.of_kind("Patient")
+                    if entry is not mother and id(entry) not in women] if known_woman else []
+        orders = self._birth_orders(children)
+        if not children and known_woman:
             self.error("missing_required", "record", "Bundle", "no_child")
-        if not children:
-            children_orders: list[tuple[_Entry | None, str | None]] = [(None, None)]
-        else:
-            children_orders = list(zip(children, orders, strict=True))
+        children_orders: list[tuple[_Entry | None, str | None]] = (
+            list(zip(children, orders, strict=True)) if children else [(None, None)])
+        keys = [_child_dossier_id(entry, dossier_number, dossier_system, order, len(children_orders))
+                for entry, order in children_orders]
         if objected:
-            for _entry, order in children_orders:
+            for value, element in keys:
                 record: dict[str, str | None] = dict.fromkeys(COLUMNS)
-                record.update(objection="1", org_code=organisation_code,
-                              dossier_id=_child_dossier_id(_entry, dossier_number, order))
+                record.update(objection="1", org_code=organisation_code, dossier_id=value)
                 self.dossier.records.append(record)
-                self.dossier.elements.append({"dossier_id": KEY_ELEMENTS["dossier_id"]})
+                self.dossier.elements.append({"dossier_id": element})
             self.dossier.errors = []  # nothing else of an objected dossier is read, so nothing else is wrong
             return self.dossier
         if mother is not None:
@@ -469,19 +571,19 @@ class _Reader:
         for entry in bundle.entries:
             if entry.kind in ("Observation", "Procedure", "Encounter"):
                 self._fact(entry, children)
-        for index, (entry, order) in enumerate(children_orders):
+        for index, (value, element) in enumerate(keys):
             record = dict.fromkeys(COLUMNS)
             elements: dict[str, str] = {}
-            record.update(dossier_id=_child_dossier_id(entry, dossier_number, order), dossier_version=version,
-                          org_code=organisation_code, objection="0", plurality=str(len(children_orders)))
-            elements.update(dossier_id="Bundle.identifier.value", dossier_version="Bundle.meta.versionId",
+            record.update(dossier_id=value, dossier_version=version, org_code=organisation_code, objection="0",
+                          plurality=str(len(children_orders)))
+            elements.update(dossier_id=element, dossier_version="Bundle.meta.versionId",
                             org_code=KEY_ELEMENTS["org_code"], plurality="Bundle.entry (Patient)")
-            for (name, child), (value, element) in self.values.items():
+            for (name, child), (found, at) in self.values.items():
                 if child is None or child == index:
                     if child is None and (name, index) in self.values:
                         continue  # what a resource says of this child wins over what is said of the birth
-                    record[name] = value
-                    elements[name] = element
+                    record[name] = found
+                    elements[name] = at
             self._derive(record, elements, index)
             for name in COLUMNS:
                 elements.setdefault(name, _where(name))
@@ -520,15 +622,7 @@ class _Reader:
         return orders
 
     def _objection(self) -> bool:
-        for entry in self.bundle.of_kind("Consent"):
-            resource = entry.resource
-            if resource.get("status") in NOT_A_FACT:
-                continue
-            provision = resource.get("provision") or {}
-            exceptions = resource.get("except") or []
-            if provision.get("type") == "deny" or any(item.get("type") == "deny" for item in exceptions):
-                return True
-        return False
+        return any(_denies(entry.resource) for entry in self.bundle.of_kind("Consent"))
 
     def _mother(self, entry: _Entry) -> None:
         resource = entry.resource
@@ -552,7 +646,7 @@ class _Reader:
                 element = entry.at(f"extension[{position}].valueDateTime")
                 time = re.match(r"\d{4}-\d{2}-\d{2}T(\d{2}:\d{2})", moment)
                 if time is None:
-                    self.hint("missing_important", "child_birth_time", element, "no_time_in_birth_time",
+                    self.hint("missing_important", "child_birth_time", element, "no_time_in_birth_time", index,
                               value=shown(moment))
                 else:
                     self.put("child_birth_time", index, time.group(1), element)
@@ -577,7 +671,7 @@ class _Reader:
         if resource.get("status") in NOT_A_FACT and not (entry.kind == "Encounter"
                                                          and resource["status"] in ENCOUNTER_NOT_HAPPENED):
             return
-        concept, code_element = self._concept(entry)
+        concept, code_element = self._concept(entry, self._named_child(entry, children))
         if concept is None:
             return
         if concept.about == "mother":
@@ -587,9 +681,23 @@ class _Reader:
             return
         self._value(entry, concept, child, code_element)
 
-    def _concept(self, entry: _Entry) -> tuple[Concept | None, str]:
+    def _named_child(self, entry: _Entry, children: list[_Entry]) -> int | None:
+        """The child a resource names as subject or focus (its index), if any: what its problems are about."""
+        resource = entry.resource
+        focus = resource.get("focus")
+        references: list[Any] = [resource.get("subject"), *(focus if isinstance(focus, list) else [focus])]
+        references += [extension.get("valueReference") for extension in resource.get("extension") or []
+                       if isinstance(extension, dict) and extension.get("url") in FOCUS_EXTENSION_STU3]
+        for reference in references:
+            found = self.bundle.resolve(reference)
+            if found is not None and found in children:
+                return children.index(found)
+        return None
+
+    def _concept(self, entry: _Entry, child: int | None) -> tuple[Concept | None, str]:
         """The concept a resource gives, by its code (or, for a Procedure, the kind of assisted birth); a wrong code
-        system, or a profile of one concept with another code, is an error naming the element."""
+        system, or a profile of one concept with another code, is an error naming the element (about `child`, the
+        child the resource names, when it names one)."""
         resource = entry.resource
         code_element = "type" if entry.kind == "Encounter" else "code"
         concepts = resource.get(code_element)
@@ -604,8 +712,8 @@ class _Reader:
                 concept = CONCEPT_BY_CODE[key]
                 if concept.code is not None and (key[1], key[2]) != concept.code:
                     self.hint("implausible", concept.field, entry.at(f"{element_of(position)}.code"), "code_alias",
-                              coded=key[2], right=concept.code[1])
-                self._profile_hint(entry, concept)
+                              child, coded=key[2], right=concept.code[1])
+                self._profile_hint(entry, concept, child)
                 return concept, entry.at(element_of(position))
             if entry.kind == "Procedure" and (key[1], key[2]) in ASSISTED.values:
                 return ASSISTED, entry.at(element_of(position))
@@ -614,7 +722,7 @@ class _Reader:
                 if (concept.code is not None and concept.resource == entry.kind
                         and coding.get("code") == concept.code[1] and coding.get("system") != concept.code[0]):
                     self.error("wrong_code_system", concept.field, entry.at(f"{element_of(position)}.system"),
-                               "wrong_code_system", value=shown(str(coding.get("system"))),
+                               "wrong_code_system", child, value=shown(str(coding.get("system"))),
                                field=_label(concept.field), system=concept.code[0],
                                coded=concept.code[1])
                     return None, ""
@@ -623,19 +731,19 @@ class _Reader:
             if by_profile is not None and by_profile.code is not None:
                 system, code = by_profile.code
                 shown_codes = ", ".join(f"{coding.get('system')}|{coding.get('code')}" for _, coding in codings)
-                self.error("wrong_code", by_profile.field, entry.at(code_element), "wrong_code",
+                self.error("wrong_code", by_profile.field, entry.at(code_element), "wrong_code", child,
                            profile=profile.rsplit("/", 1)[-1], value=shown(shown_codes or "—"), system=system,
                            coded=code)
                 return None, ""
         return None, ""
 
-    def _profile_hint(self, entry: _Entry, concept: Concept) -> None:
+    def _profile_hint(self, entry: _Entry, concept: Concept, child: int | None) -> None:
         """A resource read by its code whose Geboortezorg profile (`bc-`, `zib-`) is not the concept's: a hint."""
         profiles = _profiles(entry.resource)
         own = [profile for profile in profiles if profile.rsplit("/", 1)[-1].startswith(("bc-", "zib-"))]
         if own and concept.profile_url not in profiles:
             position = profiles.index(own[0])
-            self.hint("implausible", concept.field, entry.at(f"meta.profile[{position}]"), "other_profile",
+            self.hint("implausible", concept.field, entry.at(f"meta.profile[{position}]"), "other_profile", child,
                       profile=shown(own[0]), expected=concept.profile_url)
 
     def _which_child(self, entry: _Entry, concept: Concept, children: list[_Entry]) -> int | None:
@@ -658,6 +766,10 @@ class _Reader:
                 self.error("reference_not_found", concept.field, entry.at(element), "reference_not_found",
                            reference=shown(reference), resource="Patient")
                 return -1
+            if found is not None and element.startswith("subject") and found.kind != "Patient":
+                self.error("reference_not_found", concept.field, entry.at(element), "subject_not_patient",
+                           reference=shown(reference))
+                return -1
         named_children = [children.index(found) for found, _, _ in named if found is not None and found in children]
         if named_children:
             return named_children[0]
@@ -677,8 +789,12 @@ class _Reader:
             value: str | None
             if status in NOT_DONE_STATUSES or resource.get("notDone") is True:
                 value = "0"
-            else:
-                value = "1" if status in DONE_STATUSES or status is not None else None
+            elif status in DONE_STATUSES:
+                value = "1"
+            else:  # planned, on hold, unknown: it says neither that it was done nor that it was not
+                self.hint("implausible", name, entry.at("status"), "status_not_read", child,
+                          status=shown(str(status)), field=_label(name))
+                return
             if concept is ASSISTED:
                 for coding in _codings(resource.get("code")):
                     kind = ASSISTED.values.get((str(coding.get("system")), str(coding.get("code"))))
@@ -704,7 +820,7 @@ class _Reader:
 
     def _read_value(self, holder: dict, concept: Concept, child: int | None, at: str) -> None:
         name = concept.field
-        label = _label(name) if name in COLUMNS else name
+        label = _label(name)
         if concept.reading == "quantity":
             if holder.get("valueInteger") is not None:
                 self.put(name, child, str(holder["valueInteger"]), f"{at}.valueInteger")
@@ -750,7 +866,7 @@ class _Reader:
 
     def _quantity(self, quantity: dict, concept: Concept, child: int | None, at: str) -> None:
         name = concept.field
-        label = _label(name) if name in COLUMNS else name
+        label = _label(name)
         system, unit_code, unit_text = quantity.get("system"), quantity.get("code"), quantity.get("unit")
         allowed = [unit for unit in concept.units if unit]
         if system is not None and system != UCUM and unit_code is not None:
@@ -836,15 +952,22 @@ def _is_ucum_like(code: str) -> bool:
                     "%", "1", "{score}", "[lb_av]"}
 
 
-def _child_dossier_id(child: _Entry | None, dossier_number: str | None, order: str | None) -> str | None:
-    """A child's record's dossier number: the child's own (its Patient's first identifier: a neonatology dossier is
-    per child), else the Bundle's with the birth order (`VK23-00001-1`)."""
-    identifiers = [item for item in (child.resource.get("identifier") or []) if item.get("value")] if child else []
-    if identifiers:
-        return str(identifiers[0]["value"])
-    if dossier_number is None:
-        return None
-    return f"{dossier_number}-{order or 1}"
+def _child_dossier_id(child: _Entry | None, dossier_number: Any, dossier_system: Any, order: str | None,
+                      children: int) -> tuple[str | None, str]:
+    """A child's record's dossier number, and the element it is from: the child's own identifier in the Bundle's
+    identifier system (the sender's dossier numbers; a neonatology dossier is per child; never a BSN or another
+    system's number), else the Bundle's number with the birth order (`VK23-00001-1`). None when neither can be read
+    (no number, or a child of several whose birth order is not given): the record is then rejected (an objection:
+    `objection_not_recorded`), never given a made-up key."""
+    if child is not None and dossier_system is not None:
+        for position, item in enumerate(child.resource.get("identifier") or []):
+            if isinstance(item, dict) and item.get("system") == dossier_system and item.get("value"):
+                return str(item["value"]), child.at(f"identifier[{position}].value")
+    if not isinstance(dossier_number, str) or not dossier_number:
+        return None, "Bundle.identifier.value"
+    if order is None and children > 1:
+        return None, child.at("multipleBirthInteger") if child else "Patient.multipleBirthInteger"
+    return f"{dossier_number}-{order or 1}", "Bundle.identifier.value"
 
 
 def _where(name: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from contracts.delivery_format import DISCIPLINE_ORGANISATION_TYPE, FILE_NAME_PATTERN, RESENDS
+from contracts.fhir_mapping import FHIR_EXTENSIONS
 from loader.fhir import READ_RESOURCES
 from loader.finding import received
 from loader.messages import MESSAGE_SEPARATOR
@@ -30,7 +31,7 @@ from texts import text
 #: The folder below the delivery folder where received files are stored, and its folder of files being written.
 RECEIVED_FOLDER = "received"
 INCOMING_FOLDER = "_incoming"
-EXTENSIONS = ("csv", "json", "ndjson", "xml")
+EXTENSIONS = ("csv", *FHIR_EXTENSIONS)
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: `Bundle.entry[3].resource.valueQuantity.code: …`: a message that begins with the FHIR element it is about (a Bundle
 #: path, or a resource named by its profile where the field is missing).

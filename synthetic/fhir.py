@@ -32,6 +32,8 @@ from contracts.fhir_mapping import (
 
 AGB = "http://fhir.nl/fhir/NamingSystem/agb-z"
 DOSSIER_SYSTEM = "urn:oid:2.16.840.1.113883.2.4.3.11.999.77"  # a sender's own dossier numbers (synthetic)
+#: The base of the (made-up) FHIR server of a sender: an entry's fullUrl is `<base>/<Type>/<id>`.
+SENDER_BASE = "https://fhir.sender.example"
 #: The first code the table lists for a value is the one written.
 _CODE_OF: dict[str, dict[str, tuple[str, str]]] = {
     concept.field: {value: code for code, value in reversed(list(concept.values.items()))} for concept in CONCEPTS
@@ -105,7 +107,7 @@ def _bundle(dossier: str, version: str | None, resources: list[dict]) -> dict:
                     "identifier": {"system": DOSSIER_SYSTEM, "value": dossier}}
     if version:
         bundle["meta"] = {"versionId": version}
-    bundle["entry"] = [{"fullUrl": f"urn:perispiegel:{resource['resourceType']}/{resource['id']}",
+    bundle["entry"] = [{"fullUrl": f"{SENDER_BASE}/{resource['resourceType']}/{resource['id']}",
                         "resource": resource} for resource in resources]
     return bundle
 

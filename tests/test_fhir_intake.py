@@ -424,3 +424,163 @@ def test_an_objection_is_honoured_unread_also_when_the_rest_of_its_bundle_would_
     assert (delivery.records_read, delivery.records_objected, delivery.records_rejected) == (1, 1, 0)
     assert result.objections["dossier_id"].to_list() == ["D1-1"]
     assert result.rejected.height == 0
+
+
+# ----------------------------------------------------------------------------------------------------------
+# What a fresh-eyes review of the intake found (each first reproduced, then fixed)
+# ----------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("content", [
+    '{"resourceType": "Bundle", "type": "collection", "total": ' + "9" * 5000 + "}",
+    '{"resourceType": "Bundle", "type": "collection", "identifier": {"value": "\\ud800"}}',
+])
+def test_a_number_too_long_or_a_lone_surrogate_is_a_rejection_with_a_reason_not_a_crash(content):
+    delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(bundle(dossier_id="A-1"), content))
+    assert (delivery.records_read, delivery.records_accepted, delivery.records_rejected) == (2, 1, 1)
+    assert result.rejected["error_codes"].to_list() == ["invalid_json:record"]
+    assert any(words in result.rejected["message_nl"][0] for words in ("te veel cijfers", "losse surrogaat"))
+    delivery, _ = validate("lvr1_P0001_2024-04.json", content)
+    assert delivery.error_code == "not_fhir"
+
+
+def test_a_bsn_never_becomes_the_dossier_number():
+    document = bundle()
+    child = next(entry["resource"] for entry in document["entry"] if entry["resource"].get("id") == "child-1")
+    child["identifier"] = [{"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "123456782"}]
+    document["identifier"]["value"] = "D1"
+    _, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert result.accepted["dossier_id"].to_list() == ["D1-1"]
+    document["entry"].append({"resource": entry_of(bundle(objection="1"), "Consent")})
+    _, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert result.objections["dossier_id"].to_list() == ["D1-1"]
+
+
+def test_an_objection_whose_key_cannot_be_read_is_refused_without_quoting_anything():
+    document = bundle(objection="1")
+    del document["identifier"]
+    for entry in document["entry"]:
+        entry["resource"].pop("identifier", None)
+        if entry["resource"].get("id") == "woman":
+            entry["resource"]["birthDate"] = "Jansen SECRET"
+    delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert (delivery.records_read, delivery.records_rejected) == (1, 1)
+    assert result.rejected["error_codes"].to_list() == ["objection_not_recorded:dossier_id"]
+    assert "SECRET" not in " ".join([*result.rejected["message_en"], *result.rejected["raw"]])
+
+
+def test_an_objection_with_a_consent_written_oddly_is_still_honoured_unread():
+    document = bundle(objection="1")
+    consent = entry_of(document, "Consent")
+    consent["provision"] = [{"type": "deny"}]
+    entry_of(document, "Patient")["birthDate"] = "Jansen SECRET"
+    delivery, _ = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert (delivery.records_objected, delivery.records_rejected) == (1, 0)
+
+
+def test_a_withdrawn_objection_is_no_objection():
+    consent = entry_of(bundle(objection="1"), "Consent")
+    document = bundle()
+    document["entry"].append({"resource": {**consent, "status": "inactive"}})  # she withdrew her objection
+    delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert (delivery.records_accepted, delivery.records_objected) == (1, 0), messages(result)
+
+
+def test_another_womans_episode_or_an_unresolved_woman_makes_no_child_of_her():
+    document = bundle()
+    document["entry"] += [{"resource": {"resourceType": "Patient", "id": "woman2", "birthDate": "1970-01-01"}},
+                          {"resource": {"resourceType": "EpisodeOfCare", "id": "other", "status": "finished",
+                                        "patient": {"reference": "Patient/woman2"}}}]
+    delivery, _ = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert (delivery.records_read, delivery.records_accepted) == (1, 1)
+    document = bundle(objection="1")
+    entry_of(document, "EpisodeOfCare")["patient"]["reference"] = "Patient/nobody"
+    entry_of(document, "Consent")["patient"] = {"reference": "Patient/woman"}
+    delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert (delivery.records_read, delivery.records_objected) == (1, 1)
+    assert result.objections["dossier_id"].to_list() == ["D1-1"]
+
+
+def test_resources_without_ids_are_found_by_their_full_url():
+    document = bundle()
+    for entry in document["entry"]:
+        entry["resource"].pop("id", None)
+    delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert (delivery.records_read, delivery.records_accepted) == (1, 1), messages(result)
+
+
+def twins(**second: str | None) -> dict:
+    return bundle_of([child_row(dossier_id="T-1", plurality="2"),
+                      child_row(dossier_id="T-2", plurality="2", birth_order="2", **second)])
+
+
+def test_a_twins_error_rejects_that_twin_only_and_its_hints_are_its_own():
+    document = twins()
+    weights = [entry["resource"] for entry in document["entry"]
+               if entry["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "8339-4"]
+    weights[1]["code"]["coding"][0]["system"] = "http://snomed.info/sct"
+    child_2 = next(entry["resource"] for entry in document["entry"] if entry["resource"].get("id") == "child-2")
+    child_2["extension"][0]["valueDateTime"] = "2024-04-10"
+    _, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert result.accepted["dossier_id"].to_list() == ["T-1"]
+    assert result.rejected["dossier_id"].to_list() == ["T-2"]
+    document = twins()
+    child_2 = next(entry["resource"] for entry in document["entry"] if entry["resource"].get("id") == "child-2")
+    child_2["extension"][0]["valueDateTime"] = "2024-04-10"
+    _, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    times = result.hints.filter(pl.col("field") == "child_birth_time")
+    assert times["dossier_id"].to_list() == ["T-2"] * times.height and times.height >= 1
+
+
+def test_a_childs_fact_said_of_an_organisation_is_an_error():
+    document = bundle()
+    entry_of(document, "Observation", "8339-4")["subject"]["reference"] = "Organization/organisation"
+    _, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert "'Organization/organisation' is not a Patient" in messages(result)
+
+
+@pytest.mark.parametrize(("status", "epidural"), [("completed", True), ("in-progress", True), ("not-done", False),
+                                                    ("preparation", None), ("unknown", None)])
+def test_a_procedure_counts_as_done_only_when_its_status_says_so(status, epidural):
+    document = bundle_of([child_row(epidural="1")])
+    procedure = entry_of(document, "Procedure", "18946005")
+    procedure["status"] = status
+    _, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert result.accepted["epidural"].to_list() == [epidural]
+
+
+def test_twins_without_birth_orders_get_no_made_up_keys():
+    document = twins()
+    for entry in document["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Patient" and resource.get("multipleBirthInteger"):
+            resource.pop("identifier", None)
+            del resource["multipleBirthInteger"]
+            resource["multipleBirthBoolean"] = True
+    document["identifier"]["value"] = "TW"
+    delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert (delivery.records_read, delivery.records_rejected) == (2, 2)
+    assert "duplicate_dossier" not in " ".join(result.rejected["error_codes"])
+
+
+def test_a_bundle_the_library_cannot_read_keeps_its_dossier_number_for_the_sender():
+    _, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(observation_without_status()))
+    assert result.rejected["dossier_id"].to_list() == ["D1-1"]
+
+
+def test_a_wrong_unit_of_gravidity_is_a_hint_in_words_not_a_rejection():
+    document = bundle()
+    document["entry"].append({"resource": {
+        "resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/woman"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": "11996-6"}]},
+        "valueQuantity": {"value": 2, "system": "http://unitsofmeasure.org", "code": "kg"}}})
+    delivery, result = validate("lvr1_P0001_2024-04.ndjson", ndjson(document))
+    assert delivery.records_accepted == 1
+    assert any("'kg' is geen eenheid van graviditeit" in hint for hint in result.hints["message_nl"])
+
+
+def test_library_and_json_reasons_are_said_in_dutch():
+    _, result = validate("lvr1_P0001_2024-04.ndjson", ndjson('{"resourceType": "Bundle",', bundle(
+        mother_birth_date="1990-02-30")))
+    dutch = " ".join(result.rejected["message_nl"])
+    assert "er werd een naam tussen dubbele aanhalingstekens verwacht" in dutch
+    assert "geen datum (JJJJ-MM-DD, een echte dag)" in dutch

@@ -26,7 +26,7 @@ from auth.users import ACCOUNT_ROLES
 from contracts.delivery_format import COLUMNS, FIELD_BY_NAME, Discipline
 from contracts.fhir_mapping import DERIVED_CONCEPTS
 from exports import FORMATS as EXPORT_FORMATS
-from loader.fhir import FHIR_PROBLEMS
+from loader.fhir import FHIR_PROBLEMS, FHIR_REASONS, JSON_TYPES
 from loader.finding import UNREADABLE_REASONS
 from loader.hints import RECORD_HINTS
 from loader.messages import FIELDS_WITH_UNIT, STORED_LANGUAGES
@@ -114,6 +114,8 @@ CODE_LISTS: dict[str, tuple[str, ...]] = {
     "indicator_exclusions": tuple(id for id, definition in CATALOGUE.items() if definition.exclusions),
     "births_column": tuple(entry.column for entry in births_dictionary()),
     "fhir_problem": FHIR_PROBLEMS,
+    "json_type": JSON_TYPES,
+    "fhir_reason": FHIR_REASONS,
     "fhir_concept": DERIVED_CONCEPTS,
 }
 
