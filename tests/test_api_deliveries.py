@@ -195,6 +195,20 @@ def test_any_account_validates_naming_the_organisation(server, sqlite_engine):
     assert response.status_code == 200 and response.get_json()["records_accepted"] == 1
 
 
+def test_validating_for_another_organisation_does_not_tell_whether_it_delivered(server, sender, sqlite_engine,
+                                                                                tmp_path):
+    for _ in range(2):  # P0001 delivers April twice: the file and _resend1
+        assert sender.post(APRIL, data=ndjson(bundle_of([child_of(1)])), content_type=NDJSON).status_code == 202
+    user, _ = add_user(sqlite_engine, "vendor", "researcher")
+    vendor = client_with(server, create_token(sqlite_engine, user, "test"))
+    response = vendor.post("/api/v1/deliveries/validate?month=2023-04&org=P0001",
+                           data=ndjson(bundle_of([child_of(1)])), content_type=NDJSON)
+    assert response.get_json()["file_name"] == "lvr1_P0001_2023-04.ndjson"  # not _resend2: that would tell
+    own = sender.post("/api/v1/deliveries/validate?month=2023-04", data=ndjson(bundle_of([child_of(1)])),
+                      content_type=NDJSON)
+    assert own.get_json()["file_name"] == "lvr1_P0001_2023-04_resend2.ndjson"  # the sender's own: what it will be
+
+
 def test_the_operation_outcome_names_the_fhir_element(sender):
     response = sender.post("/api/v1/deliveries/validate?month=2023-04",
                            data=ndjson(bundle_of([child_of(1)]), wrong_unit(bundle_of([child_of(2)]))),
