@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from contracts.delivery_format import COLUMNS
+
 NICTIZ = Path(__file__).parent / "fixtures" / "fhir" / "nictiz"
 #: The scenario's resources, in the order a sender would put them in the Bundle.
 SCENARIO_FILES = (
@@ -28,6 +30,22 @@ WOMAN = """<Patient xmlns="http://hl7.org/fhir">
   <address><use value="home"/><postalCode value="3511 AB"/></address>
 </Patient>"""
 ORGANISATION = "00001111"  # the identifier of the example's midwifery practice
+
+
+def child_row(**overrides: str | None) -> dict:
+    """A valid midwife's record of a singleton born 10 April 2024 at home (the delivery format's columns as text),
+    with `overrides`; `synthetic.fhir.bundle_of([child_row()])` makes it a Bundle."""
+    row = {name: None for name in COLUMNS}
+    row.update(dossier_id="D1-1", dossier_version="1", org_code="P0001", objection="0",
+               mother_birth_date="1990-05-01", mother_postcode4="3511", child_birth_date="2024-04-10",
+               child_birth_time="10:15", child_sex="F", plurality="1", birth_order="1", birth_weight_g="3450",
+               gestational_age_days="280", parity="0", previous_caesarean="0", smoking="0",
+               booking_gestational_age_days="60", care_level_onset="midwife", referral_during_labour="0",
+               onset_of_labour="spontaneous", presentation="cephalic", mode_of_birth="spontaneous",
+               place_of_birth="home", episiotomy="0", perineal_tear="1", blood_loss_ml="300",
+               vital_status_birth="live", apgar_5min="9", first_feed="breast")
+    row.update(overrides)
+    return row
 
 
 def resource_text(name: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from fhir_scenario import ORGANISATION, scenario_bundle
+from fhir_scenario import ORGANISATION, child_row, scenario_bundle
 from sqlalchemy import Engine
 
 from contracts.delivery_format import COLUMNS
@@ -150,20 +150,6 @@ def test_the_nictiz_onset_example_with_a_code_beginning_with_a_space_rejects_its
 # ----------------------------------------------------------------------------------------------------------
 # A corpus of malformed FHIR: each a clear message, nothing lost
 # ----------------------------------------------------------------------------------------------------------
-
-def child_row(**overrides: str | None) -> dict:
-    row = {name: None for name in COLUMNS}
-    row.update(dossier_id="D1-1", dossier_version="1", org_code="P0001", objection="0",
-               mother_birth_date="1990-05-01", mother_postcode4="3511", child_birth_date="2024-04-10",
-               child_birth_time="10:15", child_sex="F", plurality="1", birth_order="1", birth_weight_g="3450",
-               gestational_age_days="280", parity="0", previous_caesarean="0", smoking="0",
-               booking_gestational_age_days="60", care_level_onset="midwife", referral_during_labour="0",
-               onset_of_labour="spontaneous", presentation="cephalic", mode_of_birth="spontaneous",
-               place_of_birth="home", episiotomy="0", perineal_tear="1", blood_loss_ml="300",
-               vital_status_birth="live", apgar_5min="9", first_feed="breast")
-    row.update(overrides)
-    return row
-
 
 def bundle(**overrides: str | None) -> dict:
     return bundle_of([child_row(**overrides)])
