@@ -50,7 +50,7 @@ from loader.refresh_lock import refresh_lock, this_process
 from loader.register import RegisterChange, read_organisations_file, register_changes, upsert_organisations
 from loader.results import ValidationResult
 from loader.storage import STAGING_TABLE, _create_staging_table, _Ids, _store_batch, known_hashes
-from loader.validate import validate_deliveries
+from loader.validate import reading_processes, validate_deliveries
 from settings import REFERENCE_FOLDER, whole_number_from_environment
 from tables.register import read_register
 from tables.schema import (
@@ -184,7 +184,8 @@ def run_refresh(
 
     Files already loaded (same SHA-256) are skipped; with nothing new the status is `unchanged` and the data
     version stays. How many published versions are kept is read here, once (`versions_to_keep`): a wrong
-    setting is refused before anything is logged or stored. Raises FileNotFoundError when `source_dir` is not a
+    setting is refused before anything is logged or stored, and so is how many processes read the files
+    (`loader.validate.reading_processes`). Raises FileNotFoundError when `source_dir` is not a
     folder, and `loader.refresh_lock.RefreshAlreadyRunningError` (logging nothing) while another refresh runs.
     """
     clock = time.perf_counter()
@@ -193,11 +194,12 @@ def run_refresh(
     if not source_dir.is_dir():
         raise FileNotFoundError(f"delivery folder not found: {source_dir}")
     keep_versions = versions_to_keep()
+    processes = reading_processes()
     with refresh_lock(engine):
         refresh_id = _start_refresh(engine, source_dir, _now())
         try:
             return _refresh(source_dir, engine, refresh_id, organisations_file, postcode_file, percentiles_file,
-                            keep_versions, report, clock)
+                            keep_versions, report, clock, processes)
         except BaseException:
             with engine.begin() as connection:
                 connection.execute(update(refreshes).where(refreshes.c.refresh_id == refresh_id)
@@ -206,7 +208,8 @@ def run_refresh(
 
 
 def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_file: Path, postcode_file: Path,
-             percentiles_file: Path, keep_versions: int, report: Progress, clock: float) -> RefreshSummary:
+             percentiles_file: Path, keep_versions: int, report: Progress, clock: float,
+             processes: int = 1) -> RefreshSummary:
     report("register", 0, 1)
     register = read_organisations_file(organisations_file)
     report("register", 1, 1)
@@ -231,7 +234,7 @@ def _refresh(source_dir: Path, engine: Engine, refresh_id: int, organisations_fi
         _create_staging_table(connection)
         report("validate", 0, len(paths))
         for batch in new_files.batches():  # unreadable files too: each gets its deliveries row with the reason
-            result = validate_deliveries(batch, register_frame)
+            result = validate_deliveries(batch, register_frame, processes)
             summary.records_not_stored += _store_batch(connection, result, refresh_id, ids)
             summary.add(result)
             report("validate", new_files.read, len(paths))

@@ -20,13 +20,19 @@ that what is stored is what was read. Everything is column-wise polars: the file
 
 from __future__ import annotations
 
+import atexit
+import concurrent.futures
+import concurrent.futures.process
+import itertools
+import multiprocessing
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from contracts.delivery_format import COLUMNS, FIELDS
-from loader.fhir import dossier_rows, element_column
+from loader.fhir import dossier_rows, element_column, is_fhir_name
 from loader.files import FileCheck, check_file
 from loader.finding import ReceivedFile, read_delivery_file
 from loader.hints import RECORD_HINTS
@@ -56,16 +62,20 @@ from loader.results import (
     ValidationResult,
     _empty,
 )
+from settings import whole_number_from_environment
 from texts import text
 
 
-def validate_deliveries(received: Sequence[ReceivedFile], organisations: pl.DataFrame) -> ValidationResult:
+def validate_deliveries(received: Sequence[ReceivedFile], organisations: pl.DataFrame,
+                        processes: int = 1) -> ValidationResult:
     """Validate a batch of received delivery files against the delivery format and the organisation register.
 
-    `organisations` needs `org_code` and `org_type`.
+    `organisations` needs `org_code` and `org_type`. `processes`: how many processes may read the files (the
+    refresh gives `reading_processes()`; reading FHIR is slow, and each file is read on its own): with more than
+    one, a batch with at least `PARALLEL_FROM_BYTES` of FHIR is read by a pool of that many worker processes.
     """
     org_types = dict(zip(organisations["org_code"].to_list(), organisations["org_type"].to_list(), strict=True))
-    checks = [check_file(file, org_types) for file in received]
+    checks = _checked(received, org_types, processes)
     files = [check.delivery for check in checks]
     parsed = parse_bodies([(index, check.body) for index, check in enumerate(checks) if check.body is not None])
     fhir_records, fhir_hints = dossier_rows([(index, check.dossiers) for index, check in enumerate(checks)
@@ -77,6 +87,55 @@ def validate_deliveries(received: Sequence[ReceivedFile], organisations: pl.Data
     read = parsed.group_by("file_index").len() if parsed.height else None
     _count_per_file(result, dict(read.iter_rows()) if read is not None else {})
     return result
+
+
+#: A batch is read in parallel when its FHIR files hold at least this many bytes (a pool costs a second to start).
+PARALLEL_FROM_BYTES = 4 * 1024 * 1024
+#: The environment variable for how many processes a refresh reads delivery files with (default: the CPUs).
+READING_PROCESSES_VARIABLE = "PERISPIEGEL_READING_PROCESSES"
+
+
+def reading_processes() -> int:
+    """How many processes a refresh reads delivery files with: `PERISPIEGEL_READING_PROCESSES`, default the number
+    of CPUs this process may use (1: no worker processes)."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return whole_number_from_environment(READING_PROCESSES_VARIABLE, available, minimum=1)
+
+
+def _checked(received: Sequence[ReceivedFile], org_types: dict[str, str], processes: int) -> list[FileCheck]:
+    """The file-level checks (and, for FHIR, the reading of every Bundle) of each file, in the order given: in a
+    pool of `processes` worker processes when that is worth it, else here. A pool that cannot be started (no
+    semaphores in a container) reads here too."""
+    fhir_bytes = sum(len(file.data or b"") for file in received if is_fhir_name(file.path.name))
+    if processes > 1 and fhir_bytes >= PARALLEL_FROM_BYTES:
+        pool = _reading_pool(processes)
+        if pool is not None:
+            try:
+                return list(pool.map(check_file, received, itertools.repeat(org_types), chunksize=4))
+            except concurrent.futures.process.BrokenProcessPool:
+                # A worker could not start (e.g. a main module a spawned process cannot import) or died: read here,
+                # and from now on (the pure checks give the same answer wherever they run).
+                pool.shutdown(wait=False, cancel_futures=True)
+                _POOLS[processes] = None
+    return [check_file(file, org_types) for file in received]
+
+
+_POOLS: dict[int, concurrent.futures.ProcessPoolExecutor | None] = {}  # None: could not be used
+
+
+def _reading_pool(processes: int) -> concurrent.futures.ProcessPoolExecutor | None:
+    """One pool of worker processes per size, started once and kept for the next batches (spawned: a fork of a
+    process holding database connections and polars' threads is not safe), shut down when the process ends."""
+    if processes not in _POOLS:
+        try:
+            pool = concurrent.futures.ProcessPoolExecutor(max_workers=processes,
+                                                          mp_context=multiprocessing.get_context("spawn"))
+        except (OSError, NotImplementedError, ImportError):
+            _POOLS[processes] = None
+            return None
+        atexit.register(pool.shutdown)
+        _POOLS[processes] = pool
+    return _POOLS[processes]
 
 
 def _objections_of_rejected_files(checks: list[FileCheck]) -> pl.DataFrame:

@@ -570,3 +570,27 @@ def test_library_and_json_reasons_are_said_in_dutch():
     dutch = " ".join(result.rejected["message_nl"])
     assert "er werd een naam tussen dubbele aanhalingstekens verwacht" in dutch
     assert "geen datum (JJJJ-MM-DD, een echte dag)" in dutch
+
+
+def test_reading_in_worker_processes_gives_the_same_result_as_reading_here(monkeypatch):
+    import loader.validate as validate_module
+
+    monkeypatch.setattr(validate_module, "PARALLEL_FROM_BYTES", 0)
+    files = [received(Path(f"lvr1_P0001_2024-0{month}.ndjson"),
+                      ndjson(bundle(dossier_id=f"M{month}-1", child_birth_date=f"2024-0{month}-10"),
+                             two_weights()).encode(), datetime(2024, 6, 1, tzinfo=UTC)) for month in (4, 5)]
+    files.append(received(Path("lvr1_P0001_2024-05.csv"), b"not a header\n", datetime(2024, 6, 1, tzinfo=UTC)))
+    here = validate_deliveries(files, REGISTER, processes=1)
+    there = validate_deliveries(files, REGISTER, processes=2)
+    assert there.accepted.equals(here.accepted) and there.rejected.equals(here.rejected)
+    assert there.hints.equals(here.hints)
+    assert [vars(delivery) for delivery in there.files] == [vars(delivery) for delivery in here.files]
+    assert [delivery.records_read for delivery in here.files] == [2, 2, 0]
+    assert validate_module._POOLS[2] is not None  # read by the pool, not by the fallback
+
+
+def test_a_wrong_number_of_reading_processes_is_refused_before_a_refresh_starts(sqlite_engine: Engine,
+                                                                                  tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("PERISPIEGEL_READING_PROCESSES", "twee")
+    with pytest.raises(ValueError, match="PERISPIEGEL_READING_PROCESSES must be a whole number"):
+        run_refresh(tmp_path, sqlite_engine)
