@@ -3,6 +3,7 @@
 Usage:
     .venv/bin/python benchmarks/bench_load.py [--years 2024] [--ten-years] [--databases sqlite,postgres]
     .venv/bin/python benchmarks/bench_load.py --fhir [--scale 1.0] [--databases sqlite]
+    .venv/bin/python benchmarks/bench_load.py --mixed [--scale 1.0]
 
 Every step runs in a child process so its peak memory (ru_maxrss) is its own. Machines here are shared
 and noisy, so next to the wall-clock seconds each load is also given as a ratio against a baseline
@@ -13,7 +14,9 @@ ten years with peak memory < 4 GB.
 `--fhir` (issue 16): the same year generated twice from the same seed, once as CSV and once with every organisation
 sending FHIR (NDJSON of R4 Bundles, `generate_deliveries(fhir_share=1.0)`; the generator keeps the files it plants
 errors in as CSV), and the same files loaded both ways in this run: records per second and peak memory of each, and
-the FHIR load as a ratio to the CSV load (target: within 3×).
+the FHIR load as a ratio to the CSV load (target: within 3×). `--mixed`: a year with half the organisations sending
+FHIR, loaded beside the same year as CSV only: the same births published, and the linkage's precision and recall
+against the generator's truth (target ≥ 99.5%).
 """
 
 from __future__ import annotations
@@ -185,6 +188,52 @@ def compare_fhir(year: int, kinds: list[str], scale: float) -> None:
                           "same_births": fhir_row["births"] == csv_row["births"]}))
 
 
+CHILD_MIXED_CHECK = """
+import sys, json
+from pathlib import Path
+import polars as pl
+from sqlalchemy import create_engine
+from loader.bulk import read_records
+from loader.linkage import link_records, pairwise_quality
+out, url, csv_url = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+with create_engine(url).connect() as connection:
+    births = pl.read_database("SELECT * FROM births", connection).drop("data_version")
+    stored = read_records(connection)
+with create_engine(csv_url).connect() as connection:
+    csv_births = pl.read_database("SELECT * FROM births", connection).drop("data_version")
+organisations = pl.read_csv("data/reference/organisations.csv", infer_schema=False)
+truth = pl.read_csv(out / "_truth" / "links.csv", infer_schema=False)
+quality = pairwise_quality(link_records(stored, organisations), truth)
+columns = births.columns
+print(json.dumps({"births": births.height, "csv_births": csv_births.height,
+                  "same_births": births.sort(columns).equals(csv_births.sort(columns)),
+                  "precision": round(quality["precision"], 5), "recall": round(quality["recall"], 5)}))
+"""
+
+
+def mixed_year(year: int, scale: float, share: float = 0.5) -> None:
+    """A national year with a share of the organisations sending FHIR, against the same year as CSV only: the
+    published births compared row by row, and the linkage's precision and recall against the generator's truth."""
+    suffix = "" if scale == 1.0 else f"-scale{scale}"
+    csv_year = BENCH_DIR / f"deliveries-{year}-{year}{suffix}"
+    mixed = BENCH_DIR / f"deliveries-{year}-{year}-mixed{share}{suffix}"
+    for folder, fhir_share in ((csv_year, 0.0), (mixed, share)):
+        if not (folder / "_truth").exists():
+            seconds, peak, line = run_child(CHILD_GENERATE, json.dumps([year]), str(folder), str(scale),
+                                            str(fhir_share))
+            print(f"generate {folder.name}: {seconds:.1f} s, {json.loads(line)['fhir_files']} FHIR files", flush=True)
+    with tempfile.TemporaryDirectory() as workdir:
+        urls = {name: f"sqlite:///{Path(workdir) / f'{name}.db'}" for name in ("csv", "mixed")}
+        for name, folder in (("csv", csv_year), ("mixed", mixed)):
+            seconds, peak, line = run_child(CHILD_LOAD, str(folder), urls[name])
+            summary = json.loads(line)
+            print(json.dumps({"load": name, "seconds": round(seconds, 1), "peak_mb": round(peak),
+                              "records": summary["records_read"], "births": summary["births"],
+                              "linkage_rate": summary["linkage_rate"]}), flush=True)
+        _, _, line = run_child(CHILD_MIXED_CHECK, str(mixed), urls["mixed"], urls["csv"])
+        print(line, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--year", type=int, default=2024)
@@ -192,10 +241,15 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--fhir", action="store_true", help="one year as CSV and as FHIR, the FHIR load against CSV")
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ 165,000 births a year")
+    parser.add_argument("--mixed", action="store_true",
+                        help="half the organisations send FHIR: the same births as CSV only, and the linkage quality")
     arguments = parser.parse_args()
     kinds = [kind for kind in arguments.databases.split(",") if kind]
     if arguments.fhir:
         compare_fhir(arguments.year, kinds, arguments.scale)
+        return
+    if arguments.mixed:
+        mixed_year(arguments.year, arguments.scale)
         return
     results = bench("1 year", [arguments.year], kinds)
     if arguments.ten_years:

@@ -166,6 +166,9 @@ def _resource(concept: Concept, value: str, subject: str, focus: str | None) -> 
     system, code = concept.code
     reference = {"subject": {"reference": subject}}
     if concept.resource == "Procedure":
+        # A Procedure has no focus: one said of a single child (the records of twins differ) has that child as
+        # its subject.
+        reference = {"subject": {"reference": focus or subject}}
         procedure: dict = {"resourceType": "Procedure", "id": _id(concept.field, subject, focus),
                            "status": "completed" if value == "1" else "not-done",
                            "code": {"coding": [{"system": system, "code": code}]}, **reference}

@@ -115,6 +115,10 @@ def _with_slips(records: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame
         record_minute=pl.when(pl.lit(pl.Series(time_missing))).then(None).otherwise(pl.lit(pl.Series(minute))),
         birth_weight_g=pl.Series(grams), mother_postcode4=pl.Series(postcode),
         mother_birth_date=pl.when(pl.lit(pl.Series(swap)) & swappable).then(swapped).otherwise(mother),
+    ).with_columns(
+        # The woman is typed in once per dossier: her children's records of one discipline carry the same slips
+        # (what the first child's record got), as one FHIR Bundle has one woman.
+        pl.col("mother_postcode4", "mother_birth_date").first().over("birth_event_id"),
     )
 
 
