@@ -65,7 +65,13 @@ from pathlib import Path
 from tables.database import make_engine
 from loader.refresh import run_refresh
 summary = run_refresh(Path(sys.argv[1]), make_engine(sys.argv[2]))
-print(json.dumps(dataclasses.asdict(summary), default=str))
+import resource
+import loader.validate
+for pool in loader.validate._POOLS.values():  # the reading processes, so that their peak memory is counted
+    if pool is not None:
+        pool.shutdown()
+workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({**dataclasses.asdict(summary), "reading_processes_peak_mb": round(workers_mb)}, default=str))
 """
 
 
@@ -174,6 +180,7 @@ def compare_fhir(year: int, kinds: list[str], scale: float) -> None:
                 summary = json.loads(line)
                 rows[(label, kind)] = {"step": f"load {len(fhir_files):,} files as {label}", "database": kind,
                                        "seconds": round(seconds, 1), "peak_mb": round(peak),
+                                       "worker_peak_mb": summary.get("reading_processes_peak_mb"),
                                        "records": summary["records_read"],
                                        "records_per_second": round(summary["records_read"] / seconds),
                                        "births": summary["births"], "linkage_rate": summary["linkage_rate"]}
@@ -184,7 +191,8 @@ def compare_fhir(year: int, kinds: list[str], scale: float) -> None:
         print(json.dumps({"database": kind, "fhir_to_csv_seconds": round(fhir_row["seconds"] / csv_row["seconds"], 1),
                           "fhir_records_per_second": fhir_row["records_per_second"],
                           "csv_records_per_second": csv_row["records_per_second"],
-                          "fhir_peak_mb": fhir_row["peak_mb"], "csv_peak_mb": csv_row["peak_mb"],
+                          "fhir_peak_mb": fhir_row["peak_mb"], "fhir_worker_peak_mb": fhir_row["worker_peak_mb"],
+                          "csv_peak_mb": csv_row["peak_mb"],
                           "same_births": fhir_row["births"] == csv_row["births"]}))
 
 
