@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +117,18 @@ def drop_postgres(url: str) -> None:
         connection.execute(text(f'drop database if exists "{url.rsplit("/", 1)[1]}" with (force)'))
 
 
+def load_each(folder: Path, kinds: list[str], workdir: Path) -> Iterator[tuple[str, float, float, dict]]:
+    """Load `folder` into a fresh database of each kind, each in a child process: (kind, seconds, peak MB, the
+    refresh's summary)."""
+    for kind, url in database_urls(kinds, workdir).items():
+        try:
+            seconds, peak, line = run_child(CHILD_LOAD, str(folder), url)
+        finally:
+            if kind == "postgres":
+                drop_postgres(url)
+        yield kind, seconds, peak, json.loads(line)
+
+
 def bench(label: str, years: list[int], kinds: list[str], scale: float = 1.0, fhir_share: float = 0.0) -> list[dict]:
     suffix = ("" if scale == 1.0 else f"-scale{scale}") + (f"-fhir{fhir_share}" if fhir_share else "")
     deliveries = BENCH_DIR / f"deliveries-{years[0]}-{years[-1]}{suffix}"
@@ -129,13 +142,7 @@ def bench(label: str, years: list[int], kinds: list[str], scale: float = 1.0, fh
     baseline_seconds, _, rows = run_child(CHILD_BASELINE, str(deliveries))
     print(f"baseline read_csv {label}: {baseline_seconds:.1f} s for {rows} records", flush=True)
     with tempfile.TemporaryDirectory() as workdir:
-        for kind, url in database_urls(kinds, Path(workdir)).items():
-            try:
-                seconds, peak, line = run_child(CHILD_LOAD, str(deliveries), url)
-            finally:
-                if kind == "postgres":
-                    drop_postgres(url)
-            summary = json.loads(line)
+        for kind, seconds, peak, summary in load_each(deliveries, kinds, Path(workdir)):
             records = summary.get("records_read", 0)
             row = {
                 "step": f"load {label} {kind}", "seconds": round(seconds, 1), "peak_mb": round(peak),
@@ -171,13 +178,7 @@ def compare_fhir(year: int, kinds: list[str], scale: float) -> None:
                 os.link(source / path.parent.name / name, target / path.parent.name / name)
         rows = {}
         for label, folder in (("CSV", same_csv), ("FHIR", same_fhir)):
-            for kind, url in database_urls(kinds, Path(workdir)).items():
-                try:
-                    seconds, peak, line = run_child(CHILD_LOAD, str(folder), url)
-                finally:
-                    if kind == "postgres":
-                        drop_postgres(url)
-                summary = json.loads(line)
+            for kind, seconds, peak, summary in load_each(folder, kinds, Path(workdir)):
                 rows[(label, kind)] = {"step": f"load {len(fhir_files):,} files as {label}", "database": kind,
                                        "seconds": round(seconds, 1), "peak_mb": round(peak),
                                        "worker_peak_mb": summary.get("reading_processes_peak_mb"),
