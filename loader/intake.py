@@ -171,7 +171,8 @@ def feedback_of(result: ValidationResult, language: str, file_index: int = 0) ->
     dossiers.sort(key=lambda dossier: (dossier.line_number is None, dossier.line_number or 0))
     file_message = delivery.message_nl if language == "nl" else delivery.message_en
     if delivery.rejected_whole:
-        message = text("api_deliveries.rejected_whole", language, reason=file_message or delivery.error_code)
+        reason = (file_message or delivery.error_code or "").rstrip(".")  # the sentence ends once
+        message = text("api_deliveries.rejected_whole", language, reason=reason)
     else:
         message = text("api_deliveries.summary", language, read=delivery.records_read,
                        accepted=delivery.records_accepted, rejected=delivery.records_rejected,
