@@ -22,8 +22,7 @@ from flask import current_app, jsonify, request
 import auth
 from api.routes import _engine, _error, blueprint
 from auth.users import SENDER_ROLE
-from contracts.delivery_format import Discipline
-from contracts.fhir_mapping import FHIR_EXTENSIONS
+from contracts.delivery_format import FILE_EXTENSIONS, Discipline
 from loader.intake import (
     Feedback,
     IntakeError,
@@ -47,7 +46,7 @@ FORMAT_OF_MEDIA_TYPE = {
     "application/fhir+xml": "xml", "application/xml": "xml", "text/xml": "xml",
     "text/csv": "csv",
 }
-FORMATS = ("csv", *FHIR_EXTENSIONS)
+FORMATS = FILE_EXTENSIONS
 PARAMETERS = ("discipline", "month", "format", "lang")
 #: How often a store is tried again with the next resend number when another request took the name meanwhile.
 STORE_ATTEMPTS = 5

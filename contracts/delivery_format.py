@@ -31,13 +31,17 @@ DISCIPLINE_ORGANISATION_TYPE: dict[Discipline, str] = {
     Discipline.PAEDIATRICIAN: "hospital",
 }
 
+#: How a delivery file's name may end: CSV, or FHIR (`contracts.fhir_mapping`: one Bundle in JSON, NDJSON of Bundles,
+#: one Bundle in XML).
+FHIR_EXTENSIONS = ("json", "ndjson", "xml")
+FILE_EXTENSIONS = ("csv", *FHIR_EXTENSIONS)
 #: `lvr1_P0001_2023-04.csv`, a resend `lvr1_P0001_2023-04_resend1.csv`; the extension in any case (`.CSV`). A FHIR
-#: delivery (`contracts.fhir_mapping`) is named alike, ending in `.json`, `.ndjson` or `.xml`.
+#: delivery is named alike, ending in `.json`, `.ndjson` or `.xml`.
 #: A name that matches may still be refused: a month outside 01–12, a resend number outside `RESENDS`, an
 #: organisation code longer than `MAX_ORG_CODE_LENGTH`.
 FILE_NAME_PATTERN = re.compile(
     r"^(?P<discipline>lvr1|lvr2|lnr)_(?P<org_code>[A-Z0-9]+)_(?P<month>\d{4}-\d{2})(?:_resend(?P<resend>\d+))?"
-    r"\.(?i:csv|json|ndjson|xml)$"
+    r"\.(?i:" + "|".join(FILE_EXTENSIONS) + ")$"
 )
 #: The resend numbers a file name may carry: `_resend1` … `_resend99` (a first delivery has none).
 RESENDS = range(1, 100)

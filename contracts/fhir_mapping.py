@@ -41,8 +41,6 @@ FOCUS_EXTENSION_STU3 = ("http://nictiz.nl/fhir/StructureDefinition/Observation-f
                         "http://nictiz.nl/fhir/StructureDefinition/observation-focusSTU3")
 #: The time of birth: the core extension on the child's Patient.
 BIRTH_TIME_EXTENSION = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
-#: A Bundle's file extension names how it is written.
-FHIR_EXTENSIONS = ("json", "ndjson", "xml")
 FhirVersion = Literal["R4", "STU3"]
 
 #: What a concept says about: the woman, one child, or the birth (pregnancy and labour: each child of the Bundle

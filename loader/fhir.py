@@ -31,7 +31,7 @@ import polars as pl
 from lxml import etree  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
-from contracts.delivery_format import COLUMNS
+from contracts.delivery_format import COLUMNS, FHIR_EXTENSIONS
 from contracts.fhir_mapping import (
     BIRTH_TIME_EXTENSION,
     CONCEPT_BY_CODE,
@@ -42,7 +42,6 @@ from contracts.fhir_mapping import (
     DONE_STATUSES,
     ENCOUNTER_HAPPENED,
     ENCOUNTER_NOT_HAPPENED,
-    FHIR_EXTENSIONS,
     FOCUS_EXTENSION_STU3,
     GENDER_CODES,
     KEY_ELEMENTS,
@@ -51,7 +50,9 @@ from contracts.fhir_mapping import (
     Concept,
     FhirVersion,
 )
-from loader.messages import shown
+from loader.messages import MESSAGE_SEPARATOR, shown
+from loader.parsing import PARSED_SCHEMA
+from loader.results import HINT_SCHEMA
 from texts import code_label
 
 #: Resources the reader looks at; any other resource in a Bundle is allowed and passed over.
@@ -996,11 +997,11 @@ def element_column(name: str) -> str:
 PROBLEM_COLUMNS = ("fhir_error_codes", "fhir_message_nl", "fhir_message_en")
 
 
-def dossier_rows(files: list[tuple[int, list[Dossier]]], separator: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def dossier_rows(files: list[tuple[int, list[Dossier]]]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The records of the FHIR files of a batch (`(file_index, dossiers)`) as rows shaped like
     `loader.parsing.PARSED_SCHEMA` (one per child, `line_number` = the Bundle's place in the file), with the
-    element of every field (`element_column`) and the FHIR errors (`PROBLEM_COLUMNS`, joined by `separator`);
-    and the FHIR hints, per file and dossier (`HINT_SCHEMA`, but `file_index`, `dossier_id`)."""
+    element of every field (`element_column`) and the FHIR errors (`PROBLEM_COLUMNS`, joined as stored messages
+    are); and the FHIR hints, per file and dossier (`loader.results.HINT_SCHEMA`)."""
     rows: list[dict[str, Any]] = []
     hints: list[dict[str, Any]] = []
     for file_index, dossiers in files:
@@ -1012,8 +1013,8 @@ def dossier_rows(files: list[tuple[int, list[Dossier]]], separator: str) -> tupl
                 row.update(file_index=file_index, line_number=dossier.number, field_count=len(COLUMNS),
                            line_problem=None, last_line_number=dossier.number, line=None,
                            fhir_error_codes=";".join(problem.code for problem in errors) or None,
-                           fhir_message_nl=separator.join(problem.message_nl for problem in errors) or None,
-                           fhir_message_en=separator.join(problem.message_en for problem in errors) or None)
+                           fhir_message_nl=MESSAGE_SEPARATOR.join(problem.message_nl for problem in errors) or None,
+                           fhir_message_en=MESSAGE_SEPARATOR.join(problem.message_en for problem in errors) or None)
                 elements = dossier.elements[child] if child < len(dossier.elements) else {}
                 row.update({element_column(name): elements.get(name, _where(name)) for name in COLUMNS})
                 rows.append(row)
@@ -1021,9 +1022,6 @@ def dossier_rows(files: list[tuple[int, list[Dossier]]], separator: str) -> tupl
                            "field": problem.field_name, "hint_code": problem.code.split(":", 1)[0],
                            "message_nl": problem.message_nl, "message_en": problem.message_en}
                           for problem in dossier.problems_of(dossier.hints, child)]
-    schema = {**{name: pl.Utf8() for name in COLUMNS}, "file_index": pl.Int64(), "line_number": pl.Int64(),
-              "field_count": pl.Int64(), "line_problem": pl.Utf8(), "last_line_number": pl.Int64(), "line": pl.Utf8(),
-              **{name: pl.Utf8() for name in PROBLEM_COLUMNS}, **{element_column(name): pl.Utf8() for name in COLUMNS}}
-    hint_schema = {"file_index": pl.Int64(), "dossier_id": pl.Utf8(), "field": pl.Utf8(), "hint_code": pl.Utf8(),
-                   "message_nl": pl.Utf8(), "message_en": pl.Utf8()}
-    return pl.DataFrame(rows, schema=schema), pl.DataFrame(hints, schema=hint_schema)
+    schema = {**PARSED_SCHEMA, **{name: pl.Utf8() for name in PROBLEM_COLUMNS},
+              **{element_column(name): pl.Utf8() for name in COLUMNS}}
+    return pl.DataFrame(rows, schema=schema), pl.DataFrame(hints, schema=HINT_SCHEMA)

@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from contracts.delivery_format import (
     COLUMNS,
     DISCIPLINE_ORGANISATION_TYPE,
+    FILE_EXTENSIONS,
     FILE_NAME_PATTERN,
     MAX_ORG_CODE_LENGTH,
     RESENDS,
     Discipline,
 )
-from contracts.fhir_mapping import FHIR_EXTENSIONS
-from loader.fhir import Dossier, FhirFile, is_fhir_name, read_fhir_file
+from loader.fhir import Dossier, is_fhir_name, read_fhir_file
 from loader.finding import ReceivedFile
 from loader.messages import CONTROL_CHARACTERS, _both, shown
 from loader.objections import objections_in_rejected_file, usable_dossier_id
@@ -100,18 +100,16 @@ def check_file(received: ReceivedFile, org_types: dict[str, str]) -> FileCheck:
     content = decode(received.data)
     check = FileCheck(delivery)
     fhir = is_fhir_name(received.path.name)
-    fhir_file: list[FhirFile] = []  # read once, when first needed
-
-    def read_fhir() -> FhirFile:
-        if not fhir_file:
-            fhir_file.append(read_fhir_file(content.text or "", received.path.name.rsplit(".", 1)[-1]))
-        return fhir_file[0]
+    # A FHIR file that is text is read whatever becomes of it: also a rejected one's records are counted and its
+    # objections honoured.
+    fhir_file = (read_fhir_file(content.text, received.path.name.rsplit(".", 1)[-1])
+                 if fhir and content.text is not None else None)
 
     def reject(error_code: str, message: Wording) -> FileCheck:
         """Reject the file as a whole: count its records (its first line among them when that is no header) and
         honour the objections that can be read."""
         if fhir:
-            dossiers = read_fhir().dossiers if content.text is not None else []
+            dossiers = fhir_file.dossiers if fhir_file is not None else []
             records = sum(max(len(dossier.records), 1) for dossier in dossiers)
             if delivery.org_code and delivery.discipline:
                 check.objections = [str(record["dossier_id"]) for dossier in dossiers for record in dossier.records
@@ -146,14 +144,13 @@ def check_file(received: ReceivedFile, org_types: dict[str, str]) -> FileCheck:
     header_line, _, body = content.text.partition("\n")
     if not content.text.strip():
         return reject("empty", lambda language: text("loader.empty", language))
-    if fhir:
-        read = read_fhir()
-        if read.problem is not None:
-            problem = read.problem
+    if fhir_file is not None:
+        if fhir_file.problem is not None:
+            problem = fhir_file.problem
             return reject("not_fhir", lambda language: problem[0] if language == "nl" else problem[1])
-        if not read.dossiers:
+        if not fhir_file.dossiers:
             return reject("empty", lambda language: text("loader.empty", language))
-        check.dossiers = read.dossiers
+        check.dossiers = fhir_file.dossiers
         return check
     if _looks_like_a_record(header_line):
         return reject("no_header", lambda language: text("loader_files.no_header", language, count=len(COLUMNS),
@@ -207,7 +204,7 @@ def _name_detail(name: str) -> Wording | None:
         length = len(name)
         return lambda language: text("loader_files.name_too_long", language, length=length, maximum=FILE_NAME_WIDTH)
     stem, dot, extension = name.rpartition(".")
-    if not dot or extension.lower() not in ("csv", *FHIR_EXTENSIONS):
+    if not dot or extension.lower() not in FILE_EXTENSIONS:
         return lambda language: text("loader_files.name_extension", language)
     parts = stem.split("_")
     if len(parts) not in (3, 4):

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from contracts.delivery_format import DISCIPLINE_ORGANISATION_TYPE, FILE_NAME_PATTERN, RESENDS
-from contracts.fhir_mapping import FHIR_EXTENSIONS
+from contracts.delivery_format import DISCIPLINE_ORGANISATION_TYPE, FILE_EXTENSIONS, FILE_NAME_PATTERN, RESENDS
 from loader.fhir import READ_RESOURCES
 from loader.finding import received
 from loader.messages import MESSAGE_SEPARATOR
@@ -31,7 +30,6 @@ from texts import text
 #: The folder below the delivery folder where received files are stored, and its folder of files being written.
 RECEIVED_FOLDER = "received"
 INCOMING_FOLDER = "_incoming"
-EXTENSIONS = ("csv", *FHIR_EXTENSIONS)
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: `Bundle.entry[3].resource.valueQuantity.code: …`: a message that begins with the FHIR element it is about (a Bundle
 #: path, or a resource named by its profile where the field is missing).
@@ -118,8 +116,8 @@ def checked_month(month: str | None) -> str:
 def delivery_name(folder: Path | None, discipline: str, org_code: str, month: str, extension: str) -> str:
     """`<discipline>_<org>_<month>.<ext>`, or with `_resendN` (the next free N) when that month's delivery of the
     organisation and discipline is already in the received folder (in any format)."""
-    if extension not in EXTENSIONS:
-        raise IntakeError("format", f"format must be one of {', '.join(EXTENSIONS)}, not {extension!r}")
+    if extension not in FILE_EXTENSIONS:
+        raise IntakeError("format", f"format must be one of {', '.join(FILE_EXTENSIONS)}, not {extension!r}")
     base = f"{discipline}_{org_code}_{month}"
     taken: set[int] = set()
     here = folder / RECEIVED_FOLDER if folder is not None else None

@@ -79,7 +79,7 @@ def validate_deliveries(received: Sequence[ReceivedFile], organisations: pl.Data
     files = [check.delivery for check in checks]
     parsed = parse_bodies([(index, check.body) for index, check in enumerate(checks) if check.body is not None])
     fhir_records, fhir_hints = dossier_rows([(index, check.dossiers) for index, check in enumerate(checks)
-                                             if check.dossiers], MESSAGE_SEPARATOR)
+                                             if check.dossiers])
     if fhir_records.height:
         parsed = pl.concat([parsed, fhir_records], how="diagonal_relaxed")
     result = _validate_records(parsed, files, fhir_hints)
@@ -230,8 +230,7 @@ def _validate_records(parsed: pl.DataFrame, files: list[DeliveryFile],
         # The FHIR reading's hints, for the records accepted (a rejected record's problems are its rejection).
         kept = fhir_hints.join(accepted.select("file_index", "dossier_id"), on=["file_index", "dossier_id"],
                                how="semi")
-        hints = pl.concat([hints, kept.select(*HINT_SCHEMA).cast(HINT_SCHEMA)]).sort(  # type: ignore[arg-type]
-            "file_index", "dossier_id", "field")
+        hints = pl.concat([hints, kept]).sort("file_index", "dossier_id", "field")
     return ValidationResult(files=files, accepted=accepted, rejected=rejected, objections=objections, hints=hints)
 
 
